@@ -69,7 +69,7 @@ impl Cumulative {
 
 /// Several counters of one source observed together (hits, misses, …): a reset
 /// of any of them is a reset of all, so a partial reset never shows as traffic.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CumulativeSet<const N: usize> {
     last: Option<([u64; N], u64)>,
 }

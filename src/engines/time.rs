@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(a.millis_since(b), 0);
         assert_eq!(b.millis_since(a), 10_000);
         assert_eq!(Timestamp(i64::MIN).millis_since(Timestamp(i64::MAX)), 0);
-        assert_eq!(Timestamp(i64::MAX).millis_since(Timestamp(i64::MIN)), i64::MAX as u64);
+        assert_eq!(
+            Timestamp(i64::MAX).millis_since(Timestamp(i64::MIN)),
+            i64::MAX as u64
+        );
     }
 
     #[test]
