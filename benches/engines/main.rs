@@ -1,1 +1,7 @@
-fn main() {}
+//! Engine benchmarks: `cargo bench --bench engines` (never run in CI).
+//! Figures and targets: docs/PERFORMANCE.md.
+
+mod heatmap;
+
+criterion::criterion_group!(engines, heatmap::benches);
+criterion::criterion_main!(engines);

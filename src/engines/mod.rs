@@ -4,6 +4,7 @@
 //! clock, never panics on any input, and works on interned ids on its hot path.
 
 pub mod counters;
+pub mod heatmap;
 pub mod intern;
 pub mod time;
 

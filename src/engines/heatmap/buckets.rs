@@ -1,0 +1,294 @@
+//! Time buckets at one resolution: a dense open bucket for fast ingest and a
+//! ring of sparse closed buckets (idle rows cost nothing per bucket).
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+/// What one row did in one time bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    /// Accesses (for cache and buffer rows, hits + misses; for sampled rows an estimate).
+    pub accesses: u32,
+    /// Hits in this bucket only.
+    pub hits: u32,
+    /// Misses in this bucket only.
+    pub misses: u32,
+    /// A counter reset happened here: the series is broken, nothing was counted.
+    pub gap: bool,
+    /// Time saved by hits in this bucket, in microseconds.
+    pub saved_us: u64,
+}
+
+impl Cell {
+    /// Add `o` into `self` (saturating: a bucket never wraps).
+    pub fn merge(&mut self, o: &Cell) {
+        self.accesses = self.accesses.saturating_add(o.accesses);
+        self.hits = self.hits.saturating_add(o.hits);
+        self.misses = self.misses.saturating_add(o.misses);
+        self.saved_us = self.saved_us.saturating_add(o.saved_us);
+        self.gap |= o.gap;
+    }
+
+    /// This bucket's own hit ratio, hits / (hits + misses); `None` when empty.
+    pub fn hit_ratio(&self) -> Option<f64> {
+        super::super::ratio(
+            u64::from(self.hits),
+            u64::from(self.hits) + u64::from(self.misses),
+        )
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Cell::default()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Closed {
+    index: i64,
+    /// Sorted by row id.
+    cells: Vec<(u32, Cell)>,
+}
+
+/// One resolution level of the heatmap's time axis.
+#[derive(Debug, Clone)]
+pub struct Level {
+    res_ms: i64,
+    retention: i64,
+    open_index: Option<i64>,
+    open: Vec<Cell>,
+    touched: Vec<u32>,
+    closed: VecDeque<Closed>,
+    dropped_late: u64,
+}
+
+impl Level {
+    /// A level of `res_secs`-second buckets keeping the newest `retention` buckets.
+    pub fn new(res_secs: u32, retention: u32) -> Self {
+        Self {
+            res_ms: i64::from(res_secs.max(1)) * 1000,
+            retention: i64::from(retention.max(1)),
+            open_index: None,
+            open: Vec::new(),
+            touched: Vec::new(),
+            closed: VecDeque::new(),
+            dropped_late: 0,
+        }
+    }
+
+    /// Bucket width in seconds.
+    pub fn res_secs(&self) -> i64 {
+        self.res_ms / 1000
+    }
+
+    /// How many buckets are kept.
+    pub fn retention(&self) -> i64 {
+        self.retention
+    }
+
+    /// The bucket index holding millisecond time `ms`.
+    pub fn index_of(&self, ms: i64) -> i64 {
+        ms.div_euclid(self.res_ms)
+    }
+
+    /// Events too old for this level's retention that were not kept.
+    pub fn dropped_late(&self) -> u64 {
+        self.dropped_late
+    }
+
+    /// Bytes held by closed buckets (approximate).
+    pub fn approx_bytes(&self) -> usize {
+        let cells: usize = self.closed.iter().map(|b| b.cells.capacity()).sum();
+        cells * std::mem::size_of::<(u32, Cell)>()
+            + self.open.capacity() * std::mem::size_of::<Cell>()
+            + self.closed.capacity() * std::mem::size_of::<Closed>()
+    }
+
+    /// Make room for row ids below `rows` in the dense open bucket.
+    pub fn ensure_rows(&mut self, rows: usize) {
+        if self.open.len() < rows {
+            self.open.resize(rows, Cell::default());
+        }
+    }
+
+    /// Add `delta` for `row` at millisecond time `ms`.
+    #[inline]
+    pub fn add(&mut self, row: u32, ms: i64, delta: &Cell) {
+        let idx = self.index_of(ms);
+        match self.open_index {
+            Some(open) if open == idx => self.add_open(row, delta),
+            Some(open) if idx < open => self.add_late(row, idx, open, delta),
+            _ => {
+                self.roll_to(idx);
+                self.add_open(row, delta);
+            }
+        }
+    }
+
+    #[inline]
+    fn add_open(&mut self, row: u32, delta: &Cell) {
+        let r = row as usize;
+        if r >= self.open.len() {
+            self.ensure_rows(r + 1);
+        }
+        let cell = &mut self.open[r];
+        if cell.is_empty() {
+            self.touched.push(row);
+        }
+        cell.merge(delta);
+    }
+
+    fn add_late(&mut self, row: u32, idx: i64, open: i64, delta: &Cell) {
+        if idx <= open - self.retention {
+            self.dropped_late = self.dropped_late.saturating_add(1);
+            return;
+        }
+        let pos = self.closed.partition_point(|b| b.index < idx);
+        if self.closed.get(pos).is_none_or(|b| b.index != idx) {
+            self.closed.insert(
+                pos,
+                Closed {
+                    index: idx,
+                    cells: Vec::new(),
+                },
+            );
+        }
+        if let Some(b) = self.closed.get_mut(pos) {
+            match b.cells.binary_search_by_key(&row, |(r, _)| *r) {
+                Ok(i) => b.cells[i].1.merge(delta),
+                Err(i) => b.cells.insert(i, (row, *delta)),
+            }
+        }
+    }
+
+    /// Close the open bucket and open bucket `idx` (moving forward in time).
+    fn roll_to(&mut self, idx: i64) {
+        if let Some(open) = self.open_index {
+            if !self.touched.is_empty() {
+                self.touched.sort_unstable();
+                let mut cells = Vec::with_capacity(self.touched.len());
+                for &r in &self.touched {
+                    if let Some(c) = self.open.get_mut(r as usize) {
+                        cells.push((r, std::mem::take(c)));
+                    }
+                }
+                self.touched.clear();
+                self.closed.push_back(Closed { index: open, cells });
+            }
+        }
+        self.open_index = Some(idx);
+        let oldest = idx - self.retention;
+        while self.closed.front().is_some_and(|b| b.index <= oldest) {
+            self.closed.pop_front();
+        }
+    }
+
+    /// Advance the open bucket to the one holding `ms`, so that a quiet period
+    /// shows as empty buckets and old ones age out.
+    pub fn advance(&mut self, ms: i64) {
+        let idx = self.index_of(ms);
+        if self.open_index.is_none_or(|open| idx > open) {
+            self.roll_to(idx);
+        }
+    }
+
+    /// Sum cells of buckets `from..to` (bucket indices of this level), calling
+    /// `f(column, row, cell)` where `column = (index - from) / per_column`.
+    pub fn scan(&self, from: i64, to: i64, per_column: i64, mut f: impl FnMut(usize, u32, &Cell)) {
+        let per = per_column.max(1);
+        let col = |index: i64| (index.saturating_sub(from) / per).max(0) as usize;
+        let start = self.closed.partition_point(|b| b.index < from);
+        for b in self.closed.iter().skip(start) {
+            if b.index >= to {
+                break;
+            }
+            let c = col(b.index);
+            for (r, cell) in &b.cells {
+                f(c, *r, cell);
+            }
+        }
+        if let Some(open) = self.open_index {
+            if open >= from && open < to {
+                let c = col(open);
+                for &r in &self.touched {
+                    if let Some(cell) = self.open.get(r as usize) {
+                        f(c, r, cell);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The index of the open (newest) bucket, if any data arrived.
+    pub fn open_index(&self) -> Option<i64> {
+        self.open_index
+    }
+
+    /// Number of closed buckets stored (empty periods store none).
+    pub fn stored_buckets(&self) -> usize {
+        self.closed.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit() -> Cell {
+        Cell {
+            accesses: 1,
+            hits: 1,
+            ..Cell::default()
+        }
+    }
+
+    fn collect(l: &Level, from: i64, to: i64, per: i64) -> Vec<(usize, u32, u32)> {
+        let mut v = Vec::new();
+        l.scan(from, to, per, |c, r, cell| v.push((c, r, cell.accesses)));
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn fixes_seed_vec_remove_zero_with_bounded_ring() {
+        let mut l = Level::new(10, 3);
+        for s in 0..100 {
+            l.add(0, s * 10_000, &hit());
+        }
+        assert!(l.stored_buckets() <= 3);
+        assert_eq!(
+            collect(&l, 96, 100, 1),
+            vec![(1, 0, 1), (2, 0, 1), (3, 0, 1)]
+        );
+    }
+
+    #[test]
+    fn fixes_seed_empty_periods_produce_empty_buckets() {
+        let mut l = Level::new(10, 100);
+        l.add(0, 0, &hit());
+        l.add(0, 500_000, &hit()); // 50 buckets later
+        assert_eq!(l.stored_buckets(), 1);
+        let v = collect(&l, 0, 51, 1);
+        assert_eq!(v, vec![(0, 0, 1), (50, 0, 1)]);
+    }
+
+    #[test]
+    fn late_events_land_in_their_bucket_or_are_counted_as_dropped() {
+        let mut l = Level::new(10, 5);
+        l.add(1, 100_000, &hit());
+        l.add(1, 75_000, &hit()); // bucket 7, three back
+        l.add(2, 75_000, &hit());
+        l.add(1, 0, &hit()); // beyond retention
+        assert_eq!(l.dropped_late(), 1);
+        assert_eq!(collect(&l, 7, 8, 1), vec![(0, 1, 1), (0, 2, 1)]);
+    }
+
+    #[test]
+    fn no_panic_at_extreme_times() {
+        let mut l = Level::new(10, 5);
+        l.add(0, i64::MAX, &hit());
+        l.add(0, i64::MIN, &hit());
+        l.advance(i64::MAX);
+        let _ = collect(&l, i64::MAX / 10_000 - 2, i64::MAX / 10_000 + 1, 1);
+    }
+}

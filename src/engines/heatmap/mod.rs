@@ -1,0 +1,388 @@
+//! Cache heatmap: per-table, per-key-prefix and per-query-fingerprint heat
+//! over time, temperatures and recommendations (seed: HeliosProxy heatmap).
+//!
+//! Rows are interned once; the ingest path works on [`RowId`]s and writes into
+//! the dense open bucket of each time level (fine base resolution and a
+//! coarser roll-up). Views are computed on demand (once per data tick), never
+//! per row or per frame.
+
+mod buckets;
+pub mod fingerprint;
+mod view;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+pub use buckets::{Cell, Level};
+pub use fingerprint::{Fingerprint, Fingerprinter, QueryId};
+pub use view::{
+    HeatmapView, Priority, Quartiles, Recommendation, RowView, Temperature, TopFingerprint,
+};
+
+use super::Timestamp;
+use super::counters::{CumulativeSet, SetDelta};
+
+/// What a row names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RowKind {
+    /// A database table.
+    Table,
+    /// A Redis key prefix (keys grouped by delimiter).
+    Prefix,
+    /// A normalised query.
+    Fingerprint,
+    /// Hidden per-measure totals (every access counted once).
+    Total,
+}
+
+/// What a row's hits and misses measure. These never share a column: a
+/// Redis cache hit and a Postgres buffer hit are different quantities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Measure {
+    /// Cache lookups from access events: hit = served from Redis.
+    Cache,
+    /// Postgres shared-buffer block reads: hit = found in shared buffers.
+    Buffer,
+    /// Access estimates from Redis key sampling: no hit/miss information.
+    Sampled,
+}
+
+impl Measure {
+    const ALL: [Measure; 3] = [Measure::Cache, Measure::Buffer, Measure::Sampled];
+
+    fn total_row(self) -> RowId {
+        RowId(self as u32)
+    }
+}
+
+/// Dense id of a heatmap row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RowId(pub u32);
+
+/// Tunables; defaults follow the seed (300 s × 7 days) on top of a 10 s base.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HeatmapConfig {
+    /// Base bucket width (seconds).
+    pub base_resolution_s: u32,
+    /// Base buckets kept (default 360 = 1 h of 10 s buckets).
+    pub base_retention: u32,
+    /// Roll-up bucket width (seconds; the seed's 300).
+    pub rollup_resolution_s: u32,
+    /// Roll-up buckets kept (the seed's 2016 = 7 days of 5 min).
+    pub rollup_retention: u32,
+    /// Rows beyond this many fold into one "(other)" row per kind and measure.
+    pub max_rows: u32,
+    /// Hot needs at least this many accesses per minute in the window.
+    pub hot_floor_per_min: f64,
+    /// Warm needs at least this many accesses per minute in the window.
+    pub warm_floor_per_min: f64,
+    /// Seed: a hit ratio under this is "low" …
+    pub low_hit_ratio: f64,
+    /// … once a row has at least this many accesses (seed: 100).
+    pub min_accesses_for_advice: u64,
+    /// Seed: idle longer than this (seconds) …
+    pub idle_secs: u64,
+    /// … with fewer than this many accesses → suggest a lower TTL (seed: 1000).
+    pub idle_max_accesses: u64,
+}
+
+impl Default for HeatmapConfig {
+    fn default() -> Self {
+        Self {
+            base_resolution_s: 10,
+            base_retention: 360,
+            rollup_resolution_s: 300,
+            rollup_retention: 2016,
+            max_rows: 10_000,
+            hot_floor_per_min: 60.0,
+            warm_floor_per_min: 6.0,
+            low_hit_ratio: 0.5,
+            min_accesses_for_advice: 100,
+            idle_secs: 3600,
+            idle_max_accesses: 1000,
+        }
+    }
+}
+
+/// All-time figures of one row (since the heatmap started or was cleared).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowTotals {
+    /// Accesses.
+    pub accesses: u64,
+    /// Hits.
+    pub hits: u64,
+    /// Misses.
+    pub misses: u64,
+    /// Time saved by hits, microseconds.
+    pub saved_us: u64,
+    /// Last access, if any.
+    pub last_access: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    kind: RowKind,
+    measure: Measure,
+    name: Box<str>,
+    totals: RowTotals,
+}
+
+/// The heatmap engine.
+#[derive(Debug, Clone)]
+pub struct Heatmap {
+    config: HeatmapConfig,
+    rows: Vec<Row>,
+    index: FxHashMap<(RowKind, Measure, Box<str>), RowId>,
+    levels: [Level; 2],
+    fingerprints: Fingerprinter,
+    /// Query id → (fingerprint row, table rows).
+    query_rows: Vec<(RowId, Vec<RowId>)>,
+    counters: FxHashMap<RowId, CumulativeSet<2>>,
+}
+
+impl Default for Heatmap {
+    fn default() -> Self {
+        Self::new(HeatmapConfig::default())
+    }
+}
+
+impl Heatmap {
+    /// An empty heatmap.
+    pub fn new(config: HeatmapConfig) -> Self {
+        let levels = [
+            Level::new(config.base_resolution_s, config.base_retention),
+            Level::new(config.rollup_resolution_s, config.rollup_retention),
+        ];
+        let mut h = Self {
+            config,
+            rows: Vec::new(),
+            index: FxHashMap::default(),
+            levels,
+            fingerprints: Fingerprinter::new(100_000),
+            query_rows: Vec::new(),
+            counters: FxHashMap::default(),
+        };
+        for m in Measure::ALL {
+            h.row(RowKind::Total, m, "(total)");
+        }
+        h
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &HeatmapConfig {
+        &self.config
+    }
+
+    /// The id of the row (kind, measure, name), creating it on first use.
+    /// Past `max_rows`, new names share one "(other)" row.
+    pub fn row(&mut self, kind: RowKind, measure: Measure, name: &str) -> RowId {
+        if let Some(&id) = self.index.get(&(kind, measure, Box::<str>::from(name))) {
+            return id;
+        }
+        let name = if self.rows.len() >= self.config.max_rows as usize + Measure::ALL.len() {
+            "(other)"
+        } else {
+            name
+        };
+        let key = (kind, measure, Box::<str>::from(name));
+        if let Some(&id) = self.index.get(&key) {
+            return id;
+        }
+        let id = RowId(u32::try_from(self.rows.len()).unwrap_or(u32::MAX));
+        self.rows.push(Row {
+            kind,
+            measure,
+            name: name.into(),
+            totals: RowTotals::default(),
+        });
+        self.index.insert(key, id);
+        for l in &mut self.levels {
+            l.ensure_rows(self.rows.len());
+        }
+        id
+    }
+
+    /// The id of a query's fingerprint, fingerprinting it the first time its
+    /// raw text is seen (and creating its fingerprint and table rows).
+    pub fn query(&mut self, sql: &str) -> QueryId {
+        let (id, new) = self.fingerprints.id(sql);
+        if new {
+            if let Some(fp) = self.fingerprints.get(id).cloned() {
+                let fp_row = self.row(RowKind::Fingerprint, Measure::Cache, &fp.text);
+                let tables = fp
+                    .tables
+                    .iter()
+                    .map(|t| self.row(RowKind::Table, Measure::Cache, t))
+                    .collect();
+                self.query_rows.push((fp_row, tables));
+            }
+        }
+        id
+    }
+
+    /// The fingerprint behind a query id.
+    pub fn fingerprint(&self, id: QueryId) -> Option<&Fingerprint> {
+        self.fingerprints.get(id)
+    }
+
+    /// Record `n` accesses of `row` at `at`, `hits` of them hits, saving
+    /// `saved_us` in total. The hot path: no hashing, no allocation.
+    #[inline]
+    pub fn record(&mut self, row: RowId, accesses: u32, hits: u32, saved_us: u64, at: Timestamp) {
+        let measure = match self.rows.get(row.0 as usize) {
+            Some(r) => r.measure,
+            None => return,
+        };
+        let misses = if measure == Measure::Sampled {
+            0
+        } else {
+            accesses.saturating_sub(hits)
+        };
+        let hits = if measure == Measure::Sampled {
+            0
+        } else {
+            hits.min(accesses)
+        };
+        let cell = Cell {
+            accesses,
+            hits,
+            misses,
+            gap: false,
+            saved_us,
+        };
+        self.add(row, &cell, at);
+        self.add(measure.total_row(), &cell, at);
+    }
+
+    /// Record one access through a query: its fingerprint row and every table
+    /// it touches (each table once), as the seed does.
+    #[inline]
+    pub fn record_query(&mut self, q: QueryId, hit: bool, saved_us: u64, at: Timestamp) {
+        let Some((fp_row, tables)) = self.query_rows.get(q as usize) else {
+            return;
+        };
+        let cell = Cell {
+            accesses: 1,
+            hits: u32::from(hit),
+            misses: u32::from(!hit),
+            gap: false,
+            saved_us: if hit { saved_us } else { 0 },
+        };
+        for &t in tables {
+            add_to(&mut self.levels, &mut self.rows, t, &cell, at);
+        }
+        add_to(&mut self.levels, &mut self.rows, *fp_row, &cell, at);
+        add_to(
+            &mut self.levels,
+            &mut self.rows,
+            Measure::Cache.total_row(),
+            &cell,
+            at,
+        );
+    }
+
+    /// Apply cumulative hit/miss counters (e.g. Postgres `heap_blks_hit` /
+    /// `heap_blks_read`) observed at `at` in run `epoch`. A reset (negative
+    /// delta or new epoch) marks a gap and counts nothing.
+    pub fn record_cumulative(
+        &mut self,
+        row: RowId,
+        hits: u64,
+        misses: u64,
+        epoch: u64,
+        at: Timestamp,
+    ) {
+        if row.0 as usize >= self.rows.len() {
+            return;
+        }
+        let d = self
+            .counters
+            .entry(row)
+            .or_default()
+            .observe([hits, misses], epoch);
+        match d {
+            SetDelta::Baseline => {}
+            SetDelta::Reset => {
+                let gap = Cell {
+                    gap: true,
+                    ..Cell::default()
+                };
+                self.add(row, &gap, at);
+            }
+            SetDelta::Values([h, m]) => {
+                let h32 = u32::try_from(h).unwrap_or(u32::MAX);
+                let a32 = u32::try_from(h.saturating_add(m)).unwrap_or(u32::MAX);
+                if a32 > 0 {
+                    self.record(row, a32, h32, 0, at);
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, row: RowId, cell: &Cell, at: Timestamp) {
+        add_to(&mut self.levels, &mut self.rows, row, cell, at);
+    }
+
+    /// Move the time axis to `now` so quiet periods show as empty columns.
+    pub fn advance(&mut self, now: Timestamp) {
+        for l in &mut self.levels {
+            l.advance(now.as_millis());
+        }
+    }
+
+    /// All-time figures of a row.
+    pub fn totals(&self, row: RowId) -> Option<RowTotals> {
+        self.rows.get(row.0 as usize).map(|r| r.totals)
+    }
+
+    /// The name, kind and measure of a row.
+    pub fn describe(&self, row: RowId) -> Option<(&str, RowKind, Measure)> {
+        self.rows
+            .get(row.0 as usize)
+            .map(|r| (&*r.name, r.kind, r.measure))
+    }
+
+    /// Number of visible rows (excluding the hidden totals).
+    pub fn row_count(&self) -> usize {
+        self.rows.len() - Measure::ALL.len()
+    }
+
+    /// The time levels (base, roll-up).
+    pub fn levels(&self) -> &[Level; 2] {
+        &self.levels
+    }
+
+    /// Approximate bytes held by the time buckets.
+    pub fn approx_bytes(&self) -> usize {
+        self.levels.iter().map(Level::approx_bytes).sum()
+    }
+
+    /// Forget every row and bucket (the seed's `clear`).
+    pub fn clear(&mut self) {
+        *self = Self::new(self.config.clone());
+    }
+}
+
+/// Add `cell` for `row` into every level and the row's totals. A free
+/// function so callers can hold other fields (the query table lists) borrowed.
+#[inline]
+fn add_to(levels: &mut [Level; 2], rows: &mut [Row], row: RowId, cell: &Cell, at: Timestamp) {
+    let ms = at.as_millis();
+    for l in levels.iter_mut() {
+        l.add(row.0, ms, cell);
+    }
+    if let Some(r) = rows.get_mut(row.0 as usize) {
+        let t = &mut r.totals;
+        t.accesses = t.accesses.saturating_add(u64::from(cell.accesses));
+        t.hits = t.hits.saturating_add(u64::from(cell.hits));
+        t.misses = t.misses.saturating_add(u64::from(cell.misses));
+        t.saved_us = t.saved_us.saturating_add(cell.saved_us);
+        if cell.accesses > 0 && t.last_access.is_none_or(|l| at > l) {
+            t.last_access = Some(at);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,340 @@
+//! What the heatmap pane draws: a grid of rows × time columns, temperatures by
+//! quartile (computed once per view), recommendations and top fingerprints.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Cell, Heatmap, Measure, RowId, RowKind, RowTotals};
+use crate::engines::{Timestamp, cmp_f64, ratio};
+
+/// Temperature classification (seed: by quartiles of accesses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Temperature {
+    /// Top quartile and above the hot floor.
+    Hot,
+    /// Second quartile and above the warm floor.
+    Warm,
+    /// Some accesses in the window.
+    Cold,
+    /// No accesses in the window (or bottom quartile).
+    Frozen,
+}
+
+/// Priority of a recommendation (seed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Priority {
+    /// Act soon.
+    High,
+    /// Worth a look.
+    Medium,
+    /// Nice to have.
+    Low,
+}
+
+/// A cache tuning suggestion for one row (seed rules).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// The row it is about.
+    pub row: RowId,
+    /// Its name.
+    pub name: String,
+    /// What is wrong.
+    pub issue: String,
+    /// What to do.
+    pub suggestion: String,
+    /// How urgent.
+    pub priority: Priority,
+}
+
+/// Access-count quartiles of one row kind over the view's window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Quartiles {
+    /// 25th percentile.
+    pub p25: u64,
+    /// Median.
+    pub p50: u64,
+    /// 75th percentile.
+    pub p75: u64,
+}
+
+/// One row of the grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowView {
+    /// Row id (stable for the session).
+    pub id: RowId,
+    /// Table, prefix or fingerprint.
+    pub kind: RowKind,
+    /// What its hits mean.
+    pub measure: Measure,
+    /// Display name.
+    pub name: String,
+    /// One cell per column, oldest first.
+    pub cells: Vec<Cell>,
+    /// Sum over the window.
+    pub window: Cell,
+    /// Σhits / Σ(hits + misses) over the window; `None` = n/a.
+    pub hit_ratio: Option<f64>,
+    /// Temperature over the window.
+    pub temperature: Temperature,
+    /// All-time figures.
+    pub totals: RowTotals,
+}
+
+/// A query fingerprint ranked by the time the cache saved it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopFingerprint {
+    /// Fingerprint row.
+    pub row: RowId,
+    /// Normalised text.
+    pub text: String,
+    /// Time saved, all time, microseconds.
+    pub saved_us: u64,
+    /// Time saved in the view's window, microseconds.
+    pub window_saved_us: u64,
+    /// Hit ratio over the window.
+    pub hit_ratio: Option<f64>,
+}
+
+/// Everything the heatmap pane shows, computed once per data tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeatmapView {
+    /// Column width in seconds.
+    pub resolution_s: u32,
+    /// Start of the oldest column.
+    pub start: Timestamp,
+    /// Number of columns.
+    pub columns: usize,
+    /// Rows, by window accesses (descending), then name.
+    pub rows: Vec<RowView>,
+    /// Quartiles per row kind.
+    pub quartiles: Vec<(RowKind, Quartiles)>,
+    /// Per-measure totals per column (each access counted once).
+    pub totals: Vec<(Measure, Vec<Cell>)>,
+    /// Recommendations, most urgent first.
+    pub recommendations: Vec<Recommendation>,
+    /// Fingerprints by time saved.
+    pub top_fingerprints: Vec<TopFingerprint>,
+}
+
+impl Heatmap {
+    /// The zoom steps the time axis offers, in seconds per column.
+    pub fn zoom_levels(&self) -> Vec<u32> {
+        let base = self.config.base_resolution_s.max(1);
+        let roll = self.config.rollup_resolution_s.max(1);
+        let mut z = vec![base, base * 3, base * 6, roll, roll * 3, roll * 12];
+        z.sort_unstable();
+        z.dedup();
+        z
+    }
+
+    /// The grid for `columns` columns of `resolution_s` seconds ending at `now`.
+    pub fn view(&self, now: Timestamp, resolution_s: u32, columns: usize) -> HeatmapView {
+        let columns = columns.clamp(1, 4096);
+        let want = i64::from(resolution_s.max(1));
+        let span = want.saturating_mul(columns as i64);
+        // Finest level whose width divides the request and that still holds
+        // the whole span; otherwise the finest that divides; else the coarsest.
+        let pick = self
+            .levels
+            .iter()
+            .position(|l| want % l.res_secs() == 0 && l.res_secs() * l.retention() >= span)
+            .or_else(|| self.levels.iter().position(|l| want % l.res_secs() == 0))
+            .unwrap_or(self.levels.len() - 1);
+        let level = &self.levels[pick];
+        let res = if want % level.res_secs() == 0 {
+            want
+        } else {
+            level.res_secs()
+        };
+        let per = res / level.res_secs();
+        let res_ms = res.saturating_mul(1000);
+        let end_col = now.as_millis().div_euclid(res_ms).saturating_add(1);
+        let from_col = end_col.saturating_sub(columns as i64);
+        let (from, to) = (from_col.saturating_mul(per), end_col.saturating_mul(per));
+
+        // Scatter the level's cells into per-row column arrays.
+        let n = self.rows.len();
+        let mut grid: Vec<Option<Vec<Cell>>> = vec![None; n];
+        level.scan(from, to, per, |col, row, cell| {
+            if let Some(slot) = grid.get_mut(row as usize) {
+                let cells = slot.get_or_insert_with(|| vec![Cell::default(); columns]);
+                if let Some(c) = cells.get_mut(col) {
+                    c.merge(cell);
+                }
+            }
+        });
+
+        let mut rows = Vec::new();
+        let mut totals = Vec::new();
+        for (i, cells) in grid.into_iter().enumerate() {
+            let r = &self.rows[i];
+            let cells = cells.unwrap_or_else(|| vec![Cell::default(); columns]);
+            let mut window = Cell::default();
+            cells.iter().for_each(|c| window.merge(c));
+            if r.kind == RowKind::Total {
+                totals.push((r.measure, cells));
+                continue;
+            }
+            let hit_ratio = match r.measure {
+                Measure::Sampled => None,
+                _ => window.hit_ratio(),
+            };
+            rows.push(RowView {
+                id: RowId(i as u32),
+                kind: r.kind,
+                measure: r.measure,
+                name: r.name.to_string(),
+                cells,
+                window,
+                hit_ratio,
+                temperature: Temperature::Frozen,
+                totals: r.totals,
+            });
+        }
+
+        let quartiles = self.classify(&mut rows, now, span);
+        rows.sort_by(|a, b| {
+            b.window
+                .accesses
+                .cmp(&a.window.accesses)
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let top_fingerprints = top_fingerprints(&rows, 10);
+        HeatmapView {
+            resolution_s: u32::try_from(res).unwrap_or(u32::MAX),
+            start: Timestamp(from_col.saturating_mul(res_ms)),
+            columns,
+            rows,
+            quartiles,
+            totals,
+            recommendations: self.recommendations(now),
+            top_fingerprints,
+        }
+    }
+
+    /// Quartiles once per kind, then a temperature per row, with absolute
+    /// floors so an idle system is not a quarter Hot.
+    fn classify(
+        &self,
+        rows: &mut [RowView],
+        now: Timestamp,
+        span_s: i64,
+    ) -> Vec<(RowKind, Quartiles)> {
+        let first = self.rows.iter().filter_map(|r| r.totals.last_access).min();
+        let observed_s = first.map_or(0.0, |f| now.secs_since(f));
+        let minutes =
+            (observed_s.min(span_s as f64)).max(self.config.base_resolution_s as f64) / 60.0;
+        let mut out = Vec::new();
+        for kind in [RowKind::Table, RowKind::Prefix, RowKind::Fingerprint] {
+            let mut acc: Vec<u64> = rows
+                .iter()
+                .filter(|r| r.kind == kind)
+                .map(|r| u64::from(r.window.accesses))
+                .collect();
+            if acc.is_empty() {
+                continue;
+            }
+            acc.sort_unstable();
+            let at = |num: usize| acc.get(acc.len() * num / 4).copied().unwrap_or(0);
+            let q = Quartiles {
+                p25: at(1),
+                p50: at(2),
+                p75: at(3),
+            };
+            for r in rows.iter_mut().filter(|r| r.kind == kind) {
+                let a = u64::from(r.window.accesses);
+                let per_min = a as f64 / minutes;
+                r.temperature = if a == 0 {
+                    Temperature::Frozen
+                } else if a >= q.p75 && per_min >= self.config.hot_floor_per_min {
+                    Temperature::Hot
+                } else if a >= q.p50 && per_min >= self.config.warm_floor_per_min {
+                    Temperature::Warm
+                } else if a >= q.p25 {
+                    Temperature::Cold
+                } else {
+                    Temperature::Frozen
+                };
+            }
+            out.push((kind, q));
+        }
+        out
+    }
+
+    /// The seed's two rules on all-time figures of cache rows: a low hit ratio
+    /// once there is enough data, and idle rows whose TTL could be lower.
+    pub fn recommendations(&self, now: Timestamp) -> Vec<Recommendation> {
+        let c = &self.config;
+        let mut recs = Vec::new();
+        for (i, r) in self.rows.iter().enumerate() {
+            if r.measure != Measure::Cache || !matches!(r.kind, RowKind::Table | RowKind::Prefix) {
+                continue;
+            }
+            let t = &r.totals;
+            let total = t.hits.saturating_add(t.misses);
+            if total < c.min_accesses_for_advice {
+                continue;
+            }
+            let id = RowId(i as u32);
+            if let Some(hr) = ratio(t.hits, total) {
+                if hr < c.low_hit_ratio {
+                    recs.push(Recommendation {
+                        row: id,
+                        name: r.name.to_string(),
+                        issue: "Low cache hit ratio".into(),
+                        suggestion: format!(
+                            "Consider increasing TTL or cache size for '{}' (current hit ratio: {:.1}%)",
+                            r.name,
+                            hr * 100.0
+                        ),
+                        priority: Priority::High,
+                    });
+                }
+            }
+            if let Some(last) = t.last_access {
+                let idle = now.millis_since(last) / 1000;
+                if idle > c.idle_secs && total < c.idle_max_accesses {
+                    recs.push(Recommendation {
+                        row: id,
+                        name: r.name.to_string(),
+                        issue: "Cold data in cache".into(),
+                        suggestion: format!(
+                            "'{}' hasn't been accessed in {} minutes, consider reducing TTL",
+                            r.name,
+                            idle / 60
+                        ),
+                        priority: Priority::Medium,
+                    });
+                }
+            }
+        }
+        recs.sort_by(|a, b| {
+            a.priority
+                .cmp(&b.priority)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        recs
+    }
+}
+
+fn top_fingerprints(rows: &[RowView], n: usize) -> Vec<TopFingerprint> {
+    let mut fps: Vec<TopFingerprint> = rows
+        .iter()
+        .filter(|r| r.kind == RowKind::Fingerprint)
+        .map(|r| TopFingerprint {
+            row: r.id,
+            text: r.name.clone(),
+            saved_us: r.totals.saved_us,
+            window_saved_us: r.window.saved_us,
+            hit_ratio: r.hit_ratio,
+        })
+        .collect();
+    fps.sort_by(|a, b| {
+        b.saved_us
+            .cmp(&a.saved_us)
+            .then_with(|| cmp_f64(b.hit_ratio.unwrap_or(0.0), a.hit_ratio.unwrap_or(0.0)))
+            .then_with(|| a.text.cmp(&b.text))
+    });
+    fps.truncate(n);
+    fps
+}
