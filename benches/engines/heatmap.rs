@@ -14,7 +14,7 @@ const EVENTS: usize = 1_000_000;
 
 fn zipf_rows(seed: u64) -> Vec<u32> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let z = Zipf::new(ROWS as f64, 1.1).unwrap_or_else(|e| panic!("zipf: {e}"));
+    let z = Zipf::new(ROWS as f64, 1.1).expect("valid zipf");
     (0..EVENTS)
         .map(|_| (z.sample(&mut rng) as u32).saturating_sub(1))
         .collect()

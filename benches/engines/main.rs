@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Engine benchmarks: `cargo bench --bench engines` (never run in CI).
 //! Figures and targets: docs/PERFORMANCE.md.
 
