@@ -1,0 +1,192 @@
+//! `Sample`: what a source sends the app loop. The same shape from the demo,
+//! from real servers and (later) from a recorded session, so it is serde-able.
+//!
+//! Counters are cumulative, exactly as servers report them; the app turns them
+//! into deltas with reset detection, so a restart shows as a gap, not a spike.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engines::Timestamp;
+
+/// Index of a source in the app's source table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SourceId(pub u16);
+
+/// What kind of endpoint a source watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SourceKind {
+    /// A Redis (or Valkey) node.
+    Redis,
+    /// A Postgres primary.
+    PgPrimary,
+    /// A Postgres replica.
+    PgReplica,
+    /// An access-event stream.
+    Events,
+}
+
+impl SourceKind {
+    /// Short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceKind::Redis => "redis",
+            SourceKind::PgPrimary => "pg primary",
+            SourceKind::PgReplica => "pg replica",
+            SourceKind::Events => "events",
+        }
+    }
+}
+
+/// A source's connection state, as shown in the header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceStatus {
+    /// Polling normally.
+    Connected,
+    /// Lost; the next attempt is at `at`.
+    Retrying {
+        /// When the next attempt happens.
+        at: Timestamp,
+        /// Why the last attempt failed (never contains a secret).
+        reason: String,
+    },
+    /// Given up or misconfigured.
+    Error(String),
+}
+
+/// One sample from one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Which source sent it.
+    pub source: SourceId,
+    /// Bumped on reconnect or a detected stats reset.
+    pub generation: u32,
+    /// When it was observed (virtual time in the demo).
+    pub at: Timestamp,
+    /// What was observed.
+    pub body: Body,
+}
+
+/// The observations a sample can carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Body {
+    /// The source announces itself (first sample, and after a reconnect).
+    Hello {
+        /// Display name (host:port or a configured name; never a secret).
+        name: String,
+        /// What it watches.
+        kind: SourceKind,
+    },
+    /// Connection state changed.
+    Status(SourceStatus),
+    /// A health check: `PING` or `SELECT 1` round trip.
+    Health {
+        /// Whether the check succeeded.
+        ok: bool,
+        /// Round-trip time in microseconds, when it succeeded.
+        rtt_us: Option<u64>,
+    },
+    /// Cumulative Redis `INFO` figures.
+    Redis(RedisStats),
+    /// Cumulative Postgres database figures.
+    Postgres(PgStats),
+    /// Cumulative per-table block counters (`pg_statio_user_tables`).
+    Tables(Vec<TableCounters>),
+    /// Aggregated cache accesses since the previous sample (access events or
+    /// the demo); never dropped by the channel.
+    Accesses(Vec<AccessAgg>),
+    /// Key-sampler observations (TTL and access counts of sampled keys).
+    Keys(Vec<KeyObs>),
+}
+
+/// Cumulative counters and gauges from Redis `INFO`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedisStats {
+    /// Hash of `run_id`: a change is a restart.
+    pub run_id: u64,
+    /// `keyspace_hits`.
+    pub keyspace_hits: u64,
+    /// `keyspace_misses`.
+    pub keyspace_misses: u64,
+    /// `total_commands_processed`.
+    pub commands: u64,
+    /// `evicted_keys`.
+    pub evicted_keys: u64,
+    /// `expired_keys`.
+    pub expired_keys: u64,
+    /// `used_memory` in bytes.
+    pub used_memory: u64,
+    /// `maxmemory` in bytes (0 = unlimited).
+    pub maxmemory: u64,
+    /// `connected_clients`.
+    pub connected_clients: u64,
+    /// Keys in all databases.
+    pub keys: u64,
+}
+
+/// Cumulative counters and gauges from Postgres statistics views.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgStats {
+    /// Hash of `stats_reset` and postmaster start: a change is a reset.
+    pub epoch: u64,
+    /// `xact_commit + xact_rollback`.
+    pub xacts: u64,
+    /// `xact_rollback`.
+    pub rollbacks: u64,
+    /// `blks_hit` (shared buffers).
+    pub blks_hit: u64,
+    /// `blks_read`.
+    pub blks_read: u64,
+    /// Connections in `pg_stat_activity`.
+    pub connections: u64,
+    /// Replication lag in bytes (replica) or the worst replica's (primary).
+    pub lag_bytes: u64,
+    /// Database size in bytes.
+    pub size_bytes: u64,
+}
+
+/// Cumulative block counters of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCounters {
+    /// Table name (schema-qualified unless `public`).
+    pub table: String,
+    /// `heap_blks_hit + idx_blks_hit`.
+    pub blks_hit: u64,
+    /// `heap_blks_read + idx_blks_read`.
+    pub blks_read: u64,
+}
+
+/// Cache accesses of one (client, table, query, operation) since the last sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessAgg {
+    /// Application client name.
+    pub client: String,
+    /// Table (or key prefix) accessed.
+    pub table: String,
+    /// Query text, if known (fingerprinted by the app, cached).
+    pub query: Option<String>,
+    /// Operation (get, set, select, …).
+    pub op: String,
+    /// Accesses.
+    pub count: u32,
+    /// Cache hits among them.
+    pub hits: u32,
+    /// Failed requests among them.
+    pub errors: u32,
+    /// Time saved by the hits, microseconds.
+    pub saved_us: u64,
+    /// Summed latency, microseconds.
+    pub latency_us: u64,
+}
+
+/// What the key sampler saw of one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyObs {
+    /// Key name.
+    pub key: String,
+    /// Which node holds it (a source id of a Redis node).
+    pub node: SourceId,
+    /// Remaining TTL in ms; `None` = missing (TTL -2); `Some(-1)` = no expiry.
+    pub ttl_ms: Option<i64>,
+    /// Accesses seen since the previous sample (from events or the demo).
+    pub accesses: u32,
+}

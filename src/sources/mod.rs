@@ -1,0 +1,3 @@
+//! Sources talk to the outside world (or simulate it) and send `Sample`s.
+
+pub mod demo;
