@@ -2,7 +2,16 @@
 //! Engine benchmarks: `cargo bench --bench engines` (never run in CI).
 //! Figures and targets: docs/PERFORMANCE.md.
 
+mod clients;
 mod heatmap;
+mod pool;
+mod warming;
 
-criterion::criterion_group!(engines, heatmap::benches);
+criterion::criterion_group!(
+    engines,
+    heatmap::benches,
+    warming::benches,
+    clients::benches,
+    pool::benches
+);
 criterion::criterion_main!(engines);

@@ -3,10 +3,13 @@
 //! Every engine takes time as a parameter (`now: Timestamp`), never reads the
 //! clock, never panics on any input, and works on interned ids on its hot path.
 
+pub mod clients;
 pub mod counters;
 pub mod heatmap;
 pub mod intern;
+pub mod pool;
 pub mod time;
+pub mod warming;
 
 pub use time::Timestamp;
 
