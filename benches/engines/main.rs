@@ -4,6 +4,7 @@
 
 mod clients;
 mod heatmap;
+mod optimizer;
 mod pool;
 mod warming;
 
@@ -12,6 +13,7 @@ criterion::criterion_group!(
     heatmap::benches,
     warming::benches,
     clients::benches,
-    pool::benches
+    pool::benches,
+    optimizer::benches
 );
 criterion::criterion_main!(engines);
