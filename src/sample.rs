@@ -96,6 +96,21 @@ pub enum Body {
     Accesses(Vec<AccessAgg>),
     /// Key-sampler observations (TTL and access counts of sampled keys).
     Keys(Vec<KeyObs>),
+    /// Progress of a warm job running against this source; never dropped.
+    WarmProgress(WarmProgress),
+}
+
+/// How far a warm job got (cumulative for the job).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmProgress {
+    /// The job (ids come from the app's job board).
+    pub job: u64,
+    /// Keys processed so far.
+    pub done: u32,
+    /// Keys that failed or were skipped so far.
+    pub errors: u32,
+    /// Set when the job ended: `Ok(())` done, `Err(reason)` failed or cancelled.
+    pub finished: Option<Result<(), String>>,
 }
 
 /// Cumulative counters and gauges from Redis `INFO`.

@@ -282,6 +282,40 @@ impl Heatmap {
         );
     }
 
+    /// Record `count` accesses through a query, `hits` of them hits, saving
+    /// `saved_us` in total (aggregated input: one call per sample, not per access).
+    pub fn record_query_n(
+        &mut self,
+        q: QueryId,
+        count: u32,
+        hits: u32,
+        saved_us: u64,
+        at: Timestamp,
+    ) {
+        let Some((fp_row, tables)) = self.query_rows.get(q as usize) else {
+            return;
+        };
+        let hits = hits.min(count);
+        let cell = Cell {
+            accesses: count,
+            hits,
+            misses: count - hits,
+            gap: false,
+            saved_us,
+        };
+        for &t in tables {
+            add_to(&mut self.levels, &mut self.rows, t, &cell, at);
+        }
+        add_to(&mut self.levels, &mut self.rows, *fp_row, &cell, at);
+        add_to(
+            &mut self.levels,
+            &mut self.rows,
+            Measure::Cache.total_row(),
+            &cell,
+            at,
+        );
+    }
+
     /// Apply cumulative hit/miss counters (e.g. Postgres `heap_blks_hit` /
     /// `heap_blks_read`) observed at `at` in run `epoch`. A reset (negative
     /// delta or new epoch) marks a gap and counts nothing.

@@ -148,6 +148,19 @@ fn zoom_uses_base_then_rollup() {
 }
 
 #[test]
+fn aggregated_query_counts_match_single_events() {
+    let mut a = Heatmap::default();
+    let mut b = Heatmap::default();
+    let qa = a.query("SELECT * FROM t WHERE id = 1");
+    let qb = b.query("SELECT * FROM t WHERE id = 2");
+    for i in 0..10 {
+        a.record_query(qa, i < 7, 100, t(0));
+    }
+    b.record_query_n(qb, 10, 7, 700, t(0));
+    assert_eq!(a.view(t(0), 10, 1).rows, b.view(t(0), 10, 1).rows);
+}
+
+#[test]
 fn rows_beyond_cap_fold_into_other() {
     let mut h = Heatmap::new(HeatmapConfig {
         max_rows: 3,

@@ -200,6 +200,16 @@ impl WarmingEngine {
         self.tracker.record_named(name, now)
     }
 
+    /// Record `n` real accesses of a named key seen since the last sample
+    /// (aggregated input, e.g. from a key sampler); returns the key hash.
+    pub fn record_named_n(&mut self, name: &str, n: u32, now: Timestamp) -> u64 {
+        let hash = self.tracker.record_named(name, now);
+        if n > 1 {
+            self.tracker.record_weighted(hash, f64::from(n - 1), now);
+        }
+        hash
+    }
+
     /// True when a refresh round is due (first call, or an interval passed).
     pub fn refresh_due(&self, now: Timestamp) -> bool {
         self.last_round

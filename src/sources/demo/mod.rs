@@ -11,7 +11,7 @@ pub mod world;
 use crate::engines::Timestamp;
 use crate::sample::{
     AccessAgg, Body, KeyObs, PgStats, RedisStats, Sample, SourceId, SourceKind, SourceStatus,
-    TableCounters,
+    TableCounters, WarmProgress,
 };
 use rng::{DemoRng, ZipfTable};
 use world::{CLIENTS, HOT_KEYS, HOT_SHARE, KeySim, NodeSim, PgSim, TABLES, TableSim};
@@ -61,7 +61,24 @@ pub struct Demo {
     burst_until: i64,
     next_failure: i64,
     ticks: u64,
+    jobs: Vec<DemoJob>,
 }
+
+/// A warm job the demo is running against its simulated cache.
+#[derive(Debug, Clone)]
+struct DemoJob {
+    id: u64,
+    keys: Vec<String>,
+    next: usize,
+    done: u32,
+    errors: u32,
+    cancelled: bool,
+}
+
+/// Keys the demo warms per second (in batches of [`WARM_BATCH`]).
+pub const WARM_RATE: usize = 300;
+/// Keys per simulated pipeline round trip.
+pub const WARM_BATCH: usize = 100;
 
 impl Demo {
     /// A demo seeded with `seed`.
@@ -89,6 +106,7 @@ impl Demo {
             burst_until: 0,
             next_failure: DEMO_EPOCH.as_millis() + first_failure,
             ticks: 0,
+            jobs: Vec::new(),
         }
     }
 
@@ -203,7 +221,69 @@ impl Demo {
         if self.ticks % 5 == 1 {
             out.extend(self.key_samples(now));
         }
+        self.step_jobs(now, dt_s, &mut out);
         out
+    }
+
+    /// Queue a warm job over `keys` (progress comes back as samples).
+    pub fn submit_warm(&mut self, job: u64, keys: Vec<String>) {
+        self.jobs.push(DemoJob {
+            id: job,
+            keys,
+            next: 0,
+            done: 0,
+            errors: 0,
+            cancelled: false,
+        });
+    }
+
+    /// Ask a job to stop; it stops at the next batch boundary.
+    pub fn cancel_warm(&mut self, job: u64) {
+        self.jobs
+            .iter_mut()
+            .filter(|j| j.id == job)
+            .for_each(|j| j.cancelled = true);
+    }
+
+    fn step_jobs(&mut self, now: Timestamp, dt_s: f64, out: &mut Vec<Sample>) {
+        let mut budget = ((WARM_RATE as f64) * dt_s.max(0.25)) as usize;
+        let mut jobs = std::mem::take(&mut self.jobs);
+        for job in &mut jobs {
+            let mut finished = None;
+            if job.cancelled {
+                finished = Some(Err("cancelled".to_string()));
+            } else {
+                while budget > 0 && job.next < job.keys.len() {
+                    let n = WARM_BATCH.min(budget).min(job.keys.len() - job.next);
+                    let batch = &job.keys[job.next..job.next + n];
+                    let (w, skipped) = self.warm(batch, now);
+                    job.done += w + skipped;
+                    job.errors += skipped;
+                    job.next += n;
+                    budget -= n;
+                }
+                if job.next >= job.keys.len() {
+                    finished = Some(Ok(()));
+                }
+            }
+            let done = finished.is_some();
+            out.push(Sample {
+                source: SourceId(0),
+                generation: 0,
+                at: now,
+                body: Body::WarmProgress(WarmProgress {
+                    job: job.id,
+                    done: job.done,
+                    errors: job.errors,
+                    finished,
+                }),
+            });
+            if done {
+                job.keys.clear();
+            }
+        }
+        jobs.retain(|j| !j.keys.is_empty());
+        self.jobs = jobs;
     }
 
     fn schedule_events(&mut self, ms: i64, out: &mut Vec<Sample>) {
@@ -543,6 +623,26 @@ mod tests {
             }
         }
         assert!(down && back);
+    }
+
+    #[test]
+    fn warm_jobs_progress_in_batches_and_cancel() {
+        let mut d = Demo::new(1);
+        d.step(DEMO_EPOCH);
+        let keys: Vec<String> = (0..700).map(|i| format!("users:{i}")).collect();
+        d.submit_warm(1, keys);
+        let progress = |samples: Vec<Sample>| {
+            samples.into_iter().find_map(|s| match s.body {
+                Body::WarmProgress(p) => Some(p),
+                _ => None,
+            })
+        };
+        let p = progress(d.step(DEMO_EPOCH.add_secs(1))).expect("progress");
+        assert_eq!((p.done, p.finished.clone()), (WARM_RATE as u32, None));
+        d.cancel_warm(1);
+        let p = progress(d.step(DEMO_EPOCH.add_secs(2))).expect("progress");
+        assert_eq!(p.finished, Some(Err("cancelled".into())));
+        assert!(progress(d.step(DEMO_EPOCH.add_secs(3))).is_none());
     }
 
     #[test]

@@ -1,0 +1,288 @@
+//! Derived data for the panes, computed once per data tick (and when the
+//! user changes a view parameter), so `render` only reads.
+
+use super::state::{State, TickTotals};
+use crate::action::Pane;
+use crate::engines::clients::{ClientView, TableView};
+use crate::engines::heatmap::{HeatmapView, RowView};
+use crate::engines::optimizer::{Recommendation, WorkloadPattern};
+use crate::engines::pool::{BackendId, HealthState, Op, PoolStats, Route, RoutingRole};
+use crate::engines::warming::{Candidate, CandidateReason, ErrorBound, WarmJob};
+use crate::engines::{Timestamp, cmp_f64, ratio};
+use crate::sample::{SourceId, SourceKind, SourceStatus};
+
+/// Heatmap columns computed per tick; the pane shows the newest that fit.
+pub const HEAT_COLUMNS: usize = 240;
+
+/// One row of the Backends pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendRow {
+    /// The source behind it.
+    pub source: SourceId,
+    /// Pool id.
+    pub backend: BackendId,
+    /// Name.
+    pub name: String,
+    /// Redis, primary or replica.
+    pub kind: SourceKind,
+    /// Health state machine's state.
+    pub health: HealthState,
+    /// Connection state of the source.
+    pub status: SourceStatus,
+    /// Health-check round trip percentiles (ms), measured over the window.
+    pub p50_ms: Option<f64>,
+    /// 99th percentile of the window.
+    pub p99_ms: Option<f64>,
+    /// Round trips (µs) for the sparkline.
+    pub rtt_us: Vec<u64>,
+    /// Commands or transactions per second.
+    pub ops_per_sec: f64,
+    /// Failed health checks.
+    pub errors: u64,
+    /// Used bytes.
+    pub used: u64,
+    /// Capacity bytes (0 = unknown).
+    pub capacity: u64,
+    /// Drained in the what-if model.
+    pub drained: bool,
+    /// How the pool model routes to it.
+    pub routing: Option<RoutingRole>,
+    /// Replication lag (Postgres replicas).
+    pub lag_bytes: u64,
+    /// Postgres shared-buffer hit ratio over the last interval.
+    pub buffer_ratio: Option<f64>,
+}
+
+/// What every pane shows, computed at the data tick.
+#[derive(Debug, Clone, Default)]
+pub struct Derived {
+    /// When it was computed.
+    pub at: Timestamp,
+    /// Heatmap grid (filtered and sorted).
+    pub heatmap: Option<HeatmapView>,
+    /// Warming candidates (filtered and sorted).
+    pub candidates: Vec<Candidate>,
+    /// The tracker's error bound.
+    pub bound: Option<ErrorBound>,
+    /// Running and recent jobs, newest first.
+    pub jobs: Vec<WarmJob>,
+    /// Backends pane rows.
+    pub backends: Vec<BackendRow>,
+    /// Pool totals.
+    pub pool: Option<PoolStats>,
+    /// Routing preview: the sample key and where the model sends it.
+    pub route: Option<(String, Route)>,
+    /// Optimizer ranking.
+    pub ranking: Vec<Recommendation>,
+    /// Detected workload.
+    pub workload: Option<WorkloadPattern>,
+    /// Clients (filtered and sorted).
+    pub clients: Vec<ClientView>,
+    /// Per-table breakdown of the selected client.
+    pub client_tables: Vec<TableView>,
+    /// Cache operations per second (Σ Redis nodes, last tick).
+    pub ops_per_sec: f64,
+    /// Cache hit ratio over the last ten ticks (ratio of sums).
+    pub hit_ratio: Option<f64>,
+    /// Per-tick cache hit ratio, newest last (`None` = no traffic or a gap).
+    pub hit_series: Vec<Option<f64>>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied()
+}
+
+impl Derived {
+    /// Compute from the engines and the UI's view parameters.
+    pub fn compute(state: &mut State, now: Timestamp) -> Derived {
+        let ui = &state.ui;
+        let zooms = state.heatmap.zoom_levels();
+        let res = zooms
+            .get(ui.heat_zoom.min(zooms.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(10);
+        let mut heat = state.heatmap.view(now, res, HEAT_COLUMNS);
+        heat.rows.retain(|r| ui.matches(&r.name));
+        sort_heat(&mut heat.rows, ui.sort[Pane::Heatmap.index()]);
+
+        let mut candidates = state.warming.plan(now);
+        candidates.retain(|c| ui.matches(c.name.as_deref().unwrap_or("")));
+        sort_candidates(&mut candidates, ui.sort[Pane::Warming.index()]);
+        candidates.truncate(500);
+
+        let mut jobs: Vec<WarmJob> = state.jobs.active().to_vec();
+        jobs.extend(state.jobs.recent().cloned());
+
+        let workload = state.optimizer.workload(now);
+        let mut ranking = state.optimizer.rank(&workload, now);
+        ranking.retain(|r| ui.matches(&r.name));
+        match ui.sort[Pane::Optimizer.index()] % 3 {
+            1 => ranking.sort_by(|a, b| {
+                cmp_f64(a.predicted_latency_ms, b.predicted_latency_ms)
+                    .then_with(|| a.name.cmp(&b.name))
+            }),
+            2 => ranking.sort_by(|a, b| a.name.cmp(&b.name)),
+            _ => {}
+        }
+
+        let mut clients = state.clients.clients_view(now);
+        clients.retain(|c| ui.matches(&c.name));
+        match ui.sort[Pane::Clients.index()] % 3 {
+            1 => clients.sort_by(|a, b| {
+                b.failures
+                    .cmp(&a.failures)
+                    .then_with(|| a.name.cmp(&b.name))
+            }),
+            2 => clients.sort_by(|a, b| a.name.cmp(&b.name)),
+            _ => {}
+        }
+        let sel = ui
+            .selected(Pane::Clients)
+            .min(clients.len().saturating_sub(1));
+        let client_tables = clients
+            .get(sel)
+            .map(|c| state.clients.tables_view(Some(c.client)))
+            .unwrap_or_default();
+
+        let mut backends = backend_rows(state);
+        backends.retain(|b| state.ui.matches(&b.name));
+        match state.ui.sort[Pane::Backends.index()] % 3 {
+            1 => backends.sort_by(|a, b| {
+                cmp_f64(b.p50_ms.unwrap_or(f64::NAN), a.p50_ms.unwrap_or(f64::NAN))
+                    .reverse()
+                    .then_with(|| a.name.cmp(&b.name))
+            }),
+            2 => backends.sort_by(|a, b| {
+                cmp_f64(b.ops_per_sec, a.ops_per_sec).then_with(|| a.name.cmp(&b.name))
+            }),
+            _ => {}
+        }
+        let sample_key = candidates
+            .get(state.ui.selected(Pane::Warming))
+            .and_then(|c| c.name.clone())
+            .unwrap_or_else(|| "users:1000".to_string());
+        let route = state.pool.preview(&sample_key, 1024);
+
+        let ops_per_sec = state
+            .sources
+            .iter()
+            .filter(|s| s.kind == SourceKind::Redis)
+            .map(|s| s.ops_per_sec)
+            .sum();
+        let recent: TickTotals =
+            state
+                .history
+                .iter()
+                .rev()
+                .take(10)
+                .fold(TickTotals::default(), |mut a, t| {
+                    a.hits += t.hits;
+                    a.misses += t.misses;
+                    a
+                });
+        let hit_series = state
+            .history
+            .iter()
+            .map(|t| {
+                if t.gap {
+                    None
+                } else {
+                    ratio(t.hits, t.hits + t.misses)
+                }
+            })
+            .collect();
+        Derived {
+            at: now,
+            heatmap: Some(heat),
+            candidates,
+            bound: Some(state.warming.tracker().error_bound(now)),
+            jobs,
+            backends,
+            pool: Some(state.pool.stats()),
+            route: Some((sample_key, route)),
+            ranking,
+            workload: Some(workload),
+            clients,
+            client_tables,
+            ops_per_sec,
+            hit_ratio: ratio(recent.hits, recent.hits + recent.misses),
+            hit_series,
+        }
+    }
+}
+
+fn sort_heat(rows: &mut [RowView], sort: usize) {
+    match sort % 4 {
+        1 => rows.sort_by(|a, b| {
+            cmp_f64(a.hit_ratio.unwrap_or(2.0), b.hit_ratio.unwrap_or(2.0))
+                .then_with(|| a.name.cmp(&b.name))
+        }),
+        2 => rows.sort_by(|a, b| {
+            b.window
+                .saved_us
+                .cmp(&a.window.saved_us)
+                .then_with(|| a.name.cmp(&b.name))
+        }),
+        3 => rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.measure.cmp(&b.measure))),
+        _ => {}
+    }
+}
+
+fn sort_candidates(c: &mut [Candidate], sort: usize) {
+    let left = |c: &Candidate| match c.reason {
+        CandidateReason::Expiring { time_left_ms } => time_left_ms,
+        CandidateReason::MissingHot { .. } => 0,
+        _ => u64::MAX,
+    };
+    match sort % 4 {
+        1 => c.sort_by(|a, b| left(a).cmp(&left(b)).then_with(|| a.name.cmp(&b.name))),
+        2 => c.sort_by(|a, b| cmp_f64(b.rate, a.rate).then_with(|| a.name.cmp(&b.name))),
+        3 => c.sort_by(|a, b| a.name.cmp(&b.name)),
+        _ => {}
+    }
+}
+
+fn backend_rows(state: &State) -> Vec<BackendRow> {
+    state
+        .sources
+        .iter()
+        .filter_map(|s| {
+            let id = s.backend?;
+            let b = state.pool.backend(id)?;
+            let mut sorted = s.rtt_history.clone();
+            sorted.sort_by(|a, b| cmp_f64(*a, *b));
+            let op = if s.kind == SourceKind::Redis {
+                Op::Write
+            } else {
+                Op::Read
+            };
+            Some(BackendRow {
+                source: s.id,
+                backend: id,
+                name: s.name.clone(),
+                kind: s.kind,
+                health: b.state(),
+                status: s.status.clone(),
+                p50_ms: percentile(&sorted, 0.50),
+                p99_ms: percentile(&sorted, 0.99),
+                rtt_us: s
+                    .rtt_history
+                    .iter()
+                    .map(|ms| (ms * 1000.0) as u64)
+                    .collect(),
+                ops_per_sec: s.ops_per_sec,
+                errors: s.errors,
+                used: s.used,
+                capacity: s.capacity,
+                drained: b.is_drained(),
+                routing: state.pool.routing_role(id, op),
+                lag_bytes: s.lag_bytes,
+                buffer_ratio: ratio(s.buffer.0, s.buffer.0 + s.buffer.1),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,140 @@
+//! Drives the demo and the state together in virtual time, synchronously:
+//! what the `snapshot` command and the screen tests use (and the live demo
+//! uses for its warm-up), so a seed and a time always give the same screen.
+
+use super::actions::Effect;
+use super::state::{SessionInfo, State};
+use crate::action::Action;
+use crate::engines::Timestamp;
+use crate::sources::demo::{DEMO_EPOCH, Demo};
+
+/// The demo and the app state advanced together.
+#[derive(Debug)]
+pub struct DemoDriver {
+    /// The simulation.
+    pub demo: Demo,
+    /// The app state.
+    pub state: State,
+    now: Timestamp,
+    next_tick: Timestamp,
+}
+
+impl DemoDriver {
+    /// A fresh demo at the epoch.
+    pub fn new(seed: u64, session: SessionInfo, refresh_ms: u64) -> Self {
+        Self {
+            demo: Demo::new(seed),
+            state: State::new(session, refresh_ms),
+            now: DEMO_EPOCH.add_secs(-1),
+            next_tick: DEMO_EPOCH,
+        }
+    }
+
+    /// The default demo session (writes allowed: they only touch the simulation).
+    pub fn demo_session() -> SessionInfo {
+        SessionInfo {
+            context: None,
+            banner: None,
+            demo: true,
+            writes_allowed: true,
+            redact_keys: false,
+        }
+    }
+
+    /// Virtual time reached so far.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Simulate second by second up to `t`, applying samples and closing a
+    /// data tick every refresh interval.
+    pub fn advance_to(&mut self, t: Timestamp) {
+        while self.now.add_secs(1) <= t {
+            self.now = self.now.add_secs(1);
+            for s in self.demo.step(self.now) {
+                self.state.apply(&s);
+            }
+            if self.now >= self.next_tick {
+                self.state.tick(self.now);
+                let step = i64::try_from(self.state.refresh_ms.max(250)).unwrap_or(1000);
+                self.next_tick = self.now.add_millis(step);
+            }
+        }
+    }
+
+    /// Advance `secs` seconds.
+    pub fn advance(&mut self, secs: i64) {
+        let t = self.now.add_secs(secs);
+        self.advance_to(t);
+    }
+
+    /// Perform an action as a key press would, carrying out its effects on
+    /// the simulation. Returns the effects (for UI-level ones like Quit).
+    pub fn act(&mut self, action: Action) -> Vec<Effect> {
+        let fx = self.state.handle(action, self.now);
+        for e in &fx {
+            self.perform(e);
+        }
+        fx
+    }
+
+    /// Carry out a demo-level effect.
+    pub fn perform(&mut self, e: &Effect) {
+        match e {
+            Effect::Warm { job, keys } => self.demo.submit_warm(*job, keys.clone()),
+            Effect::CancelWarm(job) => self.demo.cancel_warm(*job),
+            Effect::Quit | Effect::SaveScreen | Effect::CycleTheme | Effect::Refresh(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::Pane;
+    use crate::app::ui_state::Mode;
+
+    #[test]
+    fn warming_from_keys_runs_a_real_job() {
+        let mut d = DemoDriver::new(42, DemoDriver::demo_session(), 1000);
+        d.advance(300);
+        d.act(Action::Focus(Pane::Warming));
+        assert!(
+            !d.state.derived.candidates.is_empty(),
+            "queue has candidates"
+        );
+        d.act(Action::Mark);
+        d.act(Action::Mark);
+        d.act(Action::Warm);
+        assert_eq!(d.state.ui.mode, Mode::Confirm);
+        let fx = d.act(Action::Confirm);
+        assert!(matches!(fx.as_slice(), [Effect::Warm { keys, .. }] if keys.len() == 2));
+        d.advance(3);
+        let job = d.state.jobs.recent().next().expect("finished job");
+        assert_eq!(job.progress.done, 2);
+        assert!(job.state.is_terminal());
+    }
+
+    #[test]
+    fn read_only_refuses_warming() {
+        let mut session = DemoDriver::demo_session();
+        session.writes_allowed = false;
+        let mut d = DemoDriver::new(1, session, 1000);
+        d.advance(120);
+        d.act(Action::Focus(Pane::Warming));
+        let fx = d.act(Action::WarmAll);
+        assert!(fx.is_empty());
+        let status = d.state.ui.status.clone().expect("status");
+        assert!(status.error && status.text.contains("read-only"));
+    }
+
+    #[test]
+    fn same_seed_same_state() {
+        let mut a = DemoDriver::new(5, DemoDriver::demo_session(), 1000);
+        let mut b = DemoDriver::new(5, DemoDriver::demo_session(), 1000);
+        a.advance(200);
+        b.advance(200);
+        assert_eq!(a.state.derived.heatmap, b.state.derived.heatmap);
+        assert_eq!(a.state.derived.hit_series, b.state.derived.hit_series);
+    }
+}

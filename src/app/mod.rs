@@ -1,0 +1,7 @@
+//! The application: state fed by samples, actions from keys, effects out.
+
+pub mod actions;
+pub mod derive;
+pub mod driver;
+pub mod state;
+pub mod ui_state;

@@ -1,0 +1,494 @@
+//! Application state: the engines, the sources table and what the panes show.
+//! `apply` feeds samples to the engines; `tick` recomputes derived data once
+//! per data tick so rendering only reads.
+
+use rustc_hash::FxHashMap;
+
+use super::derive::Derived;
+use super::ui_state::UiState;
+use crate::engines::Timestamp;
+use crate::engines::clients::{
+    ClientDelta, ClientsConfig, ClientsEngine, OperationDelta, RequestDelta, TableDelta, TableKey,
+};
+use crate::engines::counters::{CumulativeSet, SetDelta};
+use crate::engines::heatmap::{Heatmap, HeatmapConfig, Measure, RowKind};
+use crate::engines::intern::key_hash;
+use crate::engines::optimizer::{BackendKind, Measurement, Optimizer, OptimizerConfig};
+use crate::engines::pool::{BackendConfig, BackendId, Pool, PoolConfig};
+use crate::engines::warming::{JobBoard, TtlState, WarmingConfig, WarmingEngine};
+use crate::sample::{Body, PgStats, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
+
+/// How many per-tick points the header sparklines keep.
+pub const HISTORY: usize = 120;
+
+/// Everything about one source that the header and Backends pane show.
+#[derive(Debug, Clone)]
+pub struct SourceState {
+    /// Source id.
+    pub id: SourceId,
+    /// Display name (never contains a secret).
+    pub name: String,
+    /// What it watches.
+    pub kind: SourceKind,
+    /// Connection state.
+    pub status: SourceStatus,
+    /// Generation of the latest sample (bumped on reconnect or reset).
+    pub generation: u32,
+    /// Pool backend (Redis and Postgres sources).
+    pub backend: Option<BackendId>,
+    /// Optimizer backend id.
+    pub opt_id: Option<u32>,
+    /// Last health-check round trip, ms.
+    pub rtt_ms: Option<f64>,
+    /// Recent round trips (ms), newest last.
+    pub rtt_history: Vec<f64>,
+    /// Operations (Redis commands or Postgres transactions) per second.
+    pub ops_per_sec: f64,
+    /// Errors seen (failed checks).
+    pub errors: u64,
+    /// Used bytes and capacity (Redis memory, Postgres database size).
+    pub used: u64,
+    /// Capacity in bytes (0 = unknown / unlimited).
+    pub capacity: u64,
+    /// Replication lag in bytes (Postgres).
+    pub lag_bytes: u64,
+    /// Buffer-cache hits and reads in the last interval (Postgres only).
+    pub buffer: (u64, u64),
+    redis_counters: CumulativeSet<5>,
+    pg_counters: CumulativeSet<4>,
+    last_stats_at: Option<Timestamp>,
+}
+
+impl SourceState {
+    fn new(id: SourceId, name: String, kind: SourceKind) -> Self {
+        Self {
+            id,
+            name,
+            kind,
+            status: SourceStatus::Connected,
+            generation: 0,
+            backend: None,
+            opt_id: None,
+            rtt_ms: None,
+            rtt_history: Vec::new(),
+            ops_per_sec: 0.0,
+            errors: 0,
+            used: 0,
+            capacity: 0,
+            lag_bytes: 0,
+            buffer: (0, 0),
+            redis_counters: CumulativeSet::new(),
+            pg_counters: CumulativeSet::new(),
+            last_stats_at: None,
+        }
+    }
+}
+
+/// Per data tick: the cache's hits and misses summed over Redis nodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TickTotals {
+    /// Σ Δkeyspace_hits.
+    pub hits: u64,
+    /// Σ Δkeyspace_misses.
+    pub misses: u64,
+    /// Σ Δcommands.
+    pub commands: u64,
+    /// A reset happened (restart): this point is a gap.
+    pub gap: bool,
+}
+
+/// Static facts about the session shown in the header.
+#[derive(Debug, Clone, Default)]
+pub struct SessionInfo {
+    /// Context name, if any.
+    pub context: Option<String>,
+    /// Banner label and colour name (e.g. a red PROD).
+    pub banner: Option<(String, String)>,
+    /// Running the built-in demo.
+    pub demo: bool,
+    /// Writes are allowed in this context.
+    pub writes_allowed: bool,
+    /// Key names are shown only up to their prefix.
+    pub redact_keys: bool,
+}
+
+/// The whole application state.
+#[derive(Debug)]
+pub struct State {
+    /// Session facts.
+    pub session: SessionInfo,
+    /// Virtual or wall-clock time of the latest data tick.
+    pub now: Timestamp,
+    /// Data refresh interval in ms.
+    pub refresh_ms: u64,
+    /// Sources by id.
+    pub sources: Vec<SourceState>,
+    /// Cache heatmap engine.
+    pub heatmap: Heatmap,
+    /// Warming engine.
+    pub warming: WarmingEngine,
+    /// Warm jobs.
+    pub jobs: JobBoard,
+    /// Backend optimizer.
+    pub optimizer: Optimizer,
+    /// What-if pool model.
+    pub pool: Pool,
+    /// Client statistics.
+    pub clients: ClientsEngine,
+    /// Totals accumulated since the last tick.
+    pub pending: TickTotals,
+    /// Per-tick totals, newest last.
+    pub history: Vec<TickTotals>,
+    /// Derived data for the panes (recomputed at each data tick).
+    pub derived: Derived,
+    /// Navigation, selection, dialogs.
+    pub ui: UiState,
+    /// Job id → keys (their hashes), for `note_refreshed` when done.
+    pub(crate) job_keys: FxHashMap<u64, Vec<u64>>,
+    last_tick: Option<Timestamp>,
+}
+
+impl State {
+    /// Empty state for a session.
+    pub fn new(session: SessionInfo, refresh_ms: u64) -> Self {
+        Self {
+            session,
+            now: Timestamp(0),
+            refresh_ms,
+            sources: Vec::new(),
+            heatmap: Heatmap::new(HeatmapConfig::default()),
+            warming: WarmingEngine::new(&WarmingConfig::default()),
+            jobs: JobBoard::new(20),
+            optimizer: Optimizer::new(OptimizerConfig::default()),
+            pool: Pool::new(PoolConfig {
+                strategy: crate::engines::pool::RoutingStrategy::ConsistentHash,
+                ..PoolConfig::default()
+            }),
+            clients: ClientsEngine::new(ClientsConfig::default()),
+            pending: TickTotals::default(),
+            history: Vec::new(),
+            derived: Derived::default(),
+            ui: UiState::default(),
+            job_keys: FxHashMap::default(),
+            last_tick: None,
+        }
+    }
+
+    /// The source with id `id`, if it said hello.
+    pub fn source(&self, id: SourceId) -> Option<&SourceState> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+
+    fn source_mut(&mut self, id: SourceId) -> Option<&mut SourceState> {
+        self.sources.iter_mut().find(|s| s.id == id)
+    }
+
+    /// Feed one sample to the engines.
+    pub fn apply(&mut self, s: &Sample) {
+        let at = s.at;
+        if let Some(src) = self.source_mut(s.source) {
+            src.generation = s.generation;
+        }
+        match &s.body {
+            Body::Hello { name, kind } => self.hello(s.source, name, *kind),
+            Body::Status(st) => {
+                if let Some(src) = self.source_mut(s.source) {
+                    src.status = st.clone();
+                }
+            }
+            Body::Health { ok, rtt_us } => self.health(s.source, *ok, *rtt_us, at),
+            Body::Redis(r) => self.redis(s.source, r, at),
+            Body::Postgres(p) => self.postgres(s.source, p, at),
+            Body::Tables(tables) => {
+                let epoch = u64::from(s.generation);
+                for t in tables {
+                    let row = self.heatmap.row(RowKind::Table, Measure::Buffer, &t.table);
+                    self.heatmap
+                        .record_cumulative(row, t.blks_hit, t.blks_read, epoch, at);
+                }
+            }
+            Body::Accesses(aggs) => self.accesses(aggs, at),
+            Body::Keys(keys) => self.keys(keys, at),
+            Body::WarmProgress(p) => self.warm_progress(p, at),
+        }
+    }
+
+    fn hello(&mut self, id: SourceId, name: &str, kind: SourceKind) {
+        if self.source(id).is_none() {
+            self.sources
+                .push(SourceState::new(id, name.to_string(), kind));
+            self.sources.sort_by_key(|s| s.id);
+        }
+        let (backend, opt) = match kind {
+            SourceKind::Events => (None, None),
+            _ => {
+                let opt_kind = match kind {
+                    SourceKind::PgPrimary => BackendKind::PostgresPrimary,
+                    SourceKind::PgReplica => BackendKind::PostgresReplica,
+                    _ => BackendKind::Redis,
+                };
+                let mut cfg = BackendConfig::new(name);
+                cfg.kind = kind.label().to_string();
+                cfg.priority = if kind == SourceKind::Redis { 100 } else { 50 };
+                let b = self
+                    .pool
+                    .id(name)
+                    .unwrap_or_else(|| self.pool.add_backend(cfg));
+                (Some(b), Some(self.optimizer.register(name, opt_kind)))
+            }
+        };
+        if let Some(src) = self.source_mut(id) {
+            src.name = name.to_string();
+            src.kind = kind;
+            src.backend = backend;
+            src.opt_id = opt;
+        }
+    }
+
+    fn health(&mut self, id: SourceId, ok: bool, rtt_us: Option<u64>, at: Timestamp) {
+        let rtt_ms = rtt_us.map(|u| u as f64 / 1000.0);
+        let Some(src) = self.source_mut(id) else {
+            return;
+        };
+        src.rtt_ms = rtt_ms.or(src.rtt_ms);
+        if let Some(ms) = rtt_ms {
+            src.rtt_history.push(ms);
+            if src.rtt_history.len() > HISTORY {
+                src.rtt_history.remove(0);
+            }
+        }
+        if !ok {
+            src.errors += 1;
+        }
+        if let Some(b) = src.backend {
+            self.pool.record_check(b, ok, rtt_ms, at);
+        }
+    }
+
+    fn redis(&mut self, id: SourceId, r: &RedisStats, at: Timestamp) {
+        let Some(src) = self.source_mut(id) else {
+            return;
+        };
+        let dt = src.last_stats_at.map_or(0.0, |l| at.secs_since(l));
+        src.last_stats_at = Some(at);
+        let vals = [
+            r.keyspace_hits,
+            r.keyspace_misses,
+            r.commands,
+            r.evicted_keys,
+            r.expired_keys,
+        ];
+        let mut tick = TickTotals::default();
+        match src.redis_counters.observe(vals, r.run_id) {
+            SetDelta::Values([h, m, c, _, _]) => {
+                src.ops_per_sec = if dt > 0.0 { c as f64 / dt } else { 0.0 };
+                tick = TickTotals {
+                    hits: h,
+                    misses: m,
+                    commands: c,
+                    gap: false,
+                };
+            }
+            SetDelta::Reset => tick.gap = true,
+            SetDelta::Baseline => {}
+        }
+        src.used = r.used_memory;
+        src.capacity = r.maxmemory;
+        let (backend, opt, ops, rtt) = (src.backend, src.opt_id, src.ops_per_sec, src.rtt_ms);
+        self.pending.hits += tick.hits;
+        self.pending.misses += tick.misses;
+        self.pending.commands += tick.commands;
+        self.pending.gap |= tick.gap;
+        if let Some(b) = backend {
+            self.pool.set_used(b, r.used_memory);
+            let mut cfg = self.pool.backend(b).map(|x| x.config().clone());
+            if let Some(c) = cfg.as_mut().filter(|c| c.capacity != r.maxmemory) {
+                c.capacity = r.maxmemory;
+                let _ = self.pool.update_backend(c.clone());
+            }
+        }
+        if let (Some(o), Some(lat)) = (opt, rtt) {
+            let m = Measurement {
+                latency_ms: lat,
+                throughput_eps: ops,
+                success_rate: 1.0,
+                memory_mb: r.used_memory as f64 / 1_048_576.0,
+                connections: u32::try_from(r.connected_clients).unwrap_or(u32::MAX),
+                ..Measurement::default()
+            };
+            self.optimizer.observe(o, &m, at);
+        }
+    }
+
+    fn postgres(&mut self, id: SourceId, p: &PgStats, at: Timestamp) {
+        let Some(src) = self.source_mut(id) else {
+            return;
+        };
+        let dt = src.last_stats_at.map_or(0.0, |l| at.secs_since(l));
+        src.last_stats_at = Some(at);
+        if let SetDelta::Values([x, _rb, bh, br]) = src
+            .pg_counters
+            .observe([p.xacts, p.rollbacks, p.blks_hit, p.blks_read], p.epoch)
+        {
+            src.ops_per_sec = if dt > 0.0 { x as f64 / dt } else { 0.0 };
+            src.buffer = (bh, br);
+        }
+        src.used = p.size_bytes;
+        src.lag_bytes = p.lag_bytes;
+        let (backend, opt, ops, rtt) = (src.backend, src.opt_id, src.ops_per_sec, src.rtt_ms);
+        if let Some(b) = backend {
+            self.pool.set_used(b, p.size_bytes);
+        }
+        if let (Some(o), Some(lat)) = (opt, rtt) {
+            let m = Measurement {
+                latency_ms: lat,
+                throughput_eps: ops,
+                success_rate: 1.0,
+                connections: u32::try_from(p.connections).unwrap_or(u32::MAX),
+                ..Measurement::default()
+            };
+            self.optimizer.observe(o, &m, at);
+        }
+    }
+
+    fn accesses(&mut self, aggs: &[crate::sample::AccessAgg], at: Timestamp) {
+        let mut events = 0u64;
+        for a in aggs {
+            events += u64::from(a.count);
+            match &a.query {
+                Some(q) => {
+                    let q = self.heatmap.query(q);
+                    self.heatmap
+                        .record_query_n(q, a.count, a.hits, a.saved_us, at);
+                }
+                None => {
+                    let row = self.heatmap.row(RowKind::Table, Measure::Cache, &a.table);
+                    self.heatmap.record(row, a.count, a.hits, a.saved_us, at);
+                }
+            }
+            let names = self.clients.names_mut();
+            let client = names.client(&a.client);
+            let table = names.table(&a.table);
+            let operation = names.operation(&a.op);
+            let count = i64::from(a.count);
+            let errors = i64::from(a.errors.min(a.count));
+            let deltas = [
+                ClientDelta::Request(RequestDelta {
+                    client,
+                    d_req: count,
+                    d_succ: count - errors,
+                    d_fail: errors,
+                    d_cached: i64::from(a.hits),
+                }),
+                ClientDelta::Operation(OperationDelta {
+                    client,
+                    d_op: count,
+                }),
+                ClientDelta::Table(TableDelta {
+                    key: TableKey {
+                        client,
+                        table,
+                        operation,
+                    },
+                    d_total: count,
+                    d_err: errors,
+                }),
+                ClientDelta::LastSeen(client),
+            ];
+            self.clients.apply_all(&deltas, at);
+        }
+        self.optimizer.analyzer_mut().record_count(at, events);
+    }
+
+    fn keys(&mut self, keys: &[crate::sample::KeyObs], at: Timestamp) {
+        let mut by_prefix: FxHashMap<&str, u32> = FxHashMap::default();
+        for k in keys {
+            let hash = if k.accesses > 0 {
+                self.warming.record_named_n(&k.key, k.accesses, at)
+            } else {
+                key_hash(&k.key)
+            };
+            let state = match k.ttl_ms {
+                None => TtlState::Missing,
+                Some(ms) => TtlState::from_pttl(ms),
+            };
+            self.warming.observe_ttl(hash, &k.key, state, at);
+            let prefix = k.key.split(':').next().unwrap_or(&k.key);
+            *by_prefix.entry(prefix).or_default() += k.accesses;
+        }
+        let mut prefixes: Vec<(&str, u32)> = by_prefix.into_iter().collect();
+        prefixes.sort_unstable();
+        for (p, n) in prefixes {
+            let row = self
+                .heatmap
+                .row(RowKind::Prefix, Measure::Sampled, &format!("{p}:*"));
+            self.heatmap.record(row, n, 0, 0, at);
+        }
+    }
+
+    fn warm_progress(&mut self, p: &crate::sample::WarmProgress, at: Timestamp) {
+        let Some(job) = self.jobs.get(p.job) else {
+            return;
+        };
+        let (done, errors) = (job.progress.done, job.progress.errors);
+        let _ = self.jobs.advance(
+            p.job,
+            u64::from(p.done).saturating_sub(done),
+            u64::from(p.errors).saturating_sub(errors),
+            at,
+        );
+        match &p.finished {
+            None => {}
+            Some(Ok(())) => {
+                let _ = self.jobs.finish(p.job, at);
+                for h in self.job_keys.remove(&p.job).unwrap_or_default() {
+                    self.warming.note_refreshed(h, at);
+                }
+                let msg = format!(
+                    "warm job {} done: {} keys, {} errors",
+                    p.job, p.done, p.errors
+                );
+                self.ui.set_status(msg, false, at);
+            }
+            Some(Err(reason)) if reason == "cancelled" => {
+                let _ = self.jobs.mark_cancelled(p.job, at);
+                self.job_keys.remove(&p.job);
+                self.ui.set_status(
+                    format!("warm job {} cancelled after {} keys", p.job, p.done),
+                    false,
+                    at,
+                );
+            }
+            Some(Err(reason)) => {
+                let _ = self.jobs.fail(p.job, reason.clone(), at);
+                self.job_keys.remove(&p.job);
+                self.ui
+                    .set_status(format!("warm job {} failed: {reason}", p.job), true, at);
+            }
+        }
+    }
+
+    /// Close the data tick at `now`: push the tick's totals and recompute
+    /// derived data (unless paused: data keeps flowing, the screen holds).
+    pub fn tick(&mut self, now: Timestamp) {
+        self.now = now;
+        self.heatmap.advance(now);
+        self.optimizer.refresh();
+        if self.last_tick.is_some() {
+            self.history.push(std::mem::take(&mut self.pending));
+            if self.history.len() > HISTORY {
+                self.history.remove(0);
+            }
+        } else {
+            self.pending = TickTotals::default();
+        }
+        self.last_tick = Some(now);
+        // No stats sink yet: settle flush batches in memory so pending stays small.
+        while let Some(b) = self.clients.take_batch(now) {
+            self.clients.ack(b.seq, now);
+        }
+        if !self.ui.paused {
+            self.derived = Derived::compute(self, now);
+        }
+    }
+}

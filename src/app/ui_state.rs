@@ -1,0 +1,119 @@
+//! Navigation and dialog state: focus, selection, sort, filter, marks.
+
+use std::collections::BTreeSet;
+
+use crate::action::Pane;
+use crate::engines::Timestamp;
+
+/// How keys are read right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Keys are actions.
+    #[default]
+    Normal,
+    /// Keys edit the filter box (`q` is a letter).
+    Filter,
+    /// A y/n question is open.
+    Confirm,
+}
+
+/// A question the user must answer before something writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    /// Dialog title.
+    pub title: String,
+    /// What will happen (dry-run figures, targets).
+    pub lines: Vec<String>,
+    /// What runs on "yes".
+    pub action: Pending,
+}
+
+/// An action waiting for confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// Warm these keys (hash, name).
+    Warm {
+        /// Short description for the job list.
+        label: String,
+        /// The keys.
+        keys: Vec<(u64, String)>,
+    },
+}
+
+/// The one-line message under the panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    /// Text.
+    pub text: String,
+    /// Shown in the error colour.
+    pub error: bool,
+    /// When it was set.
+    pub at: Timestamp,
+}
+
+/// Sort orders per pane (cycled with `s`).
+pub const SORTS: [&[&str]; 5] = [
+    &["accesses", "hit ratio", "saved", "name"],
+    &["score", "time left", "rate", "key"],
+    &["name", "latency", "ops/s"],
+    &["score", "latency", "name"],
+    &["requests", "failures", "name"],
+];
+
+/// UI state.
+#[derive(Debug, Clone, Default)]
+pub struct UiState {
+    /// Focused pane.
+    pub focus: Pane,
+    /// The focused pane fills the screen.
+    pub zoomed: bool,
+    /// Selected row per pane.
+    pub selected: [usize; 5],
+    /// Sort index per pane (into [`SORTS`]).
+    pub sort: [usize; 5],
+    /// Active row filter (case-insensitive substring).
+    pub filter: String,
+    /// Input mode.
+    pub mode: Mode,
+    /// Screen held; data keeps being collected.
+    pub paused: bool,
+    /// Help overlay open.
+    pub help: bool,
+    /// Open confirm dialog.
+    pub confirm: Option<Confirm>,
+    /// Status line.
+    pub status: Option<StatusLine>,
+    /// Marked warming candidates (key hashes).
+    pub marked: BTreeSet<u64>,
+    /// Heatmap time-axis zoom (index into the heatmap's zoom levels).
+    pub heat_zoom: usize,
+    /// Theme name shown in the header.
+    pub theme: String,
+}
+
+impl UiState {
+    /// Show a message in the status line.
+    pub fn set_status(&mut self, text: impl Into<String>, error: bool, at: Timestamp) {
+        self.status = Some(StatusLine {
+            text: text.into(),
+            error,
+            at,
+        });
+    }
+
+    /// The selected row of `pane`.
+    pub fn selected(&self, pane: Pane) -> usize {
+        self.selected[pane.index()]
+    }
+
+    /// The sort label of `pane`.
+    pub fn sort_label(&self, pane: Pane) -> &'static str {
+        let sorts = SORTS[pane.index()];
+        sorts[self.sort[pane.index()] % sorts.len()]
+    }
+
+    /// True when `name` passes the filter.
+    pub fn matches(&self, name: &str) -> bool {
+        self.filter.is_empty() || name.to_lowercase().contains(&self.filter.to_lowercase())
+    }
+}
