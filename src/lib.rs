@@ -7,5 +7,8 @@
 pub mod action;
 pub mod app;
 pub mod engines;
+pub mod export;
 pub mod sample;
 pub mod sources;
+pub mod theme;
+pub mod ui;

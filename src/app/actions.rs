@@ -129,8 +129,11 @@ impl State {
             },
             Action::ToggleDrain => {
                 if let Some(row) = self.derived.backends.get(self.ui.selected(Pane::Backends)) {
-                    let name = row.name.clone();
-                    let drained = self.pool.toggle_drain(row.backend).unwrap_or(false);
+                    let (name, backend, kind) = (row.name.clone(), row.backend, row.kind);
+                    let drained = self
+                        .pool_for_mut(kind)
+                        .toggle_drain(backend)
+                        .unwrap_or(false);
                     let what = if drained { "drained" } else { "undrained" };
                     self.ui.set_status(
                         format!("what-if: {name} {what} in the pool model (no server is touched)"),

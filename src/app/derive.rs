@@ -68,10 +68,14 @@ pub struct Derived {
     pub jobs: Vec<WarmJob>,
     /// Backends pane rows.
     pub backends: Vec<BackendRow>,
-    /// Pool totals.
+    /// Cache pool totals.
     pub pool: Option<PoolStats>,
-    /// Routing preview: the sample key and where the model sends it.
+    /// Database pool totals.
+    pub db_pool: Option<PoolStats>,
+    /// Routing preview: the sample key and where the cache model sends it.
     pub route: Option<(String, Route)>,
+    /// Where the database model sends a read.
+    pub db_route: Option<Route>,
     /// Optimizer ranking.
     pub ranking: Vec<Recommendation>,
     /// Detected workload.
@@ -166,6 +170,7 @@ impl Derived {
             .and_then(|c| c.name.clone())
             .unwrap_or_else(|| "users:1000".to_string());
         let route = state.pool.preview(&sample_key, 1024);
+        let db_route = state.db_pool.preview(&sample_key, 1024);
 
         let ops_per_sec = state
             .sources
@@ -203,7 +208,9 @@ impl Derived {
             jobs,
             backends,
             pool: Some(state.pool.stats()),
+            db_pool: Some(state.db_pool.stats()),
             route: Some((sample_key, route)),
+            db_route: Some(db_route),
             ranking,
             workload: Some(workload),
             clients,
@@ -252,7 +259,8 @@ fn backend_rows(state: &State) -> Vec<BackendRow> {
         .iter()
         .filter_map(|s| {
             let id = s.backend?;
-            let b = state.pool.backend(id)?;
+            let pool = state.pool_for(s.kind);
+            let b = pool.backend(id)?;
             let mut sorted = s.rtt_history.clone();
             sorted.sort_by(|a, b| cmp_f64(*a, *b));
             let op = if s.kind == SourceKind::Redis {
@@ -279,7 +287,7 @@ fn backend_rows(state: &State) -> Vec<BackendRow> {
                 used: s.used,
                 capacity: s.capacity,
                 drained: b.is_drained(),
-                routing: state.pool.routing_role(id, op),
+                routing: pool.routing_role(id, op),
                 lag_bytes: s.lag_bytes,
                 buffer_ratio: ratio(s.buffer.0, s.buffer.0 + s.buffer.1),
             })

@@ -131,8 +131,10 @@ pub struct State {
     pub jobs: JobBoard,
     /// Backend optimizer.
     pub optimizer: Optimizer,
-    /// What-if pool model.
+    /// What-if pool model of the cache nodes (keys route among them).
     pub pool: Pool,
+    /// What-if pool model of the database endpoints (reads route among them).
+    pub db_pool: Pool,
     /// Client statistics.
     pub clients: ClientsEngine,
     /// Totals accumulated since the last tick.
@@ -162,6 +164,10 @@ impl State {
             optimizer: Optimizer::new(OptimizerConfig::default()),
             pool: Pool::new(PoolConfig {
                 strategy: crate::engines::pool::RoutingStrategy::ConsistentHash,
+                ..PoolConfig::default()
+            }),
+            db_pool: Pool::new(PoolConfig {
+                strategy: crate::engines::pool::RoutingStrategy::LatencyAware,
                 ..PoolConfig::default()
             }),
             clients: ClientsEngine::new(ClientsConfig::default()),
@@ -230,10 +236,11 @@ impl State {
                 let mut cfg = BackendConfig::new(name);
                 cfg.kind = kind.label().to_string();
                 cfg.priority = if kind == SourceKind::Redis { 100 } else { 50 };
-                let b = self
-                    .pool
-                    .id(name)
-                    .unwrap_or_else(|| self.pool.add_backend(cfg));
+                let pool = self.pool_for_mut(kind);
+                let b = match pool.id(name) {
+                    Some(b) => b,
+                    None => pool.add_backend(cfg),
+                };
                 (Some(b), Some(self.optimizer.register(name, opt_kind)))
             }
         };
@@ -242,6 +249,24 @@ impl State {
             src.kind = kind;
             src.backend = backend;
             src.opt_id = opt;
+        }
+    }
+
+    /// The pool model a source of `kind` belongs to.
+    pub fn pool_for(&self, kind: SourceKind) -> &Pool {
+        if kind == SourceKind::Redis {
+            &self.pool
+        } else {
+            &self.db_pool
+        }
+    }
+
+    /// The pool model a source of `kind` belongs to, mutably.
+    pub fn pool_for_mut(&mut self, kind: SourceKind) -> &mut Pool {
+        if kind == SourceKind::Redis {
+            &mut self.pool
+        } else {
+            &mut self.db_pool
         }
     }
 
@@ -260,8 +285,9 @@ impl State {
         if !ok {
             src.errors += 1;
         }
-        if let Some(b) = src.backend {
-            self.pool.record_check(b, ok, rtt_ms, at);
+        let (backend, kind) = (src.backend, src.kind);
+        if let Some(b) = backend {
+            self.pool_for_mut(kind).record_check(b, ok, rtt_ms, at);
         }
     }
 
@@ -337,7 +363,7 @@ impl State {
         src.lag_bytes = p.lag_bytes;
         let (backend, opt, ops, rtt) = (src.backend, src.opt_id, src.ops_per_sec, src.rtt_ms);
         if let Some(b) = backend {
-            self.pool.set_used(b, p.size_bytes);
+            self.db_pool.set_used(b, p.size_bytes);
         }
         if let (Some(o), Some(lat)) = (opt, rtt) {
             let m = Measurement {

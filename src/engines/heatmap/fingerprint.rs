@@ -168,6 +168,15 @@ fn lex(sql: &str) -> Vec<Tok<'_>> {
                 i += 1;
             }
             out.push(Tok::Word(&sql[start..i]));
+        } else if OPERATOR.contains(&c) {
+            // Multi-character operators (`<=`, `@@`, `::`, `->>`) stay one token;
+            // they are ASCII, so the slice ends on a char boundary.
+            let start = i;
+            while i < b.len() && OPERATOR.contains(&b[i]) && !starts_comment(b, i) {
+                i += 1;
+            }
+            out.push(Tok::Punct(&sql[start..i.max(start + 1)]));
+            i = i.max(start + 1);
         } else {
             // Every other byte here is ASCII, so slicing one byte is a char boundary.
             out.push(Tok::Punct(&sql[i..i + 1]));
@@ -175,6 +184,16 @@ fn lex(sql: &str) -> Vec<Tok<'_>> {
         }
     }
     out
+}
+
+/// Characters that form operators.
+const OPERATOR: &[u8] = b"+-*/<>=~!@#%^&|`?:";
+
+fn starts_comment(b: &[u8], i: usize) -> bool {
+    matches!(
+        (b.get(i), b.get(i + 1)),
+        (Some(b'-'), Some(b'-')) | (Some(b'/'), Some(b'*'))
+    )
 }
 
 fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
@@ -280,6 +299,14 @@ fn normalise(toks: &[Tok<'_>]) -> String {
                 i = end;
                 continue;
             }
+        }
+        let call = toks[i] == Tok::Punct("(")
+            && i > 0
+            && matches!(toks[i - 1], Tok::Word(w) if !is_keyword(w));
+        if call {
+            out.push('(');
+            i += 1;
+            continue;
         }
         match toks[i] {
             Tok::Word(w) if is_keyword(w) => push_word(&mut out, &w.to_ascii_uppercase()),
@@ -541,6 +568,13 @@ mod tests {
             "/* a /* nested */ c */ SELECT $1, $$x'y$$, $t$ z $t$, E'\\'' -- trailing\n FROM t WHERE id IN (1, 2, 3)",
         );
         assert_eq!(f.text, "SELECT ?, ?, ?, ? FROM t WHERE id IN (?)");
+        let h = fingerprint(
+            "SELECT id FROM p WHERE to_tsvector(title) @@ q AND a::int <= 3 AND b->>'k' = $1",
+        );
+        assert_eq!(
+            h.text,
+            "SELECT id FROM p WHERE to_tsvector(title) @@ q AND a :: int <= ? AND b ->> ? = ?"
+        );
         let g = fingerprint("SELECT 1 FROM t WHERE id IN ($1,$2)");
         assert_eq!(g.text, "SELECT ? FROM t WHERE id IN (?)");
     }

@@ -486,19 +486,26 @@ impl Demo {
                 }),
             });
         }
+        // Per-table block counters (cumulative, like pg_statio_user_tables):
+        // reads follow the cache misses; how many hit shared buffers differs per table.
+        let p = &mut self.pg[0];
+        p.tables.resize(TABLES.len(), (0, 0));
+        for (i, reads) in table_reads.iter().enumerate() {
+            let blocks = reads * 4 + 2;
+            let miss_share = 0.002 + 0.004 * (i % 7) as f64;
+            let miss = (blocks as f64 * miss_share).round() as u64;
+            let t = &mut p.tables[i];
+            t.0 += blocks - miss.min(blocks);
+            t.1 += miss;
+        }
         if self.ticks % 10 == 1 {
-            let p = &self.pg[0];
-            let total: u64 = table_reads.iter().sum::<u64>().max(1);
             let counters = TABLES
                 .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let share = table_reads[i] as f64 / total as f64;
-                    TableCounters {
-                        table: t.name.into(),
-                        blks_hit: (p.blks_hit as f64 * share) as u64 + i as u64 * 1_000,
-                        blks_read: (p.blks_read as f64 * share) as u64,
-                    }
+                .zip(&self.pg[0].tables)
+                .map(|(t, &(hit, read))| TableCounters {
+                    table: t.name.into(),
+                    blks_hit: hit,
+                    blks_read: read,
                 })
                 .collect();
             out.push(Sample {

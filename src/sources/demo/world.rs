@@ -268,6 +268,8 @@ pub struct PgSim {
     pub blks_read: u64,
     /// Replication lag, bytes.
     pub lag: u64,
+    /// Per-table cumulative (buffer hits, block reads), primary only.
+    pub tables: Vec<(u64, u64)>,
 }
 
 /// Traffic multiplier for the time of day: low at night, peak mid-afternoon.

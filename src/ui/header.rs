@@ -1,0 +1,138 @@
+//! The header: banner (DEMO or the context's), sources with their status,
+//! badges, cache ops/s, cache hit ratio with a sparkline, the clock.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Color;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::widgets::{pct, ratio_sparkline, si};
+use crate::app::state::State;
+use crate::engines::ratio;
+use crate::sample::{SourceKind, SourceStatus};
+use crate::theme::Theme;
+
+/// Rows the header needs.
+pub fn height(state: &State, full: bool) -> u16 {
+    let banner = u16::from(state.session.demo || state.session.banner.is_some());
+    banner + if full { 2 } else { 1 }
+}
+
+fn banner_color(name: &str) -> Option<Color> {
+    name.parse::<Color>().ok()
+}
+
+/// Draw the header into `area`.
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, full: bool) {
+    let rows = Layout::vertical(vec![Constraint::Length(1); area.height as usize]).split(area);
+    let mut i = 0;
+    if state.session.demo {
+        let text = " DEMO · simulated workload, no server is touched · connect to real servers: heliostat --redis redis://HOST:6379 --postgres postgres://USER@HOST/DB (or REDIS_URL / DATABASE_URL)";
+        frame.render_widget(Paragraph::new(text).style(theme.demo_banner), rows[0]);
+        i = 1;
+    } else if let Some((label, color)) = &state.session.banner {
+        let mut style = theme.banner;
+        if let Some(c) = banner_color(color) {
+            style = style.bg(c);
+        }
+        let ctx = state.session.context.as_deref().unwrap_or("");
+        frame.render_widget(
+            Paragraph::new(format!(" {label} · context {ctx}")).style(style),
+            rows[0],
+        );
+        i = 1;
+    }
+    let Some(&line1) = rows.get(i) else { return };
+    frame.render_widget(Paragraph::new(sources_line(state, theme)), line1);
+    let clock = clock_line(state, theme);
+    let w = clock.width() as u16;
+    if line1.width > w {
+        let r = Rect::new(line1.x + line1.width - w, line1.y, w, 1);
+        frame.render_widget(Paragraph::new(clock), r);
+    }
+    if full {
+        if let Some(&line2) = rows.get(i + 1) {
+            frame.render_widget(Paragraph::new(stats_line(state, theme, line2.width)), line2);
+        }
+    }
+}
+
+fn sources_line<'a>(state: &'a State, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::styled(" heliostat ", theme.title)];
+    if let Some(ctx) = &state.session.context {
+        spans.push(Span::styled(format!("[{ctx}] "), theme.dim));
+    }
+    for s in state
+        .sources
+        .iter()
+        .filter(|s| s.kind != SourceKind::Events || state.session.demo)
+    {
+        let (dot, color, note) = match &s.status {
+            SourceStatus::Connected => ("●", theme.ok, String::new()),
+            SourceStatus::Retrying { at, .. } => {
+                let secs = at.millis_since(state.now).div_ceil(1000);
+                ("◌", theme.warn, format!(" retrying in {secs}s"))
+            }
+            SourceStatus::Error(e) => ("✕", theme.error, format!(" {e}")),
+        };
+        spans.push(Span::styled(dot, color));
+        spans.push(Span::styled(format!("{}{note} ", s.name), theme.text));
+    }
+    Line::from(spans)
+}
+
+fn clock_line(state: &State, theme: &Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    if state.ui.paused {
+        spans.push(Span::styled(" PAUSED ", theme.badge));
+        spans.push(Span::raw(" "));
+    }
+    if !state.session.writes_allowed {
+        spans.push(Span::styled(" READ-ONLY ", theme.badge));
+        spans.push(Span::raw(" "));
+    }
+    let t = DateTime::<Utc>::from_timestamp_millis(state.now.as_millis())
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default();
+    spans.push(Span::styled(format!("{t} "), theme.dim));
+    Line::from(spans)
+}
+
+fn stats_line(state: &State, theme: &Theme, width: u16) -> Line<'static> {
+    let d = &state.derived;
+    let (bh, br) = state
+        .sources
+        .iter()
+        .filter(|s| matches!(s.kind, SourceKind::PgPrimary | SourceKind::PgReplica))
+        .fold((0, 0), |(h, r), s| (h + s.buffer.0, r + s.buffer.1));
+    let spark_w = (width as usize / 5).clamp(10, 60);
+    let pool = d.pool.as_ref();
+    let mut spans = vec![
+        Span::styled(" cache ops/s ", theme.dim),
+        Span::styled(si(d.ops_per_sec), theme.title),
+        Span::styled("  cache hit ", theme.dim),
+        Span::styled(pct(d.hit_ratio), theme.title),
+        Span::raw(" "),
+        Span::styled(ratio_sparkline(&d.hit_series, spark_w), theme.sparkline),
+        Span::styled("  pg buffer hit ", theme.dim),
+        Span::styled(pct(ratio(bh, bh + br)), theme.text),
+    ];
+    for (label, p) in [("cache nodes", pool), ("db", d.db_pool.as_ref())] {
+        if let Some(p) = p.filter(|p| p.total_backends > 0) {
+            spans.push(Span::styled(
+                format!(
+                    "  {label} {}/{} healthy",
+                    p.healthy_backends, p.total_backends
+                ),
+                if p.degraded { theme.error } else { theme.dim },
+            ));
+        }
+    }
+    spans.push(Span::styled(
+        format!("  refresh {:.2}s", state.refresh_ms as f64 / 1000.0),
+        theme.dim,
+    ));
+    Line::from(spans)
+}

@@ -1,0 +1,156 @@
+//! Rendering: a pure function of state, theme and key hints. No IO, no locks.
+//!
+//! ```text
+//! ┌ header: banner (DEMO / context), sources, ops/s, hit ratio, clock ──────┐
+//! ├──────────────────────────────────┬──────────────────────────────────────┤
+//! │ 1 Heatmap                        │ 2 Warming                            │
+//! ├─────────────────────┬────────────┴─────────────┬────────────────────────┤
+//! │ 3 Backends          │ 4 Optimizer              │ 5 Clients              │
+//! ├─────────────────────┴──────────────────────────┴────────────────────────┤
+//! │ status line                                                             │
+//! │ key hints                                                               │
+//! └─────────────────────────────────────────────────────────────────────────┘
+//! ```
+//! Below 120×35 one pane at a time with a tab bar; below 60×15 a message.
+
+mod header;
+mod overlay;
+pub mod panes;
+pub mod widgets;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::action::Pane;
+use crate::app::state::State;
+use crate::theme::Theme;
+
+/// Smallest usable terminal.
+pub const MIN_SIZE: (u16, u16) = (60, 15);
+/// Smallest terminal for the full five-pane layout.
+pub const FULL_SIZE: (u16, u16) = (120, 35);
+
+/// Key hints and help text, built from the keymap by the caller (so the UI
+/// never holds its own copy of the bindings).
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// Hint bar entries: (keys, label).
+    pub hints: Vec<(String, String)>,
+    /// Help overlay sections: (title, rows of (keys, description)).
+    pub help: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// Draw the whole screen.
+pub fn render(frame: &mut Frame, state: &State, theme: &Theme, chrome: &Chrome) {
+    let area = frame.area();
+    frame.render_widget(Block::default().style(theme.base_style()), area);
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        too_small(frame, area, theme);
+        return;
+    }
+    let full = area.width >= FULL_SIZE.0 && area.height >= FULL_SIZE.1;
+    let header_h = header::height(state, full);
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(header_h),
+        Constraint::Min(5),
+        Constraint::Length(2),
+    ])
+    .areas(area);
+    header::render(frame, head, state, theme, full);
+    if state.ui.zoomed {
+        panes::render(frame, body, state.ui.focus, state, theme, true);
+    } else if full {
+        full_layout(frame, body, state, theme);
+    } else {
+        let [tabs, pane] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(body);
+        tab_bar(frame, tabs, state.ui.focus, theme);
+        panes::render(frame, pane, state.ui.focus, state, theme, true);
+    }
+    footer(frame, foot, state, theme, chrome);
+    if state.ui.help {
+        overlay::help(frame, area, theme, chrome);
+    }
+    if let Some(c) = &state.ui.confirm {
+        overlay::confirm(frame, area, theme, c);
+    }
+}
+
+fn full_layout(frame: &mut Frame, body: Rect, state: &State, theme: &Theme) {
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let [heat, warm] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
+    let [back, opt, cli] = Layout::horizontal([
+        Constraint::Percentage(44),
+        Constraint::Percentage(30),
+        Constraint::Percentage(26),
+    ])
+    .areas(bottom);
+    for (pane, rect) in [
+        (Pane::Heatmap, heat),
+        (Pane::Warming, warm),
+        (Pane::Backends, back),
+        (Pane::Optimizer, opt),
+        (Pane::Clients, cli),
+    ] {
+        panes::render(frame, rect, pane, state, theme, state.ui.focus == pane);
+    }
+}
+
+fn tab_bar(frame: &mut Frame, area: Rect, focus: Pane, theme: &Theme) {
+    let mut spans = Vec::new();
+    for p in Pane::ALL {
+        let style = if p == focus {
+            theme.border_focused.patch(theme.selection)
+        } else {
+            theme.dim
+        };
+        spans.push(Span::styled(format!(" {} ", p.title()), style));
+        spans.push(Span::raw(" "));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, chrome: &Chrome) {
+    let [status, hints] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let ui = &state.ui;
+    let line = if ui.mode == crate::app::ui_state::Mode::Filter {
+        Line::from(vec![
+            Span::styled(" filter: ", theme.title),
+            Span::styled(format!("{}▏", ui.filter), theme.text),
+            Span::styled("  Enter keep · Esc clear", theme.dim),
+        ])
+    } else if let Some(s) = &ui.status {
+        let style = if s.error { theme.error } else { theme.text };
+        Line::from(Span::styled(format!(" {}", s.text), style))
+    } else if !ui.filter.is_empty() {
+        Line::from(Span::styled(
+            format!(" filter: {}  (Esc clears)", ui.filter),
+            theme.dim,
+        ))
+    } else {
+        Line::from("")
+    };
+    frame.render_widget(Paragraph::new(line), status);
+    let mut spans = Vec::new();
+    for (k, label) in &chrome.hints {
+        spans.push(Span::styled(format!(" {k}"), theme.title));
+        spans.push(Span::styled(format!(" {label} "), theme.dim));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), hints);
+}
+
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let text = format!(
+        "terminal too small (need {}×{}, have {}×{})\nenlarge the window or press q to quit",
+        MIN_SIZE.0, MIN_SIZE.1, area.width, area.height
+    );
+    let p = Paragraph::new(text)
+        .style(theme.warn)
+        .wrap(Wrap { trim: true });
+    frame.render_widget(p, area);
+}

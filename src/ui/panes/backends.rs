@@ -1,0 +1,186 @@
+//! 3 Backends: each Redis node and Postgres endpoint with health state,
+//! measured round trips (p50/p99, sparkline), ops/s, errors and a usage
+//! gauge; the pool model's routing strategy and a routing preview.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::action::Pane;
+use crate::app::derive::BackendRow;
+use crate::app::state::State;
+use crate::engines::pool::{HealthState, RoutingRole};
+use crate::sample::SourceKind;
+use crate::theme::Theme;
+use crate::ui::widgets::{
+    bar, bytes, fit, key_label, ms, pane_block, pct, row_style, scroll_offset, si, sparkline,
+};
+
+fn health_color(h: HealthState, theme: &Theme) -> Style {
+    match h {
+        HealthState::Healthy => theme.ok,
+        HealthState::Suspect | HealthState::Recovering => theme.warn,
+        HealthState::Down => theme.error,
+    }
+}
+
+fn role(r: &BackendRow) -> &'static str {
+    match r.kind {
+        SourceKind::Redis => "cache",
+        SourceKind::PgPrimary => "primary",
+        SourceKind::PgReplica => "replica",
+        SourceKind::Events => "events",
+    }
+}
+
+/// Draw the pane.
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+    let d = &state.derived;
+    let extra = Line::from(Span::styled(
+        format!(
+            " keys {} · reads {} ",
+            state.pool.strategy().label(),
+            state.db_pool.strategy().label()
+        ),
+        theme.dim,
+    ));
+    let block = pane_block(Pane::Backends.title(), extra, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [table, footer] =
+        Layout::vertical([Constraint::Min(2), Constraint::Length(2)]).areas(inner);
+
+    let w = table.width as usize;
+    let wide = w >= 90;
+    let spark_w = if wide { 12 } else { 0 };
+    let gauge_w = if w >= 70 { 8 } else { 0 };
+    let name_w = 13;
+    let mut head = format!(
+        "{} {:<8}{:<11}{:>7}{:>7}",
+        fit("backend", name_w),
+        "role",
+        "health",
+        "p50",
+        "p99"
+    );
+    if spark_w > 0 {
+        head.push_str(&format!(" {:<spark_w$}", "ping rtt"));
+    }
+    head.push_str(&format!("{:>7}{:>5}", "ops/s", "err"));
+    if gauge_w > 0 {
+        head.push_str(&format!("  {:<w$}", "used", w = gauge_w + 9));
+    }
+    let mut lines = vec![Line::from(Span::styled(head, theme.dim))];
+    let body_h = table.height.saturating_sub(1) as usize;
+    let selected = state
+        .ui
+        .selected(Pane::Backends)
+        .min(d.backends.len().saturating_sub(1));
+    for (i, r) in d
+        .backends
+        .iter()
+        .enumerate()
+        .skip(scroll_offset(selected, body_h))
+        .take(body_h)
+    {
+        let style = row_style(focused && i == selected, false, theme);
+        let health = if r.drained {
+            ("drained".to_string(), theme.frozen)
+        } else if matches!(r.routing, Some(RoutingRole::FailedOver))
+            && r.health == HealthState::Down
+        {
+            ("down·out".to_string(), theme.error)
+        } else {
+            (r.health.label().to_string(), health_color(r.health, theme))
+        };
+        let mut spans = vec![
+            Span::styled(fit(&r.name, name_w), style),
+            Span::styled(format!(" {:<8}", role(r)), theme.dim),
+            Span::styled(format!("{:<11}", health.0), health.1),
+            Span::styled(
+                format!("{:>7}{:>7}", ms(r.p50_ms), ms(r.p99_ms)),
+                theme.text,
+            ),
+        ];
+        if spark_w > 0 {
+            spans.push(Span::styled(
+                format!(" {:<spark_w$}", sparkline(&r.rtt_us, spark_w)),
+                theme.sparkline,
+            ));
+        }
+        spans.push(Span::styled(
+            format!("{:>7}{:>5}", si(r.ops_per_sec), r.errors),
+            theme.text,
+        ));
+        if gauge_w > 0 {
+            let (frac, label) = if r.capacity > 0 {
+                (
+                    r.used as f64 / r.capacity as f64,
+                    format!("{:>4.0}%", 100.0 * r.used as f64 / r.capacity as f64),
+                )
+            } else {
+                (0.0, fit(&bytes(r.used), 8))
+            };
+            spans.push(Span::raw("  "));
+            spans.push(Span::styled(bar(frac, gauge_w), theme.gauge_fill));
+            spans.push(Span::styled(format!(" {label}"), theme.dim));
+        }
+        if wide && r.kind != SourceKind::Redis {
+            spans.push(Span::styled(
+                format!(" buf {}", pct(r.buffer_ratio)),
+                theme.dim,
+            ));
+            if r.kind == SourceKind::PgReplica {
+                spans.push(Span::styled(
+                    format!(" lag {}", bytes(r.lag_bytes)),
+                    theme.dim,
+                ));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    if d.backends.is_empty() {
+        lines.push(Line::from(Span::styled(" no backends yet", theme.dim)));
+    }
+    frame.render_widget(Paragraph::new(lines), table);
+
+    let mut foot = vec![Line::from(vec![Span::styled(
+        " what-if model only: d drains, r changes routing; no server or traffic is touched",
+        theme.dim,
+    )])];
+    if let Some((key, route)) = &d.route {
+        let targets: Vec<&str> = route.targets.iter().map(|b| state.pool.name(*b)).collect();
+        let reads: Vec<&str> = d
+            .db_route
+            .as_ref()
+            .map(|r| r.targets.iter().map(|b| state.db_pool.name(*b)).collect())
+            .unwrap_or_default();
+        let mut spans = vec![
+            Span::styled(" preview ", theme.dim),
+            Span::styled(key_label(key, state.session.redact_keys), theme.text),
+            Span::styled(" (1 KiB) → ", theme.dim),
+            Span::styled(
+                if targets.is_empty() {
+                    "no eligible backend".to_string()
+                } else {
+                    targets.join(", ")
+                },
+                theme.accent,
+            ),
+        ];
+        if !reads.is_empty() {
+            spans.push(Span::styled(" · its miss reads from ", theme.dim));
+            spans.push(Span::styled(reads.join(", "), theme.accent));
+        }
+        if route.flags.degraded {
+            spans.push(Span::styled(" · pool degraded", theme.error));
+        }
+        if route.flags.last_resort {
+            spans.push(Span::styled(" · last resort", theme.warn));
+        }
+        foot.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(foot), footer);
+}

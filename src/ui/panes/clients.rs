@@ -1,0 +1,115 @@
+//! 5 Clients: application clients from access events (requests, successes,
+//! failures, cached, rates) and the selected client's per-table breakdown.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::action::Pane;
+use crate::app::state::State;
+use crate::theme::Theme;
+use crate::ui::widgets::{fit, pane_block, pct, row_style, scroll_offset, si};
+
+/// Draw the pane.
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+    let d = &state.derived;
+    let fs = state.clients.flush_stats();
+    let dropped = if fs.dropped_deltas > 0 {
+        format!(" · {} dropped (channel full)", fs.dropped_deltas)
+    } else {
+        String::new()
+    };
+    let extra = Line::from(Span::styled(
+        format!(" {} clients{dropped} ", d.clients.len()),
+        if fs.dropped_deltas > 0 {
+            theme.warn
+        } else {
+            theme.dim
+        },
+    ));
+    let block = pane_block(Pane::Clients.title(), extra, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let split = (inner.height / 2).max(3);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(split), Constraint::Min(0)]).areas(inner);
+
+    let w = top.width as usize;
+    let name_w = w.saturating_sub(7 + 7 + 7 + 7).clamp(6, 14);
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{}{:>7}{:>7}{:>7}{:>7}",
+            fit("client", name_w),
+            "req/s",
+            "total",
+            "fail",
+            "cached"
+        ),
+        theme.dim,
+    ))];
+    let body_h = top.height.saturating_sub(1) as usize;
+    let selected = state
+        .ui
+        .selected(Pane::Clients)
+        .min(d.clients.len().saturating_sub(1));
+    for (i, c) in d
+        .clients
+        .iter()
+        .enumerate()
+        .skip(scroll_offset(selected, body_h))
+        .take(body_h)
+    {
+        let style = row_style(focused && i == selected, false, theme);
+        let fail_style = if c.failures > 0 {
+            theme.warn
+        } else {
+            theme.text
+        };
+        lines.push(Line::from(vec![
+            Span::styled(fit(&c.name, name_w), style),
+            Span::styled(
+                format!("{:>7}{:>7}", si(c.requests_per_sec), si(c.requests as f64)),
+                theme.text,
+            ),
+            Span::styled(format!("{:>7}", si(c.failures as f64)), fail_style),
+            Span::styled(format!("{:>7}", pct(c.cached_ratio)), theme.text),
+        ]));
+    }
+    if d.clients.is_empty() {
+        lines.push(Line::from(Span::styled(
+            " no access events yet (see --events)",
+            theme.dim,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), top);
+
+    let who = d.clients.get(selected).map_or("", |c| c.name.as_str());
+    let tw = bottom.width as usize;
+    let table_w = tw.saturating_sub(4 + 7 + 6).clamp(6, 18);
+    let mut tl = vec![Line::from(Span::styled(
+        format!(
+            "{}{:<4}{:>7}{:>6}",
+            fit(&format!("{who} by table"), table_w),
+            " op",
+            "total",
+            "err"
+        ),
+        theme.dim,
+    ))];
+    for t in d
+        .client_tables
+        .iter()
+        .take(bottom.height.saturating_sub(1) as usize)
+    {
+        tl.push(Line::from(vec![
+            Span::styled(fit(&t.table, table_w), theme.text),
+            Span::styled(format!(" {:<3}", fit(&t.operation, 3)), theme.dim),
+            Span::styled(
+                format!("{:>7}{:>6}", si(t.total as f64), si(t.errors as f64)),
+                theme.text,
+            ),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(tl), bottom);
+}

@@ -1,0 +1,32 @@
+//! One file per pane; each draws from `State::derived` only.
+
+mod backends;
+mod clients;
+mod heatmap;
+mod optimizer;
+mod warming;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use crate::action::Pane;
+use crate::app::state::State;
+use crate::theme::Theme;
+
+/// Draw `pane` into `area`.
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    pane: Pane,
+    state: &State,
+    theme: &Theme,
+    focused: bool,
+) {
+    match pane {
+        Pane::Heatmap => heatmap::render(frame, area, state, theme, focused),
+        Pane::Warming => warming::render(frame, area, state, theme, focused),
+        Pane::Backends => backends::render(frame, area, state, theme, focused),
+        Pane::Optimizer => optimizer::render(frame, area, state, theme, focused),
+        Pane::Clients => clients::render(frame, area, state, theme, focused),
+    }
+}

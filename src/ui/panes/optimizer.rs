@@ -1,0 +1,125 @@
+//! 4 Optimizer: backends ranked by score (bar), predicted latency,
+//! throughput and cost, confidence, strengths and weaknesses, and the
+//! detected workload pattern.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::action::Pane;
+use crate::app::state::State;
+use crate::engines::optimizer::PredictionSource;
+use crate::theme::Theme;
+use crate::ui::widgets::{bar, fit, ms, pane_block, row_style, scroll_offset, si};
+
+/// Draw the pane.
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+    let d = &state.derived;
+    let pattern = d.workload.as_ref().map_or("–".to_string(), |w| {
+        let cv = w
+            .inter_arrival_cv
+            .map_or(String::new(), |c| format!(" cv {c:.2}"));
+        let season = w
+            .seasonality
+            .as_ref()
+            .map_or(String::new(), |s| format!(" period {}s", s.period_secs));
+        format!(
+            "{} {}/s{cv}{season}",
+            w.pattern_type.label(),
+            si(w.event_rate)
+        )
+    });
+    let extra = Line::from(Span::styled(format!(" workload {pattern} "), theme.dim));
+    let block = pane_block(Pane::Optimizer.title(), extra, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let detail_h = if inner.height >= 9 { 3 } else { 0 };
+    let [table, detail] =
+        Layout::vertical([Constraint::Min(2), Constraint::Length(detail_h)]).areas(inner);
+
+    let w = table.width as usize;
+    let bar_w = if w >= 56 { 8 } else { 4 };
+    let name_w = w.saturating_sub(bar_w + 6 + 8 + 8 + 5 + 4).clamp(8, 14);
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "{} {:<w$}{:>8}{:>8}{:>5} ",
+            fit("backend", name_w),
+            "score",
+            "latency",
+            "thru/s",
+            "conf",
+            w = bar_w + 6
+        ),
+        theme.dim,
+    ))];
+    let body_h = table.height.saturating_sub(1) as usize;
+    let selected = state
+        .ui
+        .selected(Pane::Optimizer)
+        .min(d.ranking.len().saturating_sub(1));
+    for (i, r) in d
+        .ranking
+        .iter()
+        .enumerate()
+        .skip(scroll_offset(selected, body_h))
+        .take(body_h)
+    {
+        let style = row_style(focused && i == selected, false, theme);
+        let src = match r.predicted_by {
+            PredictionSource::Model => "fit",
+            PredictionSource::Ewma => "ewma",
+            PredictionSource::Declared => "decl",
+        };
+        lines.push(Line::from(vec![
+            Span::styled(fit(&r.name, name_w), style),
+            Span::raw(" "),
+            Span::styled(bar(r.score, bar_w), theme.gauge_fill),
+            Span::styled(format!(" {:.2} ", r.score), theme.text),
+            Span::styled(
+                format!(
+                    "{:>8}{:>8}{:>4.0}% ",
+                    ms(Some(r.predicted_latency_ms)),
+                    si(r.predicted_throughput_eps),
+                    r.confidence * 100.0
+                ),
+                theme.text,
+            ),
+            Span::styled(src, theme.dim),
+        ]));
+    }
+    if d.ranking.is_empty() {
+        lines.push(Line::from(Span::styled(" no measurements yet", theme.dim)));
+    }
+    frame.render_widget(Paragraph::new(lines), table);
+    if detail_h == 0 {
+        return;
+    }
+    if let Some(r) = d.ranking.get(selected) {
+        let plus: Vec<String> = r.strengths.iter().take(3).map(|s| s.to_string()).collect();
+        let minus: Vec<String> = r.weaknesses.iter().take(3).map(|s| s.to_string()).collect();
+        let lines = vec![
+            Line::from(vec![
+                Span::styled(format!(" {} ", r.name), theme.title),
+                Span::styled(
+                    format!(
+                        "{} · cost {:.2} · p99 {}",
+                        r.kind.label(),
+                        r.predicted_cost,
+                        ms(Some(r.predicted_p99_ms))
+                    ),
+                    theme.dim,
+                ),
+            ]),
+            Line::from(vec![
+                Span::styled(" + ", theme.ok),
+                Span::styled(plus.join(" · "), theme.text),
+            ]),
+            Line::from(vec![
+                Span::styled(" − ", theme.error),
+                Span::styled(minus.join(" · "), theme.text),
+            ]),
+        ];
+        frame.render_widget(Paragraph::new(lines), detail);
+    }
+}

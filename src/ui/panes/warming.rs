@@ -1,0 +1,138 @@
+//! 2 Warming: strategy, the candidate queue (key, rule, reason, time left,
+//! rate, estimated benefit), running jobs with progress, recent results.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::action::Pane;
+use crate::app::state::State;
+use crate::engines::warming::{CandidateReason, JobState, WarmJob};
+use crate::theme::Theme;
+use crate::ui::widgets::{bar, duration, fit, key_label, pane_block, row_style, scroll_offset, si};
+
+/// Draw the pane.
+pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+    let d = &state.derived;
+    let strategy = state.warming.config().strategy;
+    let bound = d.bound.as_ref().map_or(String::new(), |b| {
+        format!(
+            " · {}/{} tracked, ±{}/s",
+            si(b.tracked as f64),
+            si(b.capacity as f64),
+            si(b.untracked_max_rate)
+        )
+    });
+    let extra = Line::from(Span::styled(
+        format!(
+            " {} · {} queued{bound} ",
+            strategy.label(),
+            d.candidates.len()
+        ),
+        theme.dim,
+    ));
+    let block = pane_block(Pane::Warming.title(), extra, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let running: Vec<&WarmJob> = d.jobs.iter().filter(|j| !j.state.is_terminal()).collect();
+    let recent: Vec<&WarmJob> = d
+        .jobs
+        .iter()
+        .filter(|j| j.state.is_terminal())
+        .take(3)
+        .collect();
+    let jobs_h = (running.len() + recent.len()).min(6) as u16 + u16::from(!d.jobs.is_empty());
+    let [queue, jobs] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(jobs_h)]).areas(inner);
+
+    let w = queue.width as usize;
+    let key_w = w.saturating_sub(2 + 16 + 9 + 9 + 9 + 4).clamp(12, 40);
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            "  {} {:<16}{:>9}{:>9}{:>9}",
+            fit("key", key_w),
+            "reason",
+            "time left",
+            "rate/s",
+            "benefit"
+        ),
+        theme.dim,
+    ))];
+    let body_h = queue.height.saturating_sub(1) as usize;
+    let selected = state
+        .ui
+        .selected(Pane::Warming)
+        .min(d.candidates.len().saturating_sub(1));
+    for (i, c) in d
+        .candidates
+        .iter()
+        .enumerate()
+        .skip(scroll_offset(selected, body_h))
+        .take(body_h)
+    {
+        let marked = state.ui.marked.contains(&c.key_hash);
+        let style = row_style(focused && i == selected, marked, theme);
+        let name = c.name.as_deref().map_or_else(
+            || format!("#{:016x}", c.key_hash),
+            |n| key_label(n, state.session.redact_keys),
+        );
+        let (reason_color, left) = match c.reason {
+            CandidateReason::MissingHot { .. } => (theme.hot, "missing".to_string()),
+            CandidateReason::Expiring { time_left_ms } => (theme.warm, duration(time_left_ms)),
+            CandidateReason::Predicted { .. } => (theme.cold, "–".to_string()),
+            CandidateReason::Preload => (theme.accent, "–".to_string()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(if marked { "✓ " } else { "  " }, theme.marked),
+            Span::styled(fit(&name, key_w), style),
+            Span::styled(format!(" {:<15}", c.reason.label()), reason_color),
+            Span::styled(
+                format!("{left:>9}{:>9}{:>9}", si(c.rate), si(c.est_misses_avoided)),
+                theme.text,
+            ),
+        ]));
+    }
+    if d.candidates.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "  queue empty: nothing hot is missing or about to expire",
+            theme.dim,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), queue);
+
+    if jobs_h == 0 {
+        return;
+    }
+    let mut jl = vec![Line::from(Span::styled(" jobs", theme.dim))];
+    for j in running.iter().chain(recent.iter()) {
+        jl.push(job_line(j, state, theme, jobs.width as usize));
+    }
+    frame.render_widget(Paragraph::new(jl), jobs);
+}
+
+fn job_line(j: &WarmJob, state: &State, theme: &Theme, width: usize) -> Line<'static> {
+    let p = &j.progress;
+    let now = state.now;
+    let (color, tail) = match &j.state {
+        JobState::Running | JobState::Queued => {
+            let rate = j.keys_per_sec(now).map_or("–".into(), si);
+            let eta = j.eta_ms(now).map_or("–".into(), duration);
+            (theme.accent, format!("{rate} keys/s · ETA {eta}"))
+        }
+        JobState::Done => (theme.ok, "done".to_string()),
+        JobState::Failed { reason } => (theme.error, format!("failed: {reason}")),
+        JobState::Cancelled => (theme.warn, "cancelled".to_string()),
+    };
+    let bar_w = (width / 5).clamp(6, 20);
+    Line::from(vec![
+        Span::styled(format!(" #{} {} ", j.id, fit(&j.label, 12)), theme.text),
+        Span::styled(bar(j.fraction().unwrap_or(0.0), bar_w), theme.gauge_fill),
+        Span::styled(
+            format!(" {}/{} · {} errors · ", p.done, p.total, p.errors),
+            theme.text,
+        ),
+        Span::styled(tail, color),
+    ])
+}

@@ -1,0 +1,234 @@
+//! Small shared drawing helpers: number formats, text sparklines and bars,
+//! pane blocks and scrolling tables.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders};
+
+use crate::theme::Theme;
+
+const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A text sparkline of the last `width` values, scaled to their maximum.
+pub fn sparkline(values: &[u64], width: usize) -> String {
+    let tail = &values[values.len().saturating_sub(width)..];
+    let max = tail.iter().copied().max().unwrap_or(0).max(1);
+    tail.iter()
+        .map(|&v| SPARK[((v.saturating_mul(7)) / max).min(7) as usize])
+        .collect()
+}
+
+/// A sparkline of ratios in [0, 1] scaled between their min and max, with a
+/// space for gaps (no data, or a counter reset).
+pub fn ratio_sparkline(values: &[Option<f64>], width: usize) -> String {
+    let tail = &values[values.len().saturating_sub(width)..];
+    let (lo, hi) = tail
+        .iter()
+        .flatten()
+        .fold((1.0f64, 0.0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let span = (hi - lo).max(0.01);
+    tail.iter()
+        .map(|v| match v {
+            Some(v) => SPARK[(((v - lo) / span) * 7.0).round().clamp(0.0, 7.0) as usize],
+            None => ' ',
+        })
+        .collect()
+}
+
+/// A horizontal bar of `width` cells filled to `fraction`.
+pub fn bar(fraction: f64, width: usize) -> String {
+    let f = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let eighths = (f * width as f64 * 8.0).round() as usize;
+    let full = eighths / 8;
+    let part = eighths % 8;
+    let mut s: String = "█".repeat(full);
+    if full < width && part > 0 {
+        s.push([' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'][part]);
+    }
+    let used = s.chars().count();
+    s.push_str(&" ".repeat(width.saturating_sub(used)));
+    s
+}
+
+/// 1234 → "1.2k", 5_600_000 → "5.6M".
+pub fn si(v: f64) -> String {
+    let a = v.abs();
+    if !v.is_finite() {
+        "–".into()
+    } else if a >= 1e9 {
+        format!("{:.1}G", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 10.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Bytes in binary units.
+pub fn bytes(b: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
+}
+
+/// A ratio as a percentage, "n/a" when undefined.
+pub fn pct(r: Option<f64>) -> String {
+    match r {
+        Some(r) if r.is_finite() => format!("{:.1}%", r * 100.0),
+        _ => "n/a".into(),
+    }
+}
+
+/// Milliseconds with sensible precision.
+pub fn ms(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() && v < 10.0 => format!("{v:.2}ms"),
+        Some(v) if v.is_finite() && v < 1000.0 => format!("{v:.0}ms"),
+        Some(v) if v.is_finite() => format!("{:.1}s", v / 1000.0),
+        _ => "–".into(),
+    }
+}
+
+/// A duration in ms as "4m05s", "12s", "1h02m".
+pub fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// A key name as shown: with `redact`, only up to its prefix.
+pub fn key_label(name: &str, redact: bool) -> String {
+    if !redact {
+        return name.to_string();
+    }
+    match name.find(':') {
+        Some(i) => format!("{}:…", &name[..i]),
+        None => "…".to_string(),
+    }
+}
+
+/// Cut `s` to `width` display cells, with an ellipsis when cut.
+pub fn fit(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        format!("{s:<width$}")
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut t: String = s.chars().take(width - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The bordered block of a pane, highlighted when focused.
+pub fn pane_block<'a>(title: &'a str, extra: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
+    let border = if focused {
+        theme.border_focused
+    } else {
+        theme.border
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Plain
+        })
+        .border_style(border)
+        .title(Line::from(vec![Span::styled(
+            format!(" {title} "),
+            if focused {
+                theme.border_focused
+            } else {
+                theme.title
+            },
+        )]))
+        .title(extra.right_aligned())
+}
+
+/// First row to show so that `selected` stays visible in `height` rows.
+pub fn scroll_offset(selected: usize, height: usize) -> usize {
+    if height == 0 {
+        0
+    } else {
+        selected.saturating_sub(height - 1)
+    }
+}
+
+/// Style of a row: selection wins over marking.
+pub fn row_style(selected: bool, marked: bool, theme: &Theme) -> Style {
+    if selected {
+        theme.selection
+    } else if marked {
+        theme.marked
+    } else {
+        theme.text
+    }
+}
+
+/// A rect shrunk to at most `w`×`h`, centred in `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(si(2450.0), "2.5k");
+        assert_eq!(si(3.25), "3.2");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(pct(None), "n/a");
+        assert_eq!(pct(Some(0.9312)), "93.1%");
+        assert_eq!(duration(65_000), "1m05s");
+        assert_eq!(key_label("user:123", true), "user:…");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn bars_and_sparks_have_fixed_width() {
+        assert_eq!(bar(0.5, 10).chars().count(), 10);
+        assert_eq!(bar(f64::NAN, 4), "    ");
+        assert_eq!(sparkline(&[0, 1, 2, 7], 3).chars().count(), 3);
+        assert_eq!(
+            ratio_sparkline(&[Some(0.5), None, Some(0.9)], 10)
+                .chars()
+                .nth(1),
+            Some(' ')
+        );
+    }
+}
