@@ -6,9 +6,14 @@
 
 pub mod action;
 pub mod app;
+pub mod cli;
+pub mod config;
 pub mod engines;
 pub mod export;
+pub mod keymap;
 pub mod sample;
+pub mod snapshot;
 pub mod sources;
+pub mod terminal;
 pub mod theme;
 pub mod ui;

@@ -25,7 +25,12 @@ pub struct TerminalGuard {
 /// Put the terminal back as it was; safe to call more than once.
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
     let _ = io::stdout().flush();
 }
 
@@ -40,7 +45,12 @@ impl TerminalGuard {
         }));
         enable_raw_mode()?;
         let guard = Self { _private: () };
-        execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste, cursor::Hide)?;
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        )?;
         let term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
         Ok((guard, term))
     }

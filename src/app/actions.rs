@@ -6,6 +6,7 @@ use super::ui_state::{Confirm, Mode, Pending};
 use crate::action::{Action, Pane};
 use crate::engines::Timestamp;
 use crate::engines::warming::CandidateReason;
+use crate::keymap::FilterInput;
 
 /// Something the event loop (or a test driver) must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +174,7 @@ impl State {
     pub fn recompute(&mut self, now: Timestamp) {
         let at = if self.now.0 == 0 { now } else { self.now };
         self.derived = super::derive::Derived::compute(self, at);
+        self.derived.at = at;
     }
 
     fn focus(&mut self, pane: Pane) {
@@ -305,14 +307,14 @@ impl State {
     }
 
     /// Edit the filter box (filter mode).
-    pub fn filter_input(&mut self, edit: FilterEdit, now: Timestamp) {
+    pub fn filter_input(&mut self, edit: FilterInput, now: Timestamp) {
         match edit {
-            FilterEdit::Char(c) => self.ui.filter.push(c),
-            FilterEdit::Backspace => {
+            FilterInput::Char(c) => self.ui.filter.push(c),
+            FilterInput::Backspace => {
                 self.ui.filter.pop();
             }
-            FilterEdit::Accept => self.ui.mode = Mode::Normal,
-            FilterEdit::Cancel => {
+            FilterInput::Accept => self.ui.mode = Mode::Normal,
+            FilterInput::Cancel => {
                 self.ui.filter.clear();
                 self.ui.mode = Mode::Normal;
             }
@@ -320,17 +322,4 @@ impl State {
         self.ui.selected = [0; 5];
         self.recompute(now);
     }
-}
-
-/// An edit of the filter box.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterEdit {
-    /// Type a character.
-    Char(char),
-    /// Delete the last character.
-    Backspace,
-    /// Keep the filter, leave the box.
-    Accept,
-    /// Clear the filter, leave the box.
-    Cancel,
 }

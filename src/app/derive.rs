@@ -90,6 +90,8 @@ pub struct Derived {
     pub hit_ratio: Option<f64>,
     /// Per-tick cache hit ratio, newest last (`None` = no traffic or a gap).
     pub hit_series: Vec<Option<f64>>,
+    /// Postgres shared-buffer hit ratio over the last interval, all endpoints.
+    pub pg_buffer_ratio: Option<f64>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -189,6 +191,11 @@ impl Derived {
                     a.misses += t.misses;
                     a
                 });
+        let (bh, br) = state
+            .sources
+            .iter()
+            .filter(|s| matches!(s.kind, SourceKind::PgPrimary | SourceKind::PgReplica))
+            .fold((0, 0), |(h, r), s| (h + s.buffer.0, r + s.buffer.1));
         let hit_series = state
             .history
             .iter()
@@ -218,6 +225,7 @@ impl Derived {
             ops_per_sec,
             hit_ratio: ratio(recent.hits, recent.hits + recent.misses),
             hit_series,
+            pg_buffer_ratio: ratio(bh, bh + br),
         }
     }
 }

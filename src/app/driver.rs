@@ -49,16 +49,22 @@ impl DemoDriver {
     /// Simulate second by second up to `t`, applying samples and closing a
     /// data tick every refresh interval.
     pub fn advance_to(&mut self, t: Timestamp) {
+        let mut ticked = false;
         while self.now.add_secs(1) <= t {
             self.now = self.now.add_secs(1);
             for s in self.demo.step(self.now) {
                 self.state.apply(&s);
             }
             if self.now >= self.next_tick {
-                self.state.tick(self.now);
+                self.state.close_tick(self.now);
+                ticked = true;
                 let step = i64::try_from(self.state.refresh_ms.max(250)).unwrap_or(1000);
                 self.next_tick = self.now.add_millis(step);
             }
+        }
+        // Only the last tick's view is ever looked at: derive it once.
+        if ticked && !self.state.ui.paused {
+            self.state.recompute(self.now);
         }
     }
 

@@ -3,5 +3,6 @@
 pub mod actions;
 pub mod derive;
 pub mod driver;
+pub mod run;
 pub mod state;
 pub mod ui_state;

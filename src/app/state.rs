@@ -494,9 +494,18 @@ impl State {
         }
     }
 
-    /// Close the data tick at `now`: push the tick's totals and recompute
-    /// derived data (unless paused: data keeps flowing, the screen holds).
+    /// Close the data tick at `now` and recompute derived data (unless
+    /// paused: data keeps flowing, the screen holds).
     pub fn tick(&mut self, now: Timestamp) {
+        self.close_tick(now);
+        if !self.ui.paused {
+            self.derived = Derived::compute(self, now);
+        }
+    }
+
+    /// Close the data tick at `now` without recomputing what the panes show
+    /// (for simulating ahead, where only the last tick is looked at).
+    pub fn close_tick(&mut self, now: Timestamp) {
         self.now = now;
         self.heatmap.advance(now);
         self.optimizer.refresh();
@@ -512,9 +521,6 @@ impl State {
         // No stats sink yet: settle flush batches in memory so pending stays small.
         while let Some(b) = self.clients.take_batch(now) {
             self.clients.ack(b.seq, now);
-        }
-        if !self.ui.paused {
-            self.derived = Derived::compute(self, now);
         }
     }
 }

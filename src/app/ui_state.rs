@@ -4,18 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::action::Pane;
 use crate::engines::Timestamp;
-
-/// How keys are read right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Keys are actions.
-    #[default]
-    Normal,
-    /// Keys edit the filter box (`q` is a letter).
-    Filter,
-    /// A y/n question is open.
-    Confirm,
-}
+pub use crate::keymap::InputMode as Mode;
 
 /// A question the user must answer before something writes.
 #[derive(Debug, Clone, PartialEq, Eq)]

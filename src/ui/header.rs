@@ -10,7 +10,6 @@ use ratatui::widgets::Paragraph;
 
 use super::widgets::{pct, ratio_sparkline, si};
 use crate::app::state::State;
-use crate::engines::ratio;
 use crate::sample::{SourceKind, SourceStatus};
 use crate::theme::Theme;
 
@@ -29,7 +28,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, full:
     let rows = Layout::vertical(vec![Constraint::Length(1); area.height as usize]).split(area);
     let mut i = 0;
     if state.session.demo {
-        let text = " DEMO · simulated workload, no server is touched · connect to real servers: heliostat --redis redis://HOST:6379 --postgres postgres://USER@HOST/DB (or REDIS_URL / DATABASE_URL)";
+        let text = " DEMO  simulated workload, no server touched · connect: heliostat --redis URL --postgres URL (or REDIS_URL, DATABASE_URL)";
         frame.render_widget(Paragraph::new(text).style(theme.demo_banner), rows[0]);
         i = 1;
     } else if let Some((label, color)) = &state.session.banner {
@@ -72,7 +71,7 @@ fn sources_line<'a>(state: &'a State, theme: &Theme) -> Line<'a> {
         let (dot, color, note) = match &s.status {
             SourceStatus::Connected => ("●", theme.ok, String::new()),
             SourceStatus::Retrying { at, .. } => {
-                let secs = at.millis_since(state.now).div_ceil(1000);
+                let secs = at.millis_since(state.derived.at).div_ceil(1000);
                 ("◌", theme.warn, format!(" retrying in {secs}s"))
             }
             SourceStatus::Error(e) => ("✕", theme.error, format!(" {e}")),
@@ -93,7 +92,7 @@ fn clock_line(state: &State, theme: &Theme) -> Line<'static> {
         spans.push(Span::styled(" READ-ONLY ", theme.badge));
         spans.push(Span::raw(" "));
     }
-    let t = DateTime::<Utc>::from_timestamp_millis(state.now.as_millis())
+    let t = DateTime::<Utc>::from_timestamp_millis(state.derived.at.as_millis())
         .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default();
     spans.push(Span::styled(format!("{t} "), theme.dim));
@@ -102,11 +101,6 @@ fn clock_line(state: &State, theme: &Theme) -> Line<'static> {
 
 fn stats_line(state: &State, theme: &Theme, width: u16) -> Line<'static> {
     let d = &state.derived;
-    let (bh, br) = state
-        .sources
-        .iter()
-        .filter(|s| matches!(s.kind, SourceKind::PgPrimary | SourceKind::PgReplica))
-        .fold((0, 0), |(h, r), s| (h + s.buffer.0, r + s.buffer.1));
     let spark_w = (width as usize / 5).clamp(10, 60);
     let pool = d.pool.as_ref();
     let mut spans = vec![
@@ -117,7 +111,7 @@ fn stats_line(state: &State, theme: &Theme, width: u16) -> Line<'static> {
         Span::raw(" "),
         Span::styled(ratio_sparkline(&d.hit_series, spark_w), theme.sparkline),
         Span::styled("  pg buffer hit ", theme.dim),
-        Span::styled(pct(ratio(bh, bh + br)), theme.text),
+        Span::styled(pct(d.pg_buffer_ratio), theme.text),
     ];
     for (label, p) in [("cache nodes", pool), ("db", d.db_pool.as_ref())] {
         if let Some(p) = p.filter(|p| p.total_backends > 0) {

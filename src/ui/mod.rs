@@ -84,9 +84,9 @@ fn full_layout(frame: &mut Frame, body: Rect, state: &State, theme: &Theme) {
     let [heat, warm] =
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(top);
     let [back, opt, cli] = Layout::horizontal([
-        Constraint::Percentage(44),
-        Constraint::Percentage(30),
-        Constraint::Percentage(26),
+        Constraint::Percentage(48),
+        Constraint::Percentage(28),
+        Constraint::Percentage(24),
     ])
     .areas(bottom);
     for (pane, rect) in [

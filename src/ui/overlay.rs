@@ -10,27 +10,51 @@ use super::widgets::centered;
 use crate::app::ui_state::Confirm;
 use crate::theme::Theme;
 
-/// The help overlay.
+/// The help overlay: sections flow into as many columns as the height needs.
 pub fn help(frame: &mut Frame, area: Rect, theme: &Theme, chrome: &Chrome) {
-    let mut lines = Vec::new();
+    let max_h = area.height.saturating_sub(4).max(1) as usize;
+    let mut columns: Vec<Vec<Line>> = vec![Vec::new()];
     for (title, rows) in &chrome.help {
-        lines.push(Line::from(Span::styled(title.clone(), theme.title)));
-        for (keys, desc) in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {keys:<16}"), theme.border_focused),
-                Span::styled(desc.clone(), theme.text),
-            ]));
+        let need = rows.len() + 2;
+        let cur = columns.last().map_or(0, Vec::len);
+        if cur > 0 && cur + need > max_h {
+            columns.push(Vec::new());
         }
-        lines.push(Line::from(""));
+        if let Some(col) = columns.last_mut() {
+            col.push(Line::from(Span::styled(title.clone(), theme.title)));
+            for (keys, desc) in rows {
+                col.push(Line::from(vec![
+                    Span::styled(format!(" {keys:<14}"), theme.accent),
+                    Span::styled(desc.clone(), theme.text),
+                ]));
+            }
+            col.push(Line::from(""));
+        }
     }
-    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let rect = centered(area, 72, h);
+    let col_w: u16 = 50;
+    let h = columns.iter().map(Vec::len).max().unwrap_or(0) as u16 + 2;
+    let w = (col_w * columns.len() as u16 + 2).min(area.width);
+    let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
         .title(" help · ? or Esc to close ");
-    frame.render_widget(Paragraph::new(lines).block(block).style(theme.text), rect);
+    let inner = block.inner(rect);
+    frame.render_widget(block.style(theme.popup), rect);
+    for (i, col) in columns.into_iter().enumerate() {
+        let x = inner.x + (i as u16) * col_w;
+        if x >= inner.x + inner.width {
+            break;
+        }
+        let r = Rect::new(
+            x,
+            inner.y,
+            col_w.min(inner.x + inner.width - x),
+            inner.height,
+        );
+        frame.render_widget(Paragraph::new(col).style(theme.popup), r);
+    }
 }
 
 /// The y/n dialog for an action that writes.

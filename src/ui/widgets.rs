@@ -66,7 +66,7 @@ pub fn si(v: f64) -> String {
         format!("{:.1}M", v / 1e6)
     } else if a >= 1e3 {
         format!("{:.1}k", v / 1e3)
-    } else if a >= 10.0 || a == 0.0 {
+    } else if a >= 10.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         format!("{v:.1}")
@@ -144,12 +144,31 @@ pub fn fit(s: &str, width: usize) -> String {
     }
 }
 
-/// The bordered block of a pane, highlighted when focused.
-pub fn pane_block<'a>(title: &'a str, extra: Line<'a>, focused: bool, theme: &Theme) -> Block<'a> {
+/// The bordered block of a pane, highlighted when focused; the right-hand
+/// `extra` text is cut so it never covers the title.
+pub fn pane_block(
+    title: &str,
+    extra: &str,
+    extra_style: Style,
+    width: u16,
+    focused: bool,
+    theme: &Theme,
+) -> Block<'static> {
     let border = if focused {
         theme.border_focused
     } else {
         theme.border
+    };
+    let title_style = if focused {
+        theme.border_focused
+    } else {
+        theme.title
+    };
+    let room = (width as usize).saturating_sub(title.chars().count() + 8);
+    let extra = if room >= 6 {
+        format!(" {} ", fit(extra.trim(), room - 2).trim_end())
+    } else {
+        String::new()
     };
     Block::default()
         .borders(Borders::ALL)
@@ -159,15 +178,8 @@ pub fn pane_block<'a>(title: &'a str, extra: Line<'a>, focused: bool, theme: &Th
             BorderType::Plain
         })
         .border_style(border)
-        .title(Line::from(vec![Span::styled(
-            format!(" {title} "),
-            if focused {
-                theme.border_focused
-            } else {
-                theme.title
-            },
-        )]))
-        .title(extra.right_aligned())
+        .title(Line::from(Span::styled(format!(" {title} "), title_style)))
+        .title(Line::from(Span::styled(extra, extra_style)).right_aligned())
 }
 
 /// First row to show so that `selected` stays visible in `height` rows.

@@ -38,15 +38,20 @@ fn role(r: &BackendRow) -> &'static str {
 /// Draw the pane.
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let d = &state.derived;
-    let extra = Line::from(Span::styled(
-        format!(
-            " keys {} · reads {} ",
-            state.pool.strategy().label(),
-            state.db_pool.strategy().label()
-        ),
-        theme.dim,
-    ));
-    let block = pane_block(Pane::Backends.title(), extra, focused, theme);
+    let extra = format!(
+        " keys {} · reads {} ",
+        state.pool.strategy().label(),
+        state.db_pool.strategy().label()
+    );
+    let extra_style = theme.dim;
+    let block = pane_block(
+        Pane::Backends.title(),
+        &extra,
+        extra_style,
+        area.width,
+        focused,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [table, footer] =

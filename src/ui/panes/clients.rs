@@ -20,15 +20,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     } else {
         String::new()
     };
-    let extra = Line::from(Span::styled(
-        format!(" {} clients{dropped} ", d.clients.len()),
-        if fs.dropped_deltas > 0 {
-            theme.warn
-        } else {
-            theme.dim
-        },
-    ));
-    let block = pane_block(Pane::Clients.title(), extra, focused, theme);
+    let extra = format!(" {} clients{dropped} ", d.clients.len());
+    let extra_style = if fs.dropped_deltas > 0 {
+        theme.warn
+    } else {
+        theme.dim
+    };
+    let block = pane_block(
+        Pane::Clients.title(),
+        &extra,
+        extra_style,
+        area.width,
+        focused,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let split = (inner.height / 2).max(3);

@@ -54,7 +54,14 @@ fn cell_span(c: &Cell, max: u32, theme: &Theme) -> Span<'static> {
 /// Draw the pane.
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let Some(view) = state.derived.heatmap.as_ref() else {
-        let block = pane_block(Pane::Heatmap.title(), Line::from(""), focused, theme);
+        let block = pane_block(
+            Pane::Heatmap.title(),
+            "",
+            theme.dim,
+            area.width,
+            focused,
+            theme,
+        );
         frame.render_widget(
             Paragraph::new(" waiting for data…")
                 .style(theme.dim)
@@ -63,16 +70,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         );
         return;
     };
-    let extra = Line::from(Span::styled(
-        format!(
-            " {}s/col · sort {} · {} rows ",
-            view.resolution_s,
-            state.ui.sort_label(Pane::Heatmap),
-            view.rows.len()
-        ),
-        theme.dim,
-    ));
-    let block = pane_block(Pane::Heatmap.title(), extra, focused, theme);
+    let extra = format!(
+        " {}s/col · sort {} · {} rows ",
+        view.resolution_s,
+        state.ui.sort_label(Pane::Heatmap),
+        view.rows.len()
+    );
+    let extra_style = theme.dim;
+    let block = pane_block(
+        Pane::Heatmap.title(),
+        &extra,
+        extra_style,
+        area.width,
+        focused,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let detail_h = if inner.height >= 16 { 6 } else { 0 };

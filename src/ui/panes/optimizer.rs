@@ -30,8 +30,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             si(w.event_rate)
         )
     });
-    let extra = Line::from(Span::styled(format!(" workload {pattern} "), theme.dim));
-    let block = pane_block(Pane::Optimizer.title(), extra, focused, theme);
+    let extra = format!("workload {pattern}");
+    let block = pane_block(
+        Pane::Optimizer.title(),
+        &extra,
+        theme.dim,
+        area.width,
+        focused,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let detail_h = if inner.height >= 9 { 3 } else { 0 };

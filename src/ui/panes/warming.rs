@@ -24,15 +24,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             si(b.untracked_max_rate)
         )
     });
-    let extra = Line::from(Span::styled(
-        format!(
-            " {} · {} queued{bound} ",
-            strategy.label(),
-            d.candidates.len()
-        ),
-        theme.dim,
-    ));
-    let block = pane_block(Pane::Warming.title(), extra, focused, theme);
+    let extra = format!(
+        " {} · {} queued{bound} ",
+        strategy.label(),
+        d.candidates.len()
+    );
+    let extra_style = theme.dim;
+    let block = pane_block(
+        Pane::Warming.title(),
+        &extra,
+        extra_style,
+        area.width,
+        focused,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
@@ -48,16 +53,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         Layout::vertical([Constraint::Min(3), Constraint::Length(jobs_h)]).areas(inner);
 
     let w = queue.width as usize;
-    let key_w = w.saturating_sub(2 + 16 + 9 + 9 + 9 + 4).clamp(12, 40);
+    // Columns after key and reason, dropped from the right when narrow.
+    let room = w.saturating_sub(2 + 16);
+    let ncols = (room.saturating_sub(14) / 9).min(3);
+    let key_w = room.saturating_sub(9 * ncols).clamp(8, 40);
+    let heads = ["time left", "rate/s", "benefit"];
+    let head: String = heads[..ncols].iter().map(|h| format!("{h:>9}")).collect();
     let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "  {} {:<16}{:>9}{:>9}{:>9}",
-            fit("key", key_w),
-            "reason",
-            "time left",
-            "rate/s",
-            "benefit"
-        ),
+        format!("  {} {:<15}{head}", fit("key", key_w), "reason"),
         theme.dim,
     ))];
     let body_h = queue.height.saturating_sub(1) as usize;
@@ -89,7 +92,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             Span::styled(fit(&name, key_w), style),
             Span::styled(format!(" {:<15}", c.reason.label()), reason_color),
             Span::styled(
-                format!("{left:>9}{:>9}{:>9}", si(c.rate), si(c.est_misses_avoided)),
+                [left, si(c.rate), si(c.est_misses_avoided)][..ncols]
+                    .iter()
+                    .map(|v| format!("{v:>9}"))
+                    .collect::<String>(),
                 theme.text,
             ),
         ]));

@@ -1,0 +1,259 @@
+//! The live event loop: one `tokio::select!` over terminal events, samples,
+//! the data tick, the frame deadline and termination signals. It redraws
+//! only when something changed, at most 30 times a second.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::{MissedTickBehavior, interval, sleep_until};
+
+use super::actions::Effect;
+use super::driver::DemoDriver;
+use super::state::{SessionInfo, State};
+use crate::action::Pane;
+use crate::engines::Timestamp;
+use crate::keymap::{Keymap, Resolved};
+use crate::sample::Sample;
+use crate::snapshot::{Format, encode, render_buffer};
+use crate::sources::demo::Demo;
+use crate::terminal::{TerminalGuard, draw_synced};
+use crate::theme::{ColorMode, Theme, builtin_names};
+use crate::ui::{Chrome, render};
+
+/// Frames are at least this far apart (30 frames/s).
+const FRAME: Duration = Duration::from_millis(33);
+/// Seconds of demo simulated before the first frame, so panes have history.
+pub const DEMO_WARMUP_SECS: i64 = 900;
+
+/// What the loop needs to start.
+#[derive(Debug)]
+pub struct RunOptions {
+    /// Session facts for the header.
+    pub session: SessionInfo,
+    /// Demo seed.
+    pub seed: u64,
+    /// Data tick.
+    pub refresh: Duration,
+    /// Theme (already downgraded to the colour tier).
+    pub theme: Theme,
+    /// Colour tier, for themes picked with `t`.
+    pub color: ColorMode,
+    /// Key bindings.
+    pub keymap: Keymap,
+    /// Where `S` saves screens.
+    pub screens_dir: PathBuf,
+}
+
+/// Build the hint bar and help overlay from the keymap.
+pub fn chrome(keymap: &Keymap, focus: Pane) -> Chrome {
+    Chrome {
+        hints: keymap
+            .hints(focus)
+            .into_iter()
+            .map(|(k, l)| (k, l.to_string()))
+            .collect(),
+        help: keymap
+            .help()
+            .into_iter()
+            .map(|s| {
+                (
+                    s.title.to_string(),
+                    s.rows
+                        .into_iter()
+                        .map(|(k, d)| (k, d.to_string()))
+                        .collect(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// A virtual clock: the demo's time, advancing with the wall clock.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    base: Timestamp,
+    started: Instant,
+}
+
+impl Clock {
+    fn now(&self) -> Timestamp {
+        let ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.base.add_millis(ms)
+    }
+}
+
+async fn demo_task(
+    mut demo: Demo,
+    mut now: Timestamp,
+    tx: mpsc::Sender<Vec<Sample>>,
+    mut cmds: mpsc::Receiver<Effect>,
+) {
+    let mut tick = interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                now = now.add_secs(1);
+                // Samples are never dropped: the bounded channel applies back-pressure.
+                if tx.send(demo.step(now)).await.is_err() {
+                    break;
+                }
+            }
+            cmd = cmds.recv() => match cmd {
+                Some(Effect::Warm { job, keys }) => demo.submit_warm(job, keys),
+                Some(Effect::CancelWarm(job)) => demo.cancel_warm(job),
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+}
+
+/// Run the console on the demo workload until the user quits or a signal
+/// arrives. The terminal is restored on every way out.
+pub async fn run_demo(opts: RunOptions) -> anyhow::Result<()> {
+    let refresh_ms = u64::try_from(opts.refresh.as_millis()).unwrap_or(1000);
+    let mut driver = DemoDriver::new(opts.seed, opts.session, refresh_ms);
+    driver.advance(DEMO_WARMUP_SECS);
+    let start = driver.now();
+    let DemoDriver {
+        demo, mut state, ..
+    } = driver;
+    state.ui.theme = opts.theme.name.clone();
+    let (sample_tx, mut sample_rx) = mpsc::channel::<Vec<Sample>>(64);
+    let (cmd_tx, cmd_rx) = mpsc::channel::<Effect>(64);
+    tokio::spawn(demo_task(demo, start, sample_tx, cmd_rx));
+    let clock = Clock {
+        base: start,
+        started: Instant::now(),
+    };
+
+    let mut theme = opts.theme;
+    let keymap = opts.keymap;
+    let mut chrome_for = state.ui.focus;
+    let mut chrome_now = chrome(&keymap, chrome_for);
+    let (guard, mut term) = TerminalGuard::enter()?;
+    let mut events = EventStream::new();
+    let mut data_tick = interval(opts.refresh);
+    data_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut dirty = true;
+    let mut next_frame = tokio::time::Instant::now();
+
+    loop {
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(key))) => {
+                    let now = clock.now();
+                    match keymap.resolve(state.ui.mode, state.ui.focus, key) {
+                        Resolved::Action(a) => {
+                            for fx in state.handle(a, now) {
+                                match fx {
+                                    Effect::Quit => {
+                                        drop(guard);
+                                        return Ok(());
+                                    }
+                                    Effect::Warm { .. } | Effect::CancelWarm(_) => {
+                                        let _ = cmd_tx.send(fx).await;
+                                    }
+                                    Effect::Refresh(ms) => {
+                                        data_tick = interval(Duration::from_millis(ms));
+                                        data_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                                    }
+                                    Effect::CycleTheme => {
+                                        theme = next_theme(&theme, opts.color);
+                                        state.ui.theme = theme.name.clone();
+                                        state.ui.set_status(format!("theme: {}", theme.name), false, now);
+                                    }
+                                    Effect::SaveScreen => {
+                                        let size = term.size().unwrap_or_default();
+                                        let msg = save_screen(&state, &theme, &chrome_now, size.width, size.height, &opts.screens_dir, now);
+                                        match msg {
+                                            Ok(path) => state.ui.set_status(format!("screen saved: {path}.txt and .svg"), false, now),
+                                            Err(e) => state.ui.set_status(format!("could not save the screen: {e}"), true, now),
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        Resolved::Filter(edit) => state.filter_input(edit, now),
+                        Resolved::Nothing => continue,
+                    }
+                    if state.ui.focus != chrome_for {
+                        chrome_for = state.ui.focus;
+                        chrome_now = chrome(&keymap, chrome_for);
+                    }
+                    dirty = true;
+                }
+                Some(Ok(Event::Resize(_, _))) => {
+                    let _ = term.autoresize();
+                    dirty = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(anyhow::anyhow!("terminal input failed: {e}")),
+                None => break,
+            },
+            batch = sample_rx.recv() => match batch {
+                Some(samples) => samples.iter().for_each(|s| state.apply(s)),
+                None => break,
+            },
+            _ = data_tick.tick() => {
+                state.tick(clock.now());
+                dirty = !state.ui.paused || state.ui.status.is_some();
+            }
+            _ = sleep_until(next_frame), if dirty => {
+                if let Err(e) = draw_synced(&mut term, |f| render(f, &state, &theme, &chrome_now)) {
+                    tracing::warn!(error = %e, "draw failed");
+                }
+                dirty = false;
+                next_frame = tokio::time::Instant::now() + FRAME;
+            }
+            _ = sigterm.recv() => {
+                tracing::info!("SIGTERM: restoring the terminal and exiting");
+                break;
+            }
+            _ = sighup.recv() => {
+                tracing::info!("SIGHUP: the terminal went away; exiting");
+                break;
+            }
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+fn next_theme(current: &Theme, color: ColorMode) -> Theme {
+    let names = builtin_names();
+    let i = names
+        .iter()
+        .position(|n| *n == current.name)
+        .map_or(0, |i| (i + 1) % names.len());
+    Theme::builtin(names[i])
+        .unwrap_or_default()
+        .downgrade(color)
+}
+
+fn save_screen(
+    state: &State,
+    theme: &Theme,
+    chrome: &Chrome,
+    w: u16,
+    h: u16,
+    dir: &std::path::Path,
+    now: Timestamp,
+) -> std::io::Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let stamp = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now.as_millis())
+        .map(|d| d.format("%Y%m%d-%H%M%S").to_string())
+        .unwrap_or_else(|| now.as_millis().to_string());
+    let base = dir.join(format!("heliostat-{stamp}"));
+    let buf = render_buffer(state, theme, chrome, w, h);
+    std::fs::write(base.with_extension("txt"), encode(&buf, theme, Format::Txt))?;
+    std::fs::write(base.with_extension("svg"), encode(&buf, theme, Format::Svg))?;
+    Ok(base.display().to_string())
+}

@@ -1,0 +1,464 @@
+//! The command line. Environment variables (`REDIS_URL`, `DATABASE_URL`) are
+//! deliberately not read by clap: `config::resolve` takes them from an
+//! injected `Env`, so tests stay hermetic.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use crate::action::Pane;
+
+const AFTER_HELP: &str = "\
+Examples:
+  heliostat                                    run the built-in demo (no server needed)
+  heliostat --redis redis://cache-1:6379 --postgres postgres://app@db/app
+  heliostat --context prod --allow-writes      a context from the config file, writes on
+  heliostat snapshot --at 900 --pane heatmap --format svg -o heatmap.svg
+
+Environment:
+  REDIS_URL, DATABASE_URL  sources when no --redis / --postgres is given
+  NO_COLOR                 no colours unless --color or the config file asks for them
+
+Config file: $XDG_CONFIG_HOME/heliostat/config.toml (or ~/.config/heliostat/config.toml).
+Keys: press ? in the console.";
+
+const SNAPSHOT_AFTER_HELP: &str = "\
+Only the arguments count: REDIS_URL, DATABASE_URL and the default config file are
+not read, so the same arguments give the same bytes (pass --config or --redis to
+use them).
+
+Examples:
+  heliostat snapshot                                   full screen, 120x40, text
+  heliostat snapshot --seed 7 --at 3600 --size 200x50 --format ansi
+  heliostat snapshot --pane warming -o warming.svg     format from the file name";
+
+/// Smallest refresh interval accepted, in seconds.
+pub const REFRESH_MIN: f64 = 0.25;
+/// Largest refresh interval accepted, in seconds.
+pub const REFRESH_MAX: f64 = 10.0;
+
+/// heliostat: a terminal console for a cache layer (Redis in front of PostgreSQL).
+///
+/// With no server configured it runs a built-in demo workload.
+#[derive(Debug, Clone, PartialEq, Parser)]
+#[command(name = "heliostat", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Context from the config file: sources, theme, banner, writes
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+    /// Config file [default: $XDG_CONFIG_HOME/heliostat/config.toml]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+    /// Redis node to watch (repeatable; redis://, rediss://, unix://, redis+sentinel://)
+    #[arg(long, value_name = "URL", global = true)]
+    pub redis: Vec<String>,
+    /// PostgreSQL endpoint to watch (repeatable; postgres:// or postgresql://)
+    #[arg(long, value_name = "URL", global = true)]
+    pub postgres: Vec<String>,
+    /// Redis stream of access events [e.g. heliostat:events]
+    #[arg(long, value_name = "STREAM", global = true)]
+    pub events: Option<String>,
+    /// Theme name (default, light, high-contrast, mono, …) or path to a theme file
+    #[arg(long, value_name = "NAME|PATH", global = true)]
+    pub theme: Option<String>,
+    /// When to use colours [default: auto]
+    #[arg(long, value_name = "WHEN", global = true)]
+    pub color: Option<ColorMode>,
+    /// Data refresh interval in seconds, 0.25 to 10 [default: 1]
+    #[arg(long, value_name = "SECS", value_parser = parse_refresh, global = true)]
+    pub refresh: Option<f64>,
+    /// Never write to a server, whatever the context says
+    #[arg(long, global = true, conflicts_with = "allow_writes")]
+    pub read_only: bool,
+    /// Allow actions that write (warming) against live servers
+    #[arg(long, global = true)]
+    pub allow_writes: bool,
+    /// Show key names only up to their prefix (screen, screenshots, logs)
+    #[arg(long, global = true)]
+    pub redact_keys: bool,
+    /// Run the built-in demo workload even if sources are configured
+    #[arg(long, global = true, conflicts_with_all = ["redis", "postgres", "events"])]
+    pub demo: bool,
+    /// Seed of the demo workload [default: 1]
+    #[arg(long, value_name = "N", global = true)]
+    pub seed: Option<u64>,
+    /// Write logs to this file (logs never go to the terminal)
+    #[arg(long, value_name = "PATH", global = true)]
+    pub log_file: Option<PathBuf>,
+    /// What to do instead of running the console
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses the process arguments, exiting with clap's message on error.
+    /// (Saves callers importing `clap::Parser`.)
+    pub fn parse() -> Cli {
+        <Cli as Parser>::parse()
+    }
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum Command {
+    /// Render one frame without a terminal (reproducible for the demo)
+    #[command(after_help = SNAPSHOT_AFTER_HELP)]
+    Snapshot(SnapshotArgs),
+}
+
+/// Arguments of `heliostat snapshot` (the global flags such as --seed and
+/// --theme apply too).
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct SnapshotArgs {
+    /// Demo: virtual time of the frame, seconds after the demo's fixed UTC epoch
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub at: u64,
+    /// Live sources: seconds to poll before rendering (0 to 300)
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_wait)]
+    pub wait: f64,
+    /// Screen size in cells, at least 20x5
+    #[arg(long, value_name = "WxH", default_value = "120x40")]
+    pub size: TermSize,
+    /// Render one pane instead of the full screen
+    #[arg(long, value_name = "NAME")]
+    pub pane: Option<Pane>,
+    /// Output format [default: from the -o extension, else txt]
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<SnapshotFormat>,
+    /// Write to FILE instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl SnapshotArgs {
+    /// The format asked for, else the one the output file's extension names
+    /// (`.svg`, `.ansi`), else text.
+    pub fn effective_format(&self) -> SnapshotFormat {
+        if let Some(f) = self.format {
+            return f;
+        }
+        let ext = self
+            .output
+            .as_deref()
+            .and_then(Path::extension)
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("svg") => SnapshotFormat::Svg,
+            Some("ansi") => SnapshotFormat::Ansi,
+            _ => SnapshotFormat::Txt,
+        }
+    }
+}
+
+/// When to use colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorMode {
+    /// Colours if the terminal supports them and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    /// Colours even when not detected.
+    Always,
+    /// No colours.
+    Never,
+}
+
+/// Output format of `snapshot`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SnapshotFormat {
+    /// Plain text.
+    Txt,
+    /// Text with ANSI colour escapes.
+    Ansi,
+    /// An SVG image.
+    Svg,
+}
+
+impl ValueEnum for Pane {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Pane::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}
+
+/// Smallest snapshot size accepted.
+pub const MIN_SIZE: TermSize = TermSize {
+    width: 20,
+    height: 5,
+};
+
+/// A screen size in cells, written `WxH` (e.g. `120x40`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TermSize {
+    /// Columns.
+    pub width: u16,
+    /// Rows.
+    pub height: u16,
+}
+
+impl fmt::Display for TermSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+impl FromStr for TermSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a size; write WIDTHxHEIGHT, e.g. 120x40");
+        let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+        let width: u16 = w.trim().parse().map_err(|_| bad())?;
+        let height: u16 = h.trim().parse().map_err(|_| bad())?;
+        if width < MIN_SIZE.width || height < MIN_SIZE.height {
+            return Err(format!("size {s} is too small; the minimum is {MIN_SIZE}"));
+        }
+        if width > 1000 || height > 1000 {
+            return Err(format!("size {s} is too large; at most 1000x1000"));
+        }
+        Ok(TermSize { width, height })
+    }
+}
+
+/// Checks a refresh interval (shared with the config file).
+pub fn check_refresh(secs: f64) -> Result<f64, String> {
+    if secs.is_finite() && (REFRESH_MIN..=REFRESH_MAX).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "refresh must be between {REFRESH_MIN} and {REFRESH_MAX} seconds, got {secs}"
+        ))
+    }
+}
+
+fn parse_refresh(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    check_refresh(secs)
+}
+
+fn parse_wait(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if secs.is_finite() && (0.0..=300.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!(
+            "wait must be between 0 and 300 seconds, got {secs}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("heliostat").chain(args.iter().copied()))
+    }
+
+    fn snap(args: &[&str]) -> SnapshotArgs {
+        match parse(args).unwrap().command {
+            Some(Command::Snapshot(s)) => s,
+            other => panic!("not a snapshot: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_arguments_is_the_demo_console() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.command, None);
+        assert!(cli.redis.is_empty() && cli.postgres.is_empty());
+        assert!(!cli.demo && !cli.read_only && !cli.allow_writes);
+        assert_eq!(cli.refresh, None);
+    }
+
+    #[test]
+    fn all_console_flags() {
+        let cli = parse(&[
+            "--context",
+            "prod",
+            "--config",
+            "/etc/h.toml",
+            "--redis",
+            "redis://a:6379",
+            "--redis",
+            "rediss://b:6380",
+            "--postgres",
+            "postgres://app@db/app",
+            "--events",
+            "h:ev",
+            "--theme",
+            "light",
+            "--color",
+            "never",
+            "--refresh",
+            "2.5",
+            "--read-only",
+            "--redact-keys",
+            "--seed",
+            "42",
+            "--log-file",
+            "/tmp/h.log",
+        ])
+        .unwrap();
+        assert_eq!(cli.context.as_deref(), Some("prod"));
+        assert_eq!(cli.config, Some(PathBuf::from("/etc/h.toml")));
+        assert_eq!(cli.redis, ["redis://a:6379", "rediss://b:6380"]);
+        assert_eq!(cli.postgres, ["postgres://app@db/app"]);
+        assert_eq!(cli.events.as_deref(), Some("h:ev"));
+        assert_eq!(cli.theme.as_deref(), Some("light"));
+        assert_eq!(cli.color, Some(ColorMode::Never));
+        assert_eq!(cli.refresh, Some(2.5));
+        assert!(cli.read_only && cli.redact_keys);
+        assert_eq!(cli.seed, Some(42));
+        assert_eq!(cli.log_file, Some(PathBuf::from("/tmp/h.log")));
+    }
+
+    #[test]
+    fn read_only_and_allow_writes_conflict() {
+        let e = parse(&["--read-only", "--allow-writes"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ArgumentConflict);
+        assert!(parse(&["--allow-writes"]).unwrap().allow_writes);
+    }
+
+    #[test]
+    fn demo_conflicts_with_sources() {
+        let e = parse(&["--demo", "--redis", "redis://x"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ArgumentConflict);
+        assert!(parse(&["--demo", "--seed", "3"]).unwrap().demo);
+    }
+
+    #[test]
+    fn refresh_range_is_checked() {
+        for ok in ["0.25", "1", "10"] {
+            assert!(parse(&["--refresh", ok]).is_ok(), "{ok}");
+        }
+        for bad in ["0.1", "10.5", "NaN", "inf", "fast"] {
+            let e = parse(&["--refresh", bad]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::ValueValidation, "{bad}");
+        }
+        let msg = parse(&["--refresh", "20"]).unwrap_err().to_string();
+        assert!(msg.contains("between 0.25 and 10"), "{msg}");
+    }
+
+    #[test]
+    fn bad_color_lists_choices() {
+        let msg = parse(&["--color", "sometimes"]).unwrap_err().to_string();
+        assert!(msg.contains("auto") && msg.contains("never"), "{msg}");
+    }
+
+    #[test]
+    fn snapshot_defaults() {
+        let s = snap(&["snapshot"]);
+        assert_eq!(s.at, 600);
+        assert_eq!(s.wait, 3.0);
+        assert_eq!(
+            s.size,
+            TermSize {
+                width: 120,
+                height: 40
+            }
+        );
+        assert_eq!(s.pane, None);
+        assert_eq!(s.effective_format(), SnapshotFormat::Txt);
+        assert_eq!(s.output, None);
+    }
+
+    #[test]
+    fn snapshot_flags_and_global_flags_after_subcommand() {
+        let cli = parse(&[
+            "snapshot", "--seed", "9", "--at", "3600", "--wait", "0.5", "--size", "200x50",
+            "--pane", "warming", "--format", "svg", "--theme", "mono", "-o", "out.txt",
+        ])
+        .unwrap();
+        assert_eq!(cli.seed, Some(9));
+        assert_eq!(cli.theme.as_deref(), Some("mono"));
+        let Some(Command::Snapshot(s)) = cli.command else {
+            panic!()
+        };
+        assert_eq!(s.at, 3600);
+        assert_eq!(s.wait, 0.5);
+        assert_eq!(s.size.to_string(), "200x50");
+        assert_eq!(s.pane, Some(Pane::Warming));
+        assert_eq!(
+            s.effective_format(),
+            SnapshotFormat::Svg,
+            "explicit format wins"
+        );
+        assert_eq!(s.output, Some(PathBuf::from("out.txt")));
+    }
+
+    #[test]
+    fn snapshot_format_from_extension() {
+        assert_eq!(
+            snap(&["snapshot", "-o", "a.SVG"]).effective_format(),
+            SnapshotFormat::Svg
+        );
+        assert_eq!(
+            snap(&["snapshot", "-o", "a.ansi"]).effective_format(),
+            SnapshotFormat::Ansi
+        );
+        assert_eq!(
+            snap(&["snapshot", "-o", "a.txt"]).effective_format(),
+            SnapshotFormat::Txt
+        );
+    }
+
+    #[test]
+    fn snapshot_rejects_bad_values() {
+        for args in [
+            ["snapshot", "--size", "19x5"],
+            ["snapshot", "--size", "20x4"],
+            ["snapshot", "--size", "120"],
+            ["snapshot", "--size", "axb"],
+            ["snapshot", "--pane", "Heatmap"],
+            ["snapshot", "--pane", "header"],
+            ["snapshot", "--format", "png"],
+            ["snapshot", "--wait", "-1"],
+            ["snapshot", "--at", "-5"],
+        ] {
+            assert!(parse(&args).is_err(), "{args:?}");
+        }
+        let msg = parse(&["snapshot", "--pane", "x"]).unwrap_err().to_string();
+        assert!(msg.contains("heatmap") && msg.contains("clients"), "{msg}");
+        let msg = parse(&["snapshot", "--size", "10x10"])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("minimum is 20x5"), "{msg}");
+        assert_eq!("20X5".parse::<TermSize>(), Ok(MIN_SIZE));
+    }
+
+    #[test]
+    fn help_has_examples() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Examples:"), "{help}");
+        assert!(help.contains("heliostat --context prod"), "{help}");
+        assert!(help.contains("REDIS_URL"), "{help}");
+        let mut cmd = Cli::command();
+        let snap = cmd
+            .find_subcommand_mut("snapshot")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(snap.contains("--size <WxH>"), "{snap}");
+        assert!(snap.contains("heliostat snapshot --pane warming"), "{snap}");
+    }
+}

@@ -1,0 +1,441 @@
+//! Configuration: the TOML file with k9s-style contexts, the environment and
+//! the command line, resolved into one [`Settings`].
+//!
+//! Precedence, highest first: command-line flags, environment (`REDIS_URL`,
+//! `DATABASE_URL`), the selected context, the file's top-level values,
+//! built-in defaults. Two refinements: an explicit `--context` beats the
+//! environment (so `REDIS_URL` from a dev shell never hides a `prod`
+//! context's servers), and `snapshot` reads only its arguments (no
+//! environment, no default config file) so its output is reproducible.
+//!
+//! The environment is a parameter ([`Env`]), never read here, so tests are
+//! hermetic: `resolve(&cli, &Env::from_process())` in `main`, an `Env`
+//! literal in tests.
+
+mod error;
+mod file;
+mod secrets;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use self::error::ConfigError;
+pub use self::file::{ConfigFile, ContextConfig, parse_config};
+use self::secrets::{UrlKind, check_url};
+pub use self::secrets::{redact_url, url_has_password};
+pub use crate::cli::ColorMode;
+use crate::cli::{Cli, Command};
+use crate::keymap::Keymap;
+
+/// Demo seed when `--seed` is not given.
+pub const DEFAULT_SEED: u64 = 1;
+/// Refresh interval when nothing sets one, in seconds.
+pub const DEFAULT_REFRESH_SECS: f64 = 1.0;
+/// Theme when nothing sets one.
+pub const DEFAULT_THEME: &str = "default";
+
+/// The parts of the process environment heliostat reads, passed in so tests
+/// can inject them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Env {
+    /// Variables by name (only [`Env::VARS`] are taken from the process).
+    pub vars: BTreeMap<String, String>,
+    /// `$HOME`.
+    pub home: Option<PathBuf>,
+    /// `$XDG_CONFIG_HOME`.
+    pub xdg: Option<PathBuf>,
+}
+
+impl Env {
+    /// The variables heliostat reads.
+    pub const VARS: [&'static str; 3] = ["REDIS_URL", "DATABASE_URL", "NO_COLOR"];
+
+    /// The real environment (call this in `main` only).
+    pub fn from_process() -> Env {
+        let vars = Env::VARS
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v)))
+            .collect();
+        let path = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Env {
+            vars,
+            home: path("HOME"),
+            xdg: path("XDG_CONFIG_HOME"),
+        }
+    }
+
+    /// A variable's value; empty counts as unset.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `$XDG_CONFIG_HOME/heliostat/config.toml`, else
+    /// `$HOME/.config/heliostat/config.toml` (a relative XDG path is ignored,
+    /// as the XDG spec says).
+    pub fn default_config_path(&self) -> Option<PathBuf> {
+        let base = self
+            .xdg
+            .clone()
+            .filter(|p| p.is_absolute())
+            .or_else(|| self.home.as_ref().map(|h| h.join(".config")))?;
+        Some(base.join("heliostat").join("config.toml"))
+    }
+
+    /// `p` with a leading `~/` replaced by `$HOME/`.
+    fn expand_home(&self, p: &str) -> String {
+        match (p.strip_prefix("~/"), &self.home) {
+            (Some(rest), Some(home)) => home.join(rest).to_string_lossy().into_owned(),
+            _ => p.to_string(),
+        }
+    }
+}
+
+/// Where the data comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// The built-in simulated workload.
+    Demo,
+    /// Real servers. URLs may hold passwords: show them with [`redact_url`].
+    Live {
+        /// Redis URLs.
+        redis: Vec<String>,
+        /// Postgres URLs.
+        postgres: Vec<String>,
+        /// Access-event stream on the (first) Redis source.
+        events: Option<String>,
+    },
+}
+
+impl fmt::Debug for Mode {
+    /// Redacts passwords, so `?settings` in a log is safe.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Demo => f.write_str("Demo"),
+            Mode::Live {
+                redis,
+                postgres,
+                events,
+            } => {
+                let r = |v: &[String]| v.iter().map(|u| redact_url(u)).collect::<Vec<_>>();
+                f.debug_struct("Live")
+                    .field("redis", &r(redis))
+                    .field("postgres", &r(postgres))
+                    .field("events", events)
+                    .finish()
+            }
+        }
+    }
+}
+
+/// A context's banner in the header (e.g. a red PROD).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    /// Text, 1–24 characters.
+    pub label: String,
+    /// Colour name or `#rrggbb` (valid for `ratatui::style::Color::from_str`);
+    /// `None` leaves it to the theme.
+    pub color: Option<String>,
+}
+
+/// The resolved configuration the app runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Demo or live sources.
+    pub mode: Mode,
+    /// Selected context, if any.
+    pub context: Option<String>,
+    /// The context's banner, if any.
+    pub banner: Option<Banner>,
+    /// Theme name or path.
+    pub theme: String,
+    /// When to use colours (`NO_COLOR` already folded in: it gives `Never`
+    /// unless `--color` or the file says otherwise).
+    pub color: ColorMode,
+    /// Data tick, 0.25 s to 10 s.
+    pub refresh: Duration,
+    /// Whether actions that write may run.
+    pub writes_allowed: bool,
+    /// `--read-only` was given.
+    pub read_only: bool,
+    /// Why writes are off, phrased for the status line; `None` when allowed.
+    pub read_only_reason: Option<String>,
+    /// Show key names only up to their prefix.
+    pub redact_keys: bool,
+    /// Demo seed.
+    pub seed: u64,
+    /// Log file, if logging is wanted.
+    pub log_file: Option<PathBuf>,
+    /// Key bindings with the file's overrides applied.
+    pub keymap: Keymap,
+    /// The config file that was read, if any.
+    pub config_path: Option<PathBuf>,
+}
+
+impl Settings {
+    /// True when running the built-in demo.
+    pub fn is_demo(&self) -> bool {
+        self.mode == Mode::Demo
+    }
+}
+
+fn is_snapshot(cli: &Cli) -> bool {
+    matches!(cli.command, Some(Command::Snapshot(_)))
+}
+
+/// Loads the config file and resolves everything into [`Settings`].
+pub fn resolve(cli: &Cli, env: &Env) -> Result<Settings, ConfigError> {
+    let file = load(cli, env)?;
+    resolve_with(cli, env, file.as_ref())
+}
+
+/// Reads the config file the command line and environment point at:
+/// `--config PATH` (must exist), else the default path (may be missing).
+/// `snapshot` reads the default file only when `--context` is given.
+pub fn load(cli: &Cli, env: &Env) -> Result<Option<ConfigFile>, ConfigError> {
+    if let Some(path) = &cli.config {
+        return read_config(path, true);
+    }
+    if is_snapshot(cli) && cli.context.is_none() {
+        return Ok(None);
+    }
+    match env.default_config_path() {
+        Some(path) => read_config(&path, false),
+        None => Ok(None),
+    }
+}
+
+/// Reads and validates one config file; a missing file is `Ok(None)` unless
+/// `explicit`.
+pub fn read_config(path: &Path, explicit: bool) -> Result<Option<ConfigFile>, ConfigError> {
+    let read_err = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return if explicit {
+                Err(ConfigError::NotFound {
+                    path: path.to_path_buf(),
+                })
+            } else {
+                Ok(None)
+            };
+        }
+        Err(e) => return Err(read_err(e)),
+    };
+    let meta = f.metadata().map_err(read_err)?;
+    if meta.is_dir() {
+        return Err(read_err(std::io::Error::other("it is a directory")));
+    }
+    let mut src = String::new();
+    f.read_to_string(&mut src).map_err(read_err)?;
+    parse_config(path, &src, file_mode(&meta)).map(Some)
+}
+
+#[cfg(unix)]
+fn file_mode(meta: &std::fs::Metadata) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    Some(meta.permissions().mode())
+}
+
+#[cfg(not(unix))]
+fn file_mode(_meta: &std::fs::Metadata) -> Option<u32> {
+    None
+}
+
+/// Resolves settings from an already loaded file (no file system access).
+pub fn resolve_with(
+    cli: &Cli,
+    env: &Env,
+    file: Option<&ConfigFile>,
+) -> Result<Settings, ConfigError> {
+    let hermetic = is_snapshot(cli);
+    let (ctx_name, ctx) = select_context(cli, env, file)?;
+    let use_env = !hermetic && cli.context.is_none();
+    let env_url = |name: &str| use_env.then(|| env.var(name)).flatten();
+    let redis = pick_urls(
+        UrlKind::Redis,
+        ("--redis", &cli.redis),
+        ("REDIS_URL", env_url("REDIS_URL")),
+        ctx.map(|c| c.redis.as_slice()),
+    )?;
+    let postgres = pick_urls(
+        UrlKind::Postgres,
+        ("--postgres", &cli.postgres),
+        ("DATABASE_URL", env_url("DATABASE_URL")),
+        ctx.map(|c| c.postgres.as_slice()),
+    )?;
+    if cli.events.as_deref().is_some_and(|e| e.trim().is_empty()) {
+        return Err(arg_err("--events", "the stream name is empty"));
+    }
+    let events = cli
+        .events
+        .clone()
+        .or_else(|| ctx.and_then(|c| c.events.clone()));
+
+    let mode = if cli.demo || (redis.is_empty() && postgres.is_empty() && events.is_none()) {
+        Mode::Demo
+    } else if events.is_some() && redis.is_empty() {
+        let msg = "access events are read from Redis, but no Redis source is configured";
+        return Err(match (cli.events.is_some(), file, &ctx_name) {
+            (false, Some(f), Some(name)) => f.error_at(
+                &["contexts", name, "events"],
+                format!("{msg}; add `redis = \"redis://…\"` to this context"),
+            ),
+            _ => arg_err("--events", &format!("{msg}; add --redis URL")),
+        });
+    } else {
+        Mode::Live {
+            redis,
+            postgres,
+            events,
+        }
+    };
+
+    let (writes_allowed, read_only_reason) = writes(cli, &mode, ctx_name.as_deref(), ctx);
+    let top = |f: fn(&ConfigFile) -> Option<String>| file.and_then(f).map(|v| env.expand_home(&v));
+    let theme = cli
+        .theme
+        .clone()
+        .or_else(|| {
+            ctx.and_then(|c| c.theme.as_deref())
+                .map(|t| env.expand_home(t))
+        })
+        .or_else(|| top(|f| f.theme.clone()))
+        .unwrap_or_else(|| DEFAULT_THEME.to_string());
+    let color = cli.color.or_else(|| file.and_then(|f| f.color)).unwrap_or(
+        if !hermetic && env.var("NO_COLOR").is_some() {
+            ColorMode::Never
+        } else {
+            ColorMode::Auto
+        },
+    );
+    let refresh = cli
+        .refresh
+        .or_else(|| ctx.and_then(|c| c.refresh))
+        .or_else(|| file.and_then(|f| f.refresh))
+        .unwrap_or(DEFAULT_REFRESH_SECS);
+    let redact_keys = cli.redact_keys
+        || ctx
+            .and_then(|c| c.redact_keys)
+            .or_else(|| file.and_then(|f| f.redact_keys))
+            .unwrap_or(false);
+    let log_file = cli.log_file.clone().or_else(|| {
+        top(|f| {
+            f.log_file
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned())
+        })
+        .map(PathBuf::from)
+    });
+    Ok(Settings {
+        mode,
+        banner: ctx.and_then(|c| c.banner.clone()),
+        context: ctx_name,
+        theme,
+        color,
+        refresh: Duration::from_secs_f64(refresh),
+        writes_allowed,
+        read_only: cli.read_only,
+        read_only_reason,
+        redact_keys,
+        seed: cli.seed.unwrap_or(DEFAULT_SEED),
+        log_file,
+        keymap: file.map(|f| f.keymap.clone()).unwrap_or_default(),
+        config_path: file.map(|f| f.path.clone()),
+    })
+}
+
+fn arg_err(origin: &str, message: &str) -> ConfigError {
+    ConfigError::Arg {
+        origin: origin.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// The context named by `--context`, else by the file's `context` key.
+fn select_context<'f>(
+    cli: &Cli,
+    env: &Env,
+    file: Option<&'f ConfigFile>,
+) -> Result<(Option<String>, Option<&'f ContextConfig>), ConfigError> {
+    let Some(name) = cli
+        .context
+        .clone()
+        .or_else(|| file.and_then(|f| f.context.clone()))
+    else {
+        return Ok((None, None));
+    };
+    match file.and_then(|f| f.contexts.get(&name)) {
+        Some(ctx) => Ok((Some(name), Some(ctx))),
+        None => Err(ConfigError::UnknownContext {
+            name,
+            path: file
+                .map(|f| f.path.clone())
+                .or_else(|| cli.config.clone())
+                .or_else(|| env.default_config_path()),
+            found: file.is_some(),
+            known: file.map(ConfigFile::context_names).unwrap_or_default(),
+        }),
+    }
+}
+
+/// Flag values, else the environment variable, else the context's list.
+fn pick_urls(
+    kind: UrlKind,
+    (flag, given): (&str, &[String]),
+    (var, from_env): (&str, Option<&str>),
+    from_ctx: Option<&[String]>,
+) -> Result<Vec<String>, ConfigError> {
+    let (origin, urls) = if !given.is_empty() {
+        (flag, given.to_vec())
+    } else if let Some(url) = from_env {
+        (var, vec![url.to_string()])
+    } else {
+        // Context URLs were checked when the file was loaded.
+        return Ok(from_ctx.map(<[String]>::to_vec).unwrap_or_default());
+    };
+    for url in &urls {
+        check_url(kind, url).map_err(|m| arg_err(origin, &m))?;
+    }
+    Ok(urls)
+}
+
+/// Whether writes are allowed, and if not, why (for the status line).
+fn writes(
+    cli: &Cli,
+    mode: &Mode,
+    ctx_name: Option<&str>,
+    ctx: Option<&ContextConfig>,
+) -> (bool, Option<String>) {
+    if cli.read_only {
+        return (false, Some("read-only: started with --read-only".into()));
+    }
+    if cli.allow_writes || *mode == Mode::Demo || ctx.and_then(|c| c.allow_writes) == Some(true) {
+        return (true, None);
+    }
+    let why = match ctx_name {
+        Some(name) => format!(
+            "read-only: context `{name}` does not allow writes (set allow_writes = true in it, \
+             or start with --allow-writes)"
+        ),
+        None => "read-only: live servers are read-only unless started with --allow-writes \
+                 (or a context sets allow_writes = true)"
+            .to_string(),
+    };
+    (false, Some(why))
+}
+
+#[cfg(test)]
+mod tests;

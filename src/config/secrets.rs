@@ -1,0 +1,228 @@
+//! Passwords in URLs: detection (a config file holding one must be private),
+//! redaction (for the screen, logs and error messages) and scheme checks.
+
+/// What a URL is for; decides the schemes it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UrlKind {
+    /// A Redis node.
+    Redis,
+    /// A PostgreSQL endpoint.
+    Postgres,
+}
+
+impl UrlKind {
+    fn schemes(self) -> &'static [&'static str] {
+        match self {
+            UrlKind::Redis => &["redis", "rediss", "unix", "redis+sentinel"],
+            UrlKind::Postgres => &["postgres", "postgresql"],
+        }
+    }
+
+    fn example(self) -> &'static str {
+        match self {
+            UrlKind::Redis => "redis://host:6379",
+            UrlKind::Postgres => "postgres://user@host/db",
+        }
+    }
+}
+
+/// The parts of `scheme://userinfo@host/rest?query` that matter here.
+struct Parts<'a> {
+    scheme: &'a str,
+    /// Everything after `://`.
+    rest: &'a str,
+    /// Byte range in the whole URL of the password in the userinfo, if any.
+    password: Option<(usize, usize)>,
+}
+
+fn split(url: &str) -> Option<Parts<'_>> {
+    let (scheme, rest) = url.split_once("://")?;
+    let base = scheme.len() + 3;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let password = authority.rfind('@').and_then(|at| {
+        let userinfo = &authority[..at];
+        let colon = userinfo.find(':')?;
+        (colon + 1 < at).then_some((base + colon + 1, base + at))
+    });
+    Some(Parts {
+        scheme,
+        rest,
+        password,
+    })
+}
+
+/// Byte ranges of non-empty `password=` values in the query string.
+fn query_passwords(url: &str) -> Vec<(usize, usize)> {
+    let Some(q) = url.find('?') else {
+        return Vec::new();
+    };
+    let end = url[q..].find('#').map_or(url.len(), |h| q + h);
+    let mut out = Vec::new();
+    let mut start = q + 1;
+    for pair in url[q + 1..end].split('&') {
+        if let Some(value) = pair.strip_prefix("password=")
+            && !value.is_empty()
+        {
+            let v0 = start + "password=".len();
+            out.push((v0, v0 + value.len()));
+        }
+        start += pair.len() + 1;
+    }
+    out
+}
+
+/// True when `url` carries a password (`scheme://user:pass@…`,
+/// `scheme://:pass@…` or a `password=` query parameter).
+pub fn url_has_password(url: &str) -> bool {
+    split(url).is_some_and(|p| p.password.is_some()) || !query_passwords(url).is_empty()
+}
+
+/// `url` with any password replaced by `***`; anything that is not a URL is
+/// returned unchanged. Use it wherever a URL reaches the screen or a log.
+pub fn redact_url(url: &str) -> String {
+    let mut ranges = query_passwords(url);
+    if let Some(r) = split(url).and_then(|p| p.password) {
+        ranges.push(r);
+    }
+    ranges.sort_unstable();
+    let mut out = String::with_capacity(url.len());
+    let mut at = 0;
+    for (s, e) in ranges {
+        out.push_str(&url[at..s]);
+        out.push_str("***");
+        at = e;
+    }
+    out.push_str(&url[at..]);
+    out
+}
+
+/// Checks that `url` uses a scheme heliostat can connect with. The error
+/// message shows the URL redacted.
+pub(crate) fn check_url(kind: UrlKind, url: &str) -> Result<(), String> {
+    let schemes = kind.schemes();
+    let expected = schemes
+        .iter()
+        .map(|s| format!("{s}://"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let Some(parts) = split(url) else {
+        return Err(format!(
+            "`{}` is not a URL; expected one starting with {expected} (e.g. {})",
+            redact_url(url),
+            kind.example()
+        ));
+    };
+    if !schemes.contains(&parts.scheme) {
+        return Err(format!(
+            "`{}` has scheme `{}`; expected one of {expected}",
+            redact_url(url),
+            parts.scheme
+        ));
+    }
+    if parts.rest.is_empty() {
+        return Err(format!(
+            "`{}` names no host (e.g. {})",
+            redact_url(url),
+            kind.example()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        let cases = [
+            (
+                "redis://user:secret@cache-1:6379/0",
+                "redis://user:***@cache-1:6379/0",
+            ),
+            (
+                "rediss://:secret@cache-1:6380",
+                "rediss://:***@cache-1:6380",
+            ),
+            ("postgres://app:p%40ss@db/app", "postgres://app:***@db/app"),
+            ("postgres://app:a:b@db", "postgres://app:***@db"),
+            ("postgres://app:x@y@db/app", "postgres://app:***@db/app"),
+            ("redis://user@cache-1", "redis://user@cache-1"),
+            ("redis://cache-1:6379", "redis://cache-1:6379"),
+            ("redis://:@cache-1", "redis://:@cache-1"),
+            (
+                "postgres://db/app?password=hunter2&sslmode=require",
+                "postgres://db/app?password=***&sslmode=require",
+            ),
+            (
+                "postgres://u:a@db/app?sslmode=require&password=b#frag",
+                "postgres://u:***@db/app?sslmode=require&password=***#frag",
+            ),
+            ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+            ("not a url", "not a url"),
+            ("", ""),
+            ("redis://h/path@x:y", "redis://h/path@x:y"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn detects_passwords() {
+        assert!(url_has_password("redis://u:p@h"));
+        assert!(url_has_password("redis://:p@h"));
+        assert!(url_has_password("postgres://h/db?password=p"));
+        assert!(!url_has_password("redis://u@h"));
+        assert!(!url_has_password("redis://:@h"));
+        assert!(!url_has_password("postgres://h/db?password="));
+        assert!(!url_has_password("postgres://h/db?mypassword=x"));
+        assert!(!url_has_password("heliostat:events"));
+    }
+
+    #[test]
+    fn redacted_never_contains_the_password() {
+        for url in [
+            "redis://user:s3cr3t@h",
+            "rediss://:s3cr3t@h:1/2",
+            "postgres://h?password=s3cr3t",
+        ] {
+            let r = redact_url(url);
+            assert!(!r.contains("s3cr3t"), "{r}");
+            assert!(!url_has_password(&r.replace("***", "")), "{r}");
+        }
+    }
+
+    #[test]
+    fn schemes() {
+        for ok in [
+            "redis://h:6379",
+            "rediss://h",
+            "unix:///tmp/r.sock",
+            "redis+sentinel://s1,s2/mymaster",
+        ] {
+            assert_eq!(check_url(UrlKind::Redis, ok), Ok(()), "{ok}");
+        }
+        for ok in ["postgres://app@db/app", "postgresql://db"] {
+            assert_eq!(check_url(UrlKind::Postgres, ok), Ok(()), "{ok}");
+        }
+        let e = check_url(UrlKind::Redis, "http://u:pw@h").unwrap_err();
+        assert!(
+            e.contains("scheme `http`") && e.contains("rediss://") && !e.contains("pw"),
+            "{e}"
+        );
+        let e = check_url(UrlKind::Postgres, "redis://h").unwrap_err();
+        assert!(e.contains("postgresql://"), "{e}");
+        let e = check_url(UrlKind::Redis, "cache-1:6379").unwrap_err();
+        assert!(
+            e.contains("not a URL") && e.contains("redis://host:6379"),
+            "{e}"
+        );
+        assert!(
+            check_url(UrlKind::Redis, "redis://")
+                .unwrap_err()
+                .contains("no host")
+        );
+    }
+}

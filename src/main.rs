@@ -1,0 +1,172 @@
+//! The `heliostat` binary: parse the command line, resolve settings, then run
+//! the console or one of its subcommands. Errors end here, as plain text.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use heliostat::app::run::{RunOptions, chrome, run_demo};
+use heliostat::app::state::SessionInfo;
+use heliostat::cli::{Cli, ColorMode as ColorFlag, Command, SnapshotArgs, SnapshotFormat};
+use heliostat::config::{self, Env, Mode, Settings};
+use heliostat::snapshot::{Format, demo_state, encode, render_buffer};
+use heliostat::theme::{ColorMode, Theme, detect_color_mode};
+use tracing_appender::non_blocking::WorkerGuard;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("heliostat: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    let env = Env::from_process();
+    let settings = config::resolve(&cli, &env)?;
+    match &cli.command {
+        Some(Command::Snapshot(args)) => snapshot(args, &settings),
+        None => console(settings, &env),
+    }
+}
+
+/// The colour tier for the live console: from `--color`, the config and the
+/// terminal (NO_COLOR is already folded into `settings.color`).
+fn color_tier(flag: ColorFlag) -> ColorMode {
+    let flag = match flag {
+        ColorFlag::Auto => "auto",
+        ColorFlag::Always => "always",
+        ColorFlag::Never => "never",
+    };
+    detect_color_mode(flag, &|k: &str| {
+        if k == "NO_COLOR" {
+            None
+        } else {
+            std::env::var(k).ok()
+        }
+    })
+}
+
+fn session(settings: &Settings) -> SessionInfo {
+    SessionInfo {
+        context: settings.context.clone(),
+        banner: settings
+            .banner
+            .as_ref()
+            .map(|b| (b.label.clone(), b.color.clone().unwrap_or_default())),
+        demo: settings.is_demo(),
+        writes_allowed: settings.writes_allowed,
+        redact_keys: settings.redact_keys,
+    }
+}
+
+fn state_dir(env: &Env) -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env.home.as_ref().map(|h| h.join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("heliostat")
+}
+
+/// Logs go to a rolling file, never to the terminal the console draws on.
+fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
+    let path = settings
+        .log_file
+        .clone()
+        .unwrap_or_else(|| state_dir(env).join("heliostat.log"));
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    std::fs::create_dir_all(&dir).ok()?;
+    let prefix = path.file_stem()?.to_string_lossy().into_owned();
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(prefix)
+        .filename_suffix("log")
+        .max_log_files(7)
+        .build(&dir)
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("heliostat=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
+    if let Mode::Live { .. } = settings.mode {
+        bail!(
+            "live Redis and Postgres sources are not in this build yet: run `heliostat` \
+             without --redis/--postgres (or REDIS_URL/DATABASE_URL) for the built-in demo, \
+             or `heliostat snapshot` for a frame of it"
+        );
+    }
+    if !std::io::stdout().is_terminal() {
+        bail!(
+            "heliostat draws on a terminal and stdout is not one; use `heliostat snapshot -o FILE` for output without a terminal"
+        );
+    }
+    let color = color_tier(settings.color);
+    let theme = Theme::load(&settings.theme)
+        .with_context(|| format!("loading theme {}", settings.theme))?
+        .downgrade(color);
+    let _log_guard = init_logging(&settings, env);
+    tracing::info!(mode = ?settings.mode, context = ?settings.context, "starting");
+    let opts = RunOptions {
+        session: session(&settings),
+        seed: settings.seed,
+        refresh: settings.refresh,
+        theme,
+        color,
+        keymap: settings.keymap,
+        screens_dir: state_dir(env).join("screens"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(run_demo(opts))
+}
+
+fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
+    if let Mode::Live { .. } = settings.mode {
+        bail!(
+            "snapshots of live servers need the Redis and Postgres sources, which are not in this build yet; drop --redis/--postgres for a demo snapshot"
+        );
+    }
+    let format = match args.effective_format() {
+        SnapshotFormat::Txt => Format::Txt,
+        SnapshotFormat::Ansi => Format::Ansi,
+        SnapshotFormat::Svg => Format::Svg,
+    };
+    // Hermetic: the tier depends on the format only, never on the terminal.
+    let tier = if format == Format::Txt {
+        ColorMode::None
+    } else {
+        ColorMode::TrueColor
+    };
+    let theme = Theme::load(&settings.theme)
+        .with_context(|| format!("loading theme {}", settings.theme))?
+        .downgrade(tier);
+    let mut state = demo_state(settings.seed, args.at, args.pane);
+    state.session.redact_keys = settings.redact_keys;
+    let chrome = chrome(&settings.keymap, state.ui.focus);
+    let buf = render_buffer(&state, &theme, &chrome, args.size.width, args.size.height);
+    let out = encode(&buf, &theme, format);
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{out}"),
+    }
+    Ok(())
+}

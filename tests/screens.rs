@@ -1,0 +1,263 @@
+//! Screen snapshots of the demo at fixed sizes (insta), plus per-cell colour
+//! checks where colour carries meaning. Everything is driven by the
+//! deterministic demo (seed 42, virtual clock), never by the environment.
+
+use heliostat::action::{Action, Pane};
+use heliostat::app::driver::DemoDriver;
+use heliostat::app::run::chrome;
+use heliostat::app::state::{SessionInfo, State};
+use heliostat::engines::heatmap::Temperature;
+use heliostat::export::to_text;
+use heliostat::keymap::{Keymap, KeysConfig};
+use heliostat::sample::{Body, Sample, SourceId, SourceStatus};
+use heliostat::snapshot::render_buffer;
+use heliostat::theme::Theme;
+use ratatui::buffer::Buffer;
+
+const SEED: u64 = 42;
+
+fn driver_with(session: SessionInfo, secs: i64) -> DemoDriver {
+    let mut d = DemoDriver::new(SEED, session, 1000);
+    d.advance(secs);
+    d
+}
+
+fn driver(secs: i64) -> DemoDriver {
+    driver_with(DemoDriver::demo_session(), secs)
+}
+
+fn buffer(state: &State, theme: &Theme, keymap: &Keymap, w: u16, h: u16) -> Buffer {
+    render_buffer(state, theme, &chrome(keymap, state.ui.focus), w, h)
+}
+
+fn screen(state: &State, w: u16, h: u16) -> String {
+    to_text(&buffer(state, &Theme::default(), &Keymap::default(), w, h))
+}
+
+#[test]
+fn full_screen_120x40() {
+    let d = driver(1200);
+    insta::assert_snapshot!(screen(&d.state, 120, 40));
+}
+
+#[test]
+fn full_screen_200x50() {
+    let d = driver(1200);
+    insta::assert_snapshot!(screen(&d.state, 200, 50));
+}
+
+fn pane_screens(w: u16, h: u16, zoom: bool) -> Vec<(Pane, String)> {
+    let mut d = driver(1200);
+    Pane::ALL
+        .iter()
+        .map(|&p| {
+            d.act(Action::Focus(p));
+            if zoom {
+                d.act(Action::Zoom);
+            }
+            let s = screen(&d.state, w, h);
+            d.act(Action::Back);
+            (p, s)
+        })
+        .collect()
+}
+
+#[test]
+fn every_pane_at_120x40() {
+    for (p, s) in pane_screens(120, 40, true) {
+        insta::assert_snapshot!(format!("pane_{}_120x40", p.name()), s);
+    }
+}
+
+#[test]
+fn every_pane_at_80x24() {
+    for (p, s) in pane_screens(80, 24, false) {
+        assert!(s.contains(p.title()), "tab bar shows {}", p.title());
+        insta::assert_snapshot!(format!("pane_{}_80x24", p.name()), s);
+    }
+}
+
+#[test]
+fn help_overlay() {
+    let mut d = driver(300);
+    d.act(Action::Help);
+    let s = screen(&d.state, 120, 40);
+    assert!(s.contains("help"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn confirm_dialog() {
+    let mut d = driver(600);
+    d.act(Action::Focus(Pane::Warming));
+    d.act(Action::Mark);
+    d.act(Action::Warm);
+    let s = screen(&d.state, 120, 40);
+    assert!(s.contains("Warm 1 keys?"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn too_small() {
+    let d = driver(60);
+    let s = screen(&d.state, 50, 12);
+    assert!(s.contains("terminal too small (need 60×15"));
+    insta::assert_snapshot!(s);
+    // And never a panic at any tiny size.
+    for (w, h) in [(1, 1), (59, 40), (200, 14), (0, 0)] {
+        let _ = screen(&d.state, w, h);
+    }
+}
+
+#[test]
+fn paused_holds_the_screen() {
+    let mut d = driver(300);
+    d.act(Action::Pause);
+    let before = screen(&d.state, 120, 40);
+    d.advance(30);
+    let after = screen(&d.state, 120, 40);
+    assert!(before.contains("PAUSED"));
+    assert_eq!(before, after, "the screen holds while data keeps coming");
+    insta::assert_snapshot!(after);
+    d.act(Action::Pause);
+    assert_ne!(
+        screen(&d.state, 120, 40),
+        after,
+        "unpausing shows the new data"
+    );
+}
+
+#[test]
+fn read_only_refuses_writes_and_says_so() {
+    let mut session = DemoDriver::demo_session();
+    session.writes_allowed = false;
+    let mut d = driver_with(session, 300);
+    d.act(Action::Focus(Pane::Warming));
+    d.act(Action::Warm);
+    let s = screen(&d.state, 120, 40);
+    assert!(s.contains("READ-ONLY"));
+    assert!(s.contains("read-only: warming writes"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn prod_context_banner() {
+    let session = SessionInfo {
+        context: Some("prod".into()),
+        banner: Some(("PROD".into(), "red".into())),
+        demo: false,
+        writes_allowed: false,
+        redact_keys: true,
+    };
+    let d = driver_with(session, 300);
+    let buf = buffer(&d.state, &Theme::default(), &Keymap::default(), 120, 40);
+    let s = to_text(&buf);
+    assert!(s.starts_with(" PROD · context prod"));
+    assert!(!s.contains("users:1000"), "--redact-keys hides key names");
+    assert_eq!(
+        buf[(0, 0)].bg,
+        ratatui::style::Color::Red,
+        "the banner is red"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn source_in_error() {
+    let mut d = driver(300);
+    let now = d.now();
+    d.state.apply(&Sample {
+        source: SourceId(1),
+        generation: 0,
+        at: now,
+        body: Body::Status(SourceStatus::Error("NOAUTH Authentication required".into())),
+    });
+    d.state.apply(&Sample {
+        source: SourceId(2),
+        generation: 0,
+        at: now,
+        body: Body::Status(SourceStatus::Retrying {
+            at: now.add_secs(4),
+            reason: "connection refused".into(),
+        }),
+    });
+    let s = screen(&d.state, 120, 40);
+    assert!(s.contains("redis-b NOAUTH Authentication required"));
+    assert!(s.contains("redis-c retrying in 4s"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn custom_keymap_changes_hints_and_help() {
+    let mut cfg = KeysConfig::default();
+    cfg.0
+        .entry("warming".into())
+        .or_default()
+        .insert("warm".into(), vec!["x".into()]);
+    let keymap = Keymap::with_overrides(&cfg).expect("valid override");
+    let mut d = driver(120);
+    d.act(Action::Focus(Pane::Warming));
+    let s = to_text(&buffer(&d.state, &Theme::default(), &keymap, 120, 40));
+    assert!(s.contains(" x warm "), "hint bar shows the overridden key");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn hot_and_cold_rows_differ_in_colour() {
+    let mut d = driver(1200);
+    // Zoom the heatmap and sort by name so hot and cooler rows share the screen.
+    d.act(Action::Zoom);
+    for _ in 0..3 {
+        d.act(Action::CycleSort);
+    }
+    let theme = Theme::default();
+    let buf = buffer(&d.state, &theme, &Keymap::default(), 200, 50);
+    let view = d.state.derived.heatmap.as_ref().expect("heatmap");
+    let hot = view
+        .rows
+        .iter()
+        .position(|r| r.temperature == Temperature::Hot);
+    let cold = view
+        .rows
+        .iter()
+        .position(|r| r.temperature != Temperature::Hot);
+    let (Some(_), Some(_)) = (hot, cold) else {
+        panic!("the demo has both hot and cooler rows");
+    };
+    // Find the temperature labels on screen and check their colours.
+    let find = |label: &str| {
+        let area = buf.area;
+        (area.y..area.y + area.height).find_map(|y| {
+            let line: String = (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            line.find(&format!(" {label} ")).map(|i| {
+                let x = line[..i].chars().count() as u16 + 1;
+                buf[(x, y)].fg
+            })
+        })
+    };
+    assert_eq!(
+        find("hot"),
+        theme.hot.fg,
+        "hot rows use the theme's hot colour"
+    );
+    let other = ["warm", "cold", "frozen"].iter().find_map(|l| find(l));
+    assert!(other.is_some());
+    assert_ne!(other, theme.hot.fg);
+}
+
+#[test]
+fn mono_theme_keeps_meaning_without_colour() {
+    let d = driver(600);
+    let theme = Theme::builtin("mono").expect("mono");
+    let s = to_text(&buffer(&d.state, &theme, &Keymap::default(), 120, 40));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn same_arguments_same_bytes() {
+    let a = screen(&driver(900).state, 120, 40);
+    let b = screen(&driver(900).state, 120, 40);
+    assert_eq!(a, b);
+}
