@@ -168,7 +168,7 @@ pub enum Action {
     WarmAll,
     /// Warming: cycle the warming strategy.
     CycleWarmStrategy,
-    /// Warming: cancel the selected job.
+    /// Warming: cancel the running warm job.
     CancelJob,
     /// Backends: toggle a what-if drain of the selected backend.
     ToggleDrain,
@@ -353,7 +353,7 @@ impl Action {
                 "cycle the warming strategy",
                 "strategy",
             ),
-            Action::CancelJob => ("cancel_job", "cancel the selected job", "cancel"),
+            Action::CancelJob => ("cancel_job", "cancel the running warm job", "cancel"),
             Action::ToggleDrain => (
                 "toggle_drain",
                 "what-if: drain / restore the selected backend (model only)",

@@ -61,6 +61,7 @@ fn session(settings: &Settings) -> SessionInfo {
         demo: settings.is_demo(),
         writes_allowed: settings.writes_allowed,
         redact_keys: settings.redact_keys,
+        read_only_reason: settings.read_only_reason.clone(),
     }
 }
 
@@ -137,6 +138,9 @@ fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
     rt.block_on(run_demo(opts))
 }
 
+/// The demo's history is simulated second by second: keep `--at` bounded.
+const MAX_SNAPSHOT_AT: u64 = 7 * 86_400;
+
 fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
     if let Mode::Live { .. } = settings.mode {
         bail!(
@@ -148,8 +152,11 @@ fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
         SnapshotFormat::Ansi => Format::Ansi,
         SnapshotFormat::Svg => Format::Svg,
     };
-    // Hermetic: the tier depends on the format only, never on the terminal.
-    let tier = if format == Format::Txt {
+    if args.at > MAX_SNAPSHOT_AT {
+        bail!("--at is at most {MAX_SNAPSHOT_AT} seconds (7 days of demo time)");
+    }
+    // Hermetic: the tier depends on the format and --color, never on the terminal.
+    let tier = if format == Format::Txt || settings.color == ColorFlag::Never {
         ColorMode::None
     } else {
         ColorMode::TrueColor
@@ -157,8 +164,7 @@ fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
     let theme = Theme::load(&settings.theme)
         .with_context(|| format!("loading theme {}", settings.theme))?
         .downgrade(tier);
-    let mut state = demo_state(settings.seed, args.at, args.pane);
-    state.session.redact_keys = settings.redact_keys;
+    let state = demo_state(settings.seed, args.at, args.pane, session(settings));
     let chrome = chrome(&settings.keymap, state.ui.focus);
     let buf = render_buffer(&state, &theme, &chrome, args.size.width, args.size.height);
     let out = encode(&buf, &theme, format);

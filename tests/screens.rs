@@ -148,6 +148,7 @@ fn prod_context_banner() {
         demo: false,
         writes_allowed: false,
         redact_keys: true,
+        read_only_reason: Some("context prod does not allow writes".into()),
     };
     let d = driver_with(session, 300);
     let buf = buffer(&d.state, &Theme::default(), &Keymap::default(), 120, 40);

@@ -1,11 +1,15 @@
 //! What an `Action` does to the state, and which effects it asks the loop
 //! to perform. Pure: no IO here, so tests drive the app with key events.
+//!
+//! The focused pane gets the first look at an action (so Left/Right scroll
+//! the heatmap's time axis there and do nothing elsewhere), then the global
+//! handler.
 
 use super::state::State;
 use super::ui_state::{Confirm, Mode, Pending};
 use crate::action::{Action, Pane};
 use crate::engines::Timestamp;
-use crate::engines::warming::CandidateReason;
+use crate::engines::warming::{CandidateReason, JobState};
 use crate::keymap::FilterInput;
 
 /// Something the event loop (or a test driver) must do.
@@ -32,51 +36,199 @@ pub enum Effect {
 
 const REFRESH_STEPS_MS: [u64; 8] = [250, 500, 1000, 2000, 3000, 5000, 7500, 10_000];
 
+/// What a handler did with an action.
+enum Outcome {
+    /// Not for this handler.
+    Pass,
+    /// Done; redraw from the current derived data.
+    Done(Vec<Effect>),
+    /// Done; a view parameter changed, recompute derived data first.
+    Recompute(Vec<Effect>),
+}
+
 impl State {
     /// Apply `action` at `now`; returns the effects to perform.
     pub fn handle(&mut self, action: Action, now: Timestamp) -> Vec<Effect> {
-        let mut fx = Vec::new();
-        let focus = self.ui.focus;
-        let mut recompute = false;
+        let mut outcome = if self.ui.help {
+            self.help_action(action)
+        } else {
+            Outcome::Pass
+        };
+        if matches!(outcome, Outcome::Pass) {
+            outcome = match self.ui.focus {
+                Pane::Heatmap => self.heatmap_action(action),
+                Pane::Warming => self.warming_action(action, now),
+                Pane::Backends => self.backends_action(action, now),
+                Pane::Optimizer | Pane::Clients => Outcome::Pass,
+            };
+        }
+        if matches!(outcome, Outcome::Pass) {
+            outcome = self.global_action(action, now);
+        }
+        match outcome {
+            Outcome::Pass => Vec::new(),
+            Outcome::Done(fx) => fx,
+            Outcome::Recompute(fx) => {
+                self.recompute(now);
+                fx
+            }
+        }
+    }
+
+    fn help_action(&mut self, action: Action) -> Outcome {
         match action {
-            Action::Quit => fx.push(Effect::Quit),
-            Action::FocusNext => self.focus(focus.next()),
-            Action::FocusPrev => self.focus(focus.prev()),
-            Action::Focus(p) => self.focus(p),
-            Action::Up | Action::Left => self.move_by(-1),
-            Action::Down | Action::Right => self.move_by(1),
-            Action::PageUp => self.move_by(-10),
-            Action::PageDown => self.move_by(10),
-            Action::Home => self.ui.selected[focus.index()] = 0,
-            Action::End => self.move_by(i64::from(u32::MAX)),
-            Action::Zoom => self.ui.zoomed = true,
-            Action::Back => {
-                if self.ui.help {
-                    self.ui.help = false;
-                } else if self.ui.zoomed {
-                    self.ui.zoomed = false;
-                } else if !self.ui.filter.is_empty() {
-                    self.ui.filter.clear();
-                    recompute = true;
-                } else if !self.ui.marked.is_empty() {
-                    self.ui.marked.clear();
+            Action::Up => self.ui.help_scroll = self.ui.help_scroll.saturating_sub(1),
+            Action::Down => self.ui.help_scroll = self.ui.help_scroll.saturating_add(1),
+            Action::PageUp => self.ui.help_scroll = self.ui.help_scroll.saturating_sub(10),
+            Action::PageDown => self.ui.help_scroll = self.ui.help_scroll.saturating_add(10),
+            Action::Home => self.ui.help_scroll = 0,
+            _ => return Outcome::Pass,
+        }
+        Outcome::Done(Vec::new())
+    }
+
+    fn heatmap_action(&mut self, action: Action) -> Outcome {
+        let ui = &mut self.ui;
+        match action {
+            // Left is earlier in time: scroll the newest column back.
+            Action::Left => ui.heat_offset = ui.heat_offset.saturating_add(1),
+            Action::Right => ui.heat_offset = ui.heat_offset.saturating_sub(1),
+            Action::TimeZoomIn => ui.heat_zoom = ui.heat_zoom.saturating_sub(1),
+            Action::TimeZoomOut => {
+                let max = self.heatmap.zoom_levels().len().saturating_sub(1);
+                ui.heat_zoom = (ui.heat_zoom + 1).min(max);
+            }
+            _ => return Outcome::Pass,
+        }
+        Outcome::Recompute(Vec::new())
+    }
+
+    fn warming_action(&mut self, action: Action, now: Timestamp) -> Outcome {
+        match action {
+            Action::Mark => {
+                if let Some(c) = self.derived.candidates.get(self.ui.selected(Pane::Warming)) {
+                    if !self.ui.marked.remove(&c.key_hash) {
+                        self.ui.marked.insert(c.key_hash);
+                    }
+                    self.move_by(1);
+                }
+                Outcome::Done(Vec::new())
+            }
+            Action::Warm => {
+                self.ask_warm(false, now);
+                Outcome::Done(Vec::new())
+            }
+            Action::WarmAll => {
+                self.ask_warm(true, now);
+                Outcome::Done(Vec::new())
+            }
+            Action::CycleWarmStrategy => {
+                let s = self.warming.cycle_strategy();
+                self.ui
+                    .set_status(format!("warming strategy: {}", s.label()), false, now);
+                Outcome::Recompute(Vec::new())
+            }
+            Action::CancelJob => {
+                let running = self
+                    .jobs
+                    .active()
+                    .iter()
+                    .find(|j| matches!(j.state, JobState::Running | JobState::Queued))
+                    .map(|j| j.id);
+                match running {
+                    Some(id) => {
+                        let _ = self.jobs.cancel(id, now);
+                        self.ui.set_status(
+                            format!("cancelling warm job {id} (stops within one batch)"),
+                            false,
+                            now,
+                        );
+                        Outcome::Done(vec![Effect::CancelWarm(id)])
+                    }
+                    None => {
+                        self.ui
+                            .set_status("no running warm job to cancel", false, now);
+                        Outcome::Done(Vec::new())
+                    }
                 }
             }
+            _ => Outcome::Pass,
+        }
+    }
+
+    fn backends_action(&mut self, action: Action, now: Timestamp) -> Outcome {
+        match action {
+            Action::ToggleDrain => {
+                let Some(row) = self.derived.backends.get(self.ui.selected(Pane::Backends)) else {
+                    return Outcome::Done(Vec::new());
+                };
+                let (name, backend, kind) = (row.name.clone(), row.backend, row.kind);
+                let drained = self
+                    .pool_for_mut(kind)
+                    .toggle_drain(backend)
+                    .unwrap_or(false);
+                let what = if drained { "drained" } else { "back in" };
+                self.ui.set_status(
+                    format!("what-if: {name} {what} in the pool model (no server is touched)"),
+                    false,
+                    now,
+                );
+                Outcome::Recompute(Vec::new())
+            }
+            Action::CycleRouting => {
+                let s = self.pool.cycle_strategy();
+                self.ui.set_status(
+                    format!(
+                        "what-if: cache routing {} in the pool model (no traffic is routed)",
+                        s.label()
+                    ),
+                    false,
+                    now,
+                );
+                Outcome::Recompute(Vec::new())
+            }
+            _ => Outcome::Pass,
+        }
+    }
+
+    fn global_action(&mut self, action: Action, now: Timestamp) -> Outcome {
+        let focus = self.ui.focus;
+        let none = Vec::new;
+        match action {
+            Action::Quit => return Outcome::Done(vec![Effect::Quit]),
+            Action::FocusNext => self.ui.focus = focus.next(),
+            Action::FocusPrev => self.ui.focus = focus.prev(),
+            Action::Focus(p) => self.ui.focus = p,
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-(self.ui.page.max(1) as i64)),
+            Action::PageDown => self.move_by(self.ui.page.max(1) as i64),
+            Action::Home => self.move_by(i64::MIN / 2),
+            Action::End => self.move_by(i64::MAX / 2),
+            Action::Zoom => self.ui.zoomed = true,
+            Action::Back => return self.back(),
             Action::Filter => self.ui.mode = Mode::Filter,
             Action::CycleSort => {
                 self.ui.sort[focus.index()] += 1;
                 let label = self.ui.sort_label(focus);
                 self.ui
                     .set_status(format!("{}: sorted by {label}", focus.title()), false, now);
-                recompute = true;
+                return Outcome::Recompute(none());
             }
             Action::Pause => {
                 self.ui.paused = !self.ui.paused;
-                recompute = !self.ui.paused;
+                return if self.ui.paused {
+                    Outcome::Done(none())
+                } else {
+                    Outcome::Recompute(none())
+                };
             }
-            Action::CycleTheme => fx.push(Effect::CycleTheme),
-            Action::SaveScreen => fx.push(Effect::SaveScreen),
-            Action::Help => self.ui.help = !self.ui.help,
+            Action::CycleTheme => return Outcome::Done(vec![Effect::CycleTheme]),
+            Action::SaveScreen => return Outcome::Done(vec![Effect::SaveScreen]),
+            Action::Help => {
+                self.ui.help = !self.ui.help;
+                self.ui.help_scroll = 0;
+            }
             Action::RefreshFaster | Action::RefreshSlower => {
                 let i = REFRESH_STEPS_MS
                     .iter()
@@ -93,92 +245,58 @@ impl State {
                     false,
                     now,
                 );
-                fx.push(Effect::Refresh(self.refresh_ms));
+                return Outcome::Done(vec![Effect::Refresh(self.refresh_ms)]);
             }
-            Action::TimeZoomIn => {
-                self.ui.heat_zoom = self.ui.heat_zoom.saturating_sub(1);
-                recompute = true;
-            }
-            Action::TimeZoomOut => {
-                let max = self.heatmap.zoom_levels().len().saturating_sub(1);
-                self.ui.heat_zoom = (self.ui.heat_zoom + 1).min(max);
-                recompute = true;
-            }
-            Action::Mark => self.toggle_mark(),
-            Action::Warm => self.ask_warm(false, now),
-            Action::WarmAll => self.ask_warm(true, now),
-            Action::CycleWarmStrategy => {
-                let s = self.warming.cycle_strategy();
-                self.ui
-                    .set_status(format!("warming strategy: {}", s.label()), false, now);
-                recompute = true;
-            }
-            Action::CancelJob => match self.jobs.active().iter().find(|j| !j.state.is_terminal()) {
-                Some(job) => {
-                    let id = job.id;
-                    let _ = self.jobs.cancel(id, now);
-                    self.ui.set_status(
-                        format!("cancelling warm job {id} (stops within one batch)"),
-                        false,
-                        now,
-                    );
-                    fx.push(Effect::CancelWarm(id));
-                }
-                None => self
-                    .ui
-                    .set_status("no running warm job to cancel", false, now),
-            },
-            Action::ToggleDrain => {
-                if let Some(row) = self.derived.backends.get(self.ui.selected(Pane::Backends)) {
-                    let (name, backend, kind) = (row.name.clone(), row.backend, row.kind);
-                    let drained = self
-                        .pool_for_mut(kind)
-                        .toggle_drain(backend)
-                        .unwrap_or(false);
-                    let what = if drained { "drained" } else { "undrained" };
-                    self.ui.set_status(
-                        format!("what-if: {name} {what} in the pool model (no server is touched)"),
-                        false,
-                        now,
-                    );
-                    recompute = true;
-                }
-            }
-            Action::CycleRouting => {
-                let s = self.pool.cycle_strategy();
-                self.ui.set_status(
-                    format!(
-                        "what-if: routing strategy {} in the pool model (no traffic is routed)",
-                        s.label()
-                    ),
-                    false,
-                    now,
-                );
-                recompute = true;
-            }
-            Action::Confirm => fx.extend(self.confirm(now)),
+            Action::Confirm => return Outcome::Done(self.confirm(now)),
             Action::Deny => {
                 if self.ui.confirm.take().is_some() {
                     self.ui.mode = Mode::Normal;
                     self.ui.set_status("cancelled", false, now);
                 }
             }
+            // Pane actions outside their pane, and Left/Right where there is
+            // no horizontal axis, do nothing.
+            _ => return Outcome::Pass,
         }
-        if recompute {
-            self.recompute(now);
-        }
-        fx
+        Outcome::Done(none())
     }
 
-    /// Recompute derived data now (after a view parameter changed).
+    fn back(&mut self) -> Outcome {
+        let ui = &mut self.ui;
+        let pane = ui.focus.index();
+        if ui.help {
+            ui.help = false;
+        } else if ui.zoomed {
+            ui.zoomed = false;
+        } else if !ui.filters[pane].is_empty() {
+            ui.filters[pane].clear();
+            return Outcome::Recompute(Vec::new());
+        } else if !ui.marked.is_empty() {
+            ui.marked.clear();
+        } else if ui.heat_offset > 0 && ui.focus == Pane::Heatmap {
+            ui.heat_offset = 0;
+            return Outcome::Recompute(Vec::new());
+        }
+        Outcome::Done(Vec::new())
+    }
+
+    /// Recompute derived data now (after a view parameter changed). While
+    /// paused the screen holds: only the selection is kept in range.
     pub fn recompute(&mut self, now: Timestamp) {
-        let at = if self.now.0 == 0 { now } else { self.now };
-        self.derived = super::derive::Derived::compute(self, at);
-        self.derived.at = at;
+        if !self.ui.paused {
+            let at = if self.now.0 == 0 { now } else { self.now };
+            self.derived = super::derive::Derived::compute(self, at);
+        }
+        self.clamp_selection();
     }
 
-    fn focus(&mut self, pane: Pane) {
-        self.ui.focus = pane;
+    /// Keep every pane's selection inside its rows (rows come and go at ticks).
+    pub fn clamp_selection(&mut self) {
+        for p in Pane::ALL {
+            let n = self.rows(p);
+            let s = &mut self.ui.selected[p.index()];
+            *s = (*s).min(n.saturating_sub(1));
+        }
     }
 
     fn rows(&self, pane: Pane) -> usize {
@@ -196,29 +314,31 @@ impl State {
         let pane = self.ui.focus;
         let n = self.rows(pane) as i64;
         let cur = self.ui.selected(pane) as i64;
-        let next = (cur.saturating_add(delta)).clamp(0, (n - 1).max(0));
+        let next = cur.saturating_add(delta).clamp(0, (n - 1).max(0));
         self.ui.selected[pane.index()] = next as usize;
-        if pane == Pane::Clients {
-            let now = self.now;
-            self.recompute(now);
-        }
-    }
-
-    fn toggle_mark(&mut self) {
-        if self.ui.focus != Pane::Warming {
-            return;
-        }
-        if let Some(c) = self.derived.candidates.get(self.ui.selected(Pane::Warming)) {
-            if !self.ui.marked.remove(&c.key_hash) {
-                self.ui.marked.insert(c.key_hash);
-            }
-            self.move_by(1);
+        if pane == Pane::Clients && !self.ui.paused {
+            // Only the breakdown depends on the selected client.
+            self.derived.client_tables = self
+                .derived
+                .clients
+                .get(next as usize)
+                .map(|c| self.clients.tables_view(Some(c.client)))
+                .unwrap_or_default();
         }
     }
 
     fn ask_warm(&mut self, all: bool, now: Timestamp) {
         if !self.session.writes_allowed {
-            self.ui.set_status("read-only: warming writes to Redis and writes are off here (use --allow-writes or a context with allow_writes = true)", true, now);
+            let why = self
+                .session
+                .read_only_reason
+                .clone()
+                .unwrap_or_else(|| "writes are off in this context".to_string());
+            self.ui.set_status(
+                format!("read-only: warming writes to Redis and {why}"),
+                true,
+                now,
+            );
             return;
         }
         let d = &self.derived.candidates;
@@ -306,20 +426,32 @@ impl State {
         }
     }
 
-    /// Edit the filter box (filter mode).
+    /// Edit the focused pane's filter (filter mode).
     pub fn filter_input(&mut self, edit: FilterInput, now: Timestamp) {
+        let pane = self.ui.focus.index();
+        let filter = &mut self.ui.filters[pane];
         match edit {
-            FilterInput::Char(c) => self.ui.filter.push(c),
+            FilterInput::Char(c) => filter.push(c),
             FilterInput::Backspace => {
-                self.ui.filter.pop();
+                filter.pop();
             }
             FilterInput::Accept => self.ui.mode = Mode::Normal,
             FilterInput::Cancel => {
-                self.ui.filter.clear();
+                filter.clear();
                 self.ui.mode = Mode::Normal;
             }
         }
-        self.ui.selected = [0; 5];
+        self.ui.selected[pane] = 0;
+        self.recompute(now);
+    }
+
+    /// Paste text into the filter box (bracketed paste), one line at most.
+    pub fn filter_paste(&mut self, text: &str, now: Timestamp) {
+        if self.ui.mode != Mode::Filter {
+            return;
+        }
+        let line = text.lines().next().unwrap_or("");
+        self.ui.filters[self.ui.focus.index()].push_str(line);
         self.recompute(now);
     }
 }

@@ -60,6 +60,8 @@ pub struct Derived {
     pub at: Timestamp,
     /// Heatmap grid (filtered and sorted).
     pub heatmap: Option<HeatmapView>,
+    /// Most accesses in any one cell of the grid (scales cell colours).
+    pub heat_max: u32,
     /// Warming candidates (filtered and sorted).
     pub candidates: Vec<Candidate>,
     /// The tracker's error bound.
@@ -111,12 +113,20 @@ impl Derived {
             .get(ui.heat_zoom.min(zooms.len().saturating_sub(1)))
             .copied()
             .unwrap_or(10);
-        let mut heat = state.heatmap.view(now, res, HEAT_COLUMNS);
-        heat.rows.retain(|r| ui.matches(&r.name));
+        // Left scrolls back in time by whole columns.
+        let back = i64::from(res).saturating_mul(ui.heat_offset as i64);
+        let mut heat = state.heatmap.view(now.add_secs(-back), res, HEAT_COLUMNS);
+        heat.rows.retain(|r| ui.matches(Pane::Heatmap, &r.name));
         sort_heat(&mut heat.rows, ui.sort[Pane::Heatmap.index()]);
+        let heat_max = heat
+            .rows
+            .iter()
+            .flat_map(|r| r.cells.iter().map(|c| c.accesses))
+            .max()
+            .unwrap_or(0);
 
         let mut candidates = state.warming.plan(now);
-        candidates.retain(|c| ui.matches(c.name.as_deref().unwrap_or("")));
+        candidates.retain(|c| ui.matches(Pane::Warming, c.name.as_deref().unwrap_or("")));
         sort_candidates(&mut candidates, ui.sort[Pane::Warming.index()]);
         candidates.truncate(500);
 
@@ -125,7 +135,7 @@ impl Derived {
 
         let workload = state.optimizer.workload(now);
         let mut ranking = state.optimizer.rank(&workload, now);
-        ranking.retain(|r| ui.matches(&r.name));
+        ranking.retain(|r| ui.matches(Pane::Optimizer, &r.name));
         match ui.sort[Pane::Optimizer.index()] % 3 {
             1 => ranking.sort_by(|a, b| {
                 cmp_f64(a.predicted_latency_ms, b.predicted_latency_ms)
@@ -136,7 +146,7 @@ impl Derived {
         }
 
         let mut clients = state.clients.clients_view(now);
-        clients.retain(|c| ui.matches(&c.name));
+        clients.retain(|c| ui.matches(Pane::Clients, &c.name));
         match ui.sort[Pane::Clients.index()] % 3 {
             1 => clients.sort_by(|a, b| {
                 b.failures
@@ -155,17 +165,17 @@ impl Derived {
             .unwrap_or_default();
 
         let mut backends = backend_rows(state);
-        backends.retain(|b| state.ui.matches(&b.name));
+        backends.retain(|b| state.ui.matches(Pane::Backends, &b.name));
         match state.ui.sort[Pane::Backends.index()] % 3 {
+            // Slowest first; rows with no measurement last.
             1 => backends.sort_by(|a, b| {
                 cmp_f64(b.p50_ms.unwrap_or(f64::NAN), a.p50_ms.unwrap_or(f64::NAN))
-                    .reverse()
                     .then_with(|| a.name.cmp(&b.name))
             }),
             2 => backends.sort_by(|a, b| {
                 cmp_f64(b.ops_per_sec, a.ops_per_sec).then_with(|| a.name.cmp(&b.name))
             }),
-            _ => {}
+            _ => backends.sort_by(|a, b| a.name.cmp(&b.name)),
         }
         let sample_key = candidates
             .get(state.ui.selected(Pane::Warming))
@@ -210,6 +220,7 @@ impl Derived {
         Derived {
             at: now,
             heatmap: Some(heat),
+            heat_max,
             candidates,
             bound: Some(state.warming.tracker().error_bound(now)),
             jobs,
@@ -269,7 +280,7 @@ fn backend_rows(state: &State) -> Vec<BackendRow> {
             let id = s.backend?;
             let pool = state.pool_for(s.kind);
             let b = pool.backend(id)?;
-            let mut sorted = s.rtt_history.clone();
+            let mut sorted: Vec<f64> = s.rtt_history.iter().copied().collect();
             sorted.sort_by(|a, b| cmp_f64(*a, *b));
             let op = if s.kind == SourceKind::Redis {
                 Op::Write

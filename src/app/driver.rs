@@ -38,6 +38,7 @@ impl DemoDriver {
             demo: true,
             writes_allowed: true,
             redact_keys: false,
+            read_only_reason: None,
         }
     }
 
@@ -132,6 +133,67 @@ mod tests {
         assert!(fx.is_empty());
         let status = d.state.ui.status.clone().expect("status");
         assert!(status.error && status.text.contains("read-only"));
+    }
+
+    #[test]
+    fn left_scrolls_the_heatmap_back_in_time_and_nothing_else() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.advance(600);
+        let start = |d: &DemoDriver| d.state.derived.heatmap.as_ref().map(|h| h.start);
+        let before = start(&d);
+        d.act(Action::Left);
+        d.act(Action::Left);
+        let after = start(&d);
+        assert_eq!(
+            after.zip(before).map(|(a, b)| b.millis_since(a)),
+            Some(20_000)
+        );
+        assert_eq!(d.state.ui.selected(Pane::Heatmap), 0, "rows did not move");
+        d.act(Action::Focus(Pane::Clients));
+        d.act(Action::Left);
+        assert_eq!(d.state.ui.selected(Pane::Clients), 0);
+    }
+
+    #[test]
+    fn filters_are_per_pane() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.advance(300);
+        d.act(Action::Filter);
+        for c in "users".chars() {
+            d.state
+                .filter_input(crate::keymap::FilterInput::Char(c), d.now());
+        }
+        let heat = d.state.derived.heatmap.as_ref().map_or(0, |h| h.rows.len());
+        assert!(heat > 0);
+        assert!(
+            !d.state.derived.backends.is_empty(),
+            "other panes keep their rows"
+        );
+        assert!(!d.state.derived.clients.is_empty());
+    }
+
+    #[test]
+    fn status_messages_expire() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.advance(60);
+        d.act(Action::CycleSort);
+        assert!(d.state.ui.status.is_some());
+        d.advance(10);
+        assert!(d.state.ui.status.is_none());
+    }
+
+    #[test]
+    fn a_restart_is_visible_as_a_new_generation() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.advance(2400);
+        let generation = d
+            .state
+            .source(crate::sample::SourceId(2))
+            .map(|s| s.generation);
+        assert!(
+            generation.is_some_and(|g| g > 0),
+            "redis-c restarted: {generation:?}"
+        );
     }
 
     #[test]

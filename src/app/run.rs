@@ -142,6 +142,9 @@ pub async fn run_demo(opts: RunOptions) -> anyhow::Result<()> {
     data_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    // Ctrl-C arrives as a key in raw mode; SIGINT from elsewhere (kill -INT) still restores.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    state.ui.page = page_rows(term.size().map(|s| s.height).unwrap_or(24));
     let mut dirty = true;
     let mut next_frame = tokio::time::Instant::now();
 
@@ -190,8 +193,13 @@ pub async fn run_demo(opts: RunOptions) -> anyhow::Result<()> {
                     }
                     dirty = true;
                 }
-                Some(Ok(Event::Resize(_, _))) => {
+                Some(Ok(Event::Resize(_, h))) => {
                     let _ = term.autoresize();
+                    state.ui.page = page_rows(h);
+                    dirty = true;
+                }
+                Some(Ok(Event::Paste(text))) => {
+                    state.filter_paste(&text, clock.now());
                     dirty = true;
                 }
                 Some(Ok(_)) => {}
@@ -203,8 +211,10 @@ pub async fn run_demo(opts: RunOptions) -> anyhow::Result<()> {
                 None => break,
             },
             _ = data_tick.tick() => {
+                let had_status = state.ui.status.is_some();
                 state.tick(clock.now());
-                dirty = !state.ui.paused || state.ui.status.is_some();
+                // Paused: the screen holds; redraw only if a message came or went.
+                dirty = !state.ui.paused || had_status != state.ui.status.is_some();
             }
             _ = sleep_until(next_frame), if dirty => {
                 if let Err(e) = draw_synced(&mut term, |f| render(f, &state, &theme, &chrome_now)) {
@@ -221,10 +231,19 @@ pub async fn run_demo(opts: RunOptions) -> anyhow::Result<()> {
                 tracing::info!("SIGHUP: the terminal went away; exiting");
                 break;
             }
+            _ = sigint.recv() => {
+                tracing::info!("SIGINT: restoring the terminal and exiting");
+                break;
+            }
         }
     }
     drop(guard);
     Ok(())
+}
+
+/// Rows a page key moves: about half the pane area of a terminal `h` tall.
+fn page_rows(h: u16) -> usize {
+    usize::from(h.saturating_sub(10) / 2).max(1)
 }
 
 fn next_theme(current: &Theme, color: ColorMode) -> Theme {

@@ -2,6 +2,8 @@
 //! `apply` feeds samples to the engines; `tick` recomputes derived data once
 //! per data tick so rendering only reads.
 
+use std::collections::VecDeque;
+
 use rustc_hash::FxHashMap;
 
 use super::derive::Derived;
@@ -17,6 +19,9 @@ use crate::engines::optimizer::{BackendKind, Measurement, Optimizer, OptimizerCo
 use crate::engines::pool::{BackendConfig, BackendId, Pool, PoolConfig};
 use crate::engines::warming::{JobBoard, TtlState, WarmingConfig, WarmingEngine};
 use crate::sample::{Body, PgStats, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
+
+/// How long a status message stays (ms).
+pub const STATUS_MS: u64 = 6_000;
 
 /// How many per-tick points the header sparklines keep.
 pub const HISTORY: usize = 120;
@@ -41,7 +46,7 @@ pub struct SourceState {
     /// Last health-check round trip, ms.
     pub rtt_ms: Option<f64>,
     /// Recent round trips (ms), newest last.
-    pub rtt_history: Vec<f64>,
+    pub rtt_history: VecDeque<f64>,
     /// Operations (Redis commands or Postgres transactions) per second.
     pub ops_per_sec: f64,
     /// Errors seen (failed checks).
@@ -70,7 +75,7 @@ impl SourceState {
             backend: None,
             opt_id: None,
             rtt_ms: None,
-            rtt_history: Vec::new(),
+            rtt_history: VecDeque::new(),
             ops_per_sec: 0.0,
             errors: 0,
             used: 0,
@@ -95,6 +100,8 @@ pub struct TickTotals {
     pub commands: u64,
     /// A reset happened (restart): this point is a gap.
     pub gap: bool,
+    /// How many node reports went into this point.
+    pub reports: u32,
 }
 
 /// Static facts about the session shown in the header.
@@ -110,6 +117,8 @@ pub struct SessionInfo {
     pub writes_allowed: bool,
     /// Key names are shown only up to their prefix.
     pub redact_keys: bool,
+    /// Why writes are off, for the status line (e.g. "--read-only was given").
+    pub read_only_reason: Option<String>,
 }
 
 /// The whole application state.
@@ -140,7 +149,7 @@ pub struct State {
     /// Totals accumulated since the last tick.
     pub pending: TickTotals,
     /// Per-tick totals, newest last.
-    pub history: Vec<TickTotals>,
+    pub history: VecDeque<TickTotals>,
     /// Derived data for the panes (recomputed at each data tick).
     pub derived: Derived,
     /// Navigation, selection, dialogs.
@@ -172,7 +181,7 @@ impl State {
             }),
             clients: ClientsEngine::new(ClientsConfig::default()),
             pending: TickTotals::default(),
-            history: Vec::new(),
+            history: VecDeque::new(),
             derived: Derived::default(),
             ui: UiState::default(),
             job_keys: FxHashMap::default(),
@@ -277,9 +286,9 @@ impl State {
         };
         src.rtt_ms = rtt_ms.or(src.rtt_ms);
         if let Some(ms) = rtt_ms {
-            src.rtt_history.push(ms);
+            src.rtt_history.push_back(ms);
             if src.rtt_history.len() > HISTORY {
-                src.rtt_history.remove(0);
+                src.rtt_history.pop_front();
             }
         }
         if !ok {
@@ -313,6 +322,7 @@ impl State {
                     misses: m,
                     commands: c,
                     gap: false,
+                    reports: 1,
                 };
             }
             SetDelta::Reset => tick.gap = true,
@@ -324,6 +334,7 @@ impl State {
         self.pending.hits += tick.hits;
         self.pending.misses += tick.misses;
         self.pending.commands += tick.commands;
+        self.pending.reports += tick.reports;
         self.pending.gap |= tick.gap;
         if let Some(b) = backend {
             self.pool.set_used(b, r.used_memory);
@@ -507,12 +518,26 @@ impl State {
     /// (for simulating ahead, where only the last tick is looked at).
     pub fn close_tick(&mut self, now: Timestamp) {
         self.now = now;
+        // A message stays long enough to read, then makes room again.
+        if self
+            .ui
+            .status
+            .as_ref()
+            .is_some_and(|s| now.millis_since(s.at) >= STATUS_MS)
+        {
+            self.ui.status = None;
+        }
         self.heatmap.advance(now);
         self.optimizer.refresh();
         if self.last_tick.is_some() {
-            self.history.push(std::mem::take(&mut self.pending));
+            // A tick in which no node reported is not a point (it would
+            // draw as a gap, which means a reset).
+            let t = std::mem::take(&mut self.pending);
+            if t.reports > 0 || t.gap {
+                self.history.push_back(t);
+            }
             if self.history.len() > HISTORY {
-                self.history.remove(0);
+                self.history.pop_front();
             }
         } else {
             self.pending = TickTotals::default();

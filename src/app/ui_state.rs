@@ -60,14 +60,20 @@ pub struct UiState {
     pub selected: [usize; 5],
     /// Sort index per pane (into [`SORTS`]).
     pub sort: [usize; 5],
-    /// Active row filter (case-insensitive substring).
-    pub filter: String,
+    /// Row filter per pane (case-insensitive substring).
+    pub filters: [String; 5],
     /// Input mode.
     pub mode: Mode,
     /// Screen held; data keeps being collected.
     pub paused: bool,
     /// Help overlay open.
     pub help: bool,
+    /// First help line shown (the overlay scrolls when it does not fit).
+    pub help_scroll: usize,
+    /// Heatmap: columns scrolled back from the newest (Left / Right).
+    pub heat_offset: usize,
+    /// Rows a PageUp / PageDown moves (set from the terminal height).
+    pub page: usize,
     /// Open confirm dialog.
     pub confirm: Option<Confirm>,
     /// Status line.
@@ -101,8 +107,14 @@ impl UiState {
         sorts[self.sort[pane.index()] % sorts.len()]
     }
 
-    /// True when `name` passes the filter.
-    pub fn matches(&self, name: &str) -> bool {
-        self.filter.is_empty() || name.to_lowercase().contains(&self.filter.to_lowercase())
+    /// The filter of `pane` ("" when none).
+    pub fn filter(&self, pane: Pane) -> &str {
+        &self.filters[pane.index()]
+    }
+
+    /// True when `name` passes `pane`'s filter.
+    pub fn matches(&self, pane: Pane, name: &str) -> bool {
+        let f = self.filter(pane);
+        f.is_empty() || name.to_lowercase().contains(&f.to_lowercase())
     }
 }

@@ -44,9 +44,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, full:
         i = 1;
     }
     let Some(&line1) = rows.get(i) else { return };
-    frame.render_widget(Paragraph::new(sources_line(state, theme)), line1);
     let clock = clock_line(state, theme);
     let w = clock.width() as u16;
+    let room = usize::from(line1.width.saturating_sub(w + 1));
+    frame.render_widget(Paragraph::new(sources_line(state, theme, room)), line1);
     if line1.width > w {
         let r = Rect::new(line1.x + line1.width - w, line1.y, w, 1);
         frame.render_widget(Paragraph::new(clock), r);
@@ -58,7 +59,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, full:
     }
 }
 
-fn sources_line<'a>(state: &'a State, theme: &Theme) -> Line<'a> {
+/// The sources with their status, in `room` cells: full names if they fit,
+/// else names cut to 8, else only the status dots.
+fn sources_line<'a>(state: &'a State, theme: &Theme, room: usize) -> Line<'a> {
+    for name_w in [usize::MAX, 8, 0] {
+        let line = sources_spans(state, theme, name_w);
+        if line.width() <= room || name_w == 0 {
+            return line;
+        }
+    }
+    Line::default()
+}
+
+fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize) -> Line<'a> {
     let mut spans = vec![Span::styled(" heliostat ", theme.title)];
     if let Some(ctx) = &state.session.context {
         spans.push(Span::styled(format!("[{ctx}] "), theme.dim));
@@ -77,7 +90,11 @@ fn sources_line<'a>(state: &'a State, theme: &Theme) -> Line<'a> {
             SourceStatus::Error(e) => ("✕", theme.error, format!(" {e}")),
         };
         spans.push(Span::styled(dot, color));
-        spans.push(Span::styled(format!("{}{note} ", s.name), theme.text));
+        // A source in trouble always keeps its name: the note needs it.
+        let w = if note.is_empty() { name_w } else { usize::MAX };
+        let name: String = s.name.chars().take(w).collect();
+        let sep = if w == 0 { "" } else { " " };
+        spans.push(Span::styled(format!("{name}{note}{sep}"), theme.text));
     }
     Line::from(spans)
 }
@@ -128,5 +145,14 @@ fn stats_line(state: &State, theme: &Theme, width: u16) -> Line<'static> {
         format!("  refresh {:.2}s", state.refresh_ms as f64 / 1000.0),
         theme.dim,
     ));
-    Line::from(spans)
+    // Spans are in order of importance: keep whole spans while they fit.
+    let mut used = 0;
+    let kept: Vec<Span> = spans
+        .into_iter()
+        .take_while(|sp| {
+            used += sp.width();
+            used <= usize::from(width)
+        })
+        .collect();
+    Line::from(kept)
 }

@@ -71,7 +71,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, chrome: &Chrome) 
     }
     footer(frame, foot, state, theme, chrome);
     if state.ui.help {
-        overlay::help(frame, area, theme, chrome);
+        overlay::help(frame, area, theme, chrome, state.ui.help_scroll);
     }
     if let Some(c) = &state.ui.confirm {
         overlay::confirm(frame, area, theme, c);
@@ -121,15 +121,15 @@ fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, chrome: &
     let line = if ui.mode == crate::app::ui_state::Mode::Filter {
         Line::from(vec![
             Span::styled(" filter: ", theme.title),
-            Span::styled(format!("{}▏", ui.filter), theme.text),
+            Span::styled(format!("{}▏", ui.filter(ui.focus)), theme.text),
             Span::styled("  Enter keep · Esc clear", theme.dim),
         ])
     } else if let Some(s) = &ui.status {
         let style = if s.error { theme.error } else { theme.text };
         Line::from(Span::styled(format!(" {}", s.text), style))
-    } else if !ui.filter.is_empty() {
+    } else if !ui.filter(ui.focus).is_empty() {
         Line::from(Span::styled(
-            format!(" filter: {}  (Esc clears)", ui.filter),
+            format!(" filter: {}  (Esc clears)", ui.filter(ui.focus)),
             theme.dim,
         ))
     } else {

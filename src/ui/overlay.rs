@@ -10,36 +10,68 @@ use super::widgets::centered;
 use crate::app::ui_state::Confirm;
 use crate::theme::Theme;
 
-/// The help overlay: sections flow into as many columns as the height needs.
-pub fn help(frame: &mut Frame, area: Rect, theme: &Theme, chrome: &Chrome) {
-    let max_h = area.height.saturating_sub(4).max(1) as usize;
-    let mut columns: Vec<Vec<Line>> = vec![Vec::new()];
+/// The help overlay: sections flow into as many columns as the height
+/// needs; when those do not fit side by side, one column that scrolls
+/// (↑/↓, PgUp/PgDn while the help is open).
+pub fn help(frame: &mut Frame, area: Rect, theme: &Theme, chrome: &Chrome, scroll: usize) {
+    let mut sections: Vec<Vec<Line>> = Vec::new();
     for (title, rows) in &chrome.help {
-        let need = rows.len() + 2;
+        let mut sec = vec![Line::from(Span::styled(title.clone(), theme.title))];
+        for (keys, desc) in rows {
+            sec.push(Line::from(vec![
+                Span::styled(format!(" {keys:<14}"), theme.accent),
+                Span::styled(desc.clone(), theme.text),
+            ]));
+        }
+        sec.push(Line::from(""));
+        sections.push(sec);
+    }
+    let max_h = usize::from(area.height.saturating_sub(4)).max(1);
+    let col_w: u16 = 52;
+    let mut columns: Vec<Vec<Line>> = vec![Vec::new()];
+    for sec in &sections {
         let cur = columns.last().map_or(0, Vec::len);
-        if cur > 0 && cur + need > max_h {
+        if cur > 0 && cur + sec.len() > max_h {
             columns.push(Vec::new());
         }
         if let Some(col) = columns.last_mut() {
-            col.push(Line::from(Span::styled(title.clone(), theme.title)));
-            for (keys, desc) in rows {
-                col.push(Line::from(vec![
-                    Span::styled(format!(" {keys:<14}"), theme.accent),
-                    Span::styled(desc.clone(), theme.text),
-                ]));
-            }
-            col.push(Line::from(""));
+            col.extend(sec.iter().cloned());
         }
     }
-    let col_w: u16 = 50;
+    let fits = (col_w as usize) * columns.len() + 2 <= usize::from(area.width);
+    if !fits {
+        let all: Vec<Line> = sections.into_iter().flatten().collect();
+        let total = all.len();
+        let start = scroll.min(total.saturating_sub(max_h));
+        let shown: Vec<Line> = all.into_iter().skip(start).take(max_h).collect();
+        columns = vec![shown];
+        let more = start + max_h < total;
+        return draw_help(frame, area, theme, columns, area.width.min(col_w + 2), more);
+    }
+    draw_help(frame, area, theme, columns, col_w, false);
+}
+
+fn draw_help(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    columns: Vec<Vec<Line>>,
+    col_w: u16,
+    more: bool,
+) {
     let h = columns.iter().map(Vec::len).max().unwrap_or(0) as u16 + 2;
     let w = (col_w * columns.len() as u16 + 2).min(area.width);
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
+    let title = if more {
+        " help · ↓ more · ? or Esc to close "
+    } else {
+        " help · ? or Esc to close "
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
-        .title(" help · ? or Esc to close ");
+        .title(title);
     let inner = block.inner(rect);
     frame.render_widget(block.style(theme.popup), rect);
     for (i, col) in columns.into_iter().enumerate() {

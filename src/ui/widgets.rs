@@ -182,6 +182,43 @@ pub fn pane_block(
         .title(Line::from(Span::styled(extra, extra_style)).right_aligned())
 }
 
+/// What an empty pane says: that the filter hides everything, or why
+/// there is nothing yet.
+pub fn empty_text(
+    ui: &crate::app::ui_state::UiState,
+    pane: crate::action::Pane,
+    otherwise: &str,
+) -> String {
+    let f = ui.filter(pane);
+    if f.is_empty() {
+        otherwise.to_string()
+    } else {
+        format!(" no rows match /{f} (Esc clears)")
+    }
+}
+
+/// How many of the optional columns (widths in priority order) fit in
+/// `avail` cells; columns are dropped from the end when the pane is narrow.
+pub fn fit_columns(avail: usize, widths: &[usize]) -> usize {
+    let mut used = 0;
+    widths
+        .iter()
+        .take_while(|w| {
+            used += **w;
+            used <= avail
+        })
+        .count()
+}
+
+/// Right-aligned cells of the given widths, joined.
+pub fn cells(values: &[String], widths: &[usize]) -> String {
+    values
+        .iter()
+        .zip(widths)
+        .map(|(v, w)| format!("{:>w$}", fit(v, *w).trim_end(), w = *w))
+        .collect()
+}
+
 /// First row to show so that `selected` stays visible in `height` rows.
 pub fn scroll_offset(selected: usize, height: usize) -> usize {
     if height == 0 {

@@ -81,6 +81,10 @@ pub struct HeatmapConfig {
     pub low_hit_ratio: f64,
     /// … once a row has at least this many accesses (seed: 100).
     pub min_accesses_for_advice: u64,
+    /// Events stamped further than this (seconds) ahead of the latest
+    /// `advance(now)` are dropped and counted, so one sample from a skewed
+    /// clock cannot roll the time axis forward and erase the history.
+    pub max_future_s: u32,
     /// Seed: idle longer than this (seconds) …
     pub idle_secs: u64,
     /// … with fewer than this many accesses → suggest a lower TTL (seed: 1000).
@@ -99,6 +103,7 @@ impl Default for HeatmapConfig {
             warm_floor_per_min: 6.0,
             low_hit_ratio: 0.5,
             min_accesses_for_advice: 100,
+            max_future_s: 120,
             idle_secs: 3600,
             idle_max_accesses: 1000,
         }
@@ -139,6 +144,9 @@ pub struct Heatmap {
     /// Query id → (fingerprint row, table rows).
     query_rows: Vec<(RowId, Vec<RowId>)>,
     counters: FxHashMap<RowId, CumulativeSet<2>>,
+    first_seen: Option<Timestamp>,
+    horizon: Option<Timestamp>,
+    dropped_future: u64,
 }
 
 impl Default for Heatmap {
@@ -162,6 +170,9 @@ impl Heatmap {
             fingerprints: Fingerprinter::new(100_000),
             query_rows: Vec::new(),
             counters: FxHashMap::default(),
+            first_seen: None,
+            horizon: None,
+            dropped_future: 0,
         };
         for m in Measure::ALL {
             h.row(RowKind::Total, m, "(total)");
@@ -234,6 +245,9 @@ impl Heatmap {
             Some(r) => r.measure,
             None => return,
         };
+        if !self.accept(at) {
+            return;
+        }
         let misses = if measure == Measure::Sampled {
             0
         } else {
@@ -259,27 +273,8 @@ impl Heatmap {
     /// it touches (each table once), as the seed does.
     #[inline]
     pub fn record_query(&mut self, q: QueryId, hit: bool, saved_us: u64, at: Timestamp) {
-        let Some((fp_row, tables)) = self.query_rows.get(q as usize) else {
-            return;
-        };
-        let cell = Cell {
-            accesses: 1,
-            hits: u32::from(hit),
-            misses: u32::from(!hit),
-            gap: false,
-            saved_us: if hit { saved_us } else { 0 },
-        };
-        for &t in tables {
-            add_to(&mut self.levels, &mut self.rows, t, &cell, at);
-        }
-        add_to(&mut self.levels, &mut self.rows, *fp_row, &cell, at);
-        add_to(
-            &mut self.levels,
-            &mut self.rows,
-            Measure::Cache.total_row(),
-            &cell,
-            at,
-        );
+        let saved = if hit { saved_us } else { 0 };
+        self.record_query_n(q, 1, u32::from(hit), saved, at);
     }
 
     /// Record `count` accesses through a query, `hits` of them hits, saving
@@ -292,6 +287,9 @@ impl Heatmap {
         saved_us: u64,
         at: Timestamp,
     ) {
+        if !self.accept(at) {
+            return;
+        }
         let Some((fp_row, tables)) = self.query_rows.get(q as usize) else {
             return;
         };
@@ -354,12 +352,41 @@ impl Heatmap {
         }
     }
 
+    /// Whether an event at `at` may be counted (not too far in the future);
+    /// notes the first event's time for rate floors.
+    #[inline]
+    fn accept(&mut self, at: Timestamp) -> bool {
+        if let Some(h) = self.horizon {
+            if at > h.add_secs(i64::from(self.config.max_future_s)) {
+                self.dropped_future = self.dropped_future.saturating_add(1);
+                return false;
+            }
+        }
+        if self.first_seen.is_none_or(|f| at < f) {
+            self.first_seen = Some(at);
+        }
+        true
+    }
+
+    /// Events dropped for being stamped too far in the future.
+    pub fn dropped_future(&self) -> u64 {
+        self.dropped_future
+    }
+
+    /// When the first counted event happened.
+    pub fn first_seen(&self) -> Option<Timestamp> {
+        self.first_seen
+    }
+
     fn add(&mut self, row: RowId, cell: &Cell, at: Timestamp) {
         add_to(&mut self.levels, &mut self.rows, row, cell, at);
     }
 
     /// Move the time axis to `now` so quiet periods show as empty columns.
     pub fn advance(&mut self, now: Timestamp) {
+        if self.horizon.is_none_or(|h| now > h) {
+            self.horizon = Some(now);
+        }
         for l in &mut self.levels {
             l.advance(now.as_millis());
         }

@@ -51,6 +51,38 @@ fn fixes_seed_idle_system_is_a_quarter_hot() {
 }
 
 #[test]
+fn rate_floors_use_the_first_access_not_the_last() {
+    // 64 accesses spread over 40 minutes (1.6/min) are not Hot (floor 60/min),
+    // even when the last one is "now".
+    let mut h = Heatmap::default();
+    for i in 0..4 {
+        let r = h.row(RowKind::Table, Measure::Cache, &format!("t{i}"));
+        for m in 0..64 {
+            h.record(r, 1, 1, 0, t(m * 2400 / 64));
+        }
+    }
+    let v = h.view(t(2400), 60, 60);
+    assert!(v.rows.iter().all(|r| r.temperature != Temperature::Hot));
+}
+
+#[test]
+fn a_future_stamped_sample_cannot_erase_history() {
+    let mut h = Heatmap::default();
+    let r = h.row(RowKind::Table, Measure::Cache, "t");
+    for s in 0..60 {
+        h.record(r, 100, 90, 0, t(s));
+        h.advance(t(s));
+    }
+    h.record(r, 5, 5, 0, t(2 * 86_400)); // a clock two days ahead
+    assert_eq!(h.dropped_future(), 1);
+    for s in 60..66 {
+        h.record(r, 100, 90, 0, t(s));
+    }
+    let v = h.view(t(65), 10, 7);
+    assert_eq!(v.rows[0].window.accesses, 6600);
+}
+
+#[test]
 fn seed_temperature_classification_by_quartiles() {
     let mut h = Heatmap::default();
     for i in 0..10u32 {

@@ -220,8 +220,7 @@ impl Heatmap {
         now: Timestamp,
         span_s: i64,
     ) -> Vec<(RowKind, Quartiles)> {
-        let first = self.rows.iter().filter_map(|r| r.totals.last_access).min();
-        let observed_s = first.map_or(0.0, |f| now.secs_since(f));
+        let observed_s = self.first_seen().map_or(0.0, |f| now.secs_since(f));
         let minutes =
             (observed_s.min(span_s as f64)).max(self.config.base_resolution_s as f64) / 60.0;
         let mut out = Vec::new();

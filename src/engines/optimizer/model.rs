@@ -30,15 +30,22 @@ pub struct LinearFit {
     pub rmse: f64,
     /// Points the fit used.
     pub points: usize,
+    /// Smallest value of each feature in the training points.
+    pub x_min: [f64; FEATURES],
+    /// Largest value of each feature in the training points.
+    pub x_max: [f64; FEATURES],
 }
 
 impl LinearFit {
     /// The predicted latency at `x`, clamped to `[0, MAX_FIGURE]`; `None`
-    /// if the inputs or the result are not numbers.
+    /// if the inputs or the result are not numbers. Each feature is clamped
+    /// to the range seen in training: a straight line fitted on 80 ops/s says
+    /// nothing about 2,000 ops/s, so the model never extrapolates.
     pub fn predict(&self, x: [f64; FEATURES]) -> Option<f64> {
         let mut y = self.intercept;
-        for (c, v) in self.coefficients.iter().zip(x) {
-            y += c * sane(v)?;
+        for (j, (c, v)) in self.coefficients.iter().zip(x).enumerate() {
+            let v = sane(v)?.clamp(self.x_min[j], self.x_max[j].max(self.x_min[j]));
+            y += c * v;
         }
         if y.is_finite() { sane(y) } else { None }
     }
@@ -211,12 +218,22 @@ impl LinearLatencyModel {
         let beta = solve(a, b)?;
         let coefficients: [f64; FEATURES] = std::array::from_fn(|j| beta[j] / sd[j]);
         let intercept = my - (0..FEATURES).map(|j| coefficients[j] * mx[j]).sum::<f64>();
+        let mut x_min = [f64::INFINITY; FEATURES];
+        let mut x_max = [f64::NEG_INFINITY; FEATURES];
+        for (x, _) in &self.points {
+            for j in 0..FEATURES {
+                x_min[j] = x_min[j].min(x[j]);
+                x_max[j] = x_max[j].max(x[j]);
+            }
+        }
         let mut fit = LinearFit {
             intercept,
             coefficients,
             r2: 0.0,
             rmse: 0.0,
             points: self.points.len(),
+            x_min,
+            x_max,
         };
         let (mut ss_res, mut ss_tot) = (0.0, 0.0);
         for (x, y) in &self.points {
@@ -304,6 +321,22 @@ mod tests {
             x.map(|v| v.map(|c| (c * 1e9).round() / 1e9)),
             Some([1.0, 1.0, 1.0])
         );
+    }
+
+    #[test]
+    fn prediction_never_extrapolates_beyond_the_training_range() {
+        let mut m = LinearLatencyModel::new(200);
+        for i in 0..100 {
+            m.push(
+                [80.0 + (i % 40) as f64, 100.0],
+                0.5 + 0.01 * (i % 40) as f64,
+            );
+        }
+        assert!(m.refit(50, 1e-9));
+        let fit = m.fit().expect("fit");
+        let at_edge = fit.predict([119.0, 100.0]).expect("y");
+        let far = fit.predict([2_300.0, 100.0]).expect("y");
+        assert!((far - at_edge).abs() < 0.02, "{far} vs {at_edge}");
     }
 
     #[test]

@@ -170,6 +170,13 @@ impl Demo {
 
         for (i, node) in self.nodes.iter_mut().enumerate() {
             let id = i as u16;
+            // Every sample of a node carries its run: a restart is visible.
+            let sample = |source: u16, body: Body| Sample {
+                source: SourceId(source),
+                generation: node.run as u32,
+                at: now,
+                body,
+            };
             if node.down_until > ms {
                 out.push(sample(
                     id,
@@ -269,7 +276,7 @@ impl Demo {
             let done = finished.is_some();
             out.push(Sample {
                 source: SourceId(0),
-                generation: 0,
+                generation: self.nodes[0].run as u32,
                 at: now,
                 body: Body::WarmProgress(WarmProgress {
                     job: job.id,
@@ -305,6 +312,20 @@ impl Demo {
                     reason: "connection refused".into(),
                 }),
             });
+        } else if node.down_until != 0 && ms < node.down_until {
+            // Still down: the next attempt is due every 5 s; say when.
+            let start = node.down_until - 45_000;
+            if (ms - start) / 1000 % 5 == 0 {
+                out.push(Sample {
+                    source: SourceId(victim as u16),
+                    generation: node.run as u32,
+                    at: now,
+                    body: Body::Status(SourceStatus::Retrying {
+                        at: now.add_secs(5),
+                        reason: "connection refused".into(),
+                    }),
+                });
+            }
         } else if node.down_until != 0 && ms >= node.down_until {
             node.down_until = 0;
             node.run += 1;
@@ -371,13 +392,14 @@ impl Demo {
         let tail_hits = if node_down {
             0
         } else {
-            self.rng.binomial(tail, table.tail_fill * spec.cap)
+            // tail_fill already settles at the table's cap (cache-aside refill).
+            self.rng.binomial(tail, table.tail_fill)
         };
         let tail_misses = tail - tail_hits;
         if !node_down {
             let refill = f64::from(tail_misses) / 4_000.0;
             let decay = (-1.0 / f64::from(spec.ttl_s.max(1))).exp();
-            table.tail_fill = ((table.tail_fill + refill) * decay).clamp(0.0, 1.0);
+            table.tail_fill = ((table.tail_fill + refill) * decay).clamp(0.0, spec.cap);
         }
         hits += tail_hits;
         (hits.min(n), n - hits.min(n))

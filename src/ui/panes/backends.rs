@@ -15,7 +15,8 @@ use crate::engines::pool::{HealthState, RoutingRole};
 use crate::sample::SourceKind;
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    bar, bytes, fit, key_label, ms, pane_block, pct, row_style, scroll_offset, si, sparkline,
+    bar, bytes, empty_text, fit, key_label, ms, pane_block, pct, row_style, scroll_offset, si,
+    sparkline,
 };
 
 fn health_color(h: HealthState, theme: &Theme) -> Style {
@@ -147,7 +148,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         lines.push(Line::from(spans));
     }
     if d.backends.is_empty() {
-        lines.push(Line::from(Span::styled(" no backends yet", theme.dim)));
+        lines.push(Line::from(Span::styled(
+            empty_text(&state.ui, Pane::Backends, " no backends yet"),
+            theme.dim,
+        )));
     }
     frame.render_widget(Paragraph::new(lines), table);
 

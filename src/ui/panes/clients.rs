@@ -9,7 +9,9 @@ use ratatui::widgets::Paragraph;
 use crate::action::Pane;
 use crate::app::state::State;
 use crate::theme::Theme;
-use crate::ui::widgets::{fit, pane_block, pct, row_style, scroll_offset, si};
+use crate::ui::widgets::{
+    cells, empty_text, fit, fit_columns, pane_block, pct, row_style, scroll_offset, si,
+};
 
 /// Draw the pane.
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
@@ -41,15 +43,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         Layout::vertical([Constraint::Length(split), Constraint::Min(0)]).areas(inner);
 
     let w = top.width as usize;
-    let name_w = w.saturating_sub(7 + 7 + 7 + 7).clamp(6, 14);
+    let name_w = 11;
+    let widths = [7, 7, 7, 7, 7];
+    let ncols = fit_columns(w.saturating_sub(name_w), &widths);
+    let widths = &widths[..ncols];
+    let heads = ["req/s", "total", "ok", "fail", "cached"].map(String::from);
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            "{}{:>7}{:>7}{:>7}{:>7}",
+            "{}{}",
             fit("client", name_w),
-            "req/s",
-            "total",
-            "fail",
-            "cached"
+            cells(&heads[..ncols], widths)
         ),
         theme.dim,
     ))];
@@ -66,24 +69,32 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         .take(body_h)
     {
         let style = row_style(focused && i == selected, false, theme);
+        let values = [
+            si(c.requests_per_sec),
+            si(c.requests as f64),
+            pct(c.success_ratio),
+            si(c.failures as f64),
+            pct(c.cached_ratio),
+        ];
         let fail_style = if c.failures > 0 {
             theme.warn
         } else {
             theme.text
         };
-        lines.push(Line::from(vec![
-            Span::styled(fit(&c.name, name_w), style),
-            Span::styled(
-                format!("{:>7}{:>7}", si(c.requests_per_sec), si(c.requests as f64)),
-                theme.text,
-            ),
-            Span::styled(format!("{:>7}", si(c.failures as f64)), fail_style),
-            Span::styled(format!("{:>7}", pct(c.cached_ratio)), theme.text),
-        ]));
+        let mut spans = vec![Span::styled(fit(&c.name, name_w), style)];
+        for (k, (v, w)) in values.iter().zip(widths).enumerate() {
+            let st = if k == 3 { fail_style } else { theme.text };
+            spans.push(Span::styled(cells(std::slice::from_ref(v), &[*w]), st));
+        }
+        lines.push(Line::from(spans));
     }
     if d.clients.is_empty() {
         lines.push(Line::from(Span::styled(
-            " no access events yet (see --events)",
+            empty_text(
+                &state.ui,
+                Pane::Clients,
+                " no access events yet (see --events)",
+            ),
             theme.dim,
         )));
     }

@@ -97,12 +97,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         .saturating_sub(fixed)
         .min(view.columns);
     let first_col = view.columns - cols;
-    let max = view
-        .rows
-        .iter()
-        .flat_map(|r| r.cells[first_col..].iter().map(|c| c.accesses))
-        .max()
-        .unwrap_or(0);
+    let max = state.derived.heat_max;
     let mut lines = vec![Line::from(vec![
         Span::styled(fit("row", NAME_W + 7), theme.dim),
         Span::styled(
@@ -139,7 +134,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         let (cache, buffer) = match r.measure {
             Measure::Cache => (pct(r.hit_ratio), String::new()),
             Measure::Buffer => (String::new(), pct(r.hit_ratio)),
-            Measure::Sampled => ("sampled".to_string(), String::new()),
+            // Sampled rows have no hit data: the ratio is not defined.
+            Measure::Sampled => ("–".to_string(), String::new()),
         };
         spans.push(Span::styled(format!(" {cache:>6}"), theme.text));
         spans.push(Span::styled(format!(" {buffer:>6}"), theme.text));
@@ -148,7 +144,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
         lines.push(Line::from(spans));
     }
     if view.rows.is_empty() {
-        lines.push(Line::from(Span::styled(" no rows match", theme.dim)));
+        lines.push(Line::from(Span::styled(
+            format!(" no rows match /{}", state.ui.filter(Pane::Heatmap)),
+            theme.dim,
+        )));
     }
     frame.render_widget(Paragraph::new(lines), grid_area);
     if detail_h > 0 {

@@ -11,7 +11,9 @@ use crate::action::Pane;
 use crate::app::state::State;
 use crate::engines::optimizer::PredictionSource;
 use crate::theme::Theme;
-use crate::ui::widgets::{bar, fit, ms, pane_block, row_style, scroll_offset, si};
+use crate::ui::widgets::{
+    bar, cells, empty_text, fit, fit_columns, ms, pane_block, row_style, scroll_offset, si,
+};
 
 /// Draw the pane.
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
@@ -47,16 +49,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
 
     let w = table.width as usize;
     let bar_w = if w >= 56 { 8 } else { 4 };
-    let name_w = w.saturating_sub(bar_w + 6 + 8 + 8 + 5 + 4).clamp(8, 14);
+    let name_w = if w < 40 { 10 } else { 13 };
+    let widths = [8, 8, 7, 5, 5];
+    let ncols = fit_columns(w.saturating_sub(name_w + bar_w + 7), &widths);
+    let widths = &widths[..ncols];
+    let heads = ["latency", "thru/s", "cost", "conf", "by"].map(String::from);
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            "{} {:<w$}{:>8}{:>8}{:>5} ",
+            "{} {:<sw$}{}",
             fit("backend", name_w),
             "score",
-            "latency",
-            "thru/s",
-            "conf",
-            w = bar_w + 6
+            cells(&heads[..ncols], widths),
+            sw = bar_w + 6
         ),
         theme.dim,
     ))];
@@ -78,25 +82,26 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             PredictionSource::Ewma => "ewma",
             PredictionSource::Declared => "decl",
         };
+        let values = [
+            ms(Some(r.predicted_latency_ms)),
+            si(r.predicted_throughput_eps),
+            format!("{:.2}", r.predicted_cost),
+            format!("{:.0}%", r.confidence * 100.0),
+            src.to_string(),
+        ];
         lines.push(Line::from(vec![
             Span::styled(fit(&r.name, name_w), style),
             Span::raw(" "),
             Span::styled(bar(r.score, bar_w), theme.gauge_fill),
             Span::styled(format!(" {:.2} ", r.score), theme.text),
-            Span::styled(
-                format!(
-                    "{:>8}{:>8}{:>4.0}% ",
-                    ms(Some(r.predicted_latency_ms)),
-                    si(r.predicted_throughput_eps),
-                    r.confidence * 100.0
-                ),
-                theme.text,
-            ),
-            Span::styled(src, theme.dim),
+            Span::styled(cells(&values[..ncols], widths), theme.text),
         ]));
     }
     if d.ranking.is_empty() {
-        lines.push(Line::from(Span::styled(" no measurements yet", theme.dim)));
+        lines.push(Line::from(Span::styled(
+            empty_text(&state.ui, Pane::Optimizer, " no measurements yet"),
+            theme.dim,
+        )));
     }
     frame.render_widget(Paragraph::new(lines), table);
     if detail_h == 0 {

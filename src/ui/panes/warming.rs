@@ -10,7 +10,10 @@ use crate::action::Pane;
 use crate::app::state::State;
 use crate::engines::warming::{CandidateReason, JobState, WarmJob};
 use crate::theme::Theme;
-use crate::ui::widgets::{bar, duration, fit, key_label, pane_block, row_style, scroll_offset, si};
+use crate::ui::widgets::{
+    bar, cells, duration, empty_text, fit, fit_columns, key_label, pane_block, row_style,
+    scroll_offset, si,
+};
 
 /// Draw the pane.
 pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
@@ -54,13 +57,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
 
     let w = queue.width as usize;
     // Columns after key and reason, dropped from the right when narrow.
-    let room = w.saturating_sub(2 + 16);
-    let ncols = (room.saturating_sub(14) / 9).min(3);
-    let key_w = room.saturating_sub(9 * ncols).clamp(8, 40);
-    let heads = ["time left", "rate/s", "benefit"];
-    let head: String = heads[..ncols].iter().map(|h| format!("{h:>9}")).collect();
+    let widths = [9, 9, 9, 16];
+    let ncols = fit_columns(w.saturating_sub(2 + 16 + 20), &widths);
+    let widths = &widths[..ncols];
+    let key_w = w
+        .saturating_sub(2 + 16 + widths.iter().sum::<usize>())
+        .clamp(8, 40);
+    let heads = ["time left", "rate/s", "benefit", "prefix"].map(String::from);
     let mut lines = vec![Line::from(Span::styled(
-        format!("  {} {:<15}{head}", fit("key", key_w), "reason"),
+        format!(
+            "  {} {:<15}{}",
+            fit("key", key_w),
+            "reason",
+            cells(&heads[..ncols], widths)
+        ),
         theme.dim,
     ))];
     let body_h = queue.height.saturating_sub(1) as usize;
@@ -81,6 +91,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             || format!("#{:016x}", c.key_hash),
             |n| key_label(n, state.session.redact_keys),
         );
+        // The key's prefix: what a warm rule would match it by.
+        let prefix = c
+            .name
+            .as_deref()
+            .and_then(|n| n.split_once(':'))
+            .map_or_else(|| "–".to_string(), |(p, _)| format!("{p}:*"));
         let (reason_color, left) = match c.reason {
             CandidateReason::MissingHot { .. } => (theme.hot, "missing".to_string()),
             CandidateReason::Expiring { time_left_ms } => (theme.warm, duration(time_left_ms)),
@@ -92,17 +108,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
             Span::styled(fit(&name, key_w), style),
             Span::styled(format!(" {:<15}", c.reason.label()), reason_color),
             Span::styled(
-                [left, si(c.rate), si(c.est_misses_avoided)][..ncols]
-                    .iter()
-                    .map(|v| format!("{v:>9}"))
-                    .collect::<String>(),
+                cells(
+                    &[left, si(c.rate), si(c.est_misses_avoided), prefix][..ncols],
+                    widths,
+                ),
                 theme.text,
             ),
         ]));
     }
     if d.candidates.is_empty() {
         lines.push(Line::from(Span::styled(
-            "  queue empty: nothing hot is missing or about to expire",
+            empty_text(
+                &state.ui,
+                Pane::Warming,
+                "  queue empty: nothing hot is missing or about to expire",
+            ),
             theme.dim,
         )));
     }
