@@ -29,6 +29,7 @@ fn benches(c: &mut Criterion) {
         1800,
         None,
         heliostat::app::driver::DemoDriver::demo_session(),
+        &[],
     );
     let theme = Theme::default();
     let chrome = chrome(&Keymap::default(), state.ui.focus);

@@ -130,6 +130,7 @@ fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
         color,
         keymap: settings.keymap,
         screens_dir: state_dir(env).join("screens"),
+        declared: settings.declared,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -164,7 +165,13 @@ fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
     let theme = Theme::load(&settings.theme)
         .with_context(|| format!("loading theme {}", settings.theme))?
         .downgrade(tier);
-    let state = demo_state(settings.seed, args.at, args.pane, session(settings));
+    let state = demo_state(
+        settings.seed,
+        args.at,
+        args.pane,
+        session(settings),
+        &settings.declared,
+    );
     let chrome = chrome(&settings.keymap, state.ui.focus);
     let buf = render_buffer(&state, &theme, &chrome, args.size.width, args.size.height);
     let out = encode(&buf, &theme, format);

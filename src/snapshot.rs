@@ -8,6 +8,7 @@ use ratatui::buffer::Buffer;
 use crate::action::Pane;
 use crate::app::driver::DemoDriver;
 use crate::app::state::{SessionInfo, State};
+use crate::config::DeclaredBackend;
 use crate::export::{SvgFont, to_ansi, to_svg, to_text};
 use crate::sources::demo::DEMO_EPOCH;
 use crate::theme::Theme;
@@ -53,8 +54,15 @@ pub fn encode(buf: &Buffer, theme: &Theme, format: Format) -> String {
 
 /// The demo's state `at_secs` seconds after its epoch, with `pane` zoomed
 /// (or the full screen): deterministic for identical arguments.
-pub fn demo_state(seed: u64, at_secs: u64, pane: Option<Pane>, session: SessionInfo) -> State {
+pub fn demo_state(
+    seed: u64,
+    at_secs: u64,
+    pane: Option<Pane>,
+    session: SessionInfo,
+    declared: &[DeclaredBackend],
+) -> State {
     let mut d = DemoDriver::new(seed, session, 1000);
+    d.state.declare(declared, DEMO_EPOCH);
     d.advance_to(DEMO_EPOCH.add_secs(i64::try_from(at_secs).unwrap_or(i64::MAX / 1000)));
     let mut state = d.state;
     if let Some(p) = pane {

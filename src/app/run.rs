@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub keymap: Keymap,
     /// Where `S` saves screens.
     pub screens_dir: PathBuf,
+    /// Backends declared with static figures in the config file.
+    pub declared: Vec<crate::config::DeclaredBackend>,
 }
 
 /// Build the hint bar and help overlay from the keymap.
@@ -118,6 +120,9 @@ async fn demo_task(
 pub async fn run_demo(opts: RunOptions) -> anyhow::Result<()> {
     let refresh_ms = u64::try_from(opts.refresh.as_millis()).unwrap_or(1000);
     let mut driver = DemoDriver::new(opts.seed, opts.session, refresh_ms);
+    driver
+        .state
+        .declare(&opts.declared, crate::sources::demo::DEMO_EPOCH);
     driver.advance(DEMO_WARMUP_SECS);
     let start = driver.now();
     let DemoDriver {

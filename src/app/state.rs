@@ -189,6 +189,30 @@ impl State {
         }
     }
 
+    /// Add backends the user declared with static figures to the optimizer,
+    /// so the seed's kinds (Kafka, NATS, …) rank beside measured instances.
+    pub fn declare(&mut self, declared: &[crate::config::DeclaredBackend], now: Timestamp) {
+        use crate::config::DeclaredKind as K;
+        for b in declared {
+            let kind = match b.kind {
+                K::Kafka => BackendKind::Kafka,
+                K::Nats => BackendKind::Nats,
+                K::Pulsar => BackendKind::Pulsar,
+                K::Kinesis => BackendKind::Kinesis,
+                K::Memory => BackendKind::Memory,
+                K::Redis => BackendKind::Redis,
+            };
+            let figures = crate::engines::optimizer::StaticFigures {
+                latency_ms: b.latency_ms,
+                latency_p99_ms: b.p99_ms,
+                throughput_eps: b.throughput_eps,
+                reliability: b.reliability,
+                cost_per_hour: b.cost_per_hour,
+            };
+            self.optimizer.declare_static(&b.name, kind, figures, now);
+        }
+    }
+
     /// The source with id `id`, if it said hello.
     pub fn source(&self, id: SourceId) -> Option<&SourceState> {
         self.sources.iter().find(|s| s.id == id)

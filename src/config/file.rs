@@ -58,6 +58,48 @@ struct RawConfig {
     contexts: BTreeMap<String, RawContext>,
     #[serde(default)]
     keys: BTreeMap<String, BTreeMap<String, StringList>>,
+    #[serde(default)]
+    backends: Vec<DeclaredBackend>,
+}
+
+/// A backend kind heliostat does not monitor, declared with static figures
+/// (`[[backends]]`) so the Optimizer pane can rank it beside the measured
+/// instances.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredBackend {
+    /// Display name.
+    pub name: String,
+    /// One of kafka, nats, pulsar, kinesis, memory, redis.
+    pub kind: DeclaredKind,
+    /// Typical latency (ms).
+    pub latency_ms: f64,
+    /// Tail latency (ms), if known.
+    pub p99_ms: Option<f64>,
+    /// Sustainable throughput (events/s).
+    pub throughput_eps: f64,
+    /// Fraction of successful requests, 0..=1.
+    pub reliability: f64,
+    /// Hourly cost, if known (replaces the kind's baseline).
+    pub cost_per_hour: Option<f64>,
+}
+
+/// Kinds a user may declare (the seed's backend kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeclaredKind {
+    /// Apache Kafka.
+    Kafka,
+    /// NATS.
+    Nats,
+    /// Apache Pulsar.
+    Pulsar,
+    /// AWS Kinesis.
+    Kinesis,
+    /// In-process memory.
+    Memory,
+    /// A Redis the console does not poll.
+    Redis,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +143,8 @@ pub struct ConfigFile {
     pub contexts: BTreeMap<String, ContextConfig>,
     /// Default keys patched with the file's `[keys.*]` tables.
     pub keymap: Keymap,
+    /// `[[backends]]` declared with static figures.
+    pub backends: Vec<DeclaredBackend>,
     locator: Locator,
 }
 
@@ -325,9 +369,38 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
         redact_keys: raw.redact_keys,
         contexts: BTreeMap::new(),
         keymap: Keymap::default(),
+        backends: Vec::new(),
         locator,
     };
     validate_top(&file)?;
+    for (i, b) in raw.backends.iter().enumerate() {
+        let bad = |what: &str| {
+            file.error_at(
+                &["backends"],
+                format!("backends[{i}] (`{}`): {what}", b.name),
+            )
+        };
+        if b.name.trim().is_empty() {
+            return Err(bad("name is empty"));
+        }
+        let nums = [
+            Some(b.latency_ms),
+            b.p99_ms,
+            Some(b.throughput_eps),
+            b.cost_per_hour,
+        ];
+        if nums.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
+            return Err(bad(
+                "latency_ms, p99_ms, throughput_eps and cost_per_hour must be numbers ≥ 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&b.reliability) {
+            return Err(bad(
+                "reliability is a fraction between 0 and 1 (e.g. 0.999)",
+            ));
+        }
+    }
+    file.backends = raw.backends;
     for (name, ctx) in raw.contexts {
         let ctx = validate_context(&file, &name, ctx)?;
         file.contexts.insert(name, ctx);

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use self::error::ConfigError;
-pub use self::file::{ConfigFile, ContextConfig, parse_config};
+pub use self::file::{ConfigFile, ContextConfig, DeclaredBackend, DeclaredKind, parse_config};
 use self::secrets::{UrlKind, check_url};
 pub use self::secrets::{redact_url, url_has_password};
 pub use crate::cli::ColorMode;
@@ -179,6 +179,8 @@ pub struct Settings {
     pub keymap: Keymap,
     /// The config file that was read, if any.
     pub config_path: Option<PathBuf>,
+    /// Backends declared with static figures (`[[backends]]`).
+    pub declared: Vec<DeclaredBackend>,
 }
 
 impl Settings {
@@ -353,6 +355,7 @@ pub fn resolve_with(
         seed: cli.seed.unwrap_or(DEFAULT_SEED),
         log_file,
         keymap: file.map(|f| f.keymap.clone()).unwrap_or_default(),
+        declared: file.map(|f| f.backends.clone()).unwrap_or_default(),
         config_path: file.map(|f| f.path.clone()),
     })
 }

@@ -138,7 +138,8 @@ struct Row {
 pub struct Heatmap {
     config: HeatmapConfig,
     rows: Vec<Row>,
-    index: FxHashMap<(RowKind, Measure, Box<str>), RowId>,
+    /// (kind, measure) → name → row: looked up by `&str`, no allocation.
+    index: FxHashMap<(RowKind, Measure), FxHashMap<Box<str>, RowId>>,
     levels: [Level; 2],
     fingerprints: Fingerprinter,
     /// Query id → (fingerprint row, table rows).
@@ -188,7 +189,7 @@ impl Heatmap {
     /// The id of the row (kind, measure, name), creating it on first use.
     /// Past `max_rows`, new names share one "(other)" row.
     pub fn row(&mut self, kind: RowKind, measure: Measure, name: &str) -> RowId {
-        if let Some(&id) = self.index.get(&(kind, measure, Box::<str>::from(name))) {
+        if let Some(&id) = self.index.get(&(kind, measure)).and_then(|m| m.get(name)) {
             return id;
         }
         let name = if self.rows.len() >= self.config.max_rows as usize + Measure::ALL.len() {
@@ -196,18 +197,18 @@ impl Heatmap {
         } else {
             name
         };
-        let key = (kind, measure, Box::<str>::from(name));
-        if let Some(&id) = self.index.get(&key) {
+        let names = self.index.entry((kind, measure)).or_default();
+        if let Some(&id) = names.get(name) {
             return id;
         }
         let id = RowId(u32::try_from(self.rows.len()).unwrap_or(u32::MAX));
+        names.insert(name.into(), id);
         self.rows.push(Row {
             kind,
             measure,
             name: name.into(),
             totals: RowTotals::default(),
         });
-        self.index.insert(key, id);
         for l in &mut self.levels {
             l.ensure_rows(self.rows.len());
         }
