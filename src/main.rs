@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use heliostat::app::run::{RunOptions, chrome, run_demo};
+use heliostat::app::run::{Feed, RunOptions, chrome, run};
 use heliostat::app::state::SessionInfo;
 use heliostat::cli::{Cli, ColorMode as ColorFlag, Command, SnapshotArgs, SnapshotFormat};
 use heliostat::config::{self, Env, Mode, Settings};
@@ -104,13 +104,21 @@ fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
 }
 
 fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
-    if let Mode::Live { .. } = settings.mode {
-        bail!(
-            "live Redis and Postgres sources are not in this build yet: run `heliostat` \
-             without --redis/--postgres (or REDIS_URL/DATABASE_URL) for the built-in demo, \
-             or `heliostat snapshot` for a frame of it"
-        );
-    }
+    let feed = match &settings.mode {
+        Mode::Demo => Feed::Demo,
+        Mode::Live { postgres, .. } if !postgres.is_empty() => bail!(
+            "the Postgres source is not in this build yet: drop --postgres / DATABASE_URL \
+             (Redis nodes and the demo work)"
+        ),
+        Mode::Live {
+            events: Some(_), ..
+        } => bail!(
+            "the access-event stream reader (--events) is not in this build yet: drop --events"
+        ),
+        Mode::Live { redis, .. } => Feed::Live {
+            redis: redis.clone(),
+        },
+    };
     if !std::io::stdout().is_terminal() {
         bail!(
             "heliostat draws on a terminal and stdout is not one; use `heliostat snapshot -o FILE` for output without a terminal"
@@ -136,7 +144,7 @@ fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(run_demo(opts))
+    rt.block_on(run(opts, feed))
 }
 
 /// The demo's history is simulated second by second: keep `--at` bounded.

@@ -17,11 +17,25 @@ use crate::action::Pane;
 use crate::engines::Timestamp;
 use crate::keymap::{Keymap, Resolved};
 use crate::sample::Sample;
+use crate::sample::SourceId;
 use crate::snapshot::{Format, encode, render_buffer};
 use crate::sources::demo::Demo;
+use crate::sources::redis::{NodeConfig, run_node, wall_now};
 use crate::terminal::{TerminalGuard, draw_synced};
 use crate::theme::{ColorMode, Theme, builtin_names};
 use crate::ui::{Chrome, render};
+
+/// Where the samples come from.
+#[derive(Debug, Clone)]
+pub enum Feed {
+    /// The built-in demo workload (virtual clock, warm-up first).
+    Demo,
+    /// Real Redis nodes (wall clock), one task each.
+    Live {
+        /// Redis URLs.
+        redis: Vec<String>,
+    },
+}
 
 /// Frames are at least this far apart (30 frames/s).
 const FRAME: Duration = Duration::from_millis(33);
@@ -115,27 +129,53 @@ async fn demo_task(
     }
 }
 
-/// Run the console on the demo workload until the user quits or a signal
-/// arrives. The terminal is restored on every way out.
-pub async fn run_demo(opts: RunOptions) -> anyhow::Result<()> {
+/// Run the console until the user quits or a signal arrives. The terminal
+/// is restored on every way out.
+pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
     let refresh_ms = u64::try_from(opts.refresh.as_millis()).unwrap_or(1000);
-    let mut driver = DemoDriver::new(opts.seed, opts.session, refresh_ms);
-    driver
-        .state
-        .declare(&opts.declared, crate::sources::demo::DEMO_EPOCH);
-    driver.advance(DEMO_WARMUP_SECS);
-    let start = driver.now();
-    let DemoDriver {
-        demo, mut state, ..
-    } = driver;
-    state.ui.theme = opts.theme.name.clone();
-    let (sample_tx, mut sample_rx) = mpsc::channel::<Vec<Sample>>(64);
-    let (cmd_tx, cmd_rx) = mpsc::channel::<Effect>(64);
-    tokio::spawn(demo_task(demo, start, sample_tx, cmd_rx));
-    let clock = Clock {
-        base: start,
-        started: Instant::now(),
+    let (sample_tx, mut sample_rx) = mpsc::channel::<Vec<Sample>>(256);
+    let (mut state, clock, cmd_tx) = match feed {
+        Feed::Demo => {
+            let mut driver = DemoDriver::new(opts.seed, opts.session, refresh_ms);
+            driver
+                .state
+                .declare(&opts.declared, crate::sources::demo::DEMO_EPOCH);
+            driver.advance(DEMO_WARMUP_SECS);
+            let start = driver.now();
+            let DemoDriver { demo, state, .. } = driver;
+            let (cmd_tx, cmd_rx) = mpsc::channel::<Effect>(64);
+            tokio::spawn(demo_task(demo, start, sample_tx, cmd_rx));
+            (
+                state,
+                Clock {
+                    base: start,
+                    started: Instant::now(),
+                },
+                Some(cmd_tx),
+            )
+        }
+        Feed::Live { redis } => {
+            let mut state = State::new(opts.session, refresh_ms);
+            let now = wall_now();
+            state.declare(&opts.declared, now);
+            for (i, url) in redis.iter().enumerate() {
+                let id = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
+                let mut cfg = NodeConfig::new(id, url);
+                cfg.poll = opts.refresh;
+                tokio::spawn(run_node(cfg, sample_tx.clone()));
+            }
+            drop(sample_tx);
+            (
+                state,
+                Clock {
+                    base: now,
+                    started: Instant::now(),
+                },
+                None,
+            )
+        }
     };
+    state.ui.theme = opts.theme.name.clone();
 
     let mut theme = opts.theme;
     let keymap = opts.keymap;
@@ -166,8 +206,14 @@ pub async fn run_demo(opts: RunOptions) -> anyhow::Result<()> {
                                         drop(guard);
                                         return Ok(());
                                     }
+                                    Effect::Warm { job, .. } if cmd_tx.is_none() => {
+                                        let _ = state.jobs.fail(job, "warming live servers needs warm rules, not in this build yet", now);
+                                        state.ui.set_status("warming live servers needs warm rules (not in this build yet)", true, now);
+                                    }
                                     Effect::Warm { .. } | Effect::CancelWarm(_) => {
-                                        let _ = cmd_tx.send(fx).await;
+                                        if let Some(tx) = &cmd_tx {
+                                            let _ = tx.send(fx).await;
+                                        }
                                     }
                                     Effect::Refresh(ms) => {
                                         data_tick = interval(Duration::from_millis(ms));

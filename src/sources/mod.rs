@@ -1,3 +1,4 @@
 //! Sources talk to the outside world (or simulate it) and send `Sample`s.
 
 pub mod demo;
+pub mod redis;

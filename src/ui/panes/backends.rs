@@ -62,7 +62,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     let wide = w >= 90;
     let spark_w = if wide { 12 } else { 0 };
     let gauge_w = if w >= 70 { 8 } else { 0 };
-    let name_w = 13;
+    let longest = d
+        .backends
+        .iter()
+        .map(|b| b.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let name_w = longest.clamp(13, if wide { 22 } else { 13 });
     let mut head = format!(
         "{} {:<8}{:<11}{:>7}{:>7}",
         fit("backend", name_w),

@@ -12,7 +12,9 @@ use crate::action::Pane;
 use crate::app::state::State;
 use crate::engines::heatmap::{Cell, Measure, RowKind, RowView, Temperature};
 use crate::theme::Theme;
-use crate::ui::widgets::{duration, fit, pane_block, pct, row_style, scroll_offset, si};
+use crate::ui::widgets::{
+    duration, empty_text, fit, pane_block, pct, row_style, scroll_offset, si,
+};
 
 const NAME_W: usize = 22;
 
@@ -145,7 +147,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     }
     if view.rows.is_empty() {
         lines.push(Line::from(Span::styled(
-            format!(" no rows match /{}", state.ui.filter(Pane::Heatmap)),
+            empty_text(
+                &state.ui,
+                Pane::Heatmap,
+                " no rows yet: access events, key sampling and table statistics fill this",
+            ),
             theme.dim,
         )));
     }

@@ -1,0 +1,170 @@
+//! `INFO` parsed into typed fields. Pure: the text in, figures out, so it is
+//! tested on captured replies as well as against a real server.
+
+use rustc_hash::FxHashMap;
+
+use crate::engines::intern::key_hash;
+
+/// The `INFO` fields heliostat uses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Info {
+    /// `redis_version` (Valkey reports one too).
+    pub version: String,
+    /// `valkey_version` or `server_name`, when the server is not Redis.
+    pub server_name: Option<String>,
+    /// Hash of `run_id`: a new one means a restart.
+    pub run_id: u64,
+    /// `uptime_in_seconds`.
+    pub uptime_s: u64,
+    /// `role` (master / slave).
+    pub role: String,
+    /// `master_link_status` on replicas.
+    pub master_link_up: Option<bool>,
+    /// `keyspace_hits`.
+    pub keyspace_hits: u64,
+    /// `keyspace_misses`.
+    pub keyspace_misses: u64,
+    /// `total_commands_processed`.
+    pub commands: u64,
+    /// `evicted_keys`.
+    pub evicted_keys: u64,
+    /// `expired_keys`.
+    pub expired_keys: u64,
+    /// `used_memory`.
+    pub used_memory: u64,
+    /// `used_memory_rss`.
+    pub used_memory_rss: u64,
+    /// `maxmemory` (0 = unlimited).
+    pub maxmemory: u64,
+    /// `maxmemory_policy`.
+    pub maxmemory_policy: String,
+    /// `mem_fragmentation_ratio`.
+    pub fragmentation: Option<f64>,
+    /// `connected_clients`.
+    pub connected_clients: u64,
+    /// `blocked_clients`.
+    pub blocked_clients: u64,
+    /// `rejected_connections`.
+    pub rejected_connections: u64,
+    /// Keys over all databases (`# Keyspace`).
+    pub keys: u64,
+    /// Per-command calls and µs (`# Commandstats`).
+    pub commandstats: FxHashMap<String, (u64, u64)>,
+}
+
+impl Info {
+    /// Parse a reply to `INFO` (any sections). Unknown fields are ignored,
+    /// malformed lines are skipped: a monitor must not fail on a new field.
+    pub fn parse(text: &str) -> Info {
+        let mut info = Info::default();
+        for line in text.lines() {
+            let line = line.trim_end_matches('\r');
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            let n = || v.parse::<u64>().unwrap_or(0);
+            match k {
+                "redis_version" => info.version = v.to_string(),
+                "valkey_version" => info.server_name = Some(format!("valkey {v}")),
+                "server_name" => info.server_name = Some(v.to_string()),
+                "run_id" => info.run_id = key_hash(v),
+                "uptime_in_seconds" => info.uptime_s = n(),
+                "role" => info.role = v.to_string(),
+                "master_link_status" => info.master_link_up = Some(v == "up"),
+                "keyspace_hits" => info.keyspace_hits = n(),
+                "keyspace_misses" => info.keyspace_misses = n(),
+                "total_commands_processed" => info.commands = n(),
+                "evicted_keys" => info.evicted_keys = n(),
+                "expired_keys" => info.expired_keys = n(),
+                "used_memory" => info.used_memory = n(),
+                "used_memory_rss" => info.used_memory_rss = n(),
+                "maxmemory" => info.maxmemory = n(),
+                "maxmemory_policy" => info.maxmemory_policy = v.to_string(),
+                "mem_fragmentation_ratio" => info.fragmentation = v.parse().ok(),
+                "connected_clients" => info.connected_clients = n(),
+                "blocked_clients" => info.blocked_clients = n(),
+                "rejected_connections" => info.rejected_connections = n(),
+                _ if k.starts_with("db") && k[2..].bytes().all(|b| b.is_ascii_digit()) => {
+                    info.keys += field(v, "keys").unwrap_or(0);
+                }
+                _ if k.starts_with("cmdstat_") => {
+                    let calls = field(v, "calls").unwrap_or(0);
+                    let usec = field(v, "usec").unwrap_or(0);
+                    info.commandstats
+                        .insert(k["cmdstat_".len()..].to_string(), (calls, usec));
+                }
+                _ => {}
+            }
+        }
+        info
+    }
+
+    /// The server version as (major, minor), `(0, 0)` when unknown.
+    pub fn version_tuple(&self) -> (u32, u32) {
+        let mut it = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    }
+
+    /// `CLIENT NO-TOUCH` exists from Redis 7.2.
+    pub fn has_no_touch(&self) -> bool {
+        self.server_name.is_none() && self.version_tuple() >= (7, 2)
+    }
+
+    /// An LFU policy is set, so `OBJECT FREQ` works.
+    pub fn lfu(&self) -> bool {
+        self.maxmemory_policy.contains("lfu")
+    }
+}
+
+/// `name=value` out of a comma-separated INFO value (`keys=3,expires=0`).
+fn field(v: &str, name: &str) -> Option<u64> {
+    v.split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, x)| x.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# Server\r\nredis_version:7.0.15\r\nrun_id:787498175b83f6222d70a848ceaad1fa683a8b05\r\nuptime_in_seconds:5433\r\n\r\n# Clients\r\nconnected_clients:3\r\nblocked_clients:1\r\n\r\n# Memory\r\nused_memory:1048576\r\nused_memory_rss:2097152\r\nmaxmemory:0\r\nmaxmemory_policy:allkeys-lfu\r\nmem_fragmentation_ratio:2.00\r\n\r\n# Stats\r\ntotal_commands_processed:120\r\nkeyspace_hits:90\r\nkeyspace_misses:10\r\nevicted_keys:0\r\nexpired_keys:4\r\nrejected_connections:0\r\n\r\n# Replication\r\nrole:master\r\n\r\n# Commandstats\r\ncmdstat_get:calls=100,usec=250,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=100\r\ndb2:keys=4,expires=0,avg_ttl=0\r\n";
+
+    #[test]
+    fn parses_the_fields_heliostat_uses() {
+        let i = Info::parse(SAMPLE);
+        assert_eq!(i.version_tuple(), (7, 0));
+        assert_eq!(
+            (i.keyspace_hits, i.keyspace_misses, i.commands),
+            (90, 10, 120)
+        );
+        assert_eq!(i.keys, 7);
+        assert_eq!(i.used_memory, 1_048_576);
+        assert_eq!(i.fragmentation, Some(2.0));
+        assert_eq!(i.commandstats.get("get"), Some(&(100, 250)));
+        assert_eq!(i.role, "master");
+        assert!(i.lfu());
+        assert!(!i.has_no_touch());
+        assert_ne!(i.run_id, 0);
+    }
+
+    #[test]
+    fn garbage_is_ignored_not_fatal() {
+        let i = Info::parse("nonsense\nkeyspace_hits:abc\ndb:keys=x\ncmdstat_:calls\n:\n");
+        assert_eq!(i.keyspace_hits, 0);
+        assert_eq!(i.keys, 0);
+    }
+
+    #[test]
+    fn valkey_is_not_taken_for_redis_7_2() {
+        let i = Info::parse("redis_version:7.2.4\nserver_name:valkey\n");
+        assert!(!i.has_no_touch());
+        assert!(Info::parse("redis_version:7.2.0\n").has_no_touch());
+    }
+}

@@ -1,0 +1,273 @@
+//! The Redis source: one task per node, each with its own connection, so a
+//! slow or dead node never delays another node, or the UI.
+//!
+//! Per poll: one `PING` (the health check: its round trip is labelled as
+//! such, never as command latency) and one `INFO`. The console names itself
+//! (`CLIENT SETNAME heliostat`), asks for `CLIENT NO-TOUCH` where the server
+//! has it (Redis ≥ 7.2, again after every reconnect), never sends `KEYS` or
+//! `MONITOR`, and subtracts its own commands from the command rate.
+
+pub mod info;
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use redis::AsyncConnectionConfig;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::mpsc;
+
+use crate::config::redact_url;
+use crate::engines::Timestamp;
+use crate::sample::{Body, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
+use info::Info;
+
+/// How one node is polled.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Source id in the app's table.
+    pub id: SourceId,
+    /// `redis://…` URL (may hold a password: never shown or logged as is).
+    pub url: String,
+    /// Poll interval.
+    pub poll: Duration,
+    /// Connect and response timeout.
+    pub timeout: Duration,
+    /// Pause between reconnect attempts (recovery within 2 s needs ≤ 1 s).
+    pub retry: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for `url`: 1 s polls, 1 s timeouts, 1 s between retries.
+    pub fn new(id: SourceId, url: &str) -> Self {
+        Self {
+            id,
+            url: url.to_string(),
+            poll: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Wall-clock time: sources stamp what they observe (engines never read it).
+pub fn wall_now() -> Timestamp {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Timestamp(ms)
+}
+
+/// `host:port` of a URL, without scheme, user or password.
+pub fn display_name(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let host = rest.split(['/', '?']).next().unwrap_or(rest);
+    if host.is_empty() {
+        redact_url(url)
+    } else {
+        host.to_string()
+    }
+}
+
+/// Commands the console sends per poll (PING + INFO), subtracted from the
+/// node's command count so the console does not see its own load.
+const OWN_PER_POLL: u64 = 2;
+
+/// Poll one node until the receiver goes away: connect, poll, and on any
+/// failure report it and retry every `retry`.
+pub async fn run_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) {
+    let name = display_name(&cfg.url);
+    let mut generation = 0u32;
+    let send = |generation: u32, bodies: Vec<Body>| {
+        let at = wall_now();
+        let samples = bodies
+            .into_iter()
+            .map(|body| Sample {
+                source: cfg.id,
+                generation,
+                at,
+                body,
+            })
+            .collect::<Vec<_>>();
+        let tx = tx.clone();
+        async move { tx.send(samples).await.is_ok() }
+    };
+    if !send(
+        0,
+        vec![Body::Hello {
+            name: name.clone(),
+            kind: SourceKind::Redis,
+        }],
+    )
+    .await
+    {
+        return;
+    }
+    let client = match redis::Client::open(cfg.url.as_str()) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("bad Redis URL {}: {e}", redact_url(&cfg.url));
+            let _ = send(0, vec![Body::Status(SourceStatus::Error(msg))]).await;
+            return;
+        }
+    };
+    let mut own = OwnCommands::default();
+    loop {
+        let reason = match connect(&client, &cfg).await {
+            Ok((mut conn, info)) => {
+                generation += 1;
+                tracing::info!(node = %name, version = %info.version, "connected");
+                if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
+                    return;
+                }
+                match poll_loop(&cfg, &mut conn, &mut own, generation, &send).await {
+                    Ok(()) => return,
+                    Err(e) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(node = %name, error = %reason, "node unavailable");
+        let retry_at = wall_now().add_millis(i64::try_from(cfg.retry.as_millis()).unwrap_or(1000));
+        let bodies = vec![
+            Body::Health {
+                ok: false,
+                rtt_us: None,
+            },
+            Body::Status(SourceStatus::Retrying {
+                at: retry_at,
+                reason,
+            }),
+        ];
+        if !send(generation, bodies).await {
+            return;
+        }
+        tokio::time::sleep(cfg.retry).await;
+    }
+}
+
+/// The console's own command count in the node's current run.
+#[derive(Debug, Default)]
+struct OwnCommands {
+    run_id: u64,
+    count: u64,
+}
+
+async fn connect(
+    client: &redis::Client,
+    cfg: &NodeConfig,
+) -> Result<(MultiplexedConnection, Info), String> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(cfg.timeout))
+        .set_response_timeout(Some(cfg.timeout));
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| describe(&e))?;
+    let text: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| describe(&e))?;
+    let info = Info::parse(&text);
+    // Naming and NO-TOUCH are courtesies: a restricted ACL may refuse them.
+    let _: Result<(), _> = redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg("heliostat")
+        .query_async(&mut conn)
+        .await;
+    if info.has_no_touch() {
+        let _: Result<(), _> = redis::cmd("CLIENT")
+            .arg("NO-TOUCH")
+            .arg("ON")
+            .query_async(&mut conn)
+            .await;
+    }
+    Ok((conn, info))
+}
+
+async fn poll_loop<F, Fut>(
+    cfg: &NodeConfig,
+    conn: &mut MultiplexedConnection,
+    own: &mut OwnCommands,
+    generation: u32,
+    send: &F,
+) -> Result<(), String>
+where
+    F: Fn(u32, Vec<Body>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut tick = tokio::time::interval(cfg.poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let started = Instant::now();
+        let _: String = redis::cmd("PING")
+            .query_async(conn)
+            .await
+            .map_err(|e| describe(&e))?;
+        let rtt_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let text: String = redis::cmd("INFO")
+            .query_async(conn)
+            .await
+            .map_err(|e| describe(&e))?;
+        let info = Info::parse(&text);
+        if info.run_id != own.run_id {
+            *own = OwnCommands {
+                run_id: info.run_id,
+                count: 0,
+            };
+        }
+        own.count = own.count.saturating_add(OWN_PER_POLL);
+        let stats = RedisStats {
+            run_id: info.run_id,
+            keyspace_hits: info.keyspace_hits,
+            keyspace_misses: info.keyspace_misses,
+            commands: info.commands.saturating_sub(own.count),
+            evicted_keys: info.evicted_keys,
+            expired_keys: info.expired_keys,
+            used_memory: info.used_memory,
+            maxmemory: info.maxmemory,
+            connected_clients: info.connected_clients,
+            keys: info.keys,
+        };
+        let bodies = vec![
+            Body::Health {
+                ok: true,
+                rtt_us: Some(rtt_us),
+            },
+            Body::Redis(stats),
+        ];
+        if !send(generation, bodies).await {
+            return Ok(());
+        }
+    }
+}
+
+/// A short reason for the status line; never contains the URL's password.
+fn describe(e: &redis::RedisError) -> String {
+    let text = e.to_string();
+    if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connection_refusal() {
+        "connection refused".to_string()
+    } else if text.contains("NOAUTH") || text.contains("WRONGPASS") {
+        "authentication failed".to_string()
+    } else {
+        text.chars().take(80).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_never_show_credentials() {
+        assert_eq!(
+            display_name("redis://:secret@cache-1:6379/0"),
+            "cache-1:6379"
+        );
+        assert_eq!(display_name("rediss://user:pw@h:6380"), "h:6380");
+        assert_eq!(display_name("redis://127.0.0.1:7000"), "127.0.0.1:7000");
+    }
+}

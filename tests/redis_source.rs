@@ -1,0 +1,205 @@
+//! The Redis source against real, throw-away `redis-server`s.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use heliostat::sample::{Body, RedisStats, Sample, SourceId, SourceStatus};
+use heliostat::sources::redis::{NodeConfig, run_node};
+use support::RedisServer;
+use tokio::sync::mpsc;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn fast(url: &str) -> NodeConfig {
+    let mut c = NodeConfig::new(SourceId(0), url);
+    c.poll = Duration::from_millis(100);
+    c.retry = Duration::from_millis(250);
+    c.timeout = Duration::from_millis(500);
+    c
+}
+
+/// Receive samples until `done` says so or `limit` passes.
+async fn collect(
+    rx: &mut mpsc::Receiver<Vec<Sample>>,
+    limit: Duration,
+    mut done: impl FnMut(&Sample) -> bool,
+) -> Vec<Sample> {
+    let end = tokio::time::Instant::now() + limit;
+    let mut out = Vec::new();
+    while let Ok(Some(batch)) = tokio::time::timeout_at(end, rx.recv()).await {
+        for s in batch {
+            let stop = done(&s);
+            out.push(s);
+            if stop {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+fn stats(samples: &[Sample]) -> Vec<RedisStats> {
+    samples
+        .iter()
+        .filter_map(|s| match &s.body {
+            Body::Redis(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn info_counts_exactly_what_clients_did_and_not_the_console_itself() {
+    let server = RedisServer::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(run_node(fast(&server.url()), tx));
+        // Wait for two polls so there is a baseline.
+        let mut polls = 0;
+        collect(&mut rx, Duration::from_secs(5), |s| {
+            polls += usize::from(matches!(s.body, Body::Redis(_)));
+            polls == 2
+        })
+        .await;
+        let before = stats(
+            &collect(&mut rx, Duration::from_secs(2), |s| {
+                matches!(s.body, Body::Redis(_))
+            })
+            .await,
+        );
+        let mut c = server.client();
+        for i in 0..10 {
+            let _: () = redis::cmd("SET")
+                .arg(format!("user:{i}"))
+                .arg("x")
+                .query(&mut c)
+                .unwrap();
+        }
+        for i in 0..60 {
+            let _: Option<String> = redis::cmd("GET")
+                .arg(format!("user:{}", i % 10))
+                .query(&mut c)
+                .unwrap();
+        }
+        for i in 0..30 {
+            let _: Option<String> = redis::cmd("GET")
+                .arg(format!("missing:{i}"))
+                .query(&mut c)
+                .unwrap();
+        }
+        // Several polls later, the console's own PING/INFO must not show.
+        let mut n = 0;
+        let after = stats(
+            &collect(&mut rx, Duration::from_secs(3), |s| {
+                n += usize::from(matches!(s.body, Body::Redis(_)));
+                n == 4
+            })
+            .await,
+        );
+        let (b, a) = (
+            before.last().expect("baseline"),
+            after.last().expect("later"),
+        );
+        assert_eq!(a.keyspace_hits - b.keyspace_hits, 60);
+        assert_eq!(a.keyspace_misses - b.keyspace_misses, 30);
+        assert_eq!(
+            a.commands - b.commands,
+            100,
+            "the console's own commands are subtracted"
+        );
+        assert_eq!(a.keys, 10);
+        assert_eq!(a.run_id, b.run_id);
+    });
+}
+
+#[test]
+fn a_restart_is_a_new_run_and_polling_resumes_within_two_seconds() {
+    let mut server = RedisServer::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(run_node(fast(&server.url()), tx));
+        let first = collect(&mut rx, Duration::from_secs(5), |s| {
+            matches!(s.body, Body::Redis(_))
+        })
+        .await;
+        let run1 = stats(&first).last().expect("stats").run_id;
+        server.kill();
+        let down = collect(&mut rx, Duration::from_secs(5), |s| {
+            matches!(s.body, Body::Status(SourceStatus::Retrying { .. }))
+        })
+        .await;
+        assert!(
+            down.iter()
+                .any(|s| matches!(&s.body, Body::Status(SourceStatus::Retrying { .. })))
+        );
+        server.restart();
+        let back_at = Instant::now();
+        let back = collect(&mut rx, Duration::from_secs(5), |s| {
+            matches!(s.body, Body::Redis(_))
+        })
+        .await;
+        let took = back_at.elapsed();
+        assert!(took < Duration::from_secs(2), "resumed after {took:?}");
+        let run2 = stats(&back).last().expect("stats after restart").run_id;
+        assert_ne!(run1, run2, "a restart shows as a new run");
+        let gens: Vec<u32> = first
+            .iter()
+            .chain(back.iter())
+            .map(|s| s.generation)
+            .collect();
+        assert!(
+            gens.last() > gens.first(),
+            "the generation moves on a reconnect"
+        );
+    });
+}
+
+#[test]
+fn an_unreachable_node_says_so_and_a_bad_url_never_shows_its_password() {
+    let rt = runtime();
+    rt.block_on(async {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(run_node(
+            fast(&format!("redis://:hunter2@127.0.0.1:{port}")),
+            tx,
+        ));
+        let got = collect(&mut rx, Duration::from_secs(3), |s| {
+            matches!(s.body, Body::Status(_))
+        })
+        .await;
+        let status = got.iter().find_map(|s| match &s.body {
+            Body::Status(SourceStatus::Retrying { reason, .. }) => Some(reason.clone()),
+            _ => None,
+        });
+        assert_eq!(status.as_deref(), Some("connection refused"));
+        let hello = got.iter().find_map(|s| match &s.body {
+            Body::Hello { name, .. } => Some(name.clone()),
+            _ => None,
+        });
+        assert_eq!(hello, Some(format!("127.0.0.1:{port}")));
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(run_node(fast("redis://:hunter2@[bad"), tx));
+        let got = collect(&mut rx, Duration::from_secs(3), |s| {
+            matches!(s.body, Body::Status(_))
+        })
+        .await;
+        let text = format!("{got:?}");
+        assert!(text.contains("bad Redis URL"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    });
+}
