@@ -1,8 +1,6 @@
 //! One frame without a terminal: the `snapshot` subcommand, the `S` key and
 //! the screen tests all render through here, into an in-memory buffer.
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
 use crate::action::Pane;
@@ -12,7 +10,7 @@ use crate::config::DeclaredBackend;
 use crate::export::{SvgFont, to_ansi, to_svg, to_text};
 use crate::sources::demo::DEMO_EPOCH;
 use crate::theme::Theme;
-use crate::ui::{Chrome, render};
+use crate::ui::{Canvas, Chrome, render_canvas};
 
 /// Output format of a saved screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,14 +31,10 @@ pub fn render_buffer(
     width: u16,
     height: u16,
 ) -> Buffer {
-    let backend = TestBackend::new(width.max(1), height.max(1));
-    match Terminal::new(backend) {
-        Ok(mut term) => {
-            let _ = term.draw(|f| render(f, state, theme, chrome));
-            term.backend().buffer().clone()
-        }
-        Err(_) => Buffer::empty(ratatui::layout::Rect::new(0, 0, width, height)),
-    }
+    let area = ratatui::layout::Rect::new(0, 0, width.max(1), height.max(1));
+    let mut buf = Buffer::empty(area);
+    render_canvas(&mut Canvas::new(&mut buf, area), state, theme, chrome);
+    buf
 }
 
 /// Encode a buffer in `format`.

@@ -285,6 +285,7 @@ impl State {
     pub fn recompute(&mut self, now: Timestamp) {
         if !self.ui.paused {
             let at = if self.now.0 == 0 { now } else { self.now };
+            self.optimizer.refresh();
             self.derived = super::derive::Derived::compute(self, at);
         }
         self.clamp_selection();

@@ -33,7 +33,7 @@ pub struct BackendRow {
     pub p50_ms: Option<f64>,
     /// 99th percentile of the window.
     pub p99_ms: Option<f64>,
-    /// Round trips (µs) for the sparkline.
+    /// Worst round trip (µs) per group of checks, for the sparkline.
     pub rtt_us: Vec<u64>,
     /// Commands or transactions per second.
     pub ops_per_sec: f64,
@@ -113,8 +113,10 @@ impl Derived {
             .get(ui.heat_zoom.min(zooms.len().saturating_sub(1)))
             .copied()
             .unwrap_or(10);
-        // Left scrolls back in time by whole columns.
-        let back = i64::from(res).saturating_mul(ui.heat_offset as i64);
+        // Left scrolls back in time by whole columns; the newest column is
+        // the last complete bucket, so the grid changes once per bucket,
+        // not on every tick (a half-filled bucket would also look cold).
+        let back = i64::from(res).saturating_mul(ui.heat_offset as i64 + 1);
         let mut heat = state.heatmap.view(now.add_secs(-back), res, HEAT_COLUMNS);
         heat.rows.retain(|r| ui.matches(Pane::Heatmap, &r.name));
         sort_heat(&mut heat.rows, ui.sort[Pane::Heatmap.index()]);
@@ -296,11 +298,7 @@ fn backend_rows(state: &State) -> Vec<BackendRow> {
                 status: s.status.clone(),
                 p50_ms: percentile(&sorted, 0.50),
                 p99_ms: percentile(&sorted, 0.99),
-                rtt_us: s
-                    .rtt_history
-                    .iter()
-                    .map(|ms| (ms * 1000.0) as u64)
-                    .collect(),
+                rtt_us: s.rtt_groups.iter().copied().collect(),
                 ops_per_sec: s.ops_per_sec,
                 errors: s.errors,
                 used: s.used,

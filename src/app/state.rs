@@ -20,6 +20,9 @@ use crate::engines::pool::{BackendConfig, BackendId, Pool, PoolConfig};
 use crate::engines::warming::{JobBoard, TtlState, WarmingConfig, WarmingEngine};
 use crate::sample::{Body, PgStats, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
 
+/// Health checks per sparkline point.
+pub const RTT_GROUP: u32 = 5;
+
 /// How long a status message stays (ms).
 pub const STATUS_MS: u64 = 6_000;
 
@@ -47,6 +50,10 @@ pub struct SourceState {
     pub rtt_ms: Option<f64>,
     /// Recent round trips (ms), newest last.
     pub rtt_history: VecDeque<f64>,
+    /// Worst round trip (µs) of each group of [`RTT_GROUP`] checks, newest
+    /// last: the sparkline moves once per group, not on every check.
+    pub rtt_groups: VecDeque<u64>,
+    rtt_group: (u64, u32),
     /// Operations (Redis commands or Postgres transactions) per second.
     pub ops_per_sec: f64,
     /// Errors seen (failed checks).
@@ -76,6 +83,8 @@ impl SourceState {
             opt_id: None,
             rtt_ms: None,
             rtt_history: VecDeque::new(),
+            rtt_groups: VecDeque::new(),
+            rtt_group: (0, 0),
             ops_per_sec: 0.0,
             errors: 0,
             used: 0,
@@ -311,6 +320,15 @@ impl State {
         src.rtt_ms = rtt_ms.or(src.rtt_ms);
         if let Some(ms) = rtt_ms {
             src.rtt_history.push_back(ms);
+            let us = (ms * 1000.0) as u64;
+            src.rtt_group = (src.rtt_group.0.max(us), src.rtt_group.1 + 1);
+            if src.rtt_group.1 >= RTT_GROUP {
+                src.rtt_groups.push_back(src.rtt_group.0);
+                src.rtt_group = (0, 0);
+                if src.rtt_groups.len() > HISTORY {
+                    src.rtt_groups.pop_front();
+                }
+            }
             if src.rtt_history.len() > HISTORY {
                 src.rtt_history.pop_front();
             }
@@ -534,6 +552,7 @@ impl State {
     pub fn tick(&mut self, now: Timestamp) {
         self.close_tick(now);
         if !self.ui.paused {
+            self.optimizer.refresh();
             self.derived = Derived::compute(self, now);
         }
     }
@@ -552,7 +571,6 @@ impl State {
             self.ui.status = None;
         }
         self.heatmap.advance(now);
-        self.optimizer.refresh();
         if self.last_tick.is_some() {
             // A tick in which no node reported is not a point (it would
             // draw as a gap, which means a reset).

@@ -1,8 +1,8 @@
 //! The header: banner (DEMO or the context's), sources with their status,
 //! badges, cache ops/s, cache hit ratio with a sparkline, the clock.
 
+use crate::ui::Canvas;
 use chrono::{DateTime, Utc};
-use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
@@ -24,7 +24,7 @@ fn banner_color(name: &str) -> Option<Color> {
 }
 
 /// Draw the header into `area`.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, full: bool) {
+pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, full: bool) {
     let rows = Layout::vertical(vec![Constraint::Length(1); area.height as usize]).split(area);
     let mut i = 0;
     if state.session.demo {

@@ -18,9 +18,10 @@ mod overlay;
 pub mod panes;
 pub mod widgets;
 
-use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::action::Pane;
@@ -42,8 +43,43 @@ pub struct Chrome {
     pub help: Vec<(String, Vec<(String, String)>)>,
 }
 
+/// What the panes draw on: a buffer and the area to fill. The live loop
+/// wraps ratatui's `Frame` buffer; `snapshot::render_buffer` a bare `Buffer`
+/// (no terminal, no diff, no copy).
+#[derive(Debug)]
+pub struct Canvas<'a> {
+    buf: &'a mut Buffer,
+    area: Rect,
+}
+
+impl<'a> Canvas<'a> {
+    /// Draw into `buf` over `area`.
+    pub fn new(buf: &'a mut Buffer, area: Rect) -> Self {
+        Self { buf, area }
+    }
+    /// The whole area.
+    pub fn area(&self) -> Rect {
+        self.area
+    }
+    /// Render a widget.
+    pub fn render_widget<W: Widget>(&mut self, w: W, area: Rect) {
+        w.render(area, self.buf);
+    }
+}
+
 /// Draw the whole screen.
-pub fn render(frame: &mut Frame, state: &State, theme: &Theme, chrome: &Chrome) {
+pub fn render(frame: &mut ratatui::Frame, state: &State, theme: &Theme, chrome: &Chrome) {
+    let area = frame.area();
+    render_canvas(
+        &mut Canvas::new(frame.buffer_mut(), area),
+        state,
+        theme,
+        chrome,
+    );
+}
+
+/// Draw the whole screen into a canvas.
+pub fn render_canvas(frame: &mut Canvas<'_>, state: &State, theme: &Theme, chrome: &Chrome) {
     let area = frame.area();
     frame.render_widget(Block::default().style(theme.base_style()), area);
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
@@ -78,7 +114,7 @@ pub fn render(frame: &mut Frame, state: &State, theme: &Theme, chrome: &Chrome) 
     }
 }
 
-fn full_layout(frame: &mut Frame, body: Rect, state: &State, theme: &Theme) {
+fn full_layout(frame: &mut Canvas<'_>, body: Rect, state: &State, theme: &Theme) {
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     let [heat, warm] =
@@ -100,7 +136,7 @@ fn full_layout(frame: &mut Frame, body: Rect, state: &State, theme: &Theme) {
     }
 }
 
-fn tab_bar(frame: &mut Frame, area: Rect, focus: Pane, theme: &Theme) {
+fn tab_bar(frame: &mut Canvas<'_>, area: Rect, focus: Pane, theme: &Theme) {
     let mut spans = Vec::new();
     for p in Pane::ALL {
         let style = if p == focus {
@@ -114,7 +150,7 @@ fn tab_bar(frame: &mut Frame, area: Rect, focus: Pane, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, chrome: &Chrome) {
+fn footer(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, chrome: &Chrome) {
     let [status, hints] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let ui = &state.ui;
@@ -144,7 +180,7 @@ fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, chrome: &
     frame.render_widget(Paragraph::new(Line::from(spans)), hints);
 }
 
-fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+fn too_small(frame: &mut Canvas<'_>, area: Rect, theme: &Theme) {
     let text = format!(
         "terminal too small (need {}×{}, have {}×{})\nenlarge the window or press q to quit",
         MIN_SIZE.0, MIN_SIZE.1, area.width, area.height

@@ -1,6 +1,6 @@
 //! Overlays: the help (generated from the keymap) and the confirm dialog.
 
-use ratatui::Frame;
+use crate::ui::Canvas;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -13,7 +13,7 @@ use crate::theme::Theme;
 /// The help overlay: sections flow into as many columns as the height
 /// needs; when those do not fit side by side, one column that scrolls
 /// (↑/↓, PgUp/PgDn while the help is open).
-pub fn help(frame: &mut Frame, area: Rect, theme: &Theme, chrome: &Chrome, scroll: usize) {
+pub fn help(frame: &mut Canvas<'_>, area: Rect, theme: &Theme, chrome: &Chrome, scroll: usize) {
     let mut sections: Vec<Vec<Line>> = Vec::new();
     for (title, rows) in &chrome.help {
         let mut sec = vec![Line::from(Span::styled(title.clone(), theme.title))];
@@ -52,7 +52,7 @@ pub fn help(frame: &mut Frame, area: Rect, theme: &Theme, chrome: &Chrome, scrol
 }
 
 fn draw_help(
-    frame: &mut Frame,
+    frame: &mut Canvas<'_>,
     area: Rect,
     theme: &Theme,
     columns: Vec<Vec<Line>>,
@@ -90,7 +90,7 @@ fn draw_help(
 }
 
 /// The y/n dialog for an action that writes.
-pub fn confirm(frame: &mut Frame, area: Rect, theme: &Theme, c: &Confirm) {
+pub fn confirm(frame: &mut Canvas<'_>, area: Rect, theme: &Theme, c: &Confirm) {
     let lines: Vec<Line> = c.lines.iter().map(|l| Line::from(l.as_str())).collect();
     let rect = centered(area, 76, lines.len() as u16 + 4);
     frame.render_widget(Clear, rect);

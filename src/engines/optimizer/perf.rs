@@ -129,16 +129,13 @@ impl Ewma {
     }
 }
 
-/// A ring of the most recent latency samples with percentiles recomputed
-/// when a sample arrives (selection on a reused scratch buffer, no
-/// allocation after warm-up).
+/// A ring of the most recent latency samples; percentiles are selected on
+/// demand (read once per data tick, while samples arrive many times a tick).
 #[derive(Debug, Clone, Default)]
 pub struct LatencyWindow {
     ring: Vec<f64>,
     next: usize,
     cap: usize,
-    scratch: Vec<f64>,
-    percentiles: Option<Percentiles>,
 }
 
 /// Nearest-rank index of quantile `q` in a sorted slice of `n` values.
@@ -156,7 +153,7 @@ impl LatencyWindow {
         }
     }
 
-    /// Adds a sample (already sanitized) and recomputes the percentiles.
+    /// Adds a sample (already sanitized).
     pub fn push(&mut self, x: f64) {
         if self.ring.len() < self.cap {
             self.ring.push(x);
@@ -164,9 +161,15 @@ impl LatencyWindow {
             *slot = x;
         }
         self.next = (self.next + 1) % self.cap;
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&self.ring);
-        let n = self.scratch.len();
+    }
+
+    /// The percentiles of the samples held, if any (computed on demand).
+    pub fn percentiles(&self) -> Option<Percentiles> {
+        if self.ring.is_empty() {
+            return None;
+        }
+        let mut scratch = self.ring.clone();
+        let n = scratch.len();
         let cmp = |a: &f64, b: &f64| crate::engines::cmp_f64(*a, *b);
         let (i50, i95, i99) = (
             rank_index(0.50, n),
@@ -176,7 +179,7 @@ impl LatencyWindow {
         // Nearest rank is monotone in q, so i50 ≤ i95 ≤ i99 < n. Each
         // selection partitions the slice: the next, lower quantile is
         // selected among the values below the previous one only.
-        let (lower, v99, _) = self.scratch.select_nth_unstable_by(i99, cmp);
+        let (lower, v99, _) = scratch.select_nth_unstable_by(i99, cmp);
         let p99 = *v99;
         let (p95, lower) = if i95 < i99 {
             let (l, v, _) = lower.select_nth_unstable_by(i95, cmp);
@@ -189,17 +192,12 @@ impl LatencyWindow {
         } else {
             p95
         };
-        self.percentiles = Some(Percentiles {
+        Some(Percentiles {
             p50,
             p95,
             p99,
             samples: n,
-        });
-    }
-
-    /// The percentiles of the samples held, if any.
-    pub fn percentiles(&self) -> Option<Percentiles> {
-        self.percentiles
+        })
     }
 
     /// Samples held.

@@ -2,7 +2,7 @@
 //! measured round trips (p50/p99, sparkline), ops/s, errors and a usage
 //! gauge; the pool model's routing strategy and a routing preview.
 
-use ratatui::Frame;
+use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -37,7 +37,7 @@ fn role(r: &BackendRow) -> &'static str {
 }
 
 /// Draw the pane.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let d = &state.derived;
     let extra = format!(
         " keys {} · reads {} ",

@@ -1,7 +1,7 @@
 //! 5 Clients: application clients from access events (requests, successes,
 //! failures, cached, rates) and the selected client's per-table breakdown.
 
-use ratatui::Frame;
+use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -14,7 +14,7 @@ use crate::ui::widgets::{
 };
 
 /// Draw the pane.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let d = &state.derived;
     let fs = state.clients.flush_stats();
     let dropped = if fs.dropped_deltas > 0 {

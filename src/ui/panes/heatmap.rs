@@ -2,7 +2,7 @@
 //! hit ratios in separate cache / buffer columns, temperature, and the
 //! selected row's detail with recommendations.
 
-use ratatui::Frame;
+use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -54,7 +54,7 @@ fn cell_span(c: &Cell, max: u32, theme: &Theme) -> Span<'static> {
 }
 
 /// Draw the pane.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let Some(view) = state.derived.heatmap.as_ref() else {
         let block = pane_block(
             Pane::Heatmap.title(),
@@ -163,7 +163,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focus
     }
 }
 
-fn detail(frame: &mut Frame, area: Rect, state: &State, r: &RowView, theme: &Theme) {
+fn detail(frame: &mut Canvas<'_>, area: Rect, state: &State, r: &RowView, theme: &Theme) {
     let t = &r.totals;
     let what = match (r.kind, r.measure) {
         (_, Measure::Buffer) => "Postgres shared buffers (block hits/reads)",

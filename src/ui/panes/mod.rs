@@ -6,7 +6,7 @@ mod heatmap;
 mod optimizer;
 mod warming;
 
-use ratatui::Frame;
+use crate::ui::Canvas;
 use ratatui::layout::Rect;
 
 use crate::action::Pane;
@@ -15,7 +15,7 @@ use crate::theme::Theme;
 
 /// Draw `pane` into `area`.
 pub fn render(
-    frame: &mut Frame,
+    frame: &mut Canvas<'_>,
     area: Rect,
     pane: Pane,
     state: &State,

@@ -2,7 +2,7 @@
 //! throughput and cost, confidence, strengths and weaknesses, and the
 //! detected workload pattern.
 
-use ratatui::Frame;
+use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -16,7 +16,7 @@ use crate::ui::widgets::{
 };
 
 /// Draw the pane.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let d = &state.derived;
     let pattern = d.workload.as_ref().map_or("–".to_string(), |w| {
         let cv = w

@@ -1,7 +1,7 @@
 //! 2 Warming: strategy, the candidate queue (key, rule, reason, time left,
 //! rate, estimated benefit), running jobs with progress, recent results.
 
-use ratatui::Frame;
+use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -16,7 +16,7 @@ use crate::ui::widgets::{
 };
 
 /// Draw the pane.
-pub fn render(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, focused: bool) {
+pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let d = &state.derived;
     let strategy = state.warming.config().strategy;
     let bound = d.bound.as_ref().map_or(String::new(), |b| {
