@@ -219,6 +219,39 @@ pub fn cells(values: &[String], widths: &[usize]) -> String {
         .collect()
 }
 
+/// Draw a pane's block (title, right-hand `extra`, focus highlight) and
+/// return the area inside it.
+pub fn open_pane(
+    frame: &mut crate::ui::Canvas<'_>,
+    area: Rect,
+    pane: crate::action::Pane,
+    extra: &str,
+    extra_style: Style,
+    focused: bool,
+    theme: &Theme,
+) -> Rect {
+    let block = pane_block(pane.title(), extra, extra_style, area.width, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// The selected row (kept inside `items`) and the rows that fit in
+/// `height` lines, scrolled so the selection stays visible, with indices.
+pub fn visible<T>(
+    items: &[T],
+    selected: usize,
+    height: usize,
+) -> (usize, impl Iterator<Item = (usize, &T)>) {
+    let selected = selected.min(items.len().saturating_sub(1));
+    let rows = items
+        .iter()
+        .enumerate()
+        .skip(scroll_offset(selected, height))
+        .take(height);
+    (selected, rows)
+}
+
 /// First row to show so that `selected` stays visible in `height` rows.
 pub fn scroll_offset(selected: usize, height: usize) -> usize {
     if height == 0 {

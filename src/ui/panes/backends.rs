@@ -15,8 +15,7 @@ use crate::engines::pool::{HealthState, RoutingRole};
 use crate::sample::SourceKind;
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    bar, bytes, empty_text, fit, key_label, ms, pane_block, pct, row_style, scroll_offset, si,
-    sparkline,
+    bar, bytes, empty_text, fit, key_label, ms, open_pane, pct, row_style, si, sparkline, visible,
 };
 
 fn health_color(h: HealthState, theme: &Theme) -> Style {
@@ -45,16 +44,15 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         state.db_pool.strategy().label()
     );
     let extra_style = theme.dim;
-    let block = pane_block(
-        Pane::Backends.title(),
+    let inner = open_pane(
+        frame,
+        area,
+        Pane::Backends,
         &extra,
         extra_style,
-        area.width,
         focused,
         theme,
     );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
     let [table, footer] =
         Layout::vertical([Constraint::Min(2), Constraint::Length(2)]).areas(inner);
 
@@ -86,17 +84,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     }
     let mut lines = vec![Line::from(Span::styled(head, theme.dim))];
     let body_h = table.height.saturating_sub(1) as usize;
-    let selected = state
-        .ui
-        .selected(Pane::Backends)
-        .min(d.backends.len().saturating_sub(1));
-    for (i, r) in d
-        .backends
-        .iter()
-        .enumerate()
-        .skip(scroll_offset(selected, body_h))
-        .take(body_h)
-    {
+    let (selected, rows) = visible(&d.backends, state.ui.selected(Pane::Backends), body_h);
+    for (i, r) in rows {
         let style = row_style(focused && i == selected, false, theme);
         let health = if r.drained {
             ("drained".to_string(), theme.frozen)

@@ -10,7 +10,7 @@ use crate::action::Pane;
 use crate::app::state::State;
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    cells, empty_text, fit, fit_columns, pane_block, pct, row_style, scroll_offset, si,
+    cells, empty_text, fit, fit_columns, open_pane, pct, row_style, si, visible,
 };
 
 /// Draw the pane.
@@ -28,16 +28,15 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     } else {
         theme.dim
     };
-    let block = pane_block(
-        Pane::Clients.title(),
+    let inner = open_pane(
+        frame,
+        area,
+        Pane::Clients,
         &extra,
         extra_style,
-        area.width,
         focused,
         theme,
     );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
     let split = (inner.height / 2).max(3);
     let [top, bottom] =
         Layout::vertical([Constraint::Length(split), Constraint::Min(0)]).areas(inner);
@@ -57,17 +56,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         theme.dim,
     ))];
     let body_h = top.height.saturating_sub(1) as usize;
-    let selected = state
-        .ui
-        .selected(Pane::Clients)
-        .min(d.clients.len().saturating_sub(1));
-    for (i, c) in d
-        .clients
-        .iter()
-        .enumerate()
-        .skip(scroll_offset(selected, body_h))
-        .take(body_h)
-    {
+    let (selected, rows) = visible(&d.clients, state.ui.selected(Pane::Clients), body_h);
+    for (i, c) in rows {
         let style = row_style(focused && i == selected, false, theme);
         let values = [
             si(c.requests_per_sec),

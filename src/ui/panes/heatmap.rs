@@ -13,7 +13,7 @@ use crate::app::state::State;
 use crate::engines::heatmap::{Cell, Measure, RowKind, RowView, Temperature};
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    duration, empty_text, fit, pane_block, pct, row_style, scroll_offset, si,
+    duration, empty_text, fit, open_pane, pane_block, pct, row_style, si, visible,
 };
 
 const NAME_W: usize = 22;
@@ -79,16 +79,15 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         view.rows.len()
     );
     let extra_style = theme.dim;
-    let block = pane_block(
-        Pane::Heatmap.title(),
+    let inner = open_pane(
+        frame,
+        area,
+        Pane::Heatmap,
         &extra,
         extra_style,
-        area.width,
         focused,
         theme,
     );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
     let detail_h = if inner.height >= 16 { 6 } else { 0 };
     let [grid_area, detail_area] =
         Layout::vertical([Constraint::Min(2), Constraint::Length(detail_h)]).areas(inner);
@@ -117,12 +116,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         Span::styled("  temp ", theme.dim),
     ])];
     let body_h = grid_area.height.saturating_sub(1) as usize;
-    let selected = state
-        .ui
-        .selected(Pane::Heatmap)
-        .min(view.rows.len().saturating_sub(1));
-    let offset = scroll_offset(selected, body_h);
-    for (i, r) in view.rows.iter().enumerate().skip(offset).take(body_h) {
+    let (selected, rows) = visible(&view.rows, state.ui.selected(Pane::Heatmap), body_h);
+    for (i, r) in rows {
         let style = row_style(focused && i == selected, false, theme);
         let mut spans = vec![
             Span::styled(fit(&r.name, NAME_W), style),

@@ -12,7 +12,7 @@ use crate::app::state::State;
 use crate::engines::optimizer::PredictionSource;
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    bar, cells, empty_text, fit, fit_columns, ms, pane_block, row_style, scroll_offset, si,
+    bar, cells, empty_text, fit, fit_columns, ms, open_pane, row_style, si, visible,
 };
 
 /// Draw the pane.
@@ -33,16 +33,15 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         )
     });
     let extra = format!("workload {pattern}");
-    let block = pane_block(
-        Pane::Optimizer.title(),
+    let inner = open_pane(
+        frame,
+        area,
+        Pane::Optimizer,
         &extra,
         theme.dim,
-        area.width,
         focused,
         theme,
     );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
     let detail_h = if inner.height >= 9 { 3 } else { 0 };
     let [table, detail] =
         Layout::vertical([Constraint::Min(2), Constraint::Length(detail_h)]).areas(inner);
@@ -65,17 +64,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         theme.dim,
     ))];
     let body_h = table.height.saturating_sub(1) as usize;
-    let selected = state
-        .ui
-        .selected(Pane::Optimizer)
-        .min(d.ranking.len().saturating_sub(1));
-    for (i, r) in d
-        .ranking
-        .iter()
-        .enumerate()
-        .skip(scroll_offset(selected, body_h))
-        .take(body_h)
-    {
+    let (selected, rows) = visible(&d.ranking, state.ui.selected(Pane::Optimizer), body_h);
+    for (i, r) in rows {
         let style = row_style(focused && i == selected, false, theme);
         let src = match r.predicted_by {
             PredictionSource::Model => "fit",

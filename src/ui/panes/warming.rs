@@ -11,8 +11,8 @@ use crate::app::state::State;
 use crate::engines::warming::{CandidateReason, JobState, WarmJob};
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    bar, cells, duration, empty_text, fit, fit_columns, key_label, pane_block, row_style,
-    scroll_offset, si,
+    bar, cells, duration, empty_text, fit, fit_columns, key_label, open_pane, row_style, si,
+    visible,
 };
 
 /// Draw the pane.
@@ -33,16 +33,15 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         d.candidates.len()
     );
     let extra_style = theme.dim;
-    let block = pane_block(
-        Pane::Warming.title(),
+    let inner = open_pane(
+        frame,
+        area,
+        Pane::Warming,
         &extra,
         extra_style,
-        area.width,
         focused,
         theme,
     );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
 
     let running: Vec<&WarmJob> = d.jobs.iter().filter(|j| !j.state.is_terminal()).collect();
     let recent: Vec<&WarmJob> = d
@@ -74,17 +73,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         theme.dim,
     ))];
     let body_h = queue.height.saturating_sub(1) as usize;
-    let selected = state
-        .ui
-        .selected(Pane::Warming)
-        .min(d.candidates.len().saturating_sub(1));
-    for (i, c) in d
-        .candidates
-        .iter()
-        .enumerate()
-        .skip(scroll_offset(selected, body_h))
-        .take(body_h)
-    {
+    let (selected, rows) = visible(&d.candidates, state.ui.selected(Pane::Warming), body_h);
+    for (i, c) in rows {
         let marked = state.ui.marked.contains(&c.key_hash);
         let style = row_style(focused && i == selected, marked, theme);
         let name = c.name.as_deref().map_or_else(
