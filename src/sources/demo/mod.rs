@@ -303,17 +303,9 @@ impl Demo {
         let node = &mut self.nodes[victim];
         if node.down_until == 0 && ms >= self.next_failure {
             node.down_until = ms + 45_000;
-            out.push(Sample {
-                source: SourceId(victim as u16),
-                generation: node.run as u32,
-                at: now,
-                body: Body::Status(SourceStatus::Retrying {
-                    at: now.add_secs(5),
-                    reason: "connection refused".into(),
-                }),
-            });
-        } else if node.down_until != 0 && ms < node.down_until {
-            // Still down: the next attempt is due every 5 s; say when.
+        }
+        if node.down_until != 0 && ms < node.down_until {
+            // Down: the next attempt is due every 5 s from the failure; say when.
             let start = node.down_until - 45_000;
             if (ms - start) / 1000 % 5 == 0 {
                 out.push(Sample {
