@@ -136,6 +136,16 @@ pub struct RedisStats {
     pub connected_clients: u64,
     /// Keys in all databases.
     pub keys: u64,
+    /// `used_memory_rss` in bytes.
+    pub used_memory_rss: u64,
+    /// `mem_fragmentation_ratio` in thousandths (1200 = 1.2), when reported.
+    pub fragmentation_milli: Option<u32>,
+    /// `blocked_clients`.
+    pub blocked_clients: u64,
+    /// `rejected_connections` (cumulative).
+    pub rejected_connections: u64,
+    /// `master_link_status` on a replica (`None` on a primary).
+    pub master_link_up: Option<bool>,
 }
 
 /// Cumulative counters and gauges from Postgres statistics views.

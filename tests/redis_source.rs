@@ -117,6 +117,9 @@ fn info_counts_exactly_what_clients_did_and_not_the_console_itself() {
             "the console's own commands are subtracted"
         );
         assert_eq!(a.keys, 10);
+        assert!(a.used_memory_rss > 0 && a.used_memory > 0);
+        assert!(a.fragmentation_milli.is_some());
+        assert_eq!(a.master_link_up, None, "a primary has no master link");
         assert_eq!(a.run_id, b.run_id);
     });
 }

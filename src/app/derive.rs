@@ -51,6 +51,8 @@ pub struct BackendRow {
     pub lag_bytes: u64,
     /// Postgres shared-buffer hit ratio over the last interval.
     pub buffer_ratio: Option<f64>,
+    /// Redis: evictions and expirations per second, fragmentation, clients.
+    pub redis_detail: Option<String>,
 }
 
 /// What every pane shows, computed at the data tick.
@@ -307,6 +309,23 @@ fn backend_rows(state: &State) -> Vec<BackendRow> {
                 routing: pool.routing_role(id, op),
                 lag_bytes: s.lag_bytes,
                 buffer_ratio: ratio(s.buffer.0, s.buffer.0 + s.buffer.1),
+                redis_detail: s.redis_info.as_ref().map(|r| {
+                    let frag = r.fragmentation_milli.map_or("–".to_string(), |f| {
+                        format!("{:.2}", f64::from(f) / 1000.0)
+                    });
+                    let link = match r.master_link_up {
+                        Some(true) => " link up",
+                        Some(false) => " LINK DOWN",
+                        None => "",
+                    };
+                    format!(
+                        "evict {:.0}/s expire {:.0}/s frag {frag} clients {}/{} blocked{link}",
+                        s.evicted_per_sec,
+                        s.expired_per_sec,
+                        r.connected_clients,
+                        r.blocked_clients
+                    )
+                }),
             })
         })
         .collect()

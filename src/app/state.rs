@@ -64,6 +64,12 @@ pub struct SourceState {
     pub capacity: u64,
     /// Replication lag in bytes (Postgres).
     pub lag_bytes: u64,
+    /// Redis: keys evicted and expired per second over the last interval.
+    pub evicted_per_sec: f64,
+    /// Keys expired per second.
+    pub expired_per_sec: f64,
+    /// Redis: the last `INFO` figures (memory, fragmentation, clients, link).
+    pub redis_info: Option<RedisStats>,
     /// Buffer-cache hits and reads in the last interval (Postgres only).
     pub buffer: (u64, u64),
     redis_counters: CumulativeSet<5>,
@@ -90,6 +96,9 @@ impl SourceState {
             used: 0,
             capacity: 0,
             lag_bytes: 0,
+            evicted_per_sec: 0.0,
+            expired_per_sec: 0.0,
+            redis_info: None,
             buffer: (0, 0),
             redis_counters: CumulativeSet::new(),
             pg_counters: CumulativeSet::new(),
@@ -357,8 +366,11 @@ impl State {
         ];
         let mut tick = TickTotals::default();
         match src.redis_counters.observe(vals, r.run_id) {
-            SetDelta::Values([h, m, c, _, _]) => {
-                src.ops_per_sec = if dt > 0.0 { c as f64 / dt } else { 0.0 };
+            SetDelta::Values([h, m, c, ev, ex]) => {
+                let per_sec = |n: u64| if dt > 0.0 { n as f64 / dt } else { 0.0 };
+                src.ops_per_sec = per_sec(c);
+                src.evicted_per_sec = per_sec(ev);
+                src.expired_per_sec = per_sec(ex);
                 tick = TickTotals {
                     hits: h,
                     misses: m,
@@ -372,6 +384,7 @@ impl State {
         }
         src.used = r.used_memory;
         src.capacity = r.maxmemory;
+        src.redis_info = Some(r.clone());
         let (backend, opt, ops, rtt) = (src.backend, src.opt_id, src.ops_per_sec, src.rtt_ms);
         self.pending.hits += tick.hits;
         self.pending.misses += tick.misses;

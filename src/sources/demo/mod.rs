@@ -221,6 +221,11 @@ impl Demo {
                     maxmemory: 512 * 1024 * 1024,
                     connected_clients: 40 + self.rng.below(8),
                     keys,
+                    used_memory_rss: keys * 1_400 + 24 * 1024 * 1024,
+                    fragmentation_milli: Some(1_080 + (self.rng.below(60) as u32)),
+                    blocked_clients: 0,
+                    rejected_connections: 0,
+                    master_link_up: None,
                 }),
             ));
         }

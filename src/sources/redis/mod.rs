@@ -229,6 +229,13 @@ where
             maxmemory: info.maxmemory,
             connected_clients: info.connected_clients,
             keys: info.keys,
+            used_memory_rss: info.used_memory_rss,
+            fragmentation_milli: info
+                .fragmentation
+                .map(|f| (f * 1000.0).round().clamp(0.0, f64::from(u32::MAX)) as u32),
+            blocked_clients: info.blocked_clients,
+            rejected_connections: info.rejected_connections,
+            master_link_up: info.master_link_up,
         };
         let bodies = vec![
             Body::Health {

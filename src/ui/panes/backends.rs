@@ -128,6 +128,9 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             spans.push(Span::styled(bar(frac, gauge_w), theme.gauge_fill));
             spans.push(Span::styled(format!(" {label}"), theme.dim));
         }
+        if let (true, Some(detail)) = (wide, &r.redis_detail) {
+            spans.push(Span::styled(format!(" {detail}"), theme.dim));
+        }
         if wide && r.kind != SourceKind::Redis {
             spans.push(Span::styled(
                 format!(" buf {}", pct(r.buffer_ratio)),
