@@ -95,50 +95,64 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Start the process; when another process won the race for the port
+    /// (the child exits, or someone else answers), pick a new port and retry.
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .args(&self.extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/test installs it)");
-        let _ = std::fs::write(
-            registry().join(child.id().to_string()),
-            std::process::id().to_string(),
-        );
-        self.child = Some(child);
-        self.wait_ready();
+        for _ in 0..10 {
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &self.port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(&self.dir)
+                .args(&self.extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server is installed (scripts/test installs it)");
+            let _ = std::fs::write(
+                registry().join(child.id().to_string()),
+                std::process::id().to_string(),
+            );
+            let pid = child.id();
+            self.child = Some(child);
+            if self.wait_ready(pid) {
+                return;
+            }
+            self.kill();
+            self.port = free_port();
+        }
+        panic!("could not start redis-server on a free port");
     }
 
-    fn wait_ready(&self) {
+    /// True once the server answering on our port is our own process.
+    fn wait_ready(&mut self, pid: u32) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(Child::try_wait) {
+                return false; // exited: the port was taken
+            }
             if let Ok(mut c) = TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = c.set_read_timeout(Some(Duration::from_millis(500)));
-                let mut buf = [0u8; 16];
-                if c.write_all(b"PING\r\n").is_ok()
-                    && c.read(&mut buf)
-                        .map(|n| buf[..n].starts_with(b"+PONG"))
-                        .unwrap_or(false)
-                {
-                    return;
+                let mut buf = vec![0u8; 4096];
+                if c.write_all(b"INFO server\r\n").is_ok() {
+                    let n = c.read(&mut buf).unwrap_or(0);
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    if text.contains("process_id:") {
+                        return text.contains(&format!("process_id:{pid}\r\n"));
+                    }
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {} did not come up", self.port);
+        false
     }
 
     /// Kill it hard (SIGKILL), as a crash would.

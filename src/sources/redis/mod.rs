@@ -269,6 +269,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refused_and_timed_out_connections_read_plainly() {
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(describe(&refused), "connection refused");
+        let timeout = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert_eq!(describe(&timeout), "timed out");
+    }
+
+    #[test]
     fn display_names_never_show_credentials() {
         assert_eq!(
             display_name("redis://:secret@cache-1:6379/0"),
