@@ -4,5 +4,6 @@ pub mod actions;
 pub mod derive;
 pub mod driver;
 pub mod run;
+pub mod source;
 pub mod state;
 pub mod ui_state;
