@@ -146,6 +146,13 @@ pub struct RedisStats {
     pub rejected_connections: u64,
     /// `master_link_status` on a replica (`None` on a primary).
     pub master_link_up: Option<bool>,
+    /// Commands heliostat itself sent this node (cumulative for the
+    /// console's run, never reset): subtracted from `commands`.
+    pub own_commands: u64,
+    /// Keyspace hits heliostat's own lookups caused (subtracted).
+    pub own_hits: u64,
+    /// Keyspace misses heliostat's own lookups caused (subtracted).
+    pub own_misses: u64,
 }
 
 /// Cumulative counters and gauges from Postgres statistics views.

@@ -62,7 +62,7 @@ fn info_counts_exactly_what_clients_did_and_not_the_console_itself() {
     let rt = runtime();
     rt.block_on(async {
         let (tx, mut rx) = mpsc::channel(64);
-        tokio::spawn(run_node(fast(&server.url()), tx));
+        tokio::spawn(run_node(fast(&server.url()), Default::default(), tx));
         // Wait for two polls so there is a baseline.
         let mut polls = 0;
         collect(&mut rx, Duration::from_secs(5), |s| {
@@ -130,7 +130,7 @@ fn a_restart_is_a_new_run_and_polling_resumes_within_two_seconds() {
     let rt = runtime();
     rt.block_on(async {
         let (tx, mut rx) = mpsc::channel(64);
-        tokio::spawn(run_node(fast(&server.url()), tx));
+        tokio::spawn(run_node(fast(&server.url()), Default::default(), tx));
         let first = collect(&mut rx, Duration::from_secs(5), |s| {
             matches!(s.body, Body::Redis(_))
         })
@@ -178,6 +178,7 @@ fn a_silent_node_times_out_and_a_bad_url_never_shows_its_password() {
         let (tx, mut rx) = mpsc::channel(64);
         tokio::spawn(run_node(
             fast(&format!("redis://:hunter2@127.0.0.1:{port}")),
+            Default::default(),
             tx,
         ));
         let got = collect(&mut rx, Duration::from_secs(3), |s| {
@@ -201,7 +202,11 @@ fn a_silent_node_times_out_and_a_bad_url_never_shows_its_password() {
         });
         assert_eq!(hello, Some(format!("127.0.0.1:{port}")));
         let (tx, mut rx) = mpsc::channel(64);
-        tokio::spawn(run_node(fast("redis://:hunter2@[bad"), tx));
+        tokio::spawn(run_node(
+            fast("redis://:hunter2@[bad"),
+            Default::default(),
+            tx,
+        ));
         let got = collect(&mut rx, Duration::from_secs(3), |s| {
             matches!(s.body, Body::Status(_))
         })

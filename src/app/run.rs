@@ -20,7 +20,7 @@ use crate::sample::Sample;
 use crate::sample::SourceId;
 use crate::snapshot::{Format, encode, render_buffer};
 use crate::sources::demo::Demo;
-use crate::sources::redis::{NodeConfig, run_node, wall_now};
+use crate::sources::redis::{NodeConfig, spawn_node, wall_now};
 use crate::terminal::{TerminalGuard, draw_synced};
 use crate::theme::{ColorMode, Theme, builtin_names};
 use crate::ui::{Chrome, render};
@@ -162,7 +162,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                 let id = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
                 let mut cfg = NodeConfig::new(id, url);
                 cfg.poll = opts.refresh;
-                tokio::spawn(run_node(cfg, sample_tx.clone()));
+                spawn_node(cfg, sample_tx.clone());
             }
             drop(sample_tx);
             (

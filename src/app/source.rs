@@ -51,7 +51,9 @@ pub struct SourceState {
     pub redis_info: Option<RedisStats>,
     /// Buffer-cache hits and reads in the last interval (Postgres only).
     pub buffer: (u64, u64),
-    pub(crate) redis_counters: CumulativeSet<5>,
+    /// Commands per second heliostat itself sent (the observer effect).
+    pub own_ops_per_sec: f64,
+    pub(crate) redis_counters: CumulativeSet<8>,
     pub(crate) pg_counters: CumulativeSet<4>,
     pub(crate) last_stats_at: Option<Timestamp>,
 }
@@ -71,6 +73,7 @@ impl SourceState {
             rtt_groups: VecDeque::new(),
             rtt_group: (0, 0),
             ops_per_sec: 0.0,
+            own_ops_per_sec: 0.0,
             errors: 0,
             used: 0,
             capacity: 0,

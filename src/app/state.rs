@@ -286,12 +286,22 @@ impl State {
             r.commands,
             r.evicted_keys,
             r.expired_keys,
+            r.own_hits,
+            r.own_misses,
+            r.own_commands,
         ];
         let mut tick = TickTotals::default();
         match src.redis_counters.observe(vals, r.run_id) {
-            SetDelta::Values([h, m, c, ev, ex]) => {
+            SetDelta::Values([h, m, c, ev, ex, oh, om, oc]) => {
                 let per_sec = |n: u64| if dt > 0.0 { n as f64 / dt } else { 0.0 };
+                // The console's own load is taken out, so watching does not move the figures.
+                let (h, m, c) = (
+                    h.saturating_sub(oh),
+                    m.saturating_sub(om),
+                    c.saturating_sub(oc),
+                );
                 src.ops_per_sec = per_sec(c);
+                src.own_ops_per_sec = per_sec(oc);
                 src.evicted_per_sec = per_sec(ev);
                 src.expired_per_sec = per_sec(ex);
                 tick = TickTotals {

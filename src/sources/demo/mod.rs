@@ -227,6 +227,7 @@ impl Demo {
                     blocked_clients: 0,
                     rejected_connections: 0,
                     master_link_up: None,
+                    ..RedisStats::default()
                 }),
             ));
         }

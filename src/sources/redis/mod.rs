@@ -9,6 +9,8 @@
 
 pub mod info;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::AsyncConnectionConfig;
@@ -68,13 +70,61 @@ pub fn display_name(url: &str) -> String {
     }
 }
 
-/// Commands the console sends per poll (PING + INFO), subtracted from the
-/// node's command count so the console does not see its own load.
+/// Commands the console sends per poll (PING + INFO).
 const OWN_PER_POLL: u64 = 2;
 
+/// What the console itself sent one node, shared by that node's tasks (the
+/// poller, the key sampler): monotonic for the console's run, so the app can
+/// take it out of the node's figures (the observer effect).
+#[derive(Debug, Default)]
+pub struct OwnLoad {
+    commands: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl OwnLoad {
+    /// Count `commands` sent, of which `hits` and `misses` were keyspace
+    /// lookups the server counts in `keyspace_hits` / `keyspace_misses`.
+    pub fn add(&self, commands: u64, hits: u64, misses: u64) {
+        self.commands.fetch_add(commands, Ordering::Relaxed);
+        self.hits.fetch_add(hits, Ordering::Relaxed);
+        self.misses.fetch_add(misses, Ordering::Relaxed);
+    }
+
+    /// `(commands, hits, misses)` so far.
+    pub fn totals(&self) -> (u64, u64, u64) {
+        (
+            self.commands.load(Ordering::Relaxed),
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The tasks watching one node; dropping this does not stop them, `abort` does
+/// (a node that left a cluster).
+#[derive(Debug)]
+pub struct NodeTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl NodeTasks {
+    /// Stop every task of the node.
+    pub fn abort(&self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
+/// Start watching one node: its poller (and, sharing its [`OwnLoad`], any
+/// other per-node task), each with its own connection.
+pub fn spawn_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) -> NodeTasks {
+    let own = Arc::new(OwnLoad::default());
+    NodeTasks(vec![tokio::spawn(run_node(cfg, own, tx))])
+}
+
 /// Poll one node until the receiver goes away: connect, poll, and on any
-/// failure report it and retry every `retry`.
-pub async fn run_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) {
+/// failure report it and retry every `retry`. `own` is shared with the
+/// node's other tasks.
+pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<Sample>>) {
     let name = display_name(&cfg.url);
     let mut generation = 0u32;
     let send = |generation: u32, bodies: Vec<Body>| {
@@ -110,7 +160,6 @@ pub async fn run_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) {
             return;
         }
     };
-    let mut own = OwnCommands::default();
     loop {
         let reason = match connect(&client, &cfg).await {
             Ok((mut conn, info)) => {
@@ -119,7 +168,7 @@ pub async fn run_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) {
                 if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
                     return;
                 }
-                match poll_loop(&cfg, &mut conn, &mut own, generation, &send).await {
+                match poll_loop(&cfg, &mut conn, &own, generation, &send).await {
                     Ok(()) => return,
                     Err(e) => e,
                 }
@@ -143,13 +192,6 @@ pub async fn run_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) {
         }
         tokio::time::sleep(cfg.retry).await;
     }
-}
-
-/// The console's own command count in the node's current run.
-#[derive(Debug, Default)]
-struct OwnCommands {
-    run_id: u64,
-    count: u64,
 }
 
 async fn connect(
@@ -188,7 +230,7 @@ async fn connect(
 async fn poll_loop<F, Fut>(
     cfg: &NodeConfig,
     conn: &mut MultiplexedConnection,
-    own: &mut OwnCommands,
+    own: &OwnLoad,
     generation: u32,
     send: &F,
 ) -> Result<(), String>
@@ -211,18 +253,13 @@ where
             .await
             .map_err(|e| describe(&e))?;
         let info = Info::parse(&text);
-        if info.run_id != own.run_id {
-            *own = OwnCommands {
-                run_id: info.run_id,
-                count: 0,
-            };
-        }
-        own.count = own.count.saturating_add(OWN_PER_POLL);
+        own.add(OWN_PER_POLL, 0, 0);
+        let (own_commands, own_hits, own_misses) = own.totals();
         let stats = RedisStats {
             run_id: info.run_id,
             keyspace_hits: info.keyspace_hits,
             keyspace_misses: info.keyspace_misses,
-            commands: info.commands.saturating_sub(own.count),
+            commands: info.commands,
             evicted_keys: info.evicted_keys,
             expired_keys: info.expired_keys,
             used_memory: info.used_memory,
@@ -236,6 +273,9 @@ where
             blocked_clients: info.blocked_clients,
             rejected_connections: info.rejected_connections,
             master_link_up: info.master_link_up,
+            own_commands,
+            own_hits,
+            own_misses,
         };
         let bodies = vec![
             Body::Health {
