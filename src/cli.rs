@@ -62,6 +62,12 @@ pub struct Cli {
     /// Redis stream of access events [e.g. heliostat:events]
     #[arg(long, value_name = "STREAM", global = true)]
     pub events: Option<String>,
+    /// Redis holding the event stream [default: the first --redis]
+    #[arg(long, value_name = "URL", global = true, requires = "events")]
+    pub events_redis: Option<String>,
+    /// Read the events already in the stream too (default: only new ones)
+    #[arg(long, global = true, requires = "events")]
+    pub events_catch_up: bool,
     /// Theme name (default, light, high-contrast, mono, …) or path to a theme file
     #[arg(long, value_name = "NAME|PATH", global = true)]
     pub theme: Option<String>,
@@ -108,6 +114,33 @@ pub enum Command {
     /// Render one frame without a terminal (reproducible for the demo)
     #[command(after_help = SNAPSHOT_AFTER_HELP)]
     Snapshot(SnapshotArgs),
+    /// Publish access events to a stream (--redis, --events; see docs/EVENTS.md)
+    #[command(after_help = EMIT_AFTER_HELP)]
+    Emit(EmitArgs),
+}
+
+const EMIT_AFTER_HELP: &str = "\
+Examples:
+  heliostat emit --redis redis://localhost:6379 --events heliostat:events \\
+      client=api table=users key=user:42 op=get hit=1 latency_us=180 saved_us=2400
+  heliostat emit --redis redis://localhost:6379 --events heliostat:events --count 100000
+      (no FIELD=VALUE: a synthetic workload of plausible events)";
+
+/// Arguments of `heliostat emit`.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct EmitArgs {
+    /// How many events to publish
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub count: u64,
+    /// Events per second at most (0 = as fast as the server takes them)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rate: u64,
+    /// Cap the stream with XADD MAXLEN ~ N (0 = no cap)
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub maxlen: u64,
+    /// The event's fields (schema in docs/EVENTS.md); none: synthetic events
+    #[arg(value_name = "FIELD=VALUE")]
+    pub fields: Vec<String>,
 }
 
 /// Arguments of `heliostat snapshot` (the global flags such as --seed and

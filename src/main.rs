@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+mod emit;
+
+use heliostat::app::live::{EventsSpec, LiveSpec, observe};
 use heliostat::app::run::{Feed, RunOptions, chrome, run};
 use heliostat::app::state::SessionInfo;
 use heliostat::cli::{Cli, ColorMode as ColorFlag, Command, SnapshotArgs, SnapshotFormat};
@@ -30,6 +33,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     let settings = config::resolve(&cli, &env)?;
     match &cli.command {
         Some(Command::Snapshot(args)) => snapshot(args, &settings),
+        Some(Command::Emit(args)) => emit::emit(args, &settings),
         None => console(settings, &env),
     }
 }
@@ -103,21 +107,46 @@ fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
     Some(guard)
 }
 
-fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
-    let feed = match &settings.mode {
-        Mode::Demo => Feed::Demo,
+/// The live servers to watch; `None` in demo mode.
+fn live_spec(mode: &Mode) -> anyhow::Result<Option<LiveSpec>> {
+    match mode {
+        Mode::Demo => Ok(None),
         Mode::Live { postgres, .. } if !postgres.is_empty() => bail!(
             "the Postgres source is not in this build yet: drop --postgres / DATABASE_URL \
-             (Redis nodes and the demo work)"
+             (Redis nodes, the event stream and the demo work)"
         ),
         Mode::Live {
-            events: Some(_), ..
-        } => bail!(
-            "the access-event stream reader (--events) is not in this build yet: drop --events"
-        ),
-        Mode::Live { redis, .. } => Feed::Live {
-            redis: redis.clone(),
-        },
+            redis,
+            events,
+            events_redis,
+            events_catch_up,
+            ..
+        } => {
+            let events = match events {
+                None => None,
+                Some(stream) => {
+                    let Some(url) = events_redis.as_ref().or(redis.first()) else {
+                        bail!("--events needs a Redis: add --redis URL or --events-redis URL");
+                    };
+                    Some(EventsSpec {
+                        url: url.clone(),
+                        stream: stream.clone(),
+                        catch_up: *events_catch_up,
+                    })
+                }
+            };
+            Ok(Some(LiveSpec {
+                redis: redis.clone(),
+                events,
+            }))
+        }
+    }
+}
+
+fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
+    let feed = match live_spec(&settings.mode)? {
+        None => Feed::Demo,
+        Some(spec) => Feed::Live(spec),
     };
     if !std::io::stdout().is_terminal() {
         bail!(
@@ -151,11 +180,7 @@ fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
 const MAX_SNAPSHOT_AT: u64 = 7 * 86_400;
 
 fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
-    if let Mode::Live { .. } = settings.mode {
-        bail!(
-            "snapshots of live servers need the Redis and Postgres sources, which are not in this build yet; drop --redis/--postgres for a demo snapshot"
-        );
-    }
+    let live = live_spec(&settings.mode)?;
     let format = match args.effective_format() {
         SnapshotFormat::Txt => Format::Txt,
         SnapshotFormat::Ansi => Format::Ansi,
@@ -173,13 +198,34 @@ fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
     let theme = Theme::load(&settings.theme)
         .with_context(|| format!("loading theme {}", settings.theme))?
         .downgrade(tier);
-    let state = demo_state(
-        settings.seed,
-        args.at,
-        args.pane,
-        session(settings),
-        &settings.declared,
-    );
+    let state = match live {
+        None => demo_state(
+            settings.seed,
+            args.at,
+            args.pane,
+            session(settings),
+            &settings.declared,
+        ),
+        Some(spec) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let wait = std::time::Duration::from_secs_f64(args.wait);
+            let mut state = rt.block_on(observe(
+                &spec,
+                wait,
+                settings.refresh,
+                session(settings),
+                &settings.declared,
+            ));
+            if let Some(p) = args.pane {
+                state.ui.focus = p;
+                state.ui.zoomed = true;
+            }
+            state
+        }
+    };
     let chrome = chrome(&settings.keymap, state.ui.focus);
     let buf = render_buffer(&state, &theme, &chrome, args.size.width, args.size.height);
     let out = encode(&buf, &theme, format);

@@ -96,6 +96,11 @@ pub enum Body {
     Accesses(Vec<AccessAgg>),
     /// Key-sampler observations (TTL and access counts of sampled keys).
     Keys(Vec<KeyObs>),
+    /// Accesses per key since the previous sample (access events); never
+    /// dropped.
+    KeyAccesses(Vec<KeyAccess>),
+    /// Cumulative figures of an access-event stream reader.
+    Stream(StreamStats),
     /// Progress of a warm job running against this source; never dropped.
     WarmProgress(WarmProgress),
 }
@@ -200,6 +205,9 @@ pub struct AccessAgg {
     pub op: String,
     /// Accesses.
     pub count: u32,
+    /// Cache lookups among them (writes are accesses but not lookups): the
+    /// denominator of hit ratios.
+    pub lookups: u32,
     /// Cache hits among them.
     pub hits: u32,
     /// Failed requests among them.
@@ -208,6 +216,33 @@ pub struct AccessAgg {
     pub saved_us: u64,
     /// Summed latency, microseconds.
     pub latency_us: u64,
+}
+
+/// Accesses of one key since the previous sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAccess {
+    /// Key name.
+    pub key: String,
+    /// Accesses (scaled by the events' sample rate).
+    pub count: u32,
+    /// Lookups that hit.
+    pub hits: u32,
+    /// Lookups that missed.
+    pub misses: u32,
+}
+
+/// How an access-event stream reader is doing (cumulative for its run).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamStats {
+    /// Stream entries read.
+    pub read: u64,
+    /// Entries skipped as malformed.
+    pub malformed: u64,
+    /// Why the latest malformed entry was skipped (id and reason).
+    pub last_malformed: Option<String>,
+    /// How far behind the newest entry read is: wall clock minus the
+    /// entry id's millisecond part (the stream's server clock).
+    pub lag_ms: Option<i64>,
 }
 
 /// What the key sampler saw of one key.

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod derive;
 pub mod driver;
+pub mod live;
 pub mod run;
 pub mod source;
 pub mod state;

@@ -12,15 +12,15 @@ use tokio::time::{MissedTickBehavior, interval, sleep_until};
 
 use super::actions::Effect;
 use super::driver::DemoDriver;
+use super::live::{LiveSpec, spawn_live};
 use super::state::{SessionInfo, State};
 use crate::action::Pane;
 use crate::engines::Timestamp;
 use crate::keymap::{Keymap, Resolved};
 use crate::sample::Sample;
-use crate::sample::SourceId;
 use crate::snapshot::{Format, encode, render_buffer};
 use crate::sources::demo::Demo;
-use crate::sources::redis::{NodeConfig, spawn_node, wall_now};
+use crate::sources::redis::wall_now;
 use crate::terminal::{TerminalGuard, draw_synced};
 use crate::theme::{ColorMode, Theme, builtin_names};
 use crate::ui::{Chrome, render};
@@ -30,11 +30,8 @@ use crate::ui::{Chrome, render};
 pub enum Feed {
     /// The built-in demo workload (virtual clock, warm-up first).
     Demo,
-    /// Real Redis nodes (wall clock), one task each.
-    Live {
-        /// Redis URLs.
-        redis: Vec<String>,
-    },
+    /// Real servers (wall clock), one task each.
+    Live(LiveSpec),
 }
 
 /// Frames are at least this far apart (30 frames/s).
@@ -154,16 +151,11 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                 Some(cmd_tx),
             )
         }
-        Feed::Live { redis } => {
+        Feed::Live(spec) => {
             let mut state = State::new(opts.session, refresh_ms);
             let now = wall_now();
             state.declare(&opts.declared, now);
-            for (i, url) in redis.iter().enumerate() {
-                let id = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
-                let mut cfg = NodeConfig::new(id, url);
-                cfg.poll = opts.refresh;
-                spawn_node(cfg, sample_tx.clone());
-            }
+            spawn_live(&spec, opts.refresh, &sample_tx);
             drop(sample_tx);
             (
                 state,

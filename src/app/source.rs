@@ -49,6 +49,8 @@ pub struct SourceState {
     pub expired_per_sec: f64,
     /// Redis: the last `INFO` figures (memory, fragmentation, clients, link).
     pub redis_info: Option<RedisStats>,
+    /// Access-event stream: entries read, malformed, lag.
+    pub stream: Option<crate::sample::StreamStats>,
     /// Buffer-cache hits and reads in the last interval (Postgres only).
     pub buffer: (u64, u64),
     /// Commands per second heliostat itself sent (the observer effect).
@@ -81,6 +83,7 @@ impl SourceState {
             evicted_per_sec: 0.0,
             expired_per_sec: 0.0,
             redis_info: None,
+            stream: None,
             buffer: (0, 0),
             redis_counters: CumulativeSet::new(),
             pg_counters: CumulativeSet::new(),

@@ -189,6 +189,8 @@ impl State {
             }
             Body::Accesses(aggs) => self.accesses(aggs, at),
             Body::Keys(keys) => self.keys(keys, at),
+            Body::KeyAccesses(keys) => self.key_accesses(keys, at),
+            Body::Stream(st) => self.stream(s.source, st, at),
             Body::WarmProgress(p) => self.warm_progress(p, at),
         }
     }
@@ -380,24 +382,41 @@ impl State {
         let mut events = 0u64;
         for a in aggs {
             events += u64::from(a.count);
-            match &a.query {
-                Some(q) => {
+            // Writes are accesses, not lookups: they stay out of hit ratios.
+            match (&a.query, a.lookups) {
+                (_, 0) => {}
+                (Some(q), n) => {
                     let q = self.heatmap.query(q);
-                    self.heatmap
-                        .record_query_n(q, a.count, a.hits, a.saved_us, at);
+                    self.heatmap.record_query_n(q, n, a.hits, a.saved_us, at);
                 }
-                None => {
-                    let row = self.heatmap.row(RowKind::Table, Measure::Cache, &a.table);
-                    self.heatmap.record(row, a.count, a.hits, a.saved_us, at);
+                (None, n) => {
+                    for t in a.table.split(',') {
+                        let row = self.heatmap.row(RowKind::Table, Measure::Cache, t);
+                        self.heatmap.record(row, n, a.hits, a.saved_us, at);
+                    }
                 }
             }
-            let names = self.clients.names_mut();
-            let client = names.client(&a.client);
-            let table = names.table(&a.table);
-            let operation = names.operation(&a.op);
             let count = i64::from(a.count);
             let errors = i64::from(a.errors.min(a.count));
-            let deltas = [
+            let names = self.clients.names_mut();
+            let client = names.client(&a.client);
+            let operation = names.operation(&a.op);
+            let mut deltas: Vec<ClientDelta> = a
+                .table
+                .split(',')
+                .map(|t| {
+                    ClientDelta::Table(TableDelta {
+                        key: TableKey {
+                            client,
+                            table: names.table(t),
+                            operation,
+                        },
+                        d_total: count,
+                        d_err: errors,
+                    })
+                })
+                .collect();
+            deltas.extend([
                 ClientDelta::Request(RequestDelta {
                     client,
                     d_req: count,
@@ -409,17 +428,8 @@ impl State {
                     client,
                     d_op: count,
                 }),
-                ClientDelta::Table(TableDelta {
-                    key: TableKey {
-                        client,
-                        table,
-                        operation,
-                    },
-                    d_total: count,
-                    d_err: errors,
-                }),
                 ClientDelta::LastSeen(client),
-            ];
+            ]);
             self.clients.apply_all(&deltas, at);
         }
         self.optimizer.analyzer_mut().record_count(at, events);
@@ -448,6 +458,42 @@ impl State {
                 .heatmap
                 .row(RowKind::Prefix, Measure::Sampled, &format!("{p}:*"));
             self.heatmap.record(row, n, 0, 0, at);
+        }
+    }
+
+    fn key_accesses(&mut self, keys: &[crate::sample::KeyAccess], at: Timestamp) {
+        for k in keys {
+            let hash = self.warming.record_named_n(&k.key, k.count, at);
+            // Only misses since the last flush: the key is not in the cache.
+            if k.misses > 0 && k.hits == 0 {
+                self.warming
+                    .observe_ttl(hash, &k.key, TtlState::Missing, at);
+            }
+        }
+    }
+
+    fn stream(&mut self, id: SourceId, st: &crate::sample::StreamStats, at: Timestamp) {
+        let Some(src) = self.source_mut(id) else {
+            return;
+        };
+        let dt = src.last_stats_at.map_or(0.0, |l| at.secs_since(l));
+        src.last_stats_at = Some(at);
+        let (before, bad_before) = src
+            .stream
+            .as_ref()
+            .map_or((st.read, 0), |s| (s.read, s.malformed));
+        if dt > 0.0 {
+            src.ops_per_sec = st.read.saturating_sub(before) as f64 / dt;
+        }
+        src.stream = Some(st.clone());
+        if st.malformed > bad_before
+            && let Some(why) = &st.last_malformed
+        {
+            let msg = format!(
+                "event stream: {} malformed entries skipped; latest {why}",
+                st.malformed
+            );
+            self.ui.set_status(msg, true, at);
         }
     }
 

@@ -113,6 +113,10 @@ pub enum Mode {
         postgres: Vec<String>,
         /// Access-event stream on the (first) Redis source.
         events: Option<String>,
+        /// Redis holding the stream, when not the first Redis source.
+        events_redis: Option<String>,
+        /// Read the entries already in the stream too.
+        events_catch_up: bool,
     },
 }
 
@@ -125,12 +129,16 @@ impl fmt::Debug for Mode {
                 redis,
                 postgres,
                 events,
+                events_redis,
+                events_catch_up,
             } => {
                 let r = |v: &[String]| v.iter().map(|u| redact_url(u)).collect::<Vec<_>>();
                 f.debug_struct("Live")
                     .field("redis", &r(redis))
                     .field("postgres", &r(postgres))
                     .field("events", events)
+                    .field("events_redis", &events_redis.as_deref().map(redact_url))
+                    .field("events_catch_up", events_catch_up)
                     .finish()
             }
         }
@@ -288,7 +296,7 @@ pub fn resolve_with(
 
     let mode = if cli.demo || (redis.is_empty() && postgres.is_empty() && events.is_none()) {
         Mode::Demo
-    } else if events.is_some() && redis.is_empty() {
+    } else if events.is_some() && redis.is_empty() && cli.events_redis.is_none() {
         let msg = "access events are read from Redis, but no Redis source is configured";
         return Err(match (cli.events.is_some(), file, &ctx_name) {
             (false, Some(f), Some(name)) => f.error_at(
@@ -298,10 +306,15 @@ pub fn resolve_with(
             _ => arg_err("--events", &format!("{msg}; add --redis URL")),
         });
     } else {
+        if let Some(url) = &cli.events_redis {
+            check_url(UrlKind::Redis, url).map_err(|m| arg_err("--events-redis", &m))?;
+        }
         Mode::Live {
             redis,
             postgres,
             events,
+            events_redis: cli.events_redis.clone(),
+            events_catch_up: cli.events_catch_up,
         }
     };
 

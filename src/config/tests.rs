@@ -40,6 +40,7 @@ fn live(s: &Settings) -> (&[String], &[String], Option<&str>) {
             redis,
             postgres,
             events,
+            ..
         } => (redis, postgres, events.as_deref()),
         Mode::Demo => panic!("expected live mode, got demo"),
     }

@@ -1,4 +1,5 @@
 //! Sources talk to the outside world (or simulate it) and send `Sample`s.
 
 pub mod demo;
+pub mod events;
 pub mod redis;

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use super::widgets::{pct, ratio_sparkline, si};
 use crate::app::state::State;
-use crate::sample::{SourceKind, SourceStatus};
+use crate::sample::SourceStatus;
 use crate::theme::Theme;
 
 /// Rows the header needs.
@@ -76,13 +76,17 @@ fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize) -> Line<'a>
     if let Some(ctx) = &state.session.context {
         spans.push(Span::styled(format!("[{ctx}] "), theme.dim));
     }
-    for s in state
-        .sources
-        .iter()
-        .filter(|s| s.kind != SourceKind::Events || state.session.demo)
-    {
+    for s in &state.sources {
         let (dot, color, note) = match &s.status {
-            SourceStatus::Connected => ("●", theme.ok, String::new()),
+            SourceStatus::Connected => match &s.stream {
+                Some(st) if st.malformed > 0 => (
+                    "●",
+                    theme.warn,
+                    format!(" {}/s {} malformed", si(s.ops_per_sec), st.malformed),
+                ),
+                Some(_) => ("●", theme.ok, format!(" {}/s", si(s.ops_per_sec))),
+                None => ("●", theme.ok, String::new()),
+            },
             SourceStatus::Retrying { at, .. } => {
                 let secs = at.millis_since(state.derived.at).div_ceil(1000);
                 ("◌", theme.warn, format!(" retrying in {secs}s"))

@@ -6,7 +6,7 @@
 //! message per simulated access), with cumulative counters like real servers.
 
 mod jobs;
-mod rng;
+pub mod rng;
 pub mod world;
 
 use crate::engines::Timestamp;
@@ -388,6 +388,7 @@ impl Demo {
                     "get".into()
                 },
                 count: c,
+                lookups: c,
                 hits: h,
                 errors,
                 saved_us: u64::from(h) * cost,

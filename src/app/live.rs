@@ -1,0 +1,103 @@
+//! Starting the live sources, shared by the console and `snapshot --redis`.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::{MissedTickBehavior, interval};
+
+use super::state::{SessionInfo, State};
+use crate::config::DeclaredBackend;
+use crate::sample::{Sample, SourceId};
+use crate::sources::events::{EventsConfig, run_events};
+use crate::sources::redis::{NodeConfig, spawn_node, wall_now};
+
+/// The access-event stream's source id: after every node, so it is listed last.
+pub const EVENTS_SOURCE: SourceId = SourceId(u16::MAX - 1);
+
+/// Which real servers to watch.
+#[derive(Debug, Clone, Default)]
+pub struct LiveSpec {
+    /// Redis URLs.
+    pub redis: Vec<String>,
+    /// The access-event stream, if any.
+    pub events: Option<EventsSpec>,
+}
+
+/// Where the access events come from.
+#[derive(Debug, Clone)]
+pub struct EventsSpec {
+    /// Redis holding the stream.
+    pub url: String,
+    /// Stream key.
+    pub stream: String,
+    /// Read what is already in the stream too.
+    pub catch_up: bool,
+}
+
+/// Start one task per source; they stop when the receiver is dropped.
+pub fn spawn_live(spec: &LiveSpec, poll: Duration, tx: &mpsc::Sender<Vec<Sample>>) {
+    for (i, url) in spec.redis.iter().enumerate() {
+        let id = SourceId(u16::try_from(i).unwrap_or(u16::MAX - 2));
+        let mut cfg = NodeConfig::new(id, url);
+        cfg.poll = poll;
+        spawn_node(cfg, tx.clone());
+    }
+    if let Some(ev) = &spec.events {
+        let mut cfg = EventsConfig::new(EVENTS_SOURCE, &ev.url, &ev.stream);
+        cfg.from_start = ev.catch_up;
+        // Its own thread: parsing a busy stream is real CPU work, and must
+        // not delay the health checks or the UI on the main thread.
+        let tx = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("heliostat-events".into())
+            .spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(run_events(cfg, tx)),
+                    Err(e) => tracing::error!(error = %e, "event reader: no runtime"),
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "event reader: no thread");
+        }
+    }
+}
+
+/// Watch the servers for `wait`, ticking every `refresh`, and return what
+/// the console would show then (for `snapshot --redis … --wait N`).
+pub async fn observe(
+    spec: &LiveSpec,
+    wait: Duration,
+    refresh: Duration,
+    session: SessionInfo,
+    declared: &[DeclaredBackend],
+) -> State {
+    let refresh_ms = u64::try_from(refresh.as_millis()).unwrap_or(1000);
+    let mut state = State::new(session, refresh_ms);
+    state.declare(declared, wall_now());
+    let (tx, mut rx) = mpsc::channel::<Vec<Sample>>(256);
+    spawn_live(spec, refresh, &tx);
+    drop(tx);
+    let deadline = tokio::time::sleep(wait);
+    tokio::pin!(deadline);
+    let mut tick = interval(refresh);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut deadline => break,
+            batch = rx.recv() => match batch {
+                Some(samples) => samples.iter().for_each(|s| state.apply(s)),
+                None => break,
+            },
+            _ = tick.tick() => state.tick(wall_now()),
+        }
+    }
+    // Whatever arrived by the deadline counts.
+    while let Ok(samples) = rx.try_recv() {
+        samples.iter().for_each(|s| state.apply(s));
+    }
+    state.tick(wall_now());
+    state
+}

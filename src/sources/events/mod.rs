@@ -1,0 +1,453 @@
+//! The access-event stream reader (`--events STREAM`): applications or
+//! proxies `XADD` one entry per cache access (schema in `docs/EVENTS.md`);
+//! this task reads them with plain `XREAD` from the last id it saw, so any
+//! number of consoles each see every event with a read-only account, and
+//! nothing is acknowledged or deleted.
+//!
+//! It has its own connection: a blocking read never delays a node's health
+//! check. Events are folded into aggregates and flushed to the app about
+//! four times a second.
+
+pub mod agg;
+pub mod emit;
+pub mod schema;
+pub mod wire;
+
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Value};
+use tokio::sync::mpsc;
+
+use crate::config::redact_url;
+use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus};
+use crate::sources::redis::wall_now;
+use agg::Aggregator;
+use schema::EventRef;
+use wire::{Cursor, Part, Wire};
+
+/// How the stream is read.
+#[derive(Debug, Clone)]
+pub struct EventsConfig {
+    /// Source id in the app's table.
+    pub id: SourceId,
+    /// Redis holding the stream (may hold a password: never shown as is).
+    pub url: String,
+    /// Stream key.
+    pub stream: String,
+    /// Read the entries already in the stream first (else only new ones).
+    pub from_start: bool,
+    /// Entries per `XREAD`.
+    pub batch: usize,
+    /// Longest `XREAD … BLOCK` when idle.
+    pub block: Duration,
+    /// Aggregates are handed to the app at least this often while events flow.
+    pub flush: Duration,
+    /// Connect timeout, and response timeout on top of the block time.
+    pub timeout: Duration,
+    /// Pause between reconnect attempts.
+    pub retry: Duration,
+}
+
+impl EventsConfig {
+    /// Defaults: new entries only, 10 000 per read, flush every 250 ms.
+    pub fn new(id: SourceId, url: &str, stream: &str) -> Self {
+        Self {
+            id,
+            url: url.to_string(),
+            stream: stream.to_string(),
+            from_start: false,
+            batch: 10_000,
+            block: Duration::from_millis(1000),
+            flush: Duration::from_millis(250),
+            timeout: Duration::from_secs(1),
+            retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Read the stream until the receiver goes away, reconnecting after
+/// failures without losing the position (entries still in the stream are
+/// read after a reconnect).
+pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
+    let mut generation = 0u32;
+    let send = |generation: u32, bodies: Vec<Body>| {
+        let at = wall_now();
+        let samples: Vec<Sample> = bodies
+            .into_iter()
+            .map(|body| Sample {
+                source: cfg.id,
+                generation,
+                at,
+                body,
+            })
+            .collect();
+        let tx = tx.clone();
+        async move { tx.send(samples).await.is_ok() }
+    };
+    let hello = Body::Hello {
+        name: format!("events {}", cfg.stream),
+        kind: SourceKind::Events,
+    };
+    if !send(0, vec![hello]).await {
+        return;
+    }
+    let client = match redis::Client::open(cfg.url.as_str()) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("bad Redis URL {}: {e}", redact_url(&cfg.url));
+            let _ = send(0, vec![Body::Status(SourceStatus::Error(msg))]).await;
+            return;
+        }
+    };
+    let mut agg = Aggregator::new();
+    let mut last: Option<String> = None;
+    loop {
+        let reason = match connect(&client, &cfg, &mut last).await {
+            Ok(mut conn) => {
+                generation += 1;
+                if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
+                    return;
+                }
+                let pos = last.get_or_insert_with(|| "0-0".to_string());
+                match read_loop(&cfg, &mut conn, pos, &mut agg, generation, &send).await {
+                    Ok(()) => return,
+                    Err(e) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(stream = %cfg.stream, error = %reason, "event stream unavailable");
+        let retry_at = wall_now().add_millis(i64::try_from(cfg.retry.as_millis()).unwrap_or(1000));
+        let status = Body::Status(SourceStatus::Retrying {
+            at: retry_at,
+            reason,
+        });
+        if !send(generation, vec![status]).await {
+            return;
+        }
+        tokio::time::sleep(cfg.retry).await;
+    }
+}
+
+/// The reader's connection: the in-place RESP reader for TCP and unix
+/// sockets, the general client otherwise (TLS).
+enum Conn {
+    Wire(Wire),
+    Client(MultiplexedConnection),
+}
+
+/// Connect and, the first time, find where to start: after the newest entry
+/// (only new events) or at the beginning (catch up).
+async fn connect(
+    client: &redis::Client,
+    cfg: &EventsConfig,
+    last: &mut Option<String>,
+) -> Result<Conn, String> {
+    let info = client.get_connection_info();
+    let mut conn = if wire::supports(info) {
+        let mut w = Wire::connect(info, cfg.timeout).await?;
+        // Naming is a courtesy: a restricted ACL may refuse it.
+        let _ = w.simple(&["CLIENT", "SETNAME", "heliostat-events"]).await;
+        Conn::Wire(w)
+    } else {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(cfg.timeout))
+            .set_response_timeout(Some(cfg.block + cfg.timeout));
+        let mut c = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| describe(&e.to_string(), e.is_timeout(), &cfg.stream))?;
+        let _: Result<(), _> = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg("heliostat-events")
+            .query_async(&mut c)
+            .await;
+        Conn::Client(c)
+    };
+    if last.is_none() && !cfg.from_start {
+        let args = ["XREVRANGE", cfg.stream.as_str(), "+", "-", "COUNT", "1"];
+        let newest = match &mut conn {
+            Conn::Wire(w) => {
+                let end = w.call(&args, Duration::ZERO).await?;
+                let id = newest_id_wire(&w.reply()[..end]);
+                w.consume(end);
+                id.map_err(|e| describe(&e, false, &cfg.stream))?
+            }
+            Conn::Client(c) => {
+                let v: Value = redis::cmd(args[0])
+                    .arg(&args[1..])
+                    .query_async(c)
+                    .await
+                    .map_err(|e| describe(&e.to_string(), e.is_timeout(), &cfg.stream))?;
+                newest_id(&v)
+            }
+        };
+        *last = Some(newest.unwrap_or_else(|| "0-0".to_string()));
+    }
+    Ok(conn)
+}
+
+fn newest_id(v: &Value) -> Option<String> {
+    let Value::Array(entries) = v else {
+        return None;
+    };
+    match entries.first()? {
+        Value::Array(e) => match e.first()? {
+            Value::BulkString(id) => String::from_utf8(id.clone()).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn newest_id_wire(reply: &[u8]) -> Result<Option<String>, String> {
+    let mut c = Cursor::new(reply);
+    match c.next_part() {
+        Some(Part::Error(e)) => Err(String::from_utf8_lossy(e).into_owned()),
+        Some(Part::Array(n)) if n > 0 => match (c.next_part(), c.next_part()) {
+            (Some(Part::Array(_)), Some(Part::Str(id))) => {
+                Ok(Some(String::from_utf8_lossy(id).into_owned()))
+            }
+            _ => Ok(None),
+        },
+        _ => Ok(None),
+    }
+}
+
+async fn read_loop<F, Fut>(
+    cfg: &EventsConfig,
+    conn: &mut Conn,
+    last: &mut String,
+    agg: &mut Aggregator,
+    generation: u32,
+    send: &F,
+) -> Result<(), String>
+where
+    F: Fn(u32, Vec<Body>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut last_flush = Instant::now();
+    let mut stats_sent = Instant::now();
+    let mut sent_read = u64::MAX;
+    loop {
+        // With aggregates waiting, block no longer than the flush deadline.
+        let block = if agg.is_empty() {
+            cfg.block
+        } else {
+            cfg.flush.saturating_sub(last_flush.elapsed())
+        };
+        let block_ms = u64::try_from(block.as_millis()).unwrap_or(1000).max(1);
+        let (count, block_ms) = (cfg.batch.to_string(), block_ms.to_string());
+        let args = [
+            "XREAD",
+            "COUNT",
+            &count,
+            "BLOCK",
+            &block_ms,
+            "STREAMS",
+            &cfg.stream,
+            last.as_str(),
+        ];
+        match conn {
+            Conn::Wire(w) => {
+                let end = w.call(&args, block).await?;
+                let out = ingest_wire(&w.reply()[..end], last, agg);
+                w.consume(end);
+                out.map_err(|e| describe(&e, false, &cfg.stream))?;
+            }
+            Conn::Client(c) => {
+                let reply: Value = redis::cmd("XREAD")
+                    .arg(&args[1..])
+                    .query_async(c)
+                    .await
+                    .map_err(|e| describe(&e.to_string(), e.is_timeout(), &cfg.stream))?;
+                ingest(&reply, last, agg);
+            }
+        }
+        if agg.is_empty() {
+            last_flush = Instant::now();
+        }
+        let flush_due = !agg.is_empty() && last_flush.elapsed() >= cfg.flush;
+        let stats_due = stats_sent.elapsed() >= Duration::from_secs(1);
+        if flush_due || (stats_due && agg.stats().read != sent_read) {
+            let mut bodies = Vec::with_capacity(3);
+            if flush_due {
+                let f = agg.flush();
+                last_flush = Instant::now();
+                if !f.accesses.is_empty() {
+                    bodies.push(Body::Accesses(f.accesses));
+                }
+                if !f.keys.is_empty() {
+                    bodies.push(Body::KeyAccesses(f.keys));
+                }
+            }
+            bodies.push(Body::Stream(agg.stats().clone()));
+            sent_read = agg.stats().read;
+            stats_sent = Instant::now();
+            if !send(generation, bodies).await {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Fold an `XREAD` reply into the aggregates and move `last` to its newest id.
+pub fn ingest(reply: &Value, last: &mut String, agg: &mut Aggregator) {
+    // RESP2: [[stream, [[id, [f, v, …]], …]]]; nil when the block timed out.
+    let Value::Array(streams) = reply else {
+        return;
+    };
+    for s in streams {
+        let Value::Array(parts) = s else { continue };
+        let Some(Value::Array(entries)) = parts.get(1) else {
+            continue;
+        };
+        for entry in entries {
+            let Value::Array(e) = entry else { continue };
+            let (Some(Value::BulkString(id)), fields) = (e.first(), e.get(1)) else {
+                continue;
+            };
+            let id = String::from_utf8_lossy(id);
+            let parsed = match fields {
+                Some(Value::Array(kv)) => EventRef::parse(pairs(kv)),
+                _ => Err(schema::Malformed::Shape),
+            };
+            agg.add(&id, parsed);
+            last.clear();
+            last.push_str(&id);
+        }
+    }
+    if let Some(ms) = last
+        .split_once('-')
+        .and_then(|(ms, _)| ms.parse::<i64>().ok())
+    {
+        agg.set_lag(wall_now().as_millis() - ms);
+    }
+}
+
+/// Fold an `XREAD` reply read in place (see [`wire`]) into the aggregates.
+pub fn ingest_wire(reply: &[u8], last: &mut String, agg: &mut Aggregator) -> Result<(), String> {
+    let mut c = Cursor::new(reply);
+    let streams = match c.next_part() {
+        Some(Part::Array(n)) => n,
+        Some(Part::Error(e)) => return Err(String::from_utf8_lossy(e).into_owned()),
+        _ => return Ok(()),
+    };
+    let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
+    for _ in 0..streams {
+        let (Some(Part::Array(2)), Some(Part::Str(_)), Some(Part::Array(entries))) =
+            (c.next_part(), c.next_part(), c.next_part())
+        else {
+            return Err("unexpected XREAD reply".into());
+        };
+        for _ in 0..entries {
+            let (Some(Part::Array(2)), Some(Part::Str(id))) = (c.next_part(), c.next_part()) else {
+                return Err("unexpected XREAD entry".into());
+            };
+            let id = std::str::from_utf8(id).unwrap_or("?");
+            pairs.clear();
+            let parsed = match c.next_part() {
+                Some(Part::Array(n)) => {
+                    let mut shape_ok = n % 2 == 0;
+                    for _ in 0..n / 2 {
+                        match (c.next_part(), c.next_part()) {
+                            (Some(Part::Str(f)), Some(Part::Str(v))) => pairs.push((f, v)),
+                            _ => shape_ok = false,
+                        }
+                    }
+                    if n % 2 == 1 {
+                        c.skip();
+                    }
+                    if shape_ok {
+                        EventRef::parse(pairs.iter().copied())
+                    } else {
+                        Err(schema::Malformed::Shape)
+                    }
+                }
+                _ => Err(schema::Malformed::Shape),
+            };
+            agg.add(id, parsed);
+            last.clear();
+            last.push_str(id);
+        }
+    }
+    if let Some(ms) = last
+        .split_once('-')
+        .and_then(|(ms, _)| ms.parse::<i64>().ok())
+    {
+        agg.set_lag(wall_now().as_millis() - ms);
+    }
+    Ok(())
+}
+
+fn pairs(kv: &[Value]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    kv.chunks_exact(2).filter_map(|p| match (&p[0], &p[1]) {
+        (Value::BulkString(f), Value::BulkString(v)) => Some((f.as_slice(), v.as_slice())),
+        _ => None,
+    })
+}
+
+fn describe(text: &str, timeout: bool, stream: &str) -> String {
+    if timeout || text == "timed out" {
+        "timed out".to_string()
+    } else if text.contains("Connection refused") || text == "connection refused" {
+        "connection refused".to_string()
+    } else if text == "authentication failed"
+        || text.contains("NOAUTH")
+        || text.contains("WRONGPASS")
+    {
+        "authentication failed".to_string()
+    } else if text.contains("WRONGTYPE") {
+        format!("{stream} is not a stream")
+    } else if text.contains("NOPERM") {
+        format!("no permission to read {stream} (needs +xread +xrevrange)")
+    } else {
+        text.chars().take(80).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn an_xread_reply_is_folded_and_the_position_moves() {
+        let entry = |id: &str, kv: &[&str]| {
+            Value::Array(vec![
+                bulk(id),
+                Value::Array(kv.iter().map(|s| bulk(s)).collect()),
+            ])
+        };
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("ev"),
+            Value::Array(vec![
+                entry("5-0", &["table", "users", "hit", "1"]),
+                entry("5-1", &["hit", "maybe", "table", "users"]),
+                entry("6-0", &["table", "users", "hit", "0", "dangling"]),
+                Value::Array(vec![bulk("7-0"), Value::Nil]),
+            ]),
+        ])]);
+        let mut last = "0-0".to_string();
+        let mut agg = Aggregator::new();
+        ingest(&reply, &mut last, &mut agg);
+        assert_eq!(last, "7-0");
+        assert_eq!(agg.stats().read, 4);
+        assert_eq!(agg.stats().malformed, 2);
+        let f = agg.flush();
+        assert_eq!((f.accesses[0].count, f.accesses[0].hits), (2, 1));
+        ingest(&Value::Nil, &mut last, &mut agg);
+        assert_eq!(last, "7-0", "a timed-out block changes nothing");
+    }
+
+    #[test]
+    fn the_newest_id_is_read_from_xrevrange() {
+        let v = Value::Array(vec![Value::Array(vec![bulk("9-3"), Value::Array(vec![])])]);
+        assert_eq!(newest_id(&v).as_deref(), Some("9-3"));
+        assert_eq!(newest_id(&Value::Array(vec![])), None);
+    }
+}
