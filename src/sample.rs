@@ -101,6 +101,10 @@ pub enum Body {
     KeyAccesses(Vec<KeyAccess>),
     /// Cumulative figures of an access-event stream reader.
     Stream(StreamStats),
+    /// `SLOWLOG GET` entries newer than the last seen, oldest first.
+    Slowlog(Vec<SlowEntry>),
+    /// `LATENCY LATEST`: the latest spike of each monitored event.
+    Latency(Vec<LatencyEvent>),
     /// Progress of a warm job running against this source; never dropped.
     WarmProgress(WarmProgress),
 }
@@ -158,6 +162,17 @@ pub struct RedisStats {
     pub own_hits: u64,
     /// Keyspace misses heliostat's own lookups caused (subtracted).
     pub own_misses: u64,
+    /// `uptime_in_seconds`.
+    pub uptime_s: u64,
+    /// Per-command cumulative (name, calls, µs) from `INFO commandstats`.
+    pub commandstats: Vec<(String, u64, u64)>,
+    /// Per-command latency percentiles (name, [p50, p99, p99.9] in ns) from
+    /// `INFO latencystats` (Redis ≥ 7; since the last stats reset).
+    pub latencystats: Vec<(String, [u64; 3])>,
+    /// Replicas attached (a primary).
+    pub replicas: u32,
+    /// Bytes the slowest replica is behind (a primary with replicas).
+    pub replica_lag_bytes: Option<u64>,
 }
 
 /// Cumulative counters and gauges from Postgres statistics views.
@@ -216,6 +231,37 @@ pub struct AccessAgg {
     pub saved_us: u64,
     /// Summed latency, microseconds.
     pub latency_us: u64,
+}
+
+/// One `SLOWLOG` entry. Only the command name and its first argument (the
+/// key) are kept: the rest may be values, and values may be secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlowEntry {
+    /// The entry's id (increasing per server run).
+    pub id: u64,
+    /// When it ran (server clock).
+    pub at: Timestamp,
+    /// How long it took, µs.
+    pub duration_us: u64,
+    /// Command name, upper-cased.
+    pub command: String,
+    /// First argument (usually the key), if any.
+    pub key: Option<String>,
+    /// Client name (or address when unnamed).
+    pub client: String,
+}
+
+/// One `LATENCY LATEST` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyEvent {
+    /// Event name (command, fast-command, expire-cycle, fork…).
+    pub event: String,
+    /// When the latest spike happened (server clock).
+    pub at: Timestamp,
+    /// Latest spike, ms.
+    pub latest_ms: u64,
+    /// Worst spike recorded, ms.
+    pub max_ms: u64,
 }
 
 /// Accesses of one key since the previous sample.

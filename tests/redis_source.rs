@@ -216,3 +216,89 @@ fn a_silent_node_times_out_and_a_bad_url_never_shows_its_password() {
         assert!(!text.contains("hunter2"), "{text}");
     });
 }
+
+/// Feed a node's samples into the app state for `polls` polls, ticking
+/// after each, and return the state.
+async fn run_state(
+    rx: &mut mpsc::Receiver<Vec<Sample>>,
+    state: &mut heliostat::app::state::State,
+    polls: usize,
+) {
+    let mut n = 0;
+    let end = tokio::time::Instant::now() + Duration::from_secs(10);
+    while n < polls {
+        let Ok(Some(batch)) = tokio::time::timeout_at(end, rx.recv()).await else {
+            panic!("no samples");
+        };
+        for s in &batch {
+            state.apply(s);
+            if matches!(s.body, Body::Redis(_)) {
+                n += 1;
+                state.tick(s.at);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_stats_reset_and_a_restart_are_gaps_never_spikes_and_slow_commands_show() {
+    use heliostat::app::state::{SessionInfo, State};
+    let mut server = RedisServer::start_with(&["--slowlog-log-slower-than", "0"]);
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(run_node(fast(&server.url()), Default::default(), tx));
+        let mut state = State::new(SessionInfo::default(), 100);
+        run_state(&mut rx, &mut state, 2).await;
+        let mut c = server.client();
+        for i in 0..500 {
+            let _: Option<String> = redis::cmd("GET")
+                .arg(format!("k{i}"))
+                .query(&mut c)
+                .unwrap();
+        }
+        run_state(&mut rx, &mut state, 3).await;
+        let counted: u64 = state.history.iter().map(|t| t.misses).sum();
+        assert_eq!(counted, 500, "every miss counted once");
+        let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+        run_state(&mut rx, &mut state, 3).await;
+        assert!(state.history.iter().any(|t| t.gap), "the reset is a gap");
+        let after: u64 = state.history.iter().map(|t| t.misses).sum();
+        assert_eq!(after, 500, "nothing counted across the reset");
+        let node = &state.sources[0];
+        assert!(
+            node.top_commands.iter().all(|c| c.per_sec < 1000.0),
+            "no spike: {:?}",
+            node.top_commands
+        );
+        assert!(
+            node.slowlog.iter().any(|e| e.command == "GET"),
+            "every command is slow at threshold 0: {:?}",
+            node.slowlog
+        );
+        assert!(
+            node.slowlog
+                .iter()
+                .all(|e| e.command != "CONFIG" || e.key.as_deref() == Some("RESETSTAT")),
+        );
+        let gaps = state.history.iter().filter(|t| t.gap).count();
+        server.restart();
+        let mut c = server.client();
+        for i in 0..50 {
+            let _: Option<String> = redis::cmd("GET")
+                .arg(format!("k{i}"))
+                .query(&mut c)
+                .unwrap();
+        }
+        run_state(&mut rx, &mut state, 6).await;
+        assert!(
+            state.history.iter().filter(|t| t.gap).count() > gaps,
+            "the restart is a gap"
+        );
+        let total: u64 = state.history.iter().map(|t| t.misses).sum();
+        assert!(
+            (500..=550).contains(&total),
+            "after the restart only real misses count: {total}"
+        );
+    });
+}

@@ -53,6 +53,9 @@ pub struct BackendRow {
     pub buffer_ratio: Option<f64>,
     /// Redis: evictions and expirations per second, fragmentation, clients.
     pub redis_detail: Option<String>,
+    /// Redis: lines for the selected node's detail (observer effect,
+    /// commands, latency, replication, slow log).
+    pub detail: Vec<String>,
 }
 
 /// What every pane shows, computed at the data tick.
@@ -168,7 +171,7 @@ impl Derived {
             .map(|c| state.clients.tables_view(Some(c.client)))
             .unwrap_or_default();
 
-        let mut backends = backend_rows(state);
+        let mut backends = backend_rows(state, now);
         backends.retain(|b| state.ui.matches(Pane::Backends, &b.name));
         match state.ui.sort[Pane::Backends.index()] % 3 {
             // Slowest first; rows with no measurement last.
@@ -276,7 +279,7 @@ fn sort_candidates(c: &mut [Candidate], sort: usize) {
     }
 }
 
-fn backend_rows(state: &State) -> Vec<BackendRow> {
+fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
     state
         .sources
         .iter()
@@ -292,6 +295,7 @@ fn backend_rows(state: &State) -> Vec<BackendRow> {
                 Op::Read
             };
             Some(BackendRow {
+                detail: super::node_detail::node_detail(s, state.session.redact_keys, now),
                 source: s.id,
                 backend: id,
                 name: s.name.clone(),

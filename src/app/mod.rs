@@ -4,6 +4,7 @@ pub mod actions;
 pub mod derive;
 pub mod driver;
 pub mod live;
+pub mod node_detail;
 pub mod run;
 pub mod source;
 pub mod state;

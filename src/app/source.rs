@@ -6,7 +6,23 @@ use std::collections::VecDeque;
 use crate::engines::Timestamp;
 use crate::engines::counters::CumulativeSet;
 use crate::engines::pool::BackendId;
-use crate::sample::{RedisStats, SourceId, SourceKind, SourceStatus};
+use rustc_hash::FxHashMap;
+
+use crate::sample::{LatencyEvent, RedisStats, SlowEntry, SourceId, SourceKind, SourceStatus};
+
+/// Slow-log entries kept per node.
+pub const SLOWLOG_KEPT: usize = 50;
+
+/// One command's rate over the last interval (`INFO commandstats` deltas).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandRate {
+    /// Command name (`get`, `client|setname`…).
+    pub name: String,
+    /// Calls per second.
+    pub per_sec: f64,
+    /// Mean µs per call over the interval.
+    pub us_per_call: f64,
+}
 
 /// Everything about one source that the header and Backends pane show.
 #[derive(Debug, Clone)]
@@ -49,6 +65,13 @@ pub struct SourceState {
     pub expired_per_sec: f64,
     /// Redis: the last `INFO` figures (memory, fragmentation, clients, link).
     pub redis_info: Option<RedisStats>,
+    /// Redis: the busiest commands over the last interval.
+    pub top_commands: Vec<CommandRate>,
+    pub(crate) command_totals: FxHashMap<String, (u64, u64)>,
+    /// Redis: the newest slow-log entries, oldest first (at most [`SLOWLOG_KEPT`]).
+    pub slowlog: VecDeque<SlowEntry>,
+    /// Redis: `LATENCY LATEST` as last read.
+    pub latency_events: Vec<LatencyEvent>,
     /// Access-event stream: entries read, malformed, lag.
     pub stream: Option<crate::sample::StreamStats>,
     /// Buffer-cache hits and reads in the last interval (Postgres only).
@@ -83,11 +106,48 @@ impl SourceState {
             evicted_per_sec: 0.0,
             expired_per_sec: 0.0,
             redis_info: None,
+            top_commands: Vec::new(),
+            command_totals: FxHashMap::default(),
+            slowlog: VecDeque::new(),
+            latency_events: Vec::new(),
             stream: None,
             buffer: (0, 0),
             redis_counters: CumulativeSet::new(),
             pg_counters: CumulativeSet::new(),
             last_stats_at: None,
+        }
+    }
+}
+
+impl SourceState {
+    /// Turn cumulative commandstats into the interval's busiest commands;
+    /// after a reset (`fresh`) there is only a new baseline.
+    pub(crate) fn observe_commands(&mut self, stats: &[(String, u64, u64)], dt: f64, fresh: bool) {
+        let mut rates = Vec::new();
+        for (name, calls, usec) in stats {
+            let before = self.command_totals.insert(name.clone(), (*calls, *usec));
+            if let (false, Some((c0, u0))) = (fresh, before)
+                && *calls > c0
+                && dt > 0.0
+            {
+                let dc = calls - c0;
+                rates.push(CommandRate {
+                    name: name.clone(),
+                    per_sec: dc as f64 / dt,
+                    us_per_call: usec.saturating_sub(u0) as f64 / dc as f64,
+                });
+            }
+        }
+        rates.sort_by(|a, b| b.per_sec.total_cmp(&a.per_sec).then(a.name.cmp(&b.name)));
+        rates.truncate(5);
+        self.top_commands = rates;
+    }
+
+    /// Keep new slow-log entries (already newer than the last seen).
+    pub(crate) fn add_slow(&mut self, entries: &[SlowEntry]) {
+        self.slowlog.extend(entries.iter().cloned());
+        while self.slowlog.len() > SLOWLOG_KEPT {
+            self.slowlog.pop_front();
         }
     }
 }

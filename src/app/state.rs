@@ -191,6 +191,16 @@ impl State {
             Body::Keys(keys) => self.keys(keys, at),
             Body::KeyAccesses(keys) => self.key_accesses(keys, at),
             Body::Stream(st) => self.stream(s.source, st, at),
+            Body::Slowlog(e) => {
+                if let Some(src) = self.source_mut(s.source) {
+                    src.add_slow(e);
+                }
+            }
+            Body::Latency(e) => {
+                if let Some(src) = self.source_mut(s.source) {
+                    src.latency_events.clone_from(e);
+                }
+            }
             Body::WarmProgress(p) => self.warm_progress(p, at),
         }
     }
@@ -293,7 +303,9 @@ impl State {
             r.own_commands,
         ];
         let mut tick = TickTotals::default();
-        match src.redis_counters.observe(vals, r.run_id) {
+        let delta = src.redis_counters.observe(vals, r.run_id);
+        src.observe_commands(&r.commandstats, dt, !matches!(delta, SetDelta::Values(_)));
+        match delta {
             SetDelta::Values([h, m, c, ev, ex, oh, om, oc]) => {
                 let per_sec = |n: u64| if dt > 0.0 { n as f64 / dt } else { 0.0 };
                 // The console's own load is taken out, so watching does not move the figures.

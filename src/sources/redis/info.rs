@@ -50,6 +50,12 @@ pub struct Info {
     pub keys: u64,
     /// Per-command calls and µs (`# Commandstats`).
     pub commandstats: FxHashMap<String, (u64, u64)>,
+    /// Per-command latency percentiles p50, p99, p99.9 in ns (`# Latencystats`, Redis ≥ 7).
+    pub latencystats: FxHashMap<String, [u64; 3]>,
+    /// `master_repl_offset`.
+    pub repl_offset: u64,
+    /// Replicas' acknowledged offsets (`slaveN:…,offset=…`), on a primary.
+    pub replica_offsets: Vec<u64>,
 }
 
 impl Info {
@@ -90,6 +96,25 @@ impl Info {
                 _ if k.starts_with("db") && k[2..].bytes().all(|b| b.is_ascii_digit()) => {
                     info.keys += field(v, "keys").unwrap_or(0);
                 }
+                "master_repl_offset" => info.repl_offset = n(),
+                _ if k.starts_with("slave") && k[5..].bytes().all(|b| b.is_ascii_digit()) => {
+                    if let Some(off) = field(v, "offset") {
+                        info.replica_offsets.push(off);
+                    }
+                }
+                _ if k.starts_with("latency_percentiles_usec_") => {
+                    let pct = |name: &str| {
+                        v.split(',')
+                            .filter_map(|kv| kv.split_once('='))
+                            .find(|(k, _)| *k == name)
+                            .and_then(|(_, x)| x.parse::<f64>().ok())
+                            .map_or(0, |us| (us * 1000.0).round().max(0.0) as u64)
+                    };
+                    info.latencystats.insert(
+                        k["latency_percentiles_usec_".len()..].to_string(),
+                        [pct("p50"), pct("p99"), pct("p99.9")],
+                    );
+                }
                 _ if k.starts_with("cmdstat_") => {
                     let calls = field(v, "calls").unwrap_or(0);
                     let usec = field(v, "usec").unwrap_or(0);
@@ -116,6 +141,14 @@ impl Info {
         self.server_name.is_none() && self.version_tuple() >= (7, 2)
     }
 
+    /// Bytes the slowest replica is behind (primary with replicas only).
+    pub fn replica_lag_bytes(&self) -> Option<u64> {
+        self.replica_offsets
+            .iter()
+            .map(|&o| self.repl_offset.saturating_sub(o))
+            .max()
+    }
+
     /// An LFU policy is set, so `OBJECT FREQ` works.
     pub fn lfu(&self) -> bool {
         self.maxmemory_policy.contains("lfu")
@@ -134,7 +167,7 @@ fn field(v: &str, name: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = "# Server\r\nredis_version:7.0.15\r\nrun_id:787498175b83f6222d70a848ceaad1fa683a8b05\r\nuptime_in_seconds:5433\r\n\r\n# Clients\r\nconnected_clients:3\r\nblocked_clients:1\r\n\r\n# Memory\r\nused_memory:1048576\r\nused_memory_rss:2097152\r\nmaxmemory:0\r\nmaxmemory_policy:allkeys-lfu\r\nmem_fragmentation_ratio:2.00\r\n\r\n# Stats\r\ntotal_commands_processed:120\r\nkeyspace_hits:90\r\nkeyspace_misses:10\r\nevicted_keys:0\r\nexpired_keys:4\r\nrejected_connections:0\r\n\r\n# Replication\r\nrole:master\r\n\r\n# Commandstats\r\ncmdstat_get:calls=100,usec=250,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=100\r\ndb2:keys=4,expires=0,avg_ttl=0\r\n";
+    const SAMPLE: &str = "# Server\r\nredis_version:7.0.15\r\nrun_id:787498175b83f6222d70a848ceaad1fa683a8b05\r\nuptime_in_seconds:5433\r\n\r\n# Clients\r\nconnected_clients:3\r\nblocked_clients:1\r\n\r\n# Memory\r\nused_memory:1048576\r\nused_memory_rss:2097152\r\nmaxmemory:0\r\nmaxmemory_policy:allkeys-lfu\r\nmem_fragmentation_ratio:2.00\r\n\r\n# Stats\r\ntotal_commands_processed:120\r\nkeyspace_hits:90\r\nkeyspace_misses:10\r\nevicted_keys:0\r\nexpired_keys:4\r\nrejected_connections:0\r\n\r\n# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=10.0.0.2,port=6379,state=online,offset=900,lag=0\r\nslave1:ip=10.0.0.3,port=6379,state=online,offset=1000,lag=1\r\nmaster_repl_offset:1000\r\n\r\n# Latencystats\r\nlatency_percentiles_usec_get:p50=1.003,p99=2.007,p99.9=3.007\r\n\r\n# Commandstats\r\ncmdstat_get:calls=100,usec=250,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=100\r\ndb2:keys=4,expires=0,avg_ttl=0\r\n";
 
     #[test]
     fn parses_the_fields_heliostat_uses() {
@@ -149,6 +182,8 @@ mod tests {
         assert_eq!(i.fragmentation, Some(2.0));
         assert_eq!(i.commandstats.get("get"), Some(&(100, 250)));
         assert_eq!(i.role, "master");
+        assert_eq!(i.replica_lag_bytes(), Some(100));
+        assert_eq!(i.latencystats.get("get"), Some(&[1_003, 2_007, 3_007]));
         assert!(i.lfu());
         assert!(!i.has_no_touch());
         assert_ne!(i.run_id, 0);

@@ -7,6 +7,7 @@
 //! has it (Redis ≥ 7.2, again after every reconnect), never sends `KEYS` or
 //! `MONITOR`, and subtracts its own commands from the command rate.
 
+pub mod diag;
 pub mod info;
 
 use std::sync::Arc;
@@ -160,6 +161,8 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
             return;
         }
     };
+    let mut diag = diag::Diag::default();
+    let mut uptime = Uptime::default();
     loop {
         let reason = match connect(&client, &cfg).await {
             Ok((mut conn, info)) => {
@@ -168,7 +171,16 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
                 if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
                     return;
                 }
-                match poll_loop(&cfg, &mut conn, &own, generation, &send).await {
+                match poll_loop(
+                    &cfg,
+                    &mut conn,
+                    &own,
+                    (&mut diag, &mut uptime),
+                    generation,
+                    &send,
+                )
+                .await
+                {
                     Ok(()) => return,
                     Err(e) => e,
                 }
@@ -231,6 +243,7 @@ async fn poll_loop<F, Fut>(
     cfg: &NodeConfig,
     conn: &mut MultiplexedConnection,
     own: &OwnLoad,
+    (diag, uptime): (&mut diag::Diag, &mut Uptime),
     generation: u32,
     send: &F,
 ) -> Result<(), String>
@@ -248,15 +261,31 @@ where
             .await
             .map_err(|e| describe(&e))?;
         let rtt_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        // `all`: the default sections plus commandstats and latencystats.
         let text: String = redis::cmd("INFO")
+            .arg("all")
             .query_async(conn)
             .await
             .map_err(|e| describe(&e))?;
         let info = Info::parse(&text);
         own.add(OWN_PER_POLL, 0, 0);
+        let run = uptime.run(&info);
+        let extra = diag.poll(conn, run, own).await.map_err(|e| describe(&e))?;
         let (own_commands, own_hits, own_misses) = own.totals();
+        let mut commandstats: Vec<(String, u64, u64)> = info
+            .commandstats
+            .iter()
+            .map(|(k, &(c, us))| (k.clone(), c, us))
+            .collect();
+        commandstats.sort_unstable();
+        let mut latencystats: Vec<(String, [u64; 3])> = info
+            .latencystats
+            .iter()
+            .map(|(k, &p)| (k.clone(), p))
+            .collect();
+        latencystats.sort_unstable();
         let stats = RedisStats {
-            run_id: info.run_id,
+            run_id: run,
             keyspace_hits: info.keyspace_hits,
             keyspace_misses: info.keyspace_misses,
             commands: info.commands,
@@ -276,17 +305,44 @@ where
             own_commands,
             own_hits,
             own_misses,
+            uptime_s: info.uptime_s,
+            commandstats,
+            latencystats,
+            replicas: u32::try_from(info.replica_offsets.len()).unwrap_or(u32::MAX),
+            replica_lag_bytes: info.replica_lag_bytes(),
         };
-        let bodies = vec![
+        let mut bodies = vec![
             Body::Health {
                 ok: true,
                 rtt_us: Some(rtt_us),
             },
             Body::Redis(stats),
         ];
+        bodies.extend(extra);
         if !send(generation, bodies).await {
             return Ok(());
         }
+    }
+}
+
+/// Which run of the server the figures belong to: a new `run_id`, or an
+/// uptime that went backwards under the same one, starts a new run (the app
+/// shows a gap and takes a new baseline instead of a spike).
+#[derive(Debug, Default)]
+struct Uptime {
+    run_id: u64,
+    uptime_s: u64,
+    restarts: u64,
+}
+
+impl Uptime {
+    fn run(&mut self, info: &Info) -> u64 {
+        if info.run_id == self.run_id && info.uptime_s < self.uptime_s {
+            self.restarts += 1;
+        }
+        self.run_id = info.run_id;
+        self.uptime_s = info.uptime_s;
+        info.run_id ^ self.restarts
     }
 }
 

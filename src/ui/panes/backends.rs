@@ -151,6 +151,22 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             theme.dim,
         )));
     }
+    // The selected node's detail, in the rows the table leaves free.
+    let free = (table.height as usize).saturating_sub(lines.len() + 1);
+    if let Some(r) = d
+        .backends
+        .get(selected)
+        .filter(|r| free >= 2 && !r.detail.is_empty())
+    {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            format!(" {}", r.name),
+            theme.title,
+        )));
+        for l in r.detail.iter().take(free - 1) {
+            lines.push(Line::from(Span::styled(format!("  {l}"), theme.dim)));
+        }
+    }
     frame.render_widget(Paragraph::new(lines), table);
 
     let mut foot = vec![Line::from(vec![Span::styled(

@@ -1,0 +1,166 @@
+//! The selected Redis node's detail lines in the Backends pane: the
+//! console's own load on it (the observer effect), its busiest commands,
+//! latency percentiles, replication, slow log and latency spikes.
+
+use super::source::SourceState;
+use crate::engines::Timestamp;
+use crate::sample::RedisStats;
+
+/// Slow-log entries shown.
+const SLOW_SHOWN: usize = 3;
+
+fn us(ns_or_us: f64) -> String {
+    if ns_or_us >= 1000.0 {
+        format!("{:.1}ms", ns_or_us / 1000.0)
+    } else {
+        format!("{ns_or_us:.1}µs")
+    }
+}
+
+fn rate(x: f64) -> String {
+    if x >= 1000.0 {
+        format!("{:.1}k/s", x / 1000.0)
+    } else {
+        format!("{x:.0}/s")
+    }
+}
+
+fn ago(now: Timestamp, at: Timestamp) -> String {
+    let s = now.millis_since(at) / 1000;
+    match s {
+        0..60 => format!("{s}s ago"),
+        60..3600 => format!("{}m ago", s / 60),
+        _ => format!("{}h ago", s / 3600),
+    }
+}
+
+fn key_shown(key: &str, redact: bool) -> String {
+    let k = crate::ui::widgets::key_label(key, redact);
+    k.chars().take(32).collect()
+}
+
+/// Lines describing a Redis node, most useful first; empty for other sources.
+pub fn node_detail(src: &SourceState, redact: bool, now: Timestamp) -> Vec<String> {
+    let Some(r) = &src.redis_info else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let total = src.ops_per_sec + src.own_ops_per_sec;
+    let share = if total > 0.0 {
+        100.0 * src.own_ops_per_sec / total
+    } else {
+        0.0
+    };
+    out.push(format!(
+        "observer: heliostat sends {:.1} cmd/s here ({share:.1}% of the node's commands), taken out of the figures",
+        src.own_ops_per_sec
+    ));
+    if !src.top_commands.is_empty() {
+        let cmds: Vec<String> = src
+            .top_commands
+            .iter()
+            .map(|c| format!("{} {} {}", c.name, rate(c.per_sec), us(c.us_per_call)))
+            .collect();
+        out.push(format!("commands: {}", cmds.join(" · ")));
+    }
+    if let Some(line) = latency_line(src, r) {
+        out.push(line);
+    }
+    out.push(replication_line(r));
+    if src.slowlog.is_empty() {
+        out.push("slow log: nothing new since heliostat started".to_string());
+    }
+    for e in src.slowlog.iter().rev().take(SLOW_SHOWN) {
+        let key = e
+            .key
+            .as_deref()
+            .map(|k| format!(" {}", key_shown(k, redact)))
+            .unwrap_or_default();
+        out.push(format!(
+            "slow: {} {}{key} by {} {}",
+            us(e.duration_us as f64),
+            e.command,
+            e.client,
+            ago(now, e.at)
+        ));
+    }
+    for e in src.latency_events.iter().take(2) {
+        out.push(format!(
+            "latency spike: {} {}ms (worst {}ms) {}",
+            e.event,
+            e.latest_ms,
+            e.max_ms,
+            ago(now, e.at)
+        ));
+    }
+    out
+}
+
+/// Server-side percentiles of the busiest commands (`INFO latencystats`).
+fn latency_line(src: &SourceState, r: &RedisStats) -> Option<String> {
+    let parts: Vec<String> = src
+        .top_commands
+        .iter()
+        .filter_map(|c| {
+            let (_, p) = r.latencystats.iter().find(|(n, _)| *n == c.name)?;
+            Some(format!(
+                "{} p50 {} p99 {} p99.9 {}",
+                c.name,
+                us(p[0] as f64 / 1000.0),
+                us(p[1] as f64 / 1000.0),
+                us(p[2] as f64 / 1000.0)
+            ))
+        })
+        .take(2)
+        .collect();
+    (!parts.is_empty()).then(|| format!("server latency: {}", parts.join(" · ")))
+}
+
+fn replication_line(r: &RedisStats) -> String {
+    match (r.master_link_up, r.replica_lag_bytes) {
+        (Some(true), _) => "replica: link to primary up".to_string(),
+        (Some(false), _) => "replica: LINK TO PRIMARY DOWN".to_string(),
+        (None, Some(lag)) => format!(
+            "primary: {} replica(s), slowest {lag} bytes behind",
+            r.replicas
+        ),
+        (None, None) => "primary: no replicas".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{SlowEntry, SourceId, SourceKind};
+
+    #[test]
+    fn the_detail_names_the_observer_effect_and_hides_redacted_keys() {
+        let mut s = SourceState::new(SourceId(0), "n".into(), SourceKind::Redis);
+        s.redis_info = Some(RedisStats {
+            latencystats: vec![("get".into(), [1_000, 2_000, 3_000])],
+            ..RedisStats::default()
+        });
+        s.ops_per_sec = 998.0;
+        s.own_ops_per_sec = 2.0;
+        s.observe_commands(&[("get".into(), 100, 100)], 1.0, true);
+        s.observe_commands(&[("get".into(), 600, 1100)], 1.0, false);
+        s.add_slow(&[SlowEntry {
+            id: 1,
+            at: Timestamp(0),
+            duration_us: 12_500,
+            command: "SET".into(),
+            key: Some("user:42".into()),
+            client: "api".into(),
+        }]);
+        let lines = node_detail(&s, true, Timestamp(5_000));
+        let text = lines.join("\n");
+        assert!(text.contains("2.0 cmd/s here (0.2% of"), "{text}");
+        assert!(text.contains("get 500/s 2.0µs"), "{text}");
+        assert!(text.contains("get p50 1.0µs p99 2.0µs"), "{text}");
+        assert!(
+            text.contains("slow: 12.5ms SET user:… by api 5s ago"),
+            "{text}"
+        );
+        assert!(!text.contains("user:42"));
+    }
+}

@@ -1,0 +1,211 @@
+//! Diagnostics read less often than `INFO`: `SLOWLOG GET` (entries newer
+//! than the last seen id) and `LATENCY LATEST`. Each is one O(1)-ish command
+//! every few polls; a server or ACL that refuses one stops it being asked.
+
+use redis::Value;
+use redis::aio::MultiplexedConnection;
+
+use super::OwnLoad;
+use crate::engines::Timestamp;
+use crate::sample::{Body, LatencyEvent, SlowEntry};
+
+/// Diagnostics are read once every this many polls.
+pub const EVERY: u32 = 5;
+/// Slow-log entries asked for per read.
+const SLOWLOG_N: u32 = 32;
+
+/// What has been read so far from one node.
+#[derive(Debug, Clone)]
+pub struct Diag {
+    polls: u32,
+    last_slow: Option<u64>,
+    run_id: u64,
+    slowlog: bool,
+    latency: bool,
+}
+
+impl Default for Diag {
+    fn default() -> Self {
+        Self {
+            polls: 0,
+            last_slow: None,
+            run_id: 0,
+            slowlog: true,
+            latency: true,
+        }
+    }
+}
+
+fn refused(e: &redis::RedisError) -> bool {
+    let t = e.to_string();
+    t.contains("NOPERM") || t.contains("unknown command") || t.contains("unknown subcommand")
+}
+
+impl Diag {
+    /// Read what is due this poll. A new `run_id` (a restart) starts the
+    /// slow log over, as its ids do.
+    pub async fn poll(
+        &mut self,
+        conn: &mut MultiplexedConnection,
+        run_id: u64,
+        own: &OwnLoad,
+    ) -> Result<Vec<Body>, redis::RedisError> {
+        if run_id != self.run_id {
+            self.run_id = run_id;
+            self.last_slow = None;
+        }
+        self.polls = self.polls.wrapping_add(1);
+        let mut out = Vec::new();
+        if self.polls % EVERY != 1 {
+            return Ok(out);
+        }
+        if self.slowlog {
+            own.add(1, 0, 0);
+            match redis::cmd("SLOWLOG")
+                .arg("GET")
+                .arg(SLOWLOG_N)
+                .query_async::<Value>(conn)
+                .await
+            {
+                Ok(v) => {
+                    let mut entries = parse_slowlog(&v);
+                    entries.retain(|e| self.last_slow.is_none_or(|l| e.id > l));
+                    entries.sort_by_key(|e| e.id);
+                    if let Some(last) = entries.last() {
+                        self.last_slow = Some(last.id);
+                    }
+                    if !entries.is_empty() {
+                        out.push(Body::Slowlog(entries));
+                    }
+                }
+                Err(e) if refused(&e) => self.slowlog = false,
+                Err(e) => return Err(e),
+            }
+        }
+        if self.latency {
+            own.add(1, 0, 0);
+            match redis::cmd("LATENCY")
+                .arg("LATEST")
+                .query_async::<Value>(conn)
+                .await
+            {
+                Ok(v) => out.push(Body::Latency(parse_latency(&v))),
+                Err(e) if refused(&e) => self.latency = false,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Int(n) => Some(*n),
+        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        Value::SimpleString(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// `SLOWLOG GET` reply → entries (any order). Malformed entries are skipped.
+pub fn parse_slowlog(v: &Value) -> Vec<SlowEntry> {
+    let Value::Array(entries) = v else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|e| {
+            let Value::Array(f) = e else { return None };
+            let args = match f.get(3) {
+                Some(Value::Array(a)) => a.as_slice(),
+                _ => &[],
+            };
+            let addr = text(f.get(4)).unwrap_or_default();
+            let name = text(f.get(5)).unwrap_or_default();
+            Some(SlowEntry {
+                id: u64::try_from(int(f.first())?).ok()?,
+                at: Timestamp(int(f.get(1))?.saturating_mul(1000)),
+                duration_us: u64::try_from(int(f.get(2))?).unwrap_or(0),
+                command: text(args.first())?.to_ascii_uppercase(),
+                // A script or a long value is not a key worth showing.
+                key: text(args.get(1))
+                    .filter(|k| k.len() <= 64 && !k.chars().any(char::is_whitespace)),
+                client: if name.is_empty() { addr } else { name },
+            })
+        })
+        .collect()
+}
+
+/// `LATENCY LATEST` reply → events.
+pub fn parse_latency(v: &Value) -> Vec<LatencyEvent> {
+    let Value::Array(rows) = v else {
+        return Vec::new();
+    };
+    rows.iter()
+        .filter_map(|r| {
+            let Value::Array(f) = r else { return None };
+            Some(LatencyEvent {
+                event: text(f.first())?,
+                at: Timestamp(int(f.get(1))?.saturating_mul(1000)),
+                latest_ms: u64::try_from(int(f.get(2))?).unwrap_or(0),
+                max_ms: u64::try_from(int(f.get(3))?).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn slowlog_entries_keep_the_command_and_key_only() {
+        let v = Value::Array(vec![
+            Value::Array(vec![
+                Value::Int(14),
+                Value::Int(1_700_000_000),
+                Value::Int(12_500),
+                Value::Array(vec![b("set"), b("user:1"), b("s3cret-value")]),
+                b("127.0.0.1:5000"),
+                b(""),
+            ]),
+            Value::Array(vec![Value::Int(13)]),
+        ]);
+        let e = parse_slowlog(&v);
+        assert_eq!(e.len(), 1, "the malformed entry is skipped");
+        assert_eq!(e[0].id, 14);
+        assert_eq!(e[0].command, "SET");
+        assert_eq!(e[0].key.as_deref(), Some("user:1"));
+        assert_eq!(e[0].client, "127.0.0.1:5000", "unnamed: the address");
+        assert_eq!(e[0].at, Timestamp(1_700_000_000_000));
+        assert!(
+            !format!("{e:?}").contains("s3cret"),
+            "values are never kept"
+        );
+    }
+
+    #[test]
+    fn latency_latest_rows_parse() {
+        let v = Value::Array(vec![Value::Array(vec![
+            b("command"),
+            Value::Int(1_700_000_000),
+            Value::Int(12),
+            Value::Int(40),
+        ])]);
+        let e = parse_latency(&v);
+        assert_eq!(e[0].event, "command");
+        assert_eq!((e[0].latest_ms, e[0].max_ms), (12, 40));
+    }
+}
