@@ -108,7 +108,7 @@ fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
 }
 
 /// The live servers to watch; `None` in demo mode.
-fn live_spec(mode: &Mode) -> anyhow::Result<Option<LiveSpec>> {
+fn live_spec(mode: &Mode, expiry_events: bool) -> anyhow::Result<Option<LiveSpec>> {
     match mode {
         Mode::Demo => Ok(None),
         Mode::Live { postgres, .. } if !postgres.is_empty() => bail!(
@@ -138,13 +138,14 @@ fn live_spec(mode: &Mode) -> anyhow::Result<Option<LiveSpec>> {
             Ok(Some(LiveSpec {
                 redis: redis.clone(),
                 events,
+                expiry_events,
             }))
         }
     }
 }
 
 fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
-    let feed = match live_spec(&settings.mode)? {
+    let feed = match live_spec(&settings.mode, settings.expiry_events)? {
         None => Feed::Demo,
         Some(spec) => Feed::Live(spec),
     };
@@ -180,7 +181,7 @@ fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
 const MAX_SNAPSHOT_AT: u64 = 7 * 86_400;
 
 fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
-    let live = live_spec(&settings.mode)?;
+    let live = live_spec(&settings.mode, settings.expiry_events)?;
     let format = match args.effective_format() {
         SnapshotFormat::Txt => Format::Txt,
         SnapshotFormat::Ansi => Format::Ansi,

@@ -105,6 +105,8 @@ pub enum Body {
     Slowlog(Vec<SlowEntry>),
     /// `LATENCY LATEST`: the latest spike of each monitored event.
     Latency(Vec<LatencyEvent>),
+    /// Expired-key notifications since the previous sample (`--expiry-events`).
+    Expired(ExpiredKeys),
     /// Progress of a warm job running against this source; never dropped.
     WarmProgress(WarmProgress),
 }
@@ -249,6 +251,17 @@ pub struct SlowEntry {
     pub key: Option<String>,
     /// Client name (or address when unnamed).
     pub client: String,
+}
+
+/// Keys the server reported expired.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiredKeys {
+    /// Key names.
+    pub keys: Vec<String>,
+    /// Notifications received but not named (too many in one flush).
+    pub dropped: u64,
+    /// Why notifications are not (or may not be) arriving.
+    pub note: Option<String>,
 }
 
 /// One `LATENCY LATEST` row.

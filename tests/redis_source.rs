@@ -302,3 +302,56 @@ fn a_stats_reset_and_a_restart_are_gaps_never_spikes_and_slow_commands_show() {
         );
     });
 }
+
+#[test]
+fn expired_key_notifications_arrive_only_when_asked_and_say_when_off() {
+    use heliostat::sources::redis::spawn_node;
+    let on = RedisServer::start_with(&["--notify-keyspace-events", "Ex", "--hz", "100"]);
+    let off = RedisServer::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut cfg = fast(&on.url());
+        cfg.expiry_events = true;
+        spawn_node(cfg, tx.clone());
+        let mut cfg = fast(&off.url());
+        cfg.id = SourceId(1);
+        cfg.expiry_events = true;
+        spawn_node(cfg, tx);
+        // Let the listener subscribe before the keys expire.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut c = on.client();
+        for i in 0..20 {
+            let _: () = redis::cmd("SET")
+                .arg(format!("session:{i}"))
+                .arg("x")
+                .arg("PX")
+                .arg(50)
+                .query(&mut c)
+                .unwrap();
+        }
+        let mut expired = Vec::new();
+        let mut note_off = None;
+        let end = tokio::time::Instant::now() + Duration::from_secs(5);
+        while expired.len() < 20 || note_off.is_none() {
+            let Ok(Some(batch)) = tokio::time::timeout_at(end, rx.recv()).await else {
+                break;
+            };
+            for s in batch {
+                if let Body::Expired(e) = s.body {
+                    if s.source == SourceId(0) {
+                        expired.extend(e.keys);
+                    } else {
+                        note_off = note_off.or(e.note);
+                    }
+                }
+            }
+        }
+        expired.sort();
+        expired.dedup();
+        assert_eq!(expired.len(), 20, "{expired:?}");
+        assert!(expired.iter().all(|k| k.starts_with("session:")));
+        let note = note_off.expect("a node without notifications says so");
+        assert!(note.contains("notify-keyspace-events"), "{note}");
+    });
+}

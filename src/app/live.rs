@@ -21,6 +21,8 @@ pub struct LiveSpec {
     pub redis: Vec<String>,
     /// The access-event stream, if any.
     pub events: Option<EventsSpec>,
+    /// Listen to expired-key notifications on every node.
+    pub expiry_events: bool,
 }
 
 /// Where the access events come from.
@@ -40,6 +42,7 @@ pub fn spawn_live(spec: &LiveSpec, poll: Duration, tx: &mpsc::Sender<Vec<Sample>
         let id = SourceId(u16::try_from(i).unwrap_or(u16::MAX - 2));
         let mut cfg = NodeConfig::new(id, url);
         cfg.poll = poll;
+        cfg.expiry_events = spec.expiry_events;
         spawn_node(cfg, tx.clone());
     }
     if let Some(ev) = &spec.events {

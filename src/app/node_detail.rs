@@ -84,6 +84,22 @@ pub fn node_detail(src: &SourceState, redact: bool, now: Timestamp) -> Vec<Strin
             ago(now, e.at)
         ));
     }
+    if let Some(note) = &src.expiry_note {
+        out.push(format!("expired-key notifications: {note}"));
+    }
+    if !src.expired_by_prefix.is_empty() {
+        let mut top: Vec<(&String, &u64)> = src.expired_by_prefix.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let parts: Vec<String> = top
+            .iter()
+            .take(4)
+            .map(|(p, n)| format!("{} {n}", key_shown(&format!("{p}:*"), false)))
+            .collect();
+        out.push(format!(
+            "expired (notified) since start: {}",
+            parts.join(" · ")
+        ));
+    }
     for e in src.latency_events.iter().take(2) {
         out.push(format!(
             "latency spike: {} {}ms (worst {}ms) {}",

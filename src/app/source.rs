@@ -10,6 +10,9 @@ use rustc_hash::FxHashMap;
 
 use crate::sample::{LatencyEvent, RedisStats, SlowEntry, SourceId, SourceKind, SourceStatus};
 
+/// Prefixes counted per node for expired-key notifications.
+pub const PREFIXES_KEPT: usize = 500;
+
 /// Slow-log entries kept per node.
 pub const SLOWLOG_KEPT: usize = 50;
 
@@ -72,6 +75,10 @@ pub struct SourceState {
     pub slowlog: VecDeque<SlowEntry>,
     /// Redis: `LATENCY LATEST` as last read.
     pub latency_events: Vec<LatencyEvent>,
+    /// Redis: keys reported expired (`--expiry-events`) per prefix, since start.
+    pub expired_by_prefix: FxHashMap<String, u64>,
+    /// Redis: why expired-key notifications are not arriving, if known.
+    pub expiry_note: Option<String>,
     /// Access-event stream: entries read, malformed, lag.
     pub stream: Option<crate::sample::StreamStats>,
     /// Buffer-cache hits and reads in the last interval (Postgres only).
@@ -109,6 +116,8 @@ impl SourceState {
             top_commands: Vec::new(),
             command_totals: FxHashMap::default(),
             slowlog: VecDeque::new(),
+            expired_by_prefix: FxHashMap::default(),
+            expiry_note: None,
             latency_events: Vec::new(),
             stream: None,
             buffer: (0, 0),
@@ -141,6 +150,21 @@ impl SourceState {
         rates.sort_by(|a, b| b.per_sec.total_cmp(&a.per_sec).then(a.name.cmp(&b.name)));
         rates.truncate(5);
         self.top_commands = rates;
+    }
+
+    /// Count expired keys by prefix (at most [`PREFIXES_KEPT`] prefixes).
+    pub(crate) fn add_expired(&mut self, e: &crate::sample::ExpiredKeys) {
+        if e.note.is_some() || !e.keys.is_empty() {
+            self.expiry_note.clone_from(&e.note);
+        }
+        for k in &e.keys {
+            let p = k.split_once(':').map_or(k.as_str(), |(p, _)| p);
+            if let Some(n) = self.expired_by_prefix.get_mut(p) {
+                *n += 1;
+            } else if self.expired_by_prefix.len() < PREFIXES_KEPT {
+                self.expired_by_prefix.insert(p.to_string(), 1);
+            }
+        }
     }
 
     /// Keep new slow-log entries (already newer than the last seen).

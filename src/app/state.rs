@@ -196,6 +196,18 @@ impl State {
                     src.add_slow(e);
                 }
             }
+            Body::Expired(e) => {
+                if let Some(src) = self.source_mut(s.source) {
+                    src.add_expired(e);
+                }
+                // A hot key that expired is missing now: a warming candidate.
+                for k in &e.keys {
+                    let h = key_hash(k);
+                    if self.warming.tracker().is_tracked(h) {
+                        self.warming.observe_ttl(h, k, TtlState::Missing, at);
+                    }
+                }
+            }
             Body::Latency(e) => {
                 if let Some(src) = self.source_mut(s.source) {
                     src.latency_events.clone_from(e);

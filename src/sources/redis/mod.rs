@@ -8,6 +8,7 @@
 //! `MONITOR`, and subtracts its own commands from the command rate.
 
 pub mod diag;
+pub mod expiry;
 pub mod info;
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct NodeConfig {
     pub timeout: Duration,
     /// Pause between reconnect attempts (recovery within 2 s needs ≤ 1 s).
     pub retry: Duration,
+    /// Listen to expired-key notifications (`--expiry-events`).
+    pub expiry_events: bool,
 }
 
 impl NodeConfig {
@@ -47,6 +50,7 @@ impl NodeConfig {
             poll: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
+            expiry_events: false,
         }
     }
 }
@@ -119,7 +123,16 @@ impl NodeTasks {
 /// other per-node task), each with its own connection.
 pub fn spawn_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) -> NodeTasks {
     let own = Arc::new(OwnLoad::default());
-    NodeTasks(vec![tokio::spawn(run_node(cfg, own, tx))])
+    let mut tasks = Vec::new();
+    if cfg.expiry_events {
+        tasks.push(tokio::spawn(expiry::run_expiry(
+            cfg.clone(),
+            Arc::clone(&own),
+            tx.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(run_node(cfg, own, tx)));
+    NodeTasks(tasks)
 }
 
 /// Poll one node until the receiver goes away: connect, poll, and on any
