@@ -21,6 +21,7 @@ Examples:
 
 Environment:
   REDIS_URL, DATABASE_URL  sources when no --redis / --postgres is given
+  REDISCLI_AUTH            Redis password for URLs that carry none
   NO_COLOR                 no colours unless --color or the config file asks for them
 
 Config file: $XDG_CONFIG_HOME/heliostat/config.toml (or ~/.config/heliostat/config.toml).
@@ -56,6 +57,15 @@ pub struct Cli {
     /// Redis node to watch (repeatable; redis://, rediss://, unix://, redis+sentinel://)
     #[arg(long, value_name = "URL", global = true)]
     pub redis: Vec<String>,
+    /// TLS: CA certificate (PEM) to trust for rediss:// URLs instead of the system's
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tls_ca: Option<PathBuf>,
+    /// TLS: client certificate (PEM) for rediss:// URLs, with --tls-key
+    #[arg(long, value_name = "FILE", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS: the client certificate's private key (PEM)
+    #[arg(long, value_name = "FILE", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// PostgreSQL endpoint to watch (repeatable; postgres:// or postgresql://)
     #[arg(long, value_name = "URL", global = true)]
     pub postgres: Vec<String>,

@@ -37,6 +37,15 @@ impl SourceKind {
     }
 }
 
+/// What a Redis node is in its replication set, as its own `INFO` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RedisRole {
+    /// `role:master`: takes writes (a cluster shard's or Sentinel's primary).
+    Primary,
+    /// `role:slave`: replicates a primary.
+    Replica,
+}
+
 /// A source's connection state, as shown in the header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceStatus {
@@ -157,6 +166,10 @@ pub struct RedisStats {
     pub rejected_connections: u64,
     /// `master_link_status` on a replica (`None` on a primary).
     pub master_link_up: Option<bool>,
+    /// `role`, when the server said (the demo leaves it out): a failover
+    /// shows as a change here.
+    #[serde(default)]
+    pub role: Option<RedisRole>,
     /// Commands heliostat itself sent this node (cumulative for the
     /// console's run, never reset): subtracted from `commands`.
     pub own_commands: u64,

@@ -9,7 +9,7 @@ use crate::engines::optimizer::{Recommendation, WorkloadPattern};
 use crate::engines::pool::{BackendId, HealthState, Op, PoolStats, Route, RoutingRole};
 use crate::engines::warming::{Candidate, CandidateReason, ErrorBound, WarmJob};
 use crate::engines::{Timestamp, cmp_f64, ratio};
-use crate::sample::{SourceId, SourceKind, SourceStatus};
+use crate::sample::{RedisRole, SourceId, SourceKind, SourceStatus};
 
 /// Heatmap columns computed per tick; the pane shows the newest that fit.
 pub const HEAT_COLUMNS: usize = 240;
@@ -56,6 +56,8 @@ pub struct BackendRow {
     /// Redis: lines for the selected node's detail (observer effect,
     /// commands, latency, replication, slow log).
     pub detail: Vec<String>,
+    /// Redis: primary or replica, as the node's own `INFO` says.
+    pub redis_role: Option<RedisRole>,
 }
 
 /// What every pane shows, computed at the data tick.
@@ -313,6 +315,7 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
                 routing: pool.routing_role(id, op),
                 lag_bytes: s.lag_bytes,
                 buffer_ratio: ratio(s.buffer.0, s.buffer.0 + s.buffer.1),
+                redis_role: s.redis_info.as_ref().and_then(|r| r.role),
                 redis_detail: s.redis_info.as_ref().map(|r| {
                     let frag = r.fragmentation_milli.map_or("–".to_string(), |f| {
                         format!("{:.2}", f64::from(f) / 1000.0)

@@ -9,9 +9,10 @@ use super::state::{SessionInfo, State};
 use crate::config::DeclaredBackend;
 use crate::sample::{Sample, SourceId};
 use crate::sources::events::{EventsConfig, run_events};
-use crate::sources::redis::{NodeConfig, spawn_node, wall_now};
+use crate::sources::redis::{LaunchOptions, SourceIds, launch, wall_now};
 
-/// The access-event stream's source id: after every node, so it is listed last.
+/// The access-event stream's source id: after every node (ids are handed out
+/// from 0), so it is listed last.
 pub const EVENTS_SOURCE: SourceId = SourceId(u16::MAX - 1);
 
 /// Which real servers to watch.
@@ -38,12 +39,15 @@ pub struct EventsSpec {
 
 /// Start one task per source; they stop when the receiver is dropped.
 pub fn spawn_live(spec: &LiveSpec, poll: Duration, tx: &mpsc::Sender<Vec<Sample>>) {
-    for (i, url) in spec.redis.iter().enumerate() {
-        let id = SourceId(u16::try_from(i).unwrap_or(u16::MAX - 2));
-        let mut cfg = NodeConfig::new(id, url);
-        cfg.poll = poll;
-        cfg.expiry_events = spec.expiry_events;
-        spawn_node(cfg, tx.clone());
+    // One id allocator for every node: cluster supervisors add the nodes they find.
+    let ids = SourceIds::new();
+    let opts = LaunchOptions {
+        poll,
+        expiry_events: spec.expiry_events,
+        ..LaunchOptions::default()
+    };
+    for url in &spec.redis {
+        launch(url, &opts, &ids, tx.clone());
     }
     if let Some(ev) = &spec.events {
         let mut cfg = EventsConfig::new(EVENTS_SOURCE, &ev.url, &ev.stream);

@@ -218,6 +218,19 @@ impl State {
     }
 
     fn hello(&mut self, id: SourceId, name: &str, kind: SourceKind) {
+        // A renamed source (a cluster node found behind its seed URL, a node
+        // that moved) gives up its old pool backend unless another source shares it.
+        if let Some(old) = self
+            .source(id)
+            .filter(|s| s.name != name)
+            .and_then(|s| s.backend.map(|b| (b, s.kind)))
+            && !self
+                .sources
+                .iter()
+                .any(|s| s.id != id && s.backend == Some(old.0) && s.kind == old.1)
+        {
+            self.pool_for_mut(old.1).remove_backend(old.0);
+        }
         if self.source(id).is_none() {
             self.sources
                 .push(SourceState::new(id, name.to_string(), kind));

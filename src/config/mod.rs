@@ -8,6 +8,9 @@
 //! context's servers), and `snapshot` reads only its arguments (no
 //! environment, no default config file) so its output is reproducible.
 //!
+//! `REDISCLI_AUTH` (the password redis-cli reads) and `--tls-ca/--tls-cert/
+//! --tls-key` are folded into each Redis URL that lacks its own.
+//!
 //! The environment is a parameter ([`Env`]), never read here, so tests are
 //! hermetic: `resolve(&cli, &Env::from_process())` in `main`, an `Env`
 //! literal in tests.
@@ -29,6 +32,7 @@ pub use self::secrets::{redact_url, url_has_password};
 pub use crate::cli::ColorMode;
 use crate::cli::{Cli, Command};
 use crate::keymap::Keymap;
+use crate::sources::redis::endpoint::{TlsFiles, with_defaults};
 
 /// Demo seed when `--seed` is not given.
 pub const DEFAULT_SEED: u64 = 1;
@@ -51,7 +55,7 @@ pub struct Env {
 
 impl Env {
     /// The variables heliostat reads.
-    pub const VARS: [&'static str; 3] = ["REDIS_URL", "DATABASE_URL", "NO_COLOR"];
+    pub const VARS: [&'static str; 4] = ["REDIS_URL", "DATABASE_URL", "NO_COLOR", "REDISCLI_AUTH"];
 
     /// The real environment (call this in `main` only).
     pub fn from_process() -> Env {
@@ -282,6 +286,17 @@ pub fn resolve_with(
         ("REDIS_URL", env_url("REDIS_URL")),
         ctx.map(|c| c.redis.as_slice()),
     )?;
+    // REDISCLI_AUTH (as redis-cli reads it) and --tls-* fill in what each URL lacks.
+    let tls = TlsFiles {
+        ca: cli.tls_ca.clone(),
+        cert: cli.tls_cert.clone(),
+        key: cli.tls_key.clone(),
+    };
+    let password = (!hermetic).then(|| env.var("REDISCLI_AUTH")).flatten();
+    let redis = redis
+        .iter()
+        .map(|u| with_defaults(u, password, &tls))
+        .collect::<Vec<_>>();
     let postgres = pick_urls(
         UrlKind::Postgres,
         ("--postgres", &cli.postgres),

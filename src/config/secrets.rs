@@ -13,7 +13,17 @@ pub(crate) enum UrlKind {
 impl UrlKind {
     fn schemes(self) -> &'static [&'static str] {
         match self {
-            UrlKind::Redis => &["redis", "rediss", "unix", "redis+sentinel"],
+            UrlKind::Redis => &[
+                "redis",
+                "rediss",
+                "unix",
+                "redis+unix",
+                "redis+sentinel",
+                "rediss+sentinel",
+                "valkey",
+                "valkeys",
+                "valkey+unix",
+            ],
             UrlKind::Postgres => &["postgres", "postgresql"],
         }
     }
@@ -52,7 +62,11 @@ fn split(url: &str) -> Option<Parts<'_>> {
     })
 }
 
-/// Byte ranges of non-empty `password=` values in the query string.
+/// Query parameters that carry a password (Redis URLs take `pass=` for
+/// unix sockets and `sentinel_password=` for the Sentinels).
+const PASSWORD_PARAMS: [&str; 3] = ["password=", "pass=", "sentinel_password="];
+
+/// Byte ranges of non-empty password values in the query string.
 fn query_passwords(url: &str) -> Vec<(usize, usize)> {
     let Some(q) = url.find('?') else {
         return Vec::new();
@@ -61,11 +75,13 @@ fn query_passwords(url: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = q + 1;
     for pair in url[q + 1..end].split('&') {
-        if let Some(value) = pair.strip_prefix("password=")
-            && !value.is_empty()
-        {
-            let v0 = start + "password=".len();
-            out.push((v0, v0 + value.len()));
+        for param in PASSWORD_PARAMS {
+            if let Some(value) = pair.strip_prefix(param)
+                && !value.is_empty()
+            {
+                let v0 = start + param.len();
+                out.push((v0, v0 + value.len()));
+            }
         }
         start += pair.len() + 1;
     }
@@ -73,7 +89,8 @@ fn query_passwords(url: &str) -> Vec<(usize, usize)> {
 }
 
 /// True when `url` carries a password (`scheme://user:pass@…`,
-/// `scheme://:pass@…` or a `password=` query parameter).
+/// `scheme://:pass@…` or a `password=`, `pass=` or `sentinel_password=`
+/// query parameter).
 pub fn url_has_password(url: &str) -> bool {
     split(url).is_some_and(|p| p.password.is_some()) || !query_passwords(url).is_empty()
 }
@@ -127,6 +144,11 @@ pub(crate) fn check_url(kind: UrlKind, url: &str) -> Result<(), String> {
             kind.example()
         ));
     }
+    if kind == UrlKind::Redis {
+        // Caught here, at start, rather than as a source's error later.
+        crate::sources::redis::endpoint::Endpoint::parse(url)
+            .map_err(|e| format!("`{}`: {e}", redact_url(url)))?;
+    }
     Ok(())
 }
 
@@ -163,6 +185,14 @@ mod tests {
             ("not a url", "not a url"),
             ("", ""),
             ("redis://h/path@x:y", "redis://h/path@x:y"),
+            (
+                "unix:///r.sock?db=1&pass=s3&x=1",
+                "unix:///r.sock?db=1&pass=***&x=1",
+            ),
+            (
+                "redis+sentinel://s/m?sentinel_password=a&password=b",
+                "redis+sentinel://s/m?sentinel_password=***&password=***",
+            ),
         ];
         for (url, want) in cases {
             assert_eq!(redact_url(url), want, "{url}");
@@ -178,6 +208,8 @@ mod tests {
         assert!(!url_has_password("redis://:@h"));
         assert!(!url_has_password("postgres://h/db?password="));
         assert!(!url_has_password("postgres://h/db?mypassword=x"));
+        assert!(url_has_password("unix:///s?pass=x"));
+        assert!(url_has_password("redis+sentinel://s/m?sentinel_password=x"));
         assert!(!url_has_password("heliostat:events"));
     }
 
@@ -201,6 +233,8 @@ mod tests {
             "rediss://h",
             "unix:///tmp/r.sock",
             "redis+sentinel://s1,s2/mymaster",
+            "redis+unix:///tmp/r.sock",
+            "rediss+sentinel://s1/m/2",
         ] {
             assert_eq!(check_url(UrlKind::Redis, ok), Ok(()), "{ok}");
         }
@@ -223,6 +257,11 @@ mod tests {
             check_url(UrlKind::Redis, "redis://")
                 .unwrap_err()
                 .contains("no host")
+        );
+        let e = check_url(UrlKind::Redis, "redis://:pw@h?colour=red").unwrap_err();
+        assert!(
+            e.contains("unknown URL option `colour`") && !e.contains("pw@"),
+            "{e}"
         );
     }
 }

@@ -657,3 +657,59 @@ fn syntax_error_line_is_right_without_a_comment_header() {
         "{e}"
     );
 }
+
+#[test]
+fn rediscli_auth_and_tls_flags_fill_in_what_redis_urls_lack() {
+    let vars = [("REDISCLI_AUTH", "s3 cr&t")];
+    let s = settle(
+        &[
+            "--redis",
+            "redis://h",
+            "--redis",
+            "redis://:own@h2",
+            "--redis",
+            "rediss://h3",
+            "--tls-ca",
+            "/etc/ca.pem",
+        ],
+        &vars,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        live(&s).0,
+        [
+            "redis://h?password=s3%20cr%26t",
+            "redis://:own@h2",
+            "rediss://h3?password=s3%20cr%26t&tls_ca=/etc/ca.pem",
+        ]
+    );
+    assert!(
+        !format!("{s:?}").contains("s3%20"),
+        "the password is redacted"
+    );
+    // Context URLs get it too; snapshot reads no environment.
+    let s = settle(
+        &["--context", "p"],
+        &vars,
+        Some("[contexts.p]\nredis = \"redis://h\"\n"),
+    )
+    .unwrap();
+    assert_eq!(live(&s).0, ["redis://h?password=s3%20cr%26t"]);
+    let s = settle(&["snapshot", "--redis", "redis://x"], &vars, None).unwrap();
+    assert_eq!(live(&s).0, ["redis://x"]);
+    // A certificate needs its key.
+    assert!(Cli::try_parse_from(["heliostat", "--tls-cert", "/c.pem"]).is_err());
+}
+
+#[test]
+fn redis_urls_are_checked_in_full_at_start() {
+    let e = settle(&["--redis", "redis://:hunter2@h?colour=red"], &[], None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown URL option `colour`") && !e.contains("hunter2"),
+        "{e}"
+    );
+    assert!(settle(&["--redis", "redis+unix:///run/r.sock"], &[], None).is_ok());
+}

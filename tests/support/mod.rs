@@ -1,12 +1,20 @@
 //! Throw-away servers for integration tests: started on free loopback ports
 //! in a temporary directory, killed on drop, and any left over from a killed
 //! test run are reaped at the next start. Never touches anyone's data.
+//!
+//! `RedisServer` is one process (a data node, a cluster node or a Sentinel);
+//! `cluster` forms a Redis Cluster of them, `sentinel` a master, a replica
+//! and a Sentinel watching them; `tls` makes throw-away certificates.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cluster;
+pub mod sentinel;
+pub mod tls;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +25,15 @@ fn registry() -> PathBuf {
     let dir = std::env::temp_dir().join("heliostat-test-servers");
     let _ = std::fs::create_dir_all(&dir);
     dir
+}
+
+/// True while process `pid` runs (a zombie — killed, not yet reaped — is gone).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+        // "pid (comm) S …": the state follows the last ')'.
+        st.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+    })
 }
 
 /// Kill servers whose test process is gone (a run that was killed).
@@ -37,12 +54,14 @@ fn reap_leftovers() {
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0);
-        if owner != 0 && std::path::Path::new(&format!("/proc/{owner}")).exists() {
+        if owner != 0 && alive(owner) {
             continue;
         }
         let cmdline =
             std::fs::read_to_string(format!("/proc/{server}/cmdline")).unwrap_or_default();
-        if cmdline.contains("redis-server") {
+        // Sentinels run as `redis-server … --sentinel` (their title says
+        // `[sentinel]`) or as `redis-sentinel`.
+        if cmdline.contains("redis-server") || cmdline.contains("redis-sentinel") {
             let _ = Command::new("kill")
                 .arg("-9")
                 .arg(server.to_string())
@@ -52,11 +71,21 @@ fn reap_leftovers() {
     }
 }
 
-fn free_port() -> u16 {
+/// A port nobody listens on right now (the caller must still expect races).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// What a [`RedisServer`] process is.
+#[derive(Debug, Clone)]
+enum Role {
+    /// A data node (`--cluster-port` chosen per start when `cluster`).
+    Data { cluster: bool },
+    /// A Sentinel with this configuration (the port line is added).
+    Sentinel(String),
 }
 
 /// A `redis-server` of our own.
@@ -66,23 +95,121 @@ pub struct RedisServer {
     dir: PathBuf,
     child: Option<Child>,
     extra: Vec<String>,
+    role: Role,
+    /// Cluster bus port (cluster nodes).
+    pub bus_port: Option<u16>,
 }
 
 impl RedisServer {
-    /// Start one (no persistence), with extra `--option value` arguments.
-    pub fn start_with(extra: &[&str]) -> Self {
+    fn new_in(role: Role, extra: &[&str]) -> Self {
         reap_leftovers();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("heliostat-redis-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let mut s = Self {
+        Self {
             port: free_port(),
             dir,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
+            role,
+            bus_port: None,
+        }
+    }
+
+    /// Start one (no persistence), with extra `--option value` arguments.
+    pub fn start_with(extra: &[&str]) -> Self {
+        let mut s = Self::new_in(Role::Data { cluster: false }, extra);
         s.spawn();
         s
+    }
+
+    /// Start one listening on a unix socket too (see [`RedisServer::socket`]).
+    pub fn start_with_socket(extra: &[&str]) -> Self {
+        let mut s = Self::new_in(Role::Data { cluster: false }, extra);
+        let sock = s.socket();
+        s.extra.push("--unixsocket".into());
+        s.extra.push(sock.to_string_lossy().into_owned());
+        s.extra.push("--unixsocketperm".into());
+        s.extra.push("700".into());
+        s.spawn();
+        s
+    }
+
+    /// The unix socket path (listening only if started with one).
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("redis.sock")
+    }
+
+    /// Start a cluster-enabled node (not yet in any cluster): its nodes.conf
+    /// lives in its own temp dir, its bus on a free port of its own.
+    pub fn start_cluster_node(extra: &[&str]) -> Self {
+        let mut args = vec![
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "2000",
+        ];
+        args.extend_from_slice(extra);
+        let mut s = Self::new_in(Role::Data { cluster: true }, &args);
+        s.spawn();
+        s
+    }
+
+    /// Start a Sentinel with `conf` (without its `port` line; `sentinel
+    /// monitor …` and friends). Sentinels rewrite their file, so it lives
+    /// in the temp dir.
+    pub fn start_sentinel(conf: &str) -> Self {
+        let mut s = Self::new_in(Role::Sentinel(conf.to_string()), &[]);
+        s.spawn();
+        s
+    }
+
+    /// The server's own temp dir (for a unix socket, certificates, …).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn command(&mut self) -> Command {
+        let mut c = Command::new("redis-server");
+        match &self.role {
+            Role::Sentinel(conf) => {
+                let path = self.dir.join("sentinel.conf");
+                let text = format!(
+                    "port {}\nbind 127.0.0.1\ndir {}\n{conf}\n",
+                    self.port,
+                    self.dir.display()
+                );
+                std::fs::write(&path, text).expect("sentinel.conf");
+                c.arg(&path).arg("--sentinel");
+            }
+            Role::Data { cluster } => {
+                c.args([
+                    "--port",
+                    &self.port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(&self.dir);
+                if *cluster {
+                    let bus = *self.bus_port.get_or_insert_with(free_port);
+                    c.args(["--cluster-port", &bus.to_string()]);
+                }
+                c.args(&self.extra);
+            }
+        }
+        c
     }
 
     /// Start one with default settings.
@@ -99,20 +226,8 @@ impl RedisServer {
     /// (the child exits, or someone else answers), pick a new port and retry.
     fn spawn(&mut self) {
         for _ in 0..10 {
-            let child = Command::new("redis-server")
-                .args([
-                    "--port",
-                    &self.port.to_string(),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                ])
-                .arg("--dir")
-                .arg(&self.dir)
-                .args(&self.extra)
+            let child = self
+                .command()
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -128,6 +243,9 @@ impl RedisServer {
             }
             self.kill();
             self.port = free_port();
+            if self.bus_port.is_some() {
+                self.bus_port = Some(free_port());
+            }
         }
         panic!("could not start redis-server on a free port");
     }
@@ -147,6 +265,13 @@ impl RedisServer {
                     let text = String::from_utf8_lossy(&buf[..n]);
                     if text.contains("process_id:") {
                         return text.contains(&format!("process_id:{pid}\r\n"));
+                    }
+                    if text.starts_with("-NOAUTH") {
+                        // A password is set, so INFO cannot say whose server
+                        // this is: ours if our process is still up (a failed
+                        // bind makes it exit at once).
+                        std::thread::sleep(Duration::from_millis(200));
+                        return matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)));
                     }
                 }
             }
@@ -172,10 +297,27 @@ impl RedisServer {
 
     /// A plain client for the test's own traffic.
     pub fn client(&self) -> redis::Connection {
-        redis::Client::open(self.url())
+        let c = redis::Client::open(self.url())
             .unwrap()
             .get_connection()
-            .unwrap()
+            .unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c
+    }
+
+    /// Run one command on the server and return its reply.
+    pub fn cmd<T: redis::FromRedisValue>(&self, args: &[&str]) -> redis::RedisResult<T> {
+        let mut c = self.client();
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query(&mut c)
+    }
+
+    /// `INFO section` as text ("" when the server does not answer).
+    pub fn info(&self, section: &str) -> String {
+        self.cmd(&["INFO", section]).unwrap_or_default()
     }
 }
 

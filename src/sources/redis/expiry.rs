@@ -40,11 +40,12 @@ pub async fn run_expiry(
         };
         async move { tx.send(vec![s]).await.is_ok() }
     };
-    let Ok(client) = redis::Client::open(cfg.url.as_str()) else {
-        return; // the poller reports a bad URL
-    };
     loop {
-        let note = match listen(&client, &cfg, &own, &send).await {
+        let outcome = match super::endpoint::node_client(&cfg).await {
+            Ok(client) => listen(&client, &cfg, &own, &send).await,
+            Err(e) => Err(e),
+        };
+        let note = match outcome {
             Ok(()) => return,
             Err(e) => e,
         };
@@ -73,10 +74,8 @@ where
 {
     // Whether the server publishes them; a restricted ACL may not allow
     // CONFIG, in which case listening is all that can be done.
-    let note = match tokio::time::timeout(cfg.timeout, client.get_multiplexed_async_connection())
-        .await
-    {
-        Ok(Ok(mut c)) => {
+    let note = match super::endpoint::open(cfg).await {
+        Ok(mut c) => {
             own.add(1, 0, 0);
             match redis::cmd("CONFIG")
                 .arg("GET")
@@ -91,8 +90,7 @@ where
                 _ => None,
             }
         }
-        Ok(Err(e)) => return Err(describe(&e)),
-        Err(_) => return Err("timed out".into()),
+        Err(e) => return Err(e),
     };
     let mut pubsub = match tokio::time::timeout(cfg.timeout, client.get_async_pubsub()).await {
         Ok(Ok(p)) => p,

@@ -4,6 +4,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::engines::intern::key_hash;
+use crate::sample::RedisRole;
 
 /// The `INFO` fields heliostat uses.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -18,6 +19,10 @@ pub struct Info {
     pub uptime_s: u64,
     /// `role` (master / slave).
     pub role: String,
+    /// `redis_mode` (standalone / cluster / sentinel).
+    pub mode: String,
+    /// `cluster_enabled:1` (`# Cluster`).
+    pub cluster_enabled: bool,
     /// `master_link_status` on replicas.
     pub master_link_up: Option<bool>,
     /// `keyspace_hits`.
@@ -79,6 +84,8 @@ impl Info {
                 "run_id" => info.run_id = key_hash(v),
                 "uptime_in_seconds" => info.uptime_s = n(),
                 "role" => info.role = v.to_string(),
+                "redis_mode" | "server_mode" => info.mode = v.to_string(),
+                "cluster_enabled" => info.cluster_enabled = v == "1",
                 "master_link_status" => info.master_link_up = Some(v == "up"),
                 "keyspace_hits" => info.keyspace_hits = n(),
                 "keyspace_misses" => info.keyspace_misses = n(),
@@ -136,7 +143,9 @@ impl Info {
         (it.next().unwrap_or(0), it.next().unwrap_or(0))
     }
 
-    /// `CLIENT NO-TOUCH` exists from Redis 7.2.
+    /// `CLIENT NO-TOUCH` exists from Redis 7.2 (a guess from the version:
+    /// connections try the command and record the answer in
+    /// `endpoint::Server::no_touch`, which is what counts).
     pub fn has_no_touch(&self) -> bool {
         self.server_name.is_none() && self.version_tuple() >= (7, 2)
     }
@@ -147,6 +156,15 @@ impl Info {
             .iter()
             .map(|&o| self.repl_offset.saturating_sub(o))
             .max()
+    }
+
+    /// The node's role, when `INFO` said (`replication` section).
+    pub fn redis_role(&self) -> Option<RedisRole> {
+        match self.role.as_str() {
+            "master" => Some(RedisRole::Primary),
+            "slave" | "replica" => Some(RedisRole::Replica),
+            _ => None,
+        }
     }
 
     /// An LFU policy is set, so `OBJECT FREQ` works.
@@ -184,6 +202,7 @@ mod tests {
         assert_eq!(i.role, "master");
         assert_eq!(i.replica_lag_bytes(), Some(100));
         assert_eq!(i.latencystats.get("get"), Some(&[1_003, 2_007, 3_007]));
+        assert_eq!(i.redis_role(), Some(RedisRole::Primary));
         assert!(i.lfu());
         assert!(!i.has_no_touch());
         assert_ne!(i.run_id, 0);
@@ -201,5 +220,15 @@ mod tests {
         let i = Info::parse("redis_version:7.2.4\nserver_name:valkey\n");
         assert!(!i.has_no_touch());
         assert!(Info::parse("redis_version:7.2.0\n").has_no_touch());
+    }
+
+    #[test]
+    fn mode_and_cluster_flag() {
+        let i =
+            Info::parse("redis_mode:cluster\r\nrole:slave\r\n# Cluster\r\ncluster_enabled:1\r\n");
+        assert_eq!(i.mode, "cluster");
+        assert!(i.cluster_enabled);
+        assert_eq!(i.redis_role(), Some(RedisRole::Replica));
+        assert_eq!(Info::parse("").redis_role(), None);
     }
 }

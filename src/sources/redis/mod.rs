@@ -3,26 +3,38 @@
 //!
 //! Per poll: one `PING` (the health check: its round trip is labelled as
 //! such, never as command latency) and one `INFO`. The console names itself
-//! (`CLIENT SETNAME heliostat`), asks for `CLIENT NO-TOUCH` where the server
-//! has it (Redis ≥ 7.2, again after every reconnect), never sends `KEYS` or
+//! (`CLIENT SETNAME heliostat`), asks for `CLIENT NO-TOUCH` (tried after
+//! every connect, kept where the server accepts it), never sends `KEYS` or
 //! `MONITOR`, and subtracts its own commands from the command rate.
+//!
+//! `url` parses URLs; `endpoint` connects (TLS, unix sockets, Sentinel,
+//! auth) and asks the server what it is (`HELLO`, `INFO`); `launch` decides
+//! per configured URL whether it is one node, a Sentinel service or a Redis
+//! Cluster (then `cluster` discovers and follows the nodes, each polled by
+//! its own `run_node`); `sentinel` finds and follows a service's master.
 
+pub mod cluster;
 pub mod diag;
+pub mod endpoint;
 pub mod expiry;
 pub mod info;
+pub mod launch;
+mod sentinel;
+pub mod url;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::config::redact_url;
 use crate::engines::Timestamp;
-use crate::sample::{Body, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
+use crate::sample::{Body, RedisRole, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
+use endpoint::Endpoint;
 use info::Info;
+pub use launch::{LaunchOptions, SourceIds, launch};
 
 /// How one node is polled.
 #[derive(Debug, Clone)]
@@ -39,6 +51,14 @@ pub struct NodeConfig {
     pub retry: Duration,
     /// Listen to expired-key notifications (`--expiry-events`).
     pub expiry_events: bool,
+    /// Display name; `None`: from the URL ([`display_name`]).
+    pub name: Option<String>,
+    /// Connect here instead of the URL's host and port, with the URL's
+    /// credentials and TLS settings (a node found by cluster discovery).
+    pub addr: Option<(String, u16)>,
+    /// Told whenever this node's connection fails, so a topology
+    /// supervisor looks again at once (a failover, a node gone).
+    pub topology: Option<Arc<Notify>>,
 }
 
 impl NodeConfig {
@@ -51,7 +71,18 @@ impl NodeConfig {
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
             expiry_events: false,
+            name: None,
+            addr: None,
+            topology: None,
         }
+    }
+
+    /// The node is whichever a Sentinel names master: a node that turns
+    /// into a replica (a failover) means asking the Sentinels again.
+    pub fn follows_master(&self) -> bool {
+        let scheme = self.url.split_once("://").map_or("", |(s, _)| s);
+        scheme.eq_ignore_ascii_case("redis+sentinel")
+            || scheme.eq_ignore_ascii_case("rediss+sentinel")
     }
 }
 
@@ -63,8 +94,12 @@ pub fn wall_now() -> Timestamp {
     Timestamp(ms)
 }
 
-/// `host:port` of a URL, without scheme, user or password.
+/// `host:port` of a URL (the socket path of a unix URL, `SERVICE
+/// (sentinel)` of a Sentinel URL), without scheme, user or password.
 pub fn display_name(url: &str) -> String {
+    if let Ok(ep) = Endpoint::parse(url) {
+        return ep.display_name();
+    }
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
     let host = rest.split(['/', '?']).next().unwrap_or(rest);
@@ -110,12 +145,30 @@ impl OwnLoad {
 /// The tasks watching one node; dropping this does not stop them, `abort` does
 /// (a node that left a cluster).
 #[derive(Debug)]
-pub struct NodeTasks(Vec<tokio::task::JoinHandle<()>>);
+pub struct NodeTasks {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    own: Arc<OwnLoad>,
+}
 
 impl NodeTasks {
     /// Stop every task of the node.
     pub fn abort(&self) {
-        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+        self.tasks.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+
+    /// Stop every task and wait until they are gone, so none sends another
+    /// sample after this returns.
+    pub async fn stop(self) {
+        self.abort();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// The node's own-load counter, for commands other tasks (the topology
+    /// supervisor) send it.
+    pub fn own(&self) -> &Arc<OwnLoad> {
+        &self.own
     }
 }
 
@@ -131,15 +184,15 @@ pub fn spawn_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) -> NodeTasks {
             tx.clone(),
         )));
     }
-    tasks.push(tokio::spawn(run_node(cfg, own, tx)));
-    NodeTasks(tasks)
+    tasks.push(tokio::spawn(run_node(cfg, own.clone(), tx)));
+    NodeTasks { tasks, own }
 }
 
 /// Poll one node until the receiver goes away: connect, poll, and on any
 /// failure report it and retry every `retry`. `own` is shared with the
 /// node's other tasks.
 pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<Sample>>) {
-    let name = display_name(&cfg.url);
+    let name = cfg.name.clone().unwrap_or_else(|| display_name(&cfg.url));
     let mut generation = 0u32;
     let send = |generation: u32, bodies: Vec<Body>| {
         let at = wall_now();
@@ -166,8 +219,8 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
     {
         return;
     }
-    let client = match redis::Client::open(cfg.url.as_str()) {
-        Ok(c) => c,
+    let ep = match Endpoint::parse(&cfg.url) {
+        Ok(ep) => ep,
         Err(e) => {
             let msg = format!("bad Redis URL {}: {e}", redact_url(&cfg.url));
             let _ = send(0, vec![Body::Status(SourceStatus::Error(msg))]).await;
@@ -177,23 +230,31 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
     let mut diag = diag::Diag::default();
     let mut uptime = Uptime::default();
     loop {
-        let reason = match connect(&client, &cfg).await {
-            Ok((mut conn, info)) => {
+        let reason = match connect(&cfg, &own).await {
+            Ok((mut conn, server)) => {
                 generation += 1;
-                tracing::info!(node = %name, version = %info.version, "connected");
                 if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
                     return;
                 }
-                match poll_loop(
+                let polled = poll_loop(
                     &cfg,
                     &mut conn,
                     &own,
                     (&mut diag, &mut uptime),
                     generation,
                     &send,
-                )
-                .await
-                {
+                );
+                let outcome = if ep.is_sentinel() && cfg.addr.is_none() {
+                    // Leave a master the Sentinels no longer name, at once.
+                    let moved = sentinel::until_moved(&ep, &server.addr, cfg.poll, cfg.timeout);
+                    tokio::select! {
+                        r = polled => r,
+                        why = moved => Err(why),
+                    }
+                } else {
+                    polled.await
+                };
+                match outcome {
                     Ok(()) => return,
                     Err(e) => e,
                 }
@@ -201,6 +262,9 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
             Err(e) => e,
         };
         tracing::warn!(node = %name, error = %reason, "node unavailable");
+        if let Some(n) = &cfg.topology {
+            n.notify_one();
+        }
         let retry_at = wall_now().add_millis(i64::try_from(cfg.retry.as_millis()).unwrap_or(1000));
         let bodies = vec![
             Body::Health {
@@ -220,36 +284,23 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
 }
 
 async fn connect(
-    client: &redis::Client,
     cfg: &NodeConfig,
-) -> Result<(MultiplexedConnection, Info), String> {
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(cfg.timeout))
-        .set_response_timeout(Some(cfg.timeout));
-    let mut conn = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
-        .map_err(|e| describe(&e))?;
-    let text: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| describe(&e))?;
-    let info = Info::parse(&text);
-    // Naming and NO-TOUCH are courtesies: a restricted ACL may refuse them.
-    let _: Result<(), _> = redis::cmd("CLIENT")
-        .arg("SETNAME")
-        .arg("heliostat")
-        .query_async(&mut conn)
-        .await;
-    if info.has_no_touch() {
-        let _: Result<(), _> = redis::cmd("CLIENT")
-            .arg("NO-TOUCH")
-            .arg("ON")
-            .query_async(&mut conn)
-            .await;
-    }
-    Ok((conn, info))
+    own: &OwnLoad,
+) -> Result<(MultiplexedConnection, endpoint::Server), String> {
+    let (conn, server) = endpoint::connect(cfg).await?;
+    own.add(server.commands, 0, 0);
+    tracing::info!(
+        node = %cfg.name.clone().unwrap_or_else(|| display_name(&cfg.url)),
+        addr = %server.addr,
+        server = %server.software,
+        version = %server.version,
+        mode = ?server.mode,
+        role = ?server.role,
+        hello = server.hello,
+        no_touch = server.no_touch,
+        "connected"
+    );
+    Ok((conn, server))
 }
 
 async fn poll_loop<F, Fut>(
@@ -282,6 +333,9 @@ where
             .map_err(|e| describe(&e))?;
         let info = Info::parse(&text);
         own.add(OWN_PER_POLL, 0, 0);
+        if cfg.follows_master() && info.redis_role() == Some(RedisRole::Replica) {
+            return Err("no longer the master (failover): asking Sentinel again".into());
+        }
         let run = uptime.run(&info);
         let extra = diag.poll(conn, run, own).await.map_err(|e| describe(&e))?;
         let (own_commands, own_hits, own_misses) = own.totals();
@@ -315,6 +369,7 @@ where
             blocked_clients: info.blocked_clients,
             rejected_connections: info.rejected_connections,
             master_link_up: info.master_link_up,
+            role: info.redis_role(),
             own_commands,
             own_hits,
             own_misses,
@@ -362,15 +417,32 @@ impl Uptime {
 /// A short reason for the status line; never contains the URL's password.
 fn describe(e: &redis::RedisError) -> String {
     let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
     if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connection_refusal() {
         "connection refused".to_string()
-    } else if text.contains("NOAUTH") || text.contains("WRONGPASS") {
+    } else if e.kind() == redis::ErrorKind::AuthenticationFailed
+        || text.contains("NOAUTH")
+        || text.contains("WRONGPASS")
+    {
         "authentication failed".to_string()
+    } else if text.contains("NOPERM") {
+        format!("permission denied (ACL): {}", clip(&text, 60))
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        format!("TLS: {}", clip(&text, 90))
+    } else if lower.contains("failed to lookup address")
+        || lower.contains("name or service not known")
+    {
+        "unknown host".to_string()
     } else {
-        text.chars().take(80).collect()
+        clip(&text, 80)
     }
+}
+
+fn clip(text: &str, n: usize) -> String {
+    text.chars().take(n).collect()
 }
 
 #[cfg(test)]
@@ -384,6 +456,11 @@ mod tests {
         assert_eq!(describe(&refused), "connection refused");
         let timeout = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut));
         assert_eq!(describe(&timeout), "timed out");
+        let auth = redis::RedisError::from((
+            redis::ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+        ));
+        assert_eq!(describe(&auth), "authentication failed");
     }
 
     #[test]
@@ -394,5 +471,13 @@ mod tests {
         );
         assert_eq!(display_name("rediss://user:pw@h:6380"), "h:6380");
         assert_eq!(display_name("redis://127.0.0.1:7000"), "127.0.0.1:7000");
+        assert_eq!(
+            display_name("unix:///run/redis.sock?pass=pw"),
+            "/run/redis.sock"
+        );
+        assert_eq!(
+            display_name("redis+sentinel://:pw@s1,s2/cache"),
+            "cache (sentinel)"
+        );
     }
 }

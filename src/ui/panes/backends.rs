@@ -12,7 +12,7 @@ use crate::action::Pane;
 use crate::app::derive::BackendRow;
 use crate::app::state::State;
 use crate::engines::pool::{HealthState, RoutingRole};
-use crate::sample::SourceKind;
+use crate::sample::{RedisRole, SourceKind};
 use crate::theme::Theme;
 use crate::ui::widgets::{
     bar, bytes, empty_text, fit, key_label, ms, open_pane, pct, row_style, si, sparkline, visible,
@@ -28,7 +28,11 @@ fn health_color(h: HealthState, theme: &Theme) -> Style {
 
 fn role(r: &BackendRow) -> &'static str {
     match r.kind {
-        SourceKind::Redis => "cache",
+        SourceKind::Redis => match r.redis_role {
+            Some(RedisRole::Primary) => "primary",
+            Some(RedisRole::Replica) => "replica",
+            None => "cache",
+        },
         SourceKind::PgPrimary => "primary",
         SourceKind::PgReplica => "replica",
         SourceKind::Events => "events",

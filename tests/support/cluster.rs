@@ -1,0 +1,129 @@
+//! A throw-away Redis Cluster: N cluster-enabled `redis-server`s on free
+//! loopback ports, slots split evenly with `CLUSTER ADDSLOTSRANGE`, joined
+//! with `CLUSTER MEET`, ready when every node says `cluster_state:ok` and
+//! knows every other. Killed on drop (each node is a `RedisServer`).
+
+use std::time::{Duration, Instant};
+
+use super::RedisServer;
+
+/// A cluster of our own.
+pub struct Cluster {
+    /// The nodes, in start order (the first `masters` own the slots).
+    pub nodes: Vec<RedisServer>,
+}
+
+fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+impl Cluster {
+    /// Start `masters` nodes and form a cluster of them, all slots served.
+    pub fn start(masters: usize) -> Self {
+        let nodes: Vec<RedisServer> = (0..masters)
+            .map(|_| RedisServer::start_cluster_node(&[]))
+            .collect();
+        let per = 16384 / masters;
+        for (i, n) in nodes.iter().enumerate() {
+            let first = i * per;
+            let last = if i + 1 == masters {
+                16383
+            } else {
+                first + per - 1
+            };
+            let _: () = n
+                .cmd(&[
+                    "CLUSTER",
+                    "ADDSLOTSRANGE",
+                    &first.to_string(),
+                    &last.to_string(),
+                ])
+                .unwrap();
+        }
+        let c = Cluster { nodes };
+        for n in &c.nodes[1..] {
+            c.meet(n);
+        }
+        c.wait_formed();
+        c
+    }
+
+    fn meet(&self, n: &RedisServer) {
+        let first = &self.nodes[0];
+        let bus = first.bus_port.unwrap().to_string();
+        let _: () = n
+            .cmd(&[
+                "CLUSTER",
+                "MEET",
+                "127.0.0.1",
+                &first.port.to_string(),
+                &bus,
+            ])
+            .unwrap();
+    }
+
+    /// Wait until every running node says `cluster_state:ok` and lists
+    /// every running node as connected.
+    pub fn wait_formed(&self) {
+        let ports: Vec<u16> = self.nodes.iter().map(|n| n.port).collect();
+        wait_for("the cluster to form", Duration::from_secs(20), || {
+            self.nodes.iter().all(|n| {
+                let nodes: String = n.cmd(&["CLUSTER", "NODES"]).unwrap_or_default();
+                let info: String = n.cmd(&["CLUSTER", "INFO"]).unwrap_or_default();
+                info.contains("cluster_state:ok")
+                    && ports.iter().all(|p| {
+                        nodes.lines().any(|l| {
+                            l.contains(&format!("127.0.0.1:{p}@"))
+                                && l.contains(" connected")
+                                && !l.contains("handshake")
+                        })
+                    })
+            })
+        });
+    }
+
+    /// Start one more node and join it as a replica of node `of`; returns
+    /// its index. Waits until it replicates and every node knows it.
+    pub fn add_replica(&mut self, of: usize) -> usize {
+        let n = RedisServer::start_cluster_node(&[]);
+        self.meet(&n);
+        self.nodes.push(n);
+        self.wait_formed();
+        let primary = self.node_id(of);
+        let i = self.nodes.len() - 1;
+        let _: () = self.nodes[i]
+            .cmd(&["CLUSTER", "REPLICATE", &primary])
+            .unwrap();
+        wait_for("the replica to sync", Duration::from_secs(20), || {
+            self.nodes[i]
+                .info("replication")
+                .contains("master_link_status:up")
+        });
+        i
+    }
+
+    /// Node `i`'s id.
+    pub fn node_id(&self, i: usize) -> String {
+        self.nodes[i].cmd(&["CLUSTER", "MYID"]).unwrap()
+    }
+
+    /// Kill node `i` and make every other node forget it, so it leaves
+    /// the cluster for good.
+    pub fn remove(&mut self, i: usize) -> String {
+        let id = self.node_id(i);
+        self.nodes[i].kill();
+        for (j, n) in self.nodes.iter().enumerate() {
+            if j != i {
+                let _: () = n.cmd(&["CLUSTER", "FORGET", &id]).unwrap();
+            }
+        }
+        id
+    }
+}
