@@ -21,7 +21,8 @@ use tokio::sync::mpsc;
 
 use crate::config::redact_url;
 use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus};
-use crate::sources::redis::wall_now;
+use crate::sources::redis::endpoint::node_client;
+use crate::sources::redis::{NodeConfig, wall_now};
 use agg::Aggregator;
 use schema::EventRef;
 use wire::{Cursor, Part, Wire};
@@ -92,17 +93,27 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
     if !send(0, vec![hello]).await {
         return;
     }
-    let client = match redis::Client::open(cfg.url.as_str()) {
-        Ok(c) => c,
-        Err(e) => {
-            let msg = format!("bad Redis URL {}: {e}", redact_url(&cfg.url));
-            let _ = send(0, vec![Body::Status(SourceStatus::Error(msg))]).await;
-            return;
-        }
-    };
     let mut agg = Aggregator::new();
     let mut last: Option<String> = None;
     loop {
+        // Resolved on every attempt: TLS files, a unix socket, or the master a
+        // Sentinel names now.
+        let mut node = NodeConfig::new(cfg.id, &cfg.url);
+        node.timeout = cfg.timeout;
+        let client = match node_client(&node).await {
+            Ok(c) => c,
+            Err(e) if e.starts_with("bad Redis URL") => {
+                let msg = format!("{e} ({})", redact_url(&cfg.url));
+                let _ = send(0, vec![Body::Status(SourceStatus::Error(msg))]).await;
+                return;
+            }
+            Err(e) => {
+                if !retry(&cfg, generation, e, &send).await {
+                    return;
+                }
+                continue;
+            }
+        };
         let reason = match connect(&client, &cfg, &mut last).await {
             Ok(mut conn) => {
                 generation += 1;
@@ -117,17 +128,30 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
             }
             Err(e) => e,
         };
-        tracing::warn!(stream = %cfg.stream, error = %reason, "event stream unavailable");
-        let retry_at = wall_now().add_millis(i64::try_from(cfg.retry.as_millis()).unwrap_or(1000));
-        let status = Body::Status(SourceStatus::Retrying {
-            at: retry_at,
-            reason,
-        });
-        if !send(generation, vec![status]).await {
+        if !retry(&cfg, generation, reason, &send).await {
             return;
         }
-        tokio::time::sleep(cfg.retry).await;
     }
+}
+
+/// Show the failure and its retry countdown, then wait; false when the app
+/// has gone away.
+async fn retry<F, Fut>(cfg: &EventsConfig, generation: u32, reason: String, send: &F) -> bool
+where
+    F: Fn(u32, Vec<Body>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    tracing::warn!(stream = %cfg.stream, error = %reason, "event stream unavailable");
+    let retry_at = wall_now().add_millis(i64::try_from(cfg.retry.as_millis()).unwrap_or(1000));
+    let status = Body::Status(SourceStatus::Retrying {
+        at: retry_at,
+        reason,
+    });
+    if !send(generation, vec![status]).await {
+        return false;
+    }
+    tokio::time::sleep(cfg.retry).await;
+    true
 }
 
 /// The reader's connection: the in-place RESP reader for TCP and unix
