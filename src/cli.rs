@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use crate::action::Pane;
+use crate::sources::redis::sampler::{ElementCounts, MAX_BUDGET};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -108,6 +109,18 @@ pub struct Cli {
     /// Write logs to this file (logs never go to the terminal)
     #[arg(long, value_name = "PATH", global = true)]
     pub log_file: Option<PathBuf>,
+    /// Key sampler: commands per second per Redis node, SCAN included; 0 turns it off [default: 1000]
+    #[arg(long, value_name = "N", value_parser = parse_budget, global = true)]
+    pub sample_budget: Option<u32>,
+    /// Key prefix delimiter: `user:42:profile` belongs to `user` [default: ":"]
+    #[arg(long, value_name = "STR", value_parser = parse_delimiter, global = true)]
+    pub key_delimiter: Option<String>,
+    /// Key sampler: also ask MEMORY USAGE (SAMPLES 5) of each key, for byte estimates
+    #[arg(long, global = true)]
+    pub sample_memory: bool,
+    /// Key sampler: ask each key's length or element count; auto = only where CLIENT NO-TOUCH exists (Redis ≥ 7.2), since before it these reads update the key's LRU/LFU data [default: auto]
+    #[arg(long, value_name = "WHEN", global = true)]
+    pub sample_elements: Option<ElementCounts>,
     /// What to do instead of running the console
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -292,6 +305,37 @@ fn parse_refresh(s: &str) -> Result<f64, String> {
     check_refresh(secs)
 }
 
+/// Checks a key-sampler budget (shared with the config file).
+pub fn check_budget(n: u64) -> Result<u32, String> {
+    u32::try_from(n)
+        .ok()
+        .filter(|&b| b <= MAX_BUDGET)
+        .ok_or_else(|| {
+            format!("the sample budget is 0 to {MAX_BUDGET} commands per second, got {n}")
+        })
+}
+
+fn parse_budget(s: &str) -> Result<u32, String> {
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of commands per second"))?;
+    check_budget(n)
+}
+
+/// Checks a key delimiter (shared with the config file): 1 to 8 characters.
+pub fn check_delimiter(s: &str) -> Result<String, String> {
+    let n = s.chars().count();
+    if (1..=8).contains(&n) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("the key delimiter is 1 to 8 characters, got {n}"))
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<String, String> {
+    check_delimiter(s)
+}
+
 fn parse_wait(s: &str) -> Result<f64, String> {
     let secs: f64 = s
         .parse()
@@ -376,6 +420,36 @@ mod tests {
         assert!(cli.read_only && cli.redact_keys);
         assert_eq!(cli.seed, Some(42));
         assert_eq!(cli.log_file, Some(PathBuf::from("/tmp/h.log")));
+    }
+
+    #[test]
+    fn key_sampler_flags() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!((cli.sample_budget, cli.key_delimiter.clone()), (None, None));
+        assert!(!cli.sample_memory && cli.sample_elements.is_none());
+        let cli = parse(&[
+            "--sample-budget",
+            "0",
+            "--key-delimiter",
+            "/",
+            "--sample-memory",
+            "--sample-elements",
+            "off",
+        ])
+        .unwrap();
+        assert_eq!(cli.sample_budget, Some(0));
+        assert_eq!(cli.key_delimiter.as_deref(), Some("/"));
+        assert!(cli.sample_memory);
+        assert_eq!(cli.sample_elements, Some(ElementCounts::Off));
+        for bad in [
+            &["--sample-budget", "-1"][..],
+            &["--sample-budget", "2000000"],
+            &["--key-delimiter", ""],
+            &["--key-delimiter", "123456789"],
+            &["--sample-elements", "sometimes"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

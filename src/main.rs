@@ -108,7 +108,8 @@ fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
 }
 
 /// The live servers to watch; `None` in demo mode.
-fn live_spec(mode: &Mode, expiry_events: bool) -> anyhow::Result<Option<LiveSpec>> {
+fn live_spec(settings: &Settings) -> anyhow::Result<Option<LiveSpec>> {
+    let mode = &settings.mode;
     match mode {
         Mode::Demo => Ok(None),
         Mode::Live { postgres, .. } if !postgres.is_empty() => bail!(
@@ -138,14 +139,15 @@ fn live_spec(mode: &Mode, expiry_events: bool) -> anyhow::Result<Option<LiveSpec
             Ok(Some(LiveSpec {
                 redis: redis.clone(),
                 events,
-                expiry_events,
+                expiry_events: settings.expiry_events,
+                sampler: settings.sampler.clone(),
             }))
         }
     }
 }
 
 fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
-    let feed = match live_spec(&settings.mode, settings.expiry_events)? {
+    let feed = match live_spec(&settings)? {
         None => Feed::Demo,
         Some(spec) => Feed::Live(spec),
     };
@@ -181,7 +183,7 @@ fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
 const MAX_SNAPSHOT_AT: u64 = 7 * 86_400;
 
 fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
-    let live = live_spec(&settings.mode, settings.expiry_events)?;
+    let live = live_spec(settings)?;
     let format = match args.effective_format() {
         SnapshotFormat::Txt => Format::Txt,
         SnapshotFormat::Ansi => Format::Ansi,

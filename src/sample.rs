@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engines::Timestamp;
+pub use crate::engines::keyspace::{KeyHeat, KeyKind, KeyspaceSample, SampledKey};
 
 /// Index of a source in the app's source table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -116,6 +117,12 @@ pub enum Body {
     Latency(Vec<LatencyEvent>),
     /// Expired-key notifications since the previous sample (`--expiry-events`).
     Expired(ExpiredKeys),
+    /// One batch of a Redis node's key sampler (`SCAN` + per-key `PTTL`,
+    /// `TYPE`, `OBJECT FREQ|IDLETIME`, optional sizes): feeds the keyspace
+    /// estimates, the warming engine (TTLs, hot keys) and the heatmap's
+    /// sampled prefix rows. Carries its own TTLs, so a sampler sends no
+    /// `Keys`; its `generation` is 0 and does not touch the source's.
+    Keyspace(KeyspaceSample),
     /// Progress of a warm job running against this source; never dropped.
     WarmProgress(WarmProgress),
 }

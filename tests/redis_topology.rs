@@ -47,6 +47,7 @@ fn fast() -> LaunchOptions {
         retry: Duration::from_millis(300),
         topology: Duration::from_millis(500),
         expiry_events: false,
+        ..LaunchOptions::default()
     }
 }
 

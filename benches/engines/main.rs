@@ -4,6 +4,7 @@
 
 mod clients;
 mod heatmap;
+mod keyspace;
 mod optimizer;
 mod pool;
 mod warming;
@@ -14,6 +15,7 @@ criterion::criterion_group!(
     warming::benches,
     clients::benches,
     pool::benches,
-    optimizer::benches
+    optimizer::benches,
+    keyspace::benches
 );
 criterion::criterion_main!(engines);

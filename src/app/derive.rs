@@ -5,6 +5,7 @@ use super::state::{State, TickTotals};
 use crate::action::Pane;
 use crate::engines::clients::{ClientView, TableView};
 use crate::engines::heatmap::{HeatmapView, RowView};
+use crate::engines::keyspace::{Cliff, KeyspaceView};
 use crate::engines::optimizer::{Recommendation, WorkloadPattern};
 use crate::engines::pool::{BackendId, HealthState, Op, PoolStats, Route, RoutingRole};
 use crate::engines::warming::{Candidate, CandidateReason, ErrorBound, WarmJob};
@@ -58,6 +59,31 @@ pub struct BackendRow {
     pub detail: Vec<String>,
     /// Redis: primary or replica, as the node's own `INFO` says.
     pub redis_role: Option<RedisRole>,
+    /// Commands per second the console itself sent (already taken out of
+    /// `ops_per_sec`): the observer effect.
+    pub own_ops_per_sec: f64,
+}
+
+/// A TTL cliff on a node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeCliff {
+    /// The node's display name.
+    pub node: String,
+    /// Its prefix delimiter.
+    pub delimiter: String,
+    /// The cliff.
+    pub cliff: Cliff,
+}
+
+/// One sampled Redis node's keyspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeKeyspace {
+    /// The node.
+    pub source: SourceId,
+    /// Its display name.
+    pub name: String,
+    /// Estimates at the tick.
+    pub view: KeyspaceView,
 }
 
 /// What every pane shows, computed at the data tick.
@@ -101,6 +127,20 @@ pub struct Derived {
     pub hit_series: Vec<Option<f64>>,
     /// Postgres shared-buffer hit ratio over the last interval, all endpoints.
     pub pg_buffer_ratio: Option<f64>,
+    /// Key-sampler estimates, per sampled node (by source id).
+    pub keyspace: Vec<NodeKeyspace>,
+    /// TTL cliffs ahead on any node, soonest first.
+    pub cliffs: Vec<NodeCliff>,
+}
+
+impl Derived {
+    /// The keyspace estimates of `source`, if it is sampled.
+    pub fn keyspace_of(&self, source: SourceId) -> Option<&KeyspaceView> {
+        self.keyspace
+            .iter()
+            .find(|k| k.source == source)
+            .map(|k| &k.view)
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -215,6 +255,34 @@ impl Derived {
             .iter()
             .filter(|s| matches!(s.kind, SourceKind::PgPrimary | SourceKind::PgReplica))
             .fold((0, 0), |(h, r), s| (h + s.buffer.0, r + s.buffer.1));
+        let keyspace: Vec<NodeKeyspace> = state
+            .keyspace
+            .nodes
+            .iter()
+            .map(|(id, e)| NodeKeyspace {
+                source: *id,
+                name: state
+                    .source(*id)
+                    .map_or_else(|| format!("node {}", id.0), |s| s.name.clone()),
+                view: e.view(now),
+            })
+            .collect();
+        let mut cliffs: Vec<NodeCliff> = keyspace
+            .iter()
+            .flat_map(|k| {
+                k.view.cliffs.iter().map(|c| NodeCliff {
+                    node: k.name.clone(),
+                    delimiter: k.view.delimiter.clone(),
+                    cliff: c.clone(),
+                })
+            })
+            .collect();
+        cliffs.sort_by(|a, b| {
+            a.cliff
+                .at
+                .cmp(&b.cliff.at)
+                .then_with(|| a.node.cmp(&b.node))
+        });
         let hit_series = state
             .history
             .iter()
@@ -246,6 +314,8 @@ impl Derived {
             hit_ratio: ratio(recent.hits, recent.hits + recent.misses),
             hit_series,
             pg_buffer_ratio: ratio(bh, bh + br),
+            keyspace,
+            cliffs,
         }
     }
 }
@@ -333,6 +403,7 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
                         r.blocked_clients
                     )
                 }),
+                own_ops_per_sec: s.own_ops_per_sec,
             })
         })
         .collect()

@@ -9,6 +9,7 @@ use super::state::{SessionInfo, State};
 use crate::config::DeclaredBackend;
 use crate::sample::{Sample, SourceId};
 use crate::sources::events::{EventsConfig, run_events};
+use crate::sources::redis::sampler::SamplerConfig;
 use crate::sources::redis::{LaunchOptions, SourceIds, launch, wall_now};
 
 /// The access-event stream's source id: after every node (ids are handed out
@@ -24,6 +25,8 @@ pub struct LiveSpec {
     pub events: Option<EventsSpec>,
     /// Listen to expired-key notifications on every node.
     pub expiry_events: bool,
+    /// The key sampler each node gets (budget 0: none).
+    pub sampler: SamplerConfig,
 }
 
 /// Where the access events come from.
@@ -44,6 +47,7 @@ pub fn spawn_live(spec: &LiveSpec, poll: Duration, tx: &mpsc::Sender<Vec<Sample>
     let opts = LaunchOptions {
         poll,
         expiry_events: spec.expiry_events,
+        sampler: spec.sampler.clone(),
         ..LaunchOptions::default()
     };
     for url in &spec.redis {

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod derive;
 pub mod driver;
+pub mod keyspace;
 pub mod live;
 pub mod node_detail;
 pub mod run;

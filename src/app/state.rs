@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use super::derive::Derived;
+use super::keyspace::KeyspaceBoard;
 pub use super::source::SourceState;
 use super::ui_state::UiState;
 use crate::engines::Timestamp;
@@ -87,6 +88,8 @@ pub struct State {
     pub db_pool: Pool,
     /// Client statistics.
     pub clients: ClientsEngine,
+    /// Per-node keyspace estimates from the key samplers.
+    pub keyspace: KeyspaceBoard,
     /// Totals accumulated since the last tick.
     pub pending: TickTotals,
     /// Per-tick totals, newest last.
@@ -121,6 +124,7 @@ impl State {
                 ..PoolConfig::default()
             }),
             clients: ClientsEngine::new(ClientsConfig::default()),
+            keyspace: KeyspaceBoard::default(),
             pending: TickTotals::default(),
             history: VecDeque::new(),
             derived: Derived::default(),
@@ -166,7 +170,12 @@ impl State {
     /// Feed one sample to the engines.
     pub fn apply(&mut self, s: &Sample) {
         let at = s.at;
-        if let Some(src) = self.source_mut(s.source) {
+        // A key sampler or a notification listener reconnects on its own:
+        // its samples carry no generation.
+        if let Some(src) = self
+            .source_mut(s.source)
+            .filter(|_| !matches!(s.body, Body::Keyspace(_) | Body::Expired(_)))
+        {
             src.generation = s.generation;
         }
         match &s.body {
@@ -213,6 +222,7 @@ impl State {
                     src.latency_events.clone_from(e);
                 }
             }
+            Body::Keyspace(k) => self.keyspace_sample(s.source, k, at),
             Body::WarmProgress(p) => self.warm_progress(p, at),
         }
     }
@@ -600,6 +610,7 @@ impl State {
             self.ui.status = None;
         }
         self.heatmap.advance(now);
+        self.keyspace_heat(self.last_tick, now);
         if self.last_tick.is_some() {
             // A tick in which no node reported is not a point (it would
             // draw as a gap, which means a reset).

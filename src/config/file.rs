@@ -15,8 +15,9 @@ use toml::de::{DeTable, DeValue};
 use super::Banner;
 use super::error::ConfigError;
 use super::secrets::{UrlKind, check_url, url_has_password};
-use crate::cli::{ColorMode, check_refresh};
+use crate::cli::{ColorMode, check_budget, check_delimiter, check_refresh};
 use crate::keymap::{Keymap, KeysConfig};
+use crate::sources::redis::sampler::ElementCounts;
 
 /// A string or a list of strings (`redis = "…"` or `redis = ["…", "…"]`).
 #[derive(Debug, Default)]
@@ -60,6 +61,30 @@ struct RawConfig {
     keys: BTreeMap<String, BTreeMap<String, StringList>>,
     #[serde(default)]
     backends: Vec<DeclaredBackend>,
+    sampler: Option<RawSampler>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSampler {
+    budget: Option<u64>,
+    delimiter: Option<String>,
+    memory: Option<bool>,
+    elements: Option<ElementCounts>,
+}
+
+/// The `[sampler]` table: the Redis key sampler's settings (command-line
+/// flags win).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SamplerFile {
+    /// Commands per second per node (0 = off).
+    pub budget: Option<u32>,
+    /// Key prefix delimiter.
+    pub delimiter: Option<String>,
+    /// Ask `MEMORY USAGE` per key.
+    pub memory: Option<bool>,
+    /// Ask lengths / element counts.
+    pub elements: Option<ElementCounts>,
 }
 
 /// A backend kind heliostat does not monitor, declared with static figures
@@ -145,6 +170,8 @@ pub struct ConfigFile {
     pub keymap: Keymap,
     /// `[[backends]]` declared with static figures.
     pub backends: Vec<DeclaredBackend>,
+    /// `[sampler]`.
+    pub sampler: SamplerFile,
     locator: Locator,
 }
 
@@ -370,9 +397,29 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
         contexts: BTreeMap::new(),
         keymap: Keymap::default(),
         backends: Vec::new(),
+        sampler: SamplerFile::default(),
         locator,
     };
     validate_top(&file)?;
+    if let Some(sm) = raw.sampler {
+        let budget = sm
+            .budget
+            .map(check_budget)
+            .transpose()
+            .map_err(|m| file.error_at(&["sampler", "budget"], m))?;
+        let delimiter = sm
+            .delimiter
+            .as_deref()
+            .map(check_delimiter)
+            .transpose()
+            .map_err(|m| file.error_at(&["sampler", "delimiter"], m))?;
+        file.sampler = SamplerFile {
+            budget,
+            delimiter,
+            memory: sm.memory,
+            elements: sm.elements,
+        };
+    }
     for (i, b) in raw.backends.iter().enumerate() {
         let bad = |what: &str| {
             file.error_at(

@@ -26,13 +26,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use self::error::ConfigError;
-pub use self::file::{ConfigFile, ContextConfig, DeclaredBackend, DeclaredKind, parse_config};
+pub use self::file::{
+    ConfigFile, ContextConfig, DeclaredBackend, DeclaredKind, SamplerFile, parse_config,
+};
 use self::secrets::{UrlKind, check_url};
 pub use self::secrets::{redact_url, url_has_password};
 pub use crate::cli::ColorMode;
 use crate::cli::{Cli, Command};
 use crate::keymap::Keymap;
 use crate::sources::redis::endpoint::{TlsFiles, with_defaults};
+use crate::sources::redis::sampler::SamplerConfig;
 
 /// Demo seed when `--seed` is not given.
 pub const DEFAULT_SEED: u64 = 1;
@@ -195,6 +198,8 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// Backends declared with static figures (`[[backends]]`).
     pub declared: Vec<DeclaredBackend>,
+    /// The Redis key sampler (flags, else `[sampler]`, else defaults).
+    pub sampler: SamplerConfig,
 }
 
 impl Settings {
@@ -371,8 +376,25 @@ pub fn resolve_with(
         })
         .map(PathBuf::from)
     });
+    let fs = file.map(|f| f.sampler.clone()).unwrap_or_default();
+    let defaults = SamplerConfig::default();
+    let sampler = SamplerConfig {
+        budget: cli.sample_budget.or(fs.budget).unwrap_or(defaults.budget),
+        delimiter: cli
+            .key_delimiter
+            .clone()
+            .or(fs.delimiter)
+            .unwrap_or(defaults.delimiter),
+        memory: cli.sample_memory || fs.memory.unwrap_or(defaults.memory),
+        elements: cli
+            .sample_elements
+            .or(fs.elements)
+            .unwrap_or(defaults.elements),
+        min_pass: defaults.min_pass,
+    };
     Ok(Settings {
         mode,
+        sampler,
         banner: ctx.and_then(|c| c.banner.clone()),
         context: ctx_name,
         theme,

@@ -294,6 +294,35 @@ fn value_precedence_flag_context_top_default() {
 }
 
 #[test]
+fn sampler_settings_flags_then_file_then_defaults() {
+    let d = settle(&[], &[], None).unwrap().sampler;
+    assert_eq!(d, SamplerConfig::default());
+    assert_eq!(
+        (d.budget, d.delimiter.as_str(), d.memory),
+        (1000, ":", false)
+    );
+    let src = "[sampler]\nbudget = 250\ndelimiter = \"/\"\nelements = \"on\"\n";
+    let s = settle(&[], &[], Some(src)).unwrap().sampler;
+    assert_eq!(
+        (s.budget, s.delimiter.as_str(), s.memory),
+        (250, "/", false)
+    );
+    assert_eq!(
+        s.elements,
+        crate::sources::redis::sampler::ElementCounts::On
+    );
+    let args = [
+        "--sample-budget",
+        "0",
+        "--key-delimiter",
+        "::",
+        "--sample-memory",
+    ];
+    let s = settle(&args, &[], Some(src)).unwrap().sampler;
+    assert_eq!((s.budget, s.delimiter.as_str(), s.memory), (0, "::", true));
+}
+
+#[test]
 fn redact_keys_precedence() {
     let src = "redact_keys = true\n[contexts.open]\nredact_keys = false\n[contexts.plain]\n";
     assert!(settle(&[], &[], Some(src)).unwrap().redact_keys);

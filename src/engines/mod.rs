@@ -7,6 +7,7 @@ pub mod clients;
 pub mod counters;
 pub mod heatmap;
 pub mod intern;
+pub mod keyspace;
 pub mod optimizer;
 pub mod pool;
 pub mod time;

@@ -51,6 +51,8 @@ pub struct LaunchOptions {
     pub topology: Duration,
     /// Listen to expired-key notifications on every node.
     pub expiry_events: bool,
+    /// The key sampler each node gets (budget 0: none).
+    pub sampler: super::sampler::SamplerConfig,
 }
 
 impl Default for LaunchOptions {
@@ -62,6 +64,7 @@ impl Default for LaunchOptions {
             retry: Duration::from_secs(1),
             topology: Duration::from_secs(5),
             expiry_events: false,
+            sampler: super::sampler::SamplerConfig::default(),
         }
     }
 }
@@ -74,6 +77,7 @@ pub fn launch(url: &str, opts: &LaunchOptions, ids: &SourceIds, tx: mpsc::Sender
     cfg.timeout = opts.timeout;
     cfg.retry = opts.retry;
     cfg.expiry_events = opts.expiry_events;
+    cfg.sampler = opts.sampler.clone();
     let tcp = Endpoint::parse(url).is_ok_and(|ep| matches!(ep.target, Target::Tcp { .. }));
     if tcp {
         tokio::spawn(cluster::supervise(cfg, opts.topology, ids.clone(), tx));

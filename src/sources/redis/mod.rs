@@ -19,6 +19,7 @@ pub mod endpoint;
 pub mod expiry;
 pub mod info;
 pub mod launch;
+pub mod sampler;
 mod sentinel;
 pub mod url;
 
@@ -59,6 +60,8 @@ pub struct NodeConfig {
     /// Told whenever this node's connection fails, so a topology
     /// supervisor looks again at once (a failover, a node gone).
     pub topology: Option<Arc<Notify>>,
+    /// The key sampler (budget 0 = no sampler).
+    pub sampler: sampler::SamplerConfig,
 }
 
 impl NodeConfig {
@@ -74,6 +77,7 @@ impl NodeConfig {
             name: None,
             addr: None,
             topology: None,
+            sampler: sampler::SamplerConfig::default(),
         }
     }
 
@@ -121,6 +125,10 @@ pub struct OwnLoad {
     commands: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Read-held by a task from sending commands until they are counted,
+    /// write-held by the poller around `INFO`: the totals it reads then
+    /// match what that `INFO` saw exactly, even with a batch in flight.
+    gate: tokio::sync::RwLock<()>,
 }
 
 impl OwnLoad {
@@ -130,6 +138,18 @@ impl OwnLoad {
         self.commands.fetch_add(commands, Ordering::Relaxed);
         self.hits.fetch_add(hits, Ordering::Relaxed);
         self.misses.fetch_add(misses, Ordering::Relaxed);
+    }
+
+    /// Hold while this task's commands are in flight and not yet counted
+    /// (one round trip; never across a sleep).
+    pub async fn in_flight(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().await
+    }
+
+    /// Hold around reading the server's counters: waits for in-flight
+    /// batches to be counted, and keeps new ones from starting.
+    pub async fn settled(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.gate.write().await
     }
 
     /// `(commands, hits, misses)` so far.
@@ -176,7 +196,14 @@ impl NodeTasks {
 /// other per-node task), each with its own connection.
 pub fn spawn_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) -> NodeTasks {
     let own = Arc::new(OwnLoad::default());
-    let mut tasks = Vec::new();
+    let mut tasks = Vec::with_capacity(3);
+    if cfg.sampler.budget > 0 {
+        tasks.push(tokio::spawn(sampler::run_sampler(
+            cfg.clone(),
+            own.clone(),
+            tx.clone(),
+        )));
+    }
     if cfg.expiry_events {
         tasks.push(tokio::spawn(expiry::run_expiry(
             cfg.clone(),
@@ -325,6 +352,9 @@ where
             .await
             .map_err(|e| describe(&e))?;
         let rtt_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        // Wait for the node's other tasks to count what they have in
+        // flight, so the own totals match this INFO exactly.
+        let settled = own.settled().await;
         // `all`: the default sections plus commandstats and latencystats.
         let text: String = redis::cmd("INFO")
             .arg("all")
@@ -333,12 +363,15 @@ where
             .map_err(|e| describe(&e))?;
         let info = Info::parse(&text);
         own.add(OWN_PER_POLL, 0, 0);
+        // Read before the diagnostics below: this INFO has not seen them.
+        let (own_commands, own_hits, own_misses) = own.totals();
+        drop(settled);
         if cfg.follows_master() && info.redis_role() == Some(RedisRole::Replica) {
             return Err("no longer the master (failover): asking Sentinel again".into());
         }
         let run = uptime.run(&info);
         let extra = diag.poll(conn, run, own).await.map_err(|e| describe(&e))?;
-        let (own_commands, own_hits, own_misses) = own.totals();
+
         let mut commandstats: Vec<(String, u64, u64)> = info
             .commandstats
             .iter()
@@ -415,7 +448,7 @@ impl Uptime {
 }
 
 /// A short reason for the status line; never contains the URL's password.
-fn describe(e: &redis::RedisError) -> String {
+pub(crate) fn describe(e: &redis::RedisError) -> String {
     let text = e.to_string();
     let lower = text.to_ascii_lowercase();
     if e.is_timeout() {

@@ -1,6 +1,9 @@
 //! 3 Backends: each Redis node and Postgres endpoint with health state,
 //! measured round trips (p50/p99, sparkline), ops/s, errors and a usage
-//! gauge; the pool model's routing strategy and a routing preview.
+//! gauge; the pool model's routing strategy and a routing preview. Below
+//! the rows, the selected Redis node's detail: the console's own command
+//! rate and share (the observer effect), its key sampler (budget, actual
+//! rate, coverage) and the per-prefix estimates with their intervals.
 
 use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,6 +11,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::keyspace;
 use crate::action::Pane;
 use crate::app::derive::BackendRow;
 use crate::app::state::State;
@@ -57,8 +61,25 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         focused,
         theme,
     );
-    let [table, footer] =
-        Layout::vertical([Constraint::Min(2), Constraint::Length(2)]).areas(inner);
+    let rows_h = d.backends.len().max(1) as u16 + 1;
+    let room = inner.height.saturating_sub(2 + rows_h + 1);
+    let mut detail = node_detail(state, theme, usize::from(room));
+    detail.truncate(usize::from(room));
+    let detail_h = detail.len() as u16;
+    // With a detail, it sits right under the rows (after a blank line).
+    let [table, detail_area, _, footer] = if detail_h > 0 {
+        Layout::vertical([
+            Constraint::Length(rows_h + 1),
+            Constraint::Length(detail_h),
+            Constraint::Min(0),
+            Constraint::Length(2),
+        ])
+        .areas(inner)
+    } else {
+        let [table, footer] =
+            Layout::vertical([Constraint::Min(2), Constraint::Length(2)]).areas(inner);
+        [table, Rect::default(), Rect::default(), footer]
+    };
 
     let w = table.width as usize;
     let wide = w >= 90;
@@ -172,6 +193,9 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         }
     }
     frame.render_widget(Paragraph::new(lines), table);
+    if detail_h > 0 {
+        frame.render_widget(Paragraph::new(detail), detail_area);
+    }
 
     let mut foot = vec![Line::from(vec![Span::styled(
         " what-if model only: d drains, r changes routing; no server or traffic is touched",
@@ -210,4 +234,40 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         foot.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(foot), footer);
+}
+
+/// The selected Redis node's observer effect, sampler and prefix table
+/// (nothing for other rows, or before there is anything to say).
+fn node_detail(state: &State, theme: &Theme, room: usize) -> Vec<Line<'static>> {
+    let d = &state.derived;
+    let sel = state
+        .ui
+        .selected(Pane::Backends)
+        .min(d.backends.len().saturating_sub(1));
+    let Some(r) = d.backends.get(sel).filter(|r| r.kind == SourceKind::Redis) else {
+        return Vec::new();
+    };
+    let view = d.keyspace_of(r.source);
+    if view.is_none() && r.own_ops_per_sec <= 0.0 {
+        return Vec::new();
+    }
+    let mut out = vec![keyspace::own_line(
+        &r.name,
+        r.own_ops_per_sec,
+        r.ops_per_sec,
+        theme,
+    )];
+    if let Some(v) = view {
+        out.push(keyspace::sampler_line(v, state.now, theme));
+        out.push(keyspace::keys_line(v, state.session.redact_keys, theme));
+        out.push(keyspace::prefix_header(theme));
+        let left = room.saturating_sub(out.len());
+        out.extend(
+            v.prefixes
+                .iter()
+                .take(left)
+                .map(|p| keyspace::prefix_row(p, &v.delimiter, theme)),
+        );
+    }
+    out
 }

@@ -167,6 +167,15 @@ fn detail(frame: &mut Canvas<'_>, area: Rect, state: &State, r: &RowView, theme:
         _ => "cache lookups from access events",
     };
     let idle = t.last_access.map(|l| duration(state.now.millis_since(l)));
+    let views: Vec<(&str, &crate::engines::keyspace::KeyspaceView)> = state
+        .derived
+        .keyspace
+        .iter()
+        .map(|k| (k.name.as_str(), &k.view))
+        .collect();
+    let sampled = (r.measure == Measure::Sampled)
+        .then(|| super::keyspace::prefix_summary(&views, &r.name, theme))
+        .flatten();
     let mut lines = vec![
         Line::from(vec![
             Span::styled(format!(" {} ", r.name), theme.title),
@@ -186,6 +195,8 @@ fn detail(frame: &mut Canvas<'_>, area: Rect, state: &State, r: &RowView, theme:
             theme.text,
         )),
     ];
+    let extra = usize::from(sampled.is_some());
+    lines.extend(sampled);
     let view = state.derived.heatmap.as_ref();
     let recs: Vec<_> = view
         .map(|v| v.recommendations.iter().filter(|x| x.row == r.id).collect())
@@ -204,7 +215,7 @@ fn detail(frame: &mut Canvas<'_>, area: Rect, state: &State, r: &RowView, theme:
         for fp in v
             .top_fingerprints
             .iter()
-            .take(5usize.saturating_sub(recs.len().min(2)))
+            .take(5usize.saturating_sub(recs.len().min(2) + extra))
         {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:>8} ", duration(fp.saved_us / 1000)), theme.ok),

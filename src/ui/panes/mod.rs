@@ -3,6 +3,7 @@
 mod backends;
 mod clients;
 mod heatmap;
+mod keyspace;
 mod optimizer;
 mod warming;
 

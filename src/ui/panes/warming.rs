@@ -1,11 +1,13 @@
 //! 2 Warming: strategy, the candidate queue (key, rule, reason, time left,
-//! rate, estimated benefit), running jobs with progress, recent results.
+//! rate, estimated benefit), TTL cliffs the key samplers found, running
+//! jobs with progress, recent results.
 
 use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::keyspace::cliff_line;
 use crate::action::Pane;
 use crate::app::state::State;
 use crate::engines::warming::{CandidateReason, JobState, WarmJob};
@@ -51,8 +53,24 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         .take(3)
         .collect();
     let jobs_h = (running.len() + recent.len()).min(6) as u16 + u16::from(!d.jobs.is_empty());
-    let [queue, jobs] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(jobs_h)]).areas(inner);
+    // Many keys of one prefix expiring in the same minute: worth a look
+    // before the misses arrive (at most 3 lines).
+    let cliffs_h = d.cliffs.len().min(3) as u16;
+    let [queue, cliffs, jobs] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(cliffs_h),
+        Constraint::Length(jobs_h),
+    ])
+    .areas(inner);
+    if cliffs_h > 0 {
+        let lines: Vec<Line> = d
+            .cliffs
+            .iter()
+            .take(3)
+            .map(|c| cliff_line(&c.node, &c.cliff, &c.delimiter, state.now, theme))
+            .collect();
+        frame.render_widget(Paragraph::new(lines), cliffs);
+    }
 
     let w = queue.width as usize;
     // Columns after key and reason, dropped from the right when narrow.

@@ -1,0 +1,96 @@
+//! Key-sampler batches into the engines: the per-node keyspace estimates,
+//! the warming engine (every sampled key's TTL; hot keys as estimated
+//! access rates) and the heatmap's sampled prefix rows.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use super::state::State;
+use crate::engines::Timestamp;
+use crate::engines::heatmap::{Measure, RowId, RowKind};
+use crate::engines::intern::key_hash;
+use crate::engines::keyspace::{KeyspaceConfig, KeyspaceEngine, KeyspaceSample, row_name};
+use crate::engines::warming::TtlState;
+use crate::sample::SourceId;
+
+/// A node whose sampler has been quiet this long (ms) adds nothing more to
+/// the heatmap (its last estimates still show, with their age).
+const HEAT_STALE_MS: u64 = 60_000;
+
+/// Most estimated accesses one key is credited with per sighting.
+const MAX_CREDIT: f64 = 1e6;
+
+/// The keyspace of every sampled node.
+#[derive(Debug, Clone, Default)]
+pub struct KeyspaceBoard {
+    /// One engine per Redis node with a sampler.
+    pub nodes: BTreeMap<SourceId, KeyspaceEngine>,
+    /// Fractions of an access not yet recorded, per heatmap row.
+    carry: FxHashMap<RowId, f64>,
+}
+
+impl State {
+    /// One sampler batch: estimates, warming (TTL of every key; a key used
+    /// recently is credited with its estimated rate × the time until it is
+    /// seen again, so the tracker's decayed rate approaches that estimate).
+    pub(crate) fn keyspace_sample(&mut self, id: SourceId, k: &KeyspaceSample, at: Timestamp) {
+        let engine = self
+            .keyspace
+            .nodes
+            .entry(id)
+            .or_insert_with(|| KeyspaceEngine::new(KeyspaceConfig::default()));
+        engine.ingest(k, at);
+        let revisit = engine.revisit_secs(at);
+        let min_rate = self.warming.config().min_hot_rate;
+        for key in &k.keys {
+            let rate = key.heat.map_or(0.0, |h| h.est_rate());
+            let hash = if rate > 0.0 && rate >= min_rate {
+                let n = (rate * revisit).round().clamp(1.0, MAX_CREDIT) as u32;
+                self.warming.record_named_n(&key.key, n, at)
+            } else {
+                key_hash(&key.key)
+            };
+            let state = match key.ttl_ms {
+                None => TtlState::Missing,
+                Some(ms) => TtlState::from_pttl(ms),
+            };
+            self.warming.observe_ttl(hash, &key.key, state, at);
+        }
+    }
+
+    /// At a data tick: each fresh node's estimated accesses per prefix over
+    /// the tick into the heatmap's sampled prefix rows (`user:*`; every
+    /// sampled prefix gets a row, so unused ones show cold). These are
+    /// estimates from LFU counters or idle times, never hits or misses.
+    pub(crate) fn keyspace_heat(&mut self, since: Option<Timestamp>, now: Timestamp) {
+        let Some(since) = since else {
+            return;
+        };
+        let dt = now.secs_since(since);
+        if dt <= 0.0 || self.keyspace.nodes.is_empty() {
+            return;
+        }
+        let mut rates: BTreeMap<String, f64> = BTreeMap::new();
+        for e in self.keyspace.nodes.values() {
+            if e.last_sample_at()
+                .is_none_or(|t| now.millis_since(t) > HEAT_STALE_MS)
+            {
+                continue;
+            }
+            for (group, rate) in e.prefix_rates() {
+                *rates.entry(row_name(group, e.delimiter())).or_default() += rate;
+            }
+        }
+        for (name, rate) in rates {
+            let row = self.heatmap.row(RowKind::Prefix, Measure::Sampled, &name);
+            let carry = self.keyspace.carry.entry(row).or_default();
+            let total = *carry + rate * dt;
+            let whole = total.floor().clamp(0.0, f64::from(u32::MAX));
+            *carry = total - whole;
+            if whole >= 1.0 {
+                self.heatmap.record(row, whole as u32, 0, 0, now);
+            }
+        }
+    }
+}
