@@ -1,6 +1,6 @@
-//! The selected Redis node's detail lines in the Backends pane: the
-//! console's own load on it (the observer effect), its busiest commands,
-//! latency percentiles, replication, slow log and latency spikes.
+//! The selected Redis node's diagnostic lines in the Backends pane: its
+//! busiest commands, latency percentiles, replication, slow log, latency
+//! spikes and expired keys.
 
 use super::source::SourceState;
 use crate::engines::Timestamp;
@@ -44,17 +44,9 @@ pub fn node_detail(src: &SourceState, redact: bool, now: Timestamp) -> Vec<Strin
     let Some(r) = &src.redis_info else {
         return Vec::new();
     };
+    // The console's own load leads the detail, drawn by the pane with the
+    // key sampler's lines.
     let mut out = Vec::new();
-    let total = src.ops_per_sec + src.own_ops_per_sec;
-    let share = if total > 0.0 {
-        100.0 * src.own_ops_per_sec / total
-    } else {
-        0.0
-    };
-    out.push(format!(
-        "observer: heliostat sends {:.1} cmd/s here ({share:.1}% of the node's commands), taken out of the figures",
-        src.own_ops_per_sec
-    ));
     if !src.top_commands.is_empty() {
         let cmds: Vec<String> = src
             .top_commands
@@ -170,7 +162,6 @@ mod tests {
         }]);
         let lines = node_detail(&s, true, Timestamp(5_000));
         let text = lines.join("\n");
-        assert!(text.contains("2.0 cmd/s here (0.2% of"), "{text}");
         assert!(text.contains("get 500/s 2.0µs"), "{text}");
         assert!(text.contains("get p50 1.0µs p99 2.0µs"), "{text}");
         assert!(

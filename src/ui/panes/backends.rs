@@ -176,22 +176,6 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             theme.dim,
         )));
     }
-    // The selected node's detail, in the rows the table leaves free.
-    let free = (table.height as usize).saturating_sub(lines.len() + 1);
-    if let Some(r) = d
-        .backends
-        .get(selected)
-        .filter(|r| free >= 2 && !r.detail.is_empty())
-    {
-        lines.push(Line::default());
-        lines.push(Line::from(Span::styled(
-            format!(" {}", r.name),
-            theme.title,
-        )));
-        for l in r.detail.iter().take(free - 1) {
-            lines.push(Line::from(Span::styled(format!("  {l}"), theme.dim)));
-        }
-    }
     frame.render_widget(Paragraph::new(lines), table);
     if detail_h > 0 {
         frame.render_widget(Paragraph::new(detail), detail_area);
@@ -257,17 +241,28 @@ fn node_detail(state: &State, theme: &Theme, room: usize) -> Vec<Line<'static>> 
         r.ops_per_sec,
         theme,
     )];
-    if let Some(v) = view {
-        out.push(keyspace::sampler_line(v, state.now, theme));
-        out.push(keyspace::keys_line(v, state.session.redact_keys, theme));
-        out.push(keyspace::prefix_header(theme));
-        let left = room.saturating_sub(out.len());
-        out.extend(
-            v.prefixes
-                .iter()
-                .take(left)
-                .map(|p| keyspace::prefix_row(p, &v.delimiter, theme)),
-        );
-    }
+    let mine: Vec<Line<'static>> = r
+        .detail
+        .iter()
+        .map(|l| Line::from(Span::styled(format!(" {l}"), theme.dim)))
+        .collect();
+    let Some(v) = view else {
+        out.extend(mine);
+        return out;
+    };
+    out.push(keyspace::sampler_line(v, state.now, theme));
+    out.push(keyspace::keys_line(v, state.session.redact_keys, theme));
+    // Diagnostics first, but never at the cost of the prefix table's first rows.
+    let table = (v.prefixes.len() + 1).min(4);
+    let n = mine.len().min(room.saturating_sub(out.len() + table));
+    out.extend(mine.into_iter().take(n));
+    out.push(keyspace::prefix_header(theme));
+    let left = room.saturating_sub(out.len());
+    out.extend(
+        v.prefixes
+            .iter()
+            .take(left)
+            .map(|p| keyspace::prefix_row(p, &v.delimiter, theme)),
+    );
     out
 }
