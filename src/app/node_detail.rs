@@ -53,7 +53,10 @@ pub fn node_detail(src: &SourceState, redact: bool, now: Timestamp) -> Vec<Strin
             .iter()
             .map(|c| format!("{} {} {}", c.name, rate(c.per_sec), us(c.us_per_call)))
             .collect();
-        out.push(format!("commands (heliostat's included): {}", cmds.join(" · ")));
+        out.push(format!(
+            "commands (heliostat's included): {}",
+            cmds.join(" · ")
+        ));
     }
     if let Some(line) = latency_line(src, r) {
         out.push(line);
