@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod derive;
 pub mod driver;
+mod ingest;
 pub mod keyspace;
 pub mod live;
 pub mod node_detail;
