@@ -262,3 +262,40 @@ fn same_arguments_same_bytes() {
     let b = screen(&driver(900).state, 120, 40);
     assert_eq!(a, b);
 }
+
+#[test]
+fn an_event_stream_shows_its_rate_lag_and_malformed_entries() {
+    use heliostat::sample::{SourceKind, StreamStats};
+    let mut d = driver(300);
+    let now = d.now();
+    let id = SourceId(900);
+    let sample = |at, body| Sample {
+        source: id,
+        generation: 1,
+        at,
+        body,
+    };
+    d.state.apply(&sample(
+        now,
+        Body::Hello {
+            name: "events ev".into(),
+            kind: SourceKind::Events,
+        },
+    ));
+    let stats = |read, malformed| StreamStats {
+        read,
+        malformed,
+        last_malformed: Some("17-0: hit must be 1 or 0, got \"maybe\"".into()),
+        lag_ms: Some(3_000),
+    };
+    d.state.apply(&sample(now, Body::Stream(stats(1_000, 0))));
+    d.state
+        .apply(&sample(now.add_secs(1), Body::Stream(stats(3_500, 2))));
+    d.state.tick(now.add_secs(1));
+    let s = screen(&d.state, 160, 40);
+    assert!(s.contains("events ev 2.5k/s 3s behind 2 malformed"), "{s}");
+    assert!(
+        s.contains("event stream: 2 malformed entries skipped; latest 17-0: hit must be 1 or 0"),
+        "the reason is in the status line"
+    );
+}

@@ -79,12 +79,25 @@ fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize) -> Line<'a>
     for s in &state.sources {
         let (dot, color, note) = match &s.status {
             SourceStatus::Connected => match &s.stream {
-                Some(st) if st.malformed > 0 => (
-                    "●",
-                    theme.warn,
-                    format!(" {}/s {} malformed", si(s.ops_per_sec), st.malformed),
-                ),
-                Some(_) => ("●", theme.ok, format!(" {}/s", si(s.ops_per_sec))),
+                Some(st) => {
+                    // Behind by a second or more: the reader cannot keep up.
+                    let lag = st
+                        .lag_ms
+                        .filter(|&ms| ms >= 1000 && s.ops_per_sec > 0.0)
+                        .map(|ms| format!(" {:.0}s behind", ms as f64 / 1000.0))
+                        .unwrap_or_default();
+                    let bad = if st.malformed > 0 {
+                        format!(" {} malformed", st.malformed)
+                    } else {
+                        String::new()
+                    };
+                    let color = if bad.is_empty() && lag.is_empty() {
+                        theme.ok
+                    } else {
+                        theme.warn
+                    };
+                    ("●", color, format!(" {}/s{lag}{bad}", si(s.ops_per_sec)))
+                }
                 None => ("●", theme.ok, String::new()),
             },
             SourceStatus::Retrying { at, .. } => {
