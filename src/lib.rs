@@ -11,6 +11,7 @@ pub mod config;
 pub mod engines;
 pub mod export;
 pub mod keymap;
+pub mod ops;
 pub mod sample;
 pub mod snapshot;
 pub mod sources;

@@ -1,0 +1,5 @@
+//! Cache warming from the database into Redis: key patterns of warm rules
+//! (`pattern`) and the writer with its safety modes (`write`).
+
+pub mod pattern;
+pub mod write;

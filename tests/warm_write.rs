@@ -1,0 +1,123 @@
+//! The warm writer against a real, throw-away `redis-server`: fill never
+//! overwrites, refresh never creates a key or touches a non-string one,
+//! TTLs are set, a second fill changes nothing, and refusals are counted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use heliostat::ops::warm::write::{Item, Mode, Outcome, write_batch};
+use support::RedisServer;
+
+fn item(key: &str, value: &str, ttl_ms: u64) -> Item {
+    Item {
+        key: key.into(),
+        value: value.as_bytes().to_vec(),
+        ttl_ms,
+    }
+}
+
+async fn write(server: &RedisServer, mode: Mode, items: &[Item]) -> Outcome {
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    write_batch(&mut conn, mode, items).await.unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn fill_never_overwrites_and_a_second_run_changes_nothing() {
+    let server = RedisServer::start();
+    let mut c = server.client();
+    let _: () = redis::cmd("SET")
+        .arg("user:1")
+        .arg("old")
+        .query(&mut c)
+        .unwrap();
+    let items: Vec<Item> = (1..=100)
+        .map(|i| item(&format!("user:{i}"), &format!("v{i}"), 60_000))
+        .collect();
+    let rt = runtime();
+    let first = rt.block_on(write(&server, Mode::Fill, &items));
+    assert_eq!((first.written, first.existed), (99, 1));
+    let old: String = redis::cmd("GET").arg("user:1").query(&mut c).unwrap();
+    assert_eq!(old, "old", "fill left the existing key alone");
+    let v: String = redis::cmd("GET").arg("user:50").query(&mut c).unwrap();
+    assert_eq!(v, "v50");
+    let ttl: i64 = redis::cmd("PTTL").arg("user:50").query(&mut c).unwrap();
+    assert!((59_000..=60_000).contains(&ttl), "ttl {ttl}");
+    let again = rt.block_on(write(&server, Mode::Fill, &items));
+    assert_eq!((again.written, again.existed), (0, 100));
+    // Key material that looks like SQL (or anything) is just a key.
+    let odd = "user:1'; DROP TABLE users;--";
+    let o = rt.block_on(write(&server, Mode::Fill, &[item(odd, "x", 0)]));
+    assert_eq!(o.written, 1);
+    let ttl: i64 = redis::cmd("PTTL").arg(odd).query(&mut c).unwrap();
+    assert_eq!(ttl, -1, "ttl 0 means no expiry");
+}
+
+#[test]
+fn refresh_overwrites_only_existing_strings() {
+    let server = RedisServer::start();
+    let mut c = server.client();
+    let _: () = redis::cmd("SET")
+        .arg("user:1")
+        .arg("old")
+        .query(&mut c)
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg("user:2")
+        .arg("f")
+        .arg("app-owned")
+        .query(&mut c)
+        .unwrap();
+    let rt = runtime();
+    let o = rt.block_on(write(
+        &server,
+        Mode::Refresh,
+        &[
+            item("user:1", "new", 30_000),
+            item("user:2", "new", 30_000),
+            item("user:3", "new", 30_000),
+        ],
+    ));
+    assert_eq!(
+        (o.written, o.type_conflict, o.absent, o.errors),
+        (1, 1, 1, 0)
+    );
+    let v: String = redis::cmd("GET").arg("user:1").query(&mut c).unwrap();
+    assert_eq!(v, "new");
+    let ttl: i64 = redis::cmd("PTTL").arg("user:1").query(&mut c).unwrap();
+    assert!(ttl > 29_000, "the refresh sets the TTL too: {ttl}");
+    let h: String = redis::cmd("HGET")
+        .arg("user:2")
+        .arg("f")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(h, "app-owned", "a hash the application owns is untouched");
+    let exists: i64 = redis::cmd("EXISTS").arg("user:3").query(&mut c).unwrap();
+    assert_eq!(exists, 0, "refresh never creates a key");
+}
+
+#[test]
+fn refusals_are_counted_with_their_reason() {
+    let server =
+        RedisServer::start_with(&["--maxmemory", "4mb", "--maxmemory-policy", "noeviction"]);
+    let big = "x".repeat(64 * 1024);
+    let rt = runtime();
+    let mut o = Outcome::default();
+    for batch in 0..20 {
+        let items: Vec<Item> = (0..5)
+            .map(|i| item(&format!("big:{batch}:{i}"), &big, 0))
+            .collect();
+        o.add(&rt.block_on(write(&server, Mode::Fill, &items)));
+    }
+    assert!(o.errors > 0 && o.written > 0, "{o:?}");
+    assert_eq!(o.total(), 100, "every key is accounted for");
+    assert!(o.first_error.unwrap().starts_with("OOM"));
+}
