@@ -62,6 +62,7 @@ struct RawConfig {
     #[serde(default)]
     backends: Vec<DeclaredBackend>,
     sampler: Option<RawSampler>,
+    warm: Option<super::warm::RawWarm>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +173,8 @@ pub struct ConfigFile {
     pub backends: Vec<DeclaredBackend>,
     /// `[sampler]`.
     pub sampler: SamplerFile,
+    /// `[[warm.rules]]`, checked.
+    pub warm_rules: Vec<crate::ops::warm::rules::Rule>,
     locator: Locator,
 }
 
@@ -398,6 +401,7 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
         keymap: Keymap::default(),
         backends: Vec::new(),
         sampler: SamplerFile::default(),
+        warm_rules: Vec::new(),
         locator,
     };
     validate_top(&file)?;
@@ -448,6 +452,9 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
         }
     }
     file.backends = raw.backends;
+    if let Some(w) = raw.warm {
+        file.warm_rules = super::warm::rules(w, &file)?;
+    }
     for (name, ctx) in raw.contexts {
         let ctx = validate_context(&file, &name, ctx)?;
         file.contexts.insert(name, ctx);

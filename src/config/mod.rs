@@ -18,6 +18,7 @@
 mod error;
 mod file;
 mod secrets;
+mod warm;
 
 use std::collections::BTreeMap;
 use std::fmt;

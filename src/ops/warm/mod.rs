@@ -2,4 +2,6 @@
 //! (`pattern`) and the writer with its safety modes (`write`).
 
 pub mod pattern;
+pub mod rules;
+pub mod slot;
 pub mod write;
