@@ -1,6 +1,7 @@
 //! Cache warming from the database into Redis: key patterns of warm rules
 //! (`pattern`) and the writer with its safety modes (`write`).
 
+pub mod job;
 pub mod pattern;
 pub mod rules;
 pub mod slot;
