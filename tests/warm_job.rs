@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use heliostat::ops::warm::job::{Report, Row, Rows, run};
 use heliostat::ops::warm::rules::{Rule, RuleSpec};
+use heliostat::ops::warm::target::Target;
 use heliostat::ops::warm::write::Mode;
 use support::RedisServer;
 
@@ -35,9 +36,13 @@ impl Rows for Table {
 }
 
 fn rule(batch: usize, rate: u64) -> Rule {
+    rule_for("{user}:${id}", batch, rate)
+}
+
+fn rule_for(pattern: &str, batch: usize, rate: u64) -> Rule {
     Rule::from_spec(RuleSpec {
         name: "users".into(),
-        key: "{user}:${id}".into(),
+        key: pattern.into(),
         redis: "redis://127.0.0.1:1".into(),
         postgres: "postgres://x@127.0.0.1/x".into(),
         query: "SELECT id, payload AS value FROM users WHERE id = ANY($1)".into(),
@@ -71,13 +76,22 @@ fn warm(
     rows: &mut Table,
     cancel_after: Option<usize>,
 ) -> (Report, usize) {
+    warm_url(&server.url(), rule, keys, rows, cancel_after)
+}
+
+fn warm_url(
+    url: &str,
+    rule: &Rule,
+    keys: &[String],
+    rows: &mut Table,
+    cancel_after: Option<usize>,
+) -> (Report, usize) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let client = redis::Client::open(server.url()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let mut conn = Target::open(url).await.unwrap();
         let cancel = Arc::new(AtomicBool::new(false));
         let mut calls = 0;
         let report = run(rule, keys, rows, &mut conn, &cancel, |_| {
@@ -168,4 +182,43 @@ fn a_nearly_full_target_pauses_the_job_with_the_reason() {
     assert!(why.contains("90 %"), "{r:?}");
     assert!(r.failed());
     assert!(r.written.written > 0 && r.done() < 400);
+}
+
+#[test]
+fn a_cluster_gets_each_key_on_its_slot_owner_and_a_hash_tag_keeps_them_together() {
+    let cluster = support::cluster::Cluster::start(3);
+    let url = cluster.nodes[0].url();
+    let spread: Vec<String> = (0..3_000).map(|i| format!("user:{i}")).collect();
+    let (r, _) = warm_url(
+        &url,
+        &rule_for("user:${id}", 500, 0),
+        &spread,
+        &mut table(3_000),
+        None,
+    );
+    assert_eq!(r.written.written, 3_000, "{r:?}");
+    let sizes = |c: &support::cluster::Cluster| -> Vec<i64> {
+        c.nodes
+            .iter()
+            .map(|n| redis::cmd("DBSIZE").query(&mut n.client()).unwrap())
+            .collect()
+    };
+    let s = sizes(&cluster);
+    assert_eq!(s.iter().sum::<i64>(), 3_000);
+    assert!(
+        s.iter().all(|&n| n > 500),
+        "spread over the three primaries: {s:?}"
+    );
+    // With a literal hash tag every key lands in one slot, on one node.
+    let tagged = keys(1_000);
+    let (r, _) = warm_url(&url, &rule(500, 0), &tagged, &mut table(1_000), None);
+    assert_eq!(r.written.written, 1_000, "{r:?}");
+    let after = sizes(&cluster);
+    let grown: Vec<i64> = after.iter().zip(&s).map(|(a, b)| a - b).collect();
+    assert_eq!(
+        grown.iter().filter(|&&g| g == 1_000).count(),
+        1,
+        "{grown:?}"
+    );
+    assert_eq!(grown.iter().sum::<i64>(), 1_000);
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::time::Instant;
 
-use redis::aio::ConnectionLike;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::rules::{Rule, Ttl};
-use super::write::{Item, Outcome, write_batch};
+use super::target::Target;
+use super::write::{Item, Outcome};
 use crate::sources::redis::info::Info;
 use crate::sources::redis::sampler::Pacer;
 
@@ -101,11 +101,11 @@ pub fn guard(before: Option<&Info>, now: &Info) -> Option<String> {
 }
 
 /// Run `rule` for `keys`, reporting after every batch through `progress`.
-pub async fn run<R: Rows, C: ConnectionLike>(
+pub async fn run<R: Rows>(
     rule: &Rule,
     keys: &[String],
     rows: &mut R,
-    redis: &mut C,
+    redis: &mut Target,
     cancel: &Arc<AtomicBool>,
     mut progress: impl FnMut(&Report),
 ) -> Report {
@@ -125,19 +125,32 @@ pub async fn run<R: Rows, C: ConnectionLike>(
     let mut pacer = rule
         .max_keys_per_s
         .map(|n| Pacer::new(u32::try_from(n).unwrap_or(u32::MAX), Instant::now()));
-    let mut last_info: Option<Info> = None;
+    let mut last_info: Option<Vec<(String, Info)>> = None;
     for batch in wanted.chunks(rule.batch) {
         if cancel.load(Ordering::Relaxed) {
             report.cancelled = true;
             break;
         }
-        match target_info(redis).await {
-            Ok(info) => {
-                if let Some(why) = guard(last_info.as_ref(), &info) {
+        match redis.info().await {
+            Ok(infos) => {
+                let why = infos.iter().find_map(|(addr, now)| {
+                    let before = last_info
+                        .as_ref()
+                        .and_then(|l| l.iter().find(|(a, _)| a == addr))
+                        .map(|(_, i)| i);
+                    guard(before, now).map(|w| {
+                        if addr.is_empty() {
+                            w
+                        } else {
+                            format!("{addr}: {w}")
+                        }
+                    })
+                });
+                if let Some(why) = why {
                     report.paused = Some(why);
                     break;
                 }
-                last_info = Some(info);
+                last_info = Some(infos);
             }
             Err(e) => {
                 report.redis_errors += 1;
@@ -189,7 +202,7 @@ pub async fn run<R: Rows, C: ConnectionLike>(
             });
         }
         report.no_row += (batch.len() - seen.len()) as u64;
-        match write_batch(redis, rule.mode, &items).await {
+        match redis.write(rule.mode, items).await {
             Ok(o) => report.written.add(&o),
             Err(e) => {
                 report.redis_errors += 1;
@@ -207,16 +220,6 @@ pub async fn run<R: Rows, C: ConnectionLike>(
     }
     progress(&report);
     report
-}
-
-async fn target_info<C: ConnectionLike>(redis: &mut C) -> redis::RedisResult<Info> {
-    let text: String = redis::cmd("INFO")
-        .arg("memory")
-        .arg("stats")
-        .arg("server")
-        .query_async(redis)
-        .await?;
-    Ok(Info::parse(&text))
 }
 
 #[cfg(test)]

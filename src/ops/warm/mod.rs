@@ -5,4 +5,5 @@ pub mod job;
 pub mod pattern;
 pub mod rules;
 pub mod slot;
+pub mod target;
 pub mod write;

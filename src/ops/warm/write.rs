@@ -48,10 +48,24 @@ pub struct Outcome {
     pub errors: u64,
     /// The first such reason.
     pub first_error: Option<String>,
+    /// Indices (in the batch) of keys a cluster node redirected (`MOVED` /
+    /// `ASK`): not written, not counted above; the caller retries them.
+    pub redirected: Vec<usize>,
 }
 
 impl Outcome {
-    /// Add another batch's counts.
+    /// Count redirected keys as errors (a target that cannot retry them).
+    pub fn settle_redirects(&mut self) {
+        if !self.redirected.is_empty() {
+            self.errors += self.redirected.len() as u64;
+            self.redirected.clear();
+            if self.first_error.is_none() {
+                self.first_error = Some("MOVED: the key's slot is served elsewhere".into());
+            }
+        }
+    }
+
+    /// Add another batch's counts (not its redirects, which are per batch).
     pub fn add(&mut self, o: &Outcome) {
         self.written += o.written;
         self.existed += o.existed;
@@ -93,9 +107,10 @@ pub async fn write_batch<C: ConnectionLike>(
         }
     }
     let replies: Vec<redis::RedisResult<Value>> = pipe.query_async(conn).await?;
-    for r in replies {
+    for (i, r) in replies.into_iter().enumerate() {
         match (mode, r) {
             (_, Err(e)) if e.code() == Some("WRONGTYPE") => out.type_conflict += 1,
+            (_, Err(e)) if matches!(e.code(), Some("MOVED" | "ASK")) => out.redirected.push(i),
             (_, Err(e)) => {
                 out.errors += 1;
                 if out.first_error.is_none() {
