@@ -140,6 +140,8 @@ pub enum Command {
     /// Render one frame without a terminal (reproducible for the demo)
     #[command(after_help = SNAPSHOT_AFTER_HELP)]
     Snapshot(SnapshotArgs),
+    /// Warm the cache with a rule from the config file, without the console
+    Warm(WarmArgs),
     /// Publish access events to a stream (--redis, --events; see docs/EVENTS.md)
     #[command(after_help = EMIT_AFTER_HELP)]
     Emit(EmitArgs),
@@ -151,6 +153,27 @@ Examples:
       client=api table=users key=user:42 op=get hit=1 latency_us=180 saved_us=2400
   heliostat emit --redis redis://localhost:6379 --events heliostat:events --count 100000
       (no FIELD=VALUE: a synthetic workload of plausible events)";
+
+/// Arguments of `heliostat warm`.
+#[derive(Debug, Clone, PartialEq, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["keys", "keys_file", "preload"])))]
+pub struct WarmArgs {
+    /// The rule (`[[warm.rules]]` name)
+    #[arg(long, value_name = "NAME")]
+    pub rule: String,
+    /// Keys to warm, comma-separated
+    #[arg(long, value_name = "K1,K2,…", value_delimiter = ',')]
+    pub keys: Vec<String>,
+    /// Keys to warm, one per line ("-": standard input)
+    #[arg(long, value_name = "FILE")]
+    pub keys_file: Option<PathBuf>,
+    /// The keys the rule's hot_keys_query lists
+    #[arg(long)]
+    pub preload: bool,
+    /// Read everything, write nothing, print what would happen
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 /// Arguments of `heliostat emit`.
 #[derive(Debug, Clone, PartialEq, Args)]

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 mod emit;
+mod warm_cmd;
 
 use heliostat::app::live::{EventsSpec, LiveSpec, observe};
 use heliostat::app::run::{Feed, RunOptions, chrome, run};
@@ -34,6 +35,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Some(Command::Snapshot(args)) => snapshot(args, &settings),
         Some(Command::Emit(args)) => emit::emit(args, &settings),
+        Some(Command::Warm(args)) => warm_cmd::warm(args, &settings, cli.allow_writes),
         None => console(settings, &env),
     }
 }

@@ -201,6 +201,8 @@ pub struct Settings {
     pub declared: Vec<DeclaredBackend>,
     /// The Redis key sampler (flags, else `[sampler]`, else defaults).
     pub sampler: SamplerConfig,
+    /// Warm rules (`[[warm.rules]]`), checked.
+    pub warm_rules: Vec<crate::ops::warm::rules::Rule>,
 }
 
 impl Settings {
@@ -410,6 +412,7 @@ pub fn resolve_with(
         log_file,
         keymap: file.map(|f| f.keymap.clone()).unwrap_or_default(),
         declared: file.map(|f| f.backends.clone()).unwrap_or_default(),
+        warm_rules: file.map(|f| f.warm_rules.clone()).unwrap_or_default(),
         config_path: file.map(|f| f.path.clone()),
     })
 }

@@ -182,6 +182,33 @@ impl Target {
         Ok(())
     }
 
+    /// Each key's `TYPE` (`none` when absent), for dry runs.
+    pub async fn types(&mut self, keys: &[String]) -> redis::RedisResult<Vec<String>> {
+        let mut out = vec![String::new(); keys.len()];
+        let mut groups: BTreeMap<(String, u16), Vec<usize>> = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            groups
+                .entry(self.owner(key_slot(k.as_bytes())))
+                .or_default()
+                .push(i);
+        }
+        for (addr, idx) in groups {
+            let conn = match self {
+                Target::Node(c) => c,
+                Target::Cluster { .. } => self.conn(&addr).await.map_err(io_error)?,
+            };
+            let mut pipe = redis::pipe();
+            for &i in &idx {
+                pipe.cmd("TYPE").arg(&keys[i]);
+            }
+            let types: Vec<String> = pipe.query_async(conn).await?;
+            for (i, t) in idx.into_iter().zip(types) {
+                out[i] = t;
+            }
+        }
+        Ok(out)
+    }
+
     /// `INFO` of every node written to, by address, for the job's guards.
     pub async fn info(&mut self) -> redis::RedisResult<Vec<(String, Info)>> {
         let mut out = Vec::new();

@@ -1,0 +1,133 @@
+//! A dry run: what a warm job would do, read from the servers, nothing
+//! written. Large key sets are sampled evenly and the counts scaled.
+
+use super::job::Rows;
+use super::rules::Rule;
+use super::target::Target;
+use super::write::Mode;
+
+/// Keys looked at, at most.
+pub const SAMPLE: usize = 10_000;
+
+/// What a job would do with its keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DryRun {
+    /// Keys asked for.
+    pub keys: u64,
+    /// Keys looked at (all, or an even sample).
+    pub looked_at: u64,
+    /// Would be written as new keys (fill).
+    pub new: u64,
+    /// Would overwrite an existing string (refresh).
+    pub overwrite: u64,
+    /// Already there, left alone (fill), or absent and not created (refresh).
+    pub skipped: u64,
+    /// Hold another type, left alone (refresh).
+    pub type_conflict: u64,
+    /// No row in the database.
+    pub no_row: u64,
+    /// Not matched by the rule's pattern.
+    pub no_rule: u64,
+}
+
+impl DryRun {
+    /// Counts scaled from the sample to all keys.
+    pub fn scaled(&self) -> DryRun {
+        if self.looked_at == 0 || self.looked_at == self.keys {
+            return self.clone();
+        }
+        let f = self.keys as f64 / self.looked_at as f64;
+        let s = |n: u64| (n as f64 * f).round() as u64;
+        DryRun {
+            keys: self.keys,
+            looked_at: self.looked_at,
+            new: s(self.new),
+            overwrite: s(self.overwrite),
+            skipped: s(self.skipped),
+            type_conflict: s(self.type_conflict),
+            no_row: s(self.no_row),
+            no_rule: s(self.no_rule),
+        }
+    }
+}
+
+/// Look at (a sample of) `keys` as `rule` would warm them.
+pub async fn dry_run<R: Rows>(
+    rule: &Rule,
+    keys: &[String],
+    rows: &mut R,
+    target: &mut Target,
+) -> Result<DryRun, String> {
+    let step = keys.len().div_ceil(SAMPLE).max(1);
+    let sample: Vec<&String> = keys.iter().step_by(step).collect();
+    let mut d = DryRun {
+        keys: keys.len() as u64,
+        looked_at: sample.len() as u64,
+        ..DryRun::default()
+    };
+    let mut wanted: Vec<(&str, String)> = Vec::new();
+    for k in sample {
+        match rule
+            .key
+            .parse_key(k)
+            .and_then(|v| v.first().map(|s| s.to_string()))
+        {
+            Some(v) => wanted.push((k.as_str(), v)),
+            None => d.no_rule += 1,
+        }
+    }
+    for batch in wanted.chunks(rule.batch) {
+        let values: Vec<String> = batch.iter().map(|(_, v)| v.clone()).collect();
+        let found = rows.fetch(rule, &values).await?;
+        let made: rustc_hash::FxHashSet<String> = found
+            .iter()
+            .filter_map(|r| rule.key.render(|c| r.columns.get(c).map(String::as_str)))
+            .collect();
+        let with_row: Vec<String> = batch
+            .iter()
+            .filter(|(k, _)| made.contains(*k))
+            .map(|(k, _)| (*k).to_string())
+            .collect();
+        d.no_row += (batch.len() - with_row.len()) as u64;
+        let types = target.types(&with_row).await.map_err(|e| e.to_string())?;
+        for t in types {
+            match (rule.mode, t.as_str()) {
+                (Mode::Fill, "none") => d.new += 1,
+                (Mode::Fill, _) => d.skipped += 1,
+                (Mode::Refresh, "string") => d.overwrite += 1,
+                (Mode::Refresh, "none") => d.skipped += 1,
+                (Mode::Refresh, _) => d.type_conflict += 1,
+            }
+        }
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_scales_to_all_keys() {
+        let d = DryRun {
+            keys: 100_000,
+            looked_at: 10_000,
+            new: 9_000,
+            no_row: 1_000,
+            ..DryRun::default()
+        };
+        let s = d.scaled();
+        assert_eq!((s.new, s.no_row), (90_000, 10_000));
+        assert_eq!(
+            DryRun {
+                keys: 5,
+                looked_at: 5,
+                new: 5,
+                ..DryRun::default()
+            }
+            .scaled()
+            .new,
+            5
+        );
+    }
+}

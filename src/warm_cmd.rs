@@ -1,0 +1,189 @@
+//! `heliostat warm`: run a warm rule without the console, with the same
+//! executor, progress on standard error, a summary, and a non-zero exit
+//! when anything failed.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use heliostat::cli::WarmArgs;
+use heliostat::config::Settings;
+use heliostat::ops::warm::dry::dry_run;
+use heliostat::ops::warm::job::{Report, run};
+use heliostat::ops::warm::pg::PgRows;
+use heliostat::ops::warm::rules::Rule;
+use heliostat::ops::warm::target::Target;
+
+pub fn warm(args: &WarmArgs, settings: &Settings, allow_writes_flag: bool) -> anyhow::Result<()> {
+    let Some(rule) = settings.warm_rules.iter().find(|r| r.name == args.rule) else {
+        let known: Vec<&str> = settings
+            .warm_rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        bail!(
+            "no warm rule named `{}` (rules in the config file: {})",
+            args.rule,
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    // Writing needs an explicit yes: --allow-writes, or a context that allows it.
+    let allowed = !settings.read_only
+        && (allow_writes_flag || (settings.writes_allowed && !settings.is_demo()));
+    if !args.dry_run && !allowed {
+        bail!(
+            "read-only: warming writes to Redis; pass --allow-writes (or use a context with allow_writes = true), or --dry-run to only look"
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let mut rows = PgRows::connect(&rule.postgres)
+            .await
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("rule `{}`: database", rule.name))?;
+        let keys = keys(args, rule, &rows).await?;
+        let mut target = Target::open(&rule.redis)
+            .await
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("rule `{}`: Redis", rule.name))?;
+        if args.dry_run {
+            let d = dry_run(rule, &keys, &mut rows, &mut target)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let s = d.scaled();
+            let how = if d.looked_at < d.keys {
+                format!(" (estimated from an even sample of {})", d.looked_at)
+            } else {
+                String::new()
+            };
+            println!(
+                "dry run of rule `{}` ({:?} mode) for {} keys{how}:\n  new {}\n  overwrite {}\n  left alone {}\n  type conflict {}\n  no row {}\n  no rule match {}",
+                rule.name, rule.mode, s.keys, s.new, s.overwrite, s.skipped, s.type_conflict, s.no_row, s.no_rule
+            );
+            return Ok(());
+        }
+        let started = Instant::now();
+        let tty = std::io::stderr().is_terminal();
+        let mut last = Instant::now();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let report = run(rule, &keys, &mut rows, &mut target, &cancel, |r| {
+            if last.elapsed().as_millis() >= 500 || r.done() == r.keys {
+                last = Instant::now();
+                progress(r, started, tty);
+            }
+        })
+        .await;
+        if tty {
+            eprintln!();
+        }
+        summary(rule, &report, started);
+        if report.failed() {
+            bail!(
+                "warm job failed: {}",
+                report
+                    .paused
+                    .clone()
+                    .or(report.first_error.clone())
+                    .unwrap_or_else(|| "see the counts above".into())
+            );
+        }
+        Ok(())
+    })
+}
+
+async fn keys(args: &WarmArgs, rule: &Rule, rows: &PgRows) -> anyhow::Result<Vec<String>> {
+    let mut keys: Vec<String> = args
+        .keys
+        .iter()
+        .filter(|k| !k.is_empty())
+        .cloned()
+        .collect();
+    if let Some(path) = &args.keys_file {
+        let lines: Vec<String> = if path.as_os_str() == "-" {
+            std::io::stdin().lock().lines().collect::<Result<_, _>>()?
+        } else {
+            let f =
+                std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+            std::io::BufReader::new(f)
+                .lines()
+                .collect::<Result<_, _>>()?
+        };
+        keys.extend(
+            lines
+                .into_iter()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty()),
+        );
+    }
+    if args.preload {
+        let Some(q) = &rule.hot_keys_query else {
+            bail!("rule `{}` has no hot_keys_query to preload from", rule.name);
+        };
+        let found = rows.all(q).await.map_err(anyhow::Error::msg)?;
+        for r in found {
+            match rule.key.render(|c| r.columns.get(c).map(String::as_str)) {
+                Some(k) => keys.push(k),
+                None => bail!(
+                    "rule `{}`: hot_keys_query rows lack the pattern's columns ({})",
+                    rule.name,
+                    rule.key
+                ),
+            }
+        }
+    }
+    Ok(keys)
+}
+
+fn progress(r: &Report, started: Instant, tty: bool) {
+    let secs = started.elapsed().as_secs_f64().max(1e-3);
+    let rate = r.done() as f64 / secs;
+    let left = r.keys.saturating_sub(r.done()) as f64;
+    let eta = if rate > 0.0 { left / rate } else { 0.0 };
+    let line = format!(
+        "warming: {}/{} keys, {:.0} keys/s, {} errors, ETA {:.0}s",
+        r.done(),
+        r.keys,
+        rate,
+        r.written.errors + r.query_errors + r.redis_errors,
+        eta
+    );
+    if tty {
+        eprint!("\r{line}   ");
+        let _ = std::io::stderr().flush();
+    } else {
+        eprintln!("{line}");
+    }
+}
+
+fn summary(rule: &Rule, r: &Report, started: Instant) {
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "rule `{}`: {} keys in {secs:.2} s ({:.0} keys/s)\n  written {}\n  already there {}\n  absent (refresh) {}\n  type conflict {}\n  no row {}\n  no rule match {}\n  write errors {}\n  failed batches: query {}, redis {}{}{}",
+        rule.name,
+        r.keys,
+        r.done() as f64 / secs.max(1e-6),
+        r.written.written,
+        r.written.existed,
+        r.written.absent,
+        r.written.type_conflict,
+        r.no_row,
+        r.no_rule,
+        r.written.errors,
+        r.query_errors,
+        r.redis_errors,
+        if r.cancelled { "\n  cancelled" } else { "" },
+        r.paused
+            .as_deref()
+            .map(|p| format!("\n  paused: {p}"))
+            .unwrap_or_default(),
+    );
+}
