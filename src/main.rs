@@ -114,12 +114,9 @@ fn live_spec(settings: &Settings) -> anyhow::Result<Option<LiveSpec>> {
     let mode = &settings.mode;
     match mode {
         Mode::Demo => Ok(None),
-        Mode::Live { postgres, .. } if !postgres.is_empty() => bail!(
-            "the Postgres source is not in this build yet: drop --postgres / DATABASE_URL \
-             (Redis nodes, the event stream and the demo work)"
-        ),
         Mode::Live {
             redis,
+            postgres,
             events,
             events_redis,
             events_catch_up,
@@ -140,6 +137,8 @@ fn live_spec(settings: &Settings) -> anyhow::Result<Option<LiveSpec>> {
             };
             Ok(Some(LiveSpec {
                 redis: redis.clone(),
+                postgres: postgres.clone(),
+                pg_tables_every: None,
                 events,
                 expiry_events: settings.expiry_events,
                 sampler: settings.sampler.clone(),

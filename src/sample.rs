@@ -125,6 +125,38 @@ pub enum Body {
     Keyspace(KeyspaceSample),
     /// Progress of a warm job running against this source; never dropped.
     WarmProgress(WarmProgress),
+    /// `pg_stat_statements` of a Postgres endpoint (cumulative, busiest
+    /// first), or why it cannot be read.
+    Statements(Statements),
+}
+
+/// What `pg_stat_statements` said, on the slower cadence.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statements {
+    /// Why there are no rows: not installed, not preloaded, or the role
+    /// lacks `pg_read_all_stats` (`None`: readable).
+    pub unavailable: Option<String>,
+    /// Per normalised statement (busiest by total time first).
+    pub rows: Vec<StatementCounters>,
+}
+
+/// Cumulative figures of one `pg_stat_statements` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementCounters {
+    /// `queryid`.
+    pub queryid: i64,
+    /// The normalised text (`$1` for constants).
+    pub text: String,
+    /// `calls`.
+    pub calls: u64,
+    /// `total_exec_time`, µs.
+    pub total_us: u64,
+    /// `rows`.
+    pub rows: u64,
+    /// `shared_blks_hit`.
+    pub blks_hit: u64,
+    /// `shared_blks_read`.
+    pub blks_read: u64,
 }
 
 /// How far a warm job got (cumulative for the job).
@@ -216,10 +248,61 @@ pub struct PgStats {
     pub lag_bytes: u64,
     /// Database size in bytes.
     pub size_bytes: u64,
+    /// What a live server adds (activity, tuples, replication); the demo
+    /// leaves it out.
+    #[serde(default)]
+    pub detail: Option<PgDetail>,
+}
+
+/// The rest of a Postgres refresh: cumulative counters of
+/// `pg_stat_database` beyond the core ones, gauges from `pg_stat_activity`
+/// and replication.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgDetail {
+    /// `server_version_num` (150004 = 15.4).
+    pub version: u32,
+    /// `tup_returned + tup_fetched` (cumulative).
+    pub tup_read: u64,
+    /// `tup_inserted + tup_updated + tup_deleted` (cumulative).
+    pub tup_written: u64,
+    /// `deadlocks` (cumulative).
+    pub deadlocks: u64,
+    /// `temp_files` (cumulative).
+    pub temp_files: u64,
+    /// `conflicts`: queries cancelled by recovery conflicts (replicas).
+    pub conflicts: u64,
+    /// Client sessions running a statement.
+    pub active: u32,
+    /// Idle client sessions.
+    pub idle: u32,
+    /// Sessions idle inside a transaction (they hold locks and snapshots).
+    pub idle_in_xact: u32,
+    /// Active sessions waiting on something (`wait_event` set).
+    pub waiting: u32,
+    /// The most common `wait_event` among them.
+    pub top_wait: Option<String>,
+    /// Sessions blocked by another (`pg_blocking_pids`).
+    pub blocked: u32,
+    /// The pids blocking them (at most a few), so the blocker can be found.
+    pub blockers: Vec<u32>,
+    /// Age of the oldest open transaction, ms (0 = none).
+    pub oldest_xact_ms: u64,
+    /// Replicas streaming from this primary (`pg_stat_replication`).
+    pub replicas: u32,
+    /// Replication lag in time, ms: the slowest replica's `replay_lag` on a
+    /// primary, the time since the last replayed transaction on a replica
+    /// that is behind (0 when received = replayed).
+    pub lag_ms: Option<u64>,
+    /// Replication slots.
+    pub slots: u32,
+    /// Slots nobody is reading: they keep WAL until the disk fills.
+    pub inactive_slots: u32,
+    /// The slot retaining the most WAL: name, bytes, active.
+    pub worst_slot: Option<(String, u64, bool)>,
 }
 
 /// Cumulative block counters of one table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableCounters {
     /// Table name (schema-qualified unless `public`).
     pub table: String,
@@ -227,6 +310,12 @@ pub struct TableCounters {
     pub blks_hit: u64,
     /// `heap_blks_read + idx_blks_read`.
     pub blks_read: u64,
+    /// `seq_scan` (`pg_stat_user_tables`; 0 from the demo).
+    #[serde(default)]
+    pub seq_scan: u64,
+    /// `idx_scan`.
+    #[serde(default)]
+    pub idx_scan: u64,
 }
 
 /// Cache accesses of one (client, table, query, operation) since the last sample.

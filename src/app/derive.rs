@@ -54,8 +54,9 @@ pub struct BackendRow {
     pub buffer_ratio: Option<f64>,
     /// Redis: evictions and expirations per second, fragmentation, clients.
     pub redis_detail: Option<String>,
-    /// Redis: lines for the selected node's detail (observer effect,
-    /// commands, latency, replication, slow log).
+    /// Lines for the selected row's detail: Redis (observer effect,
+    /// commands, latency, replication, slow log) or Postgres (sessions,
+    /// waits and blockers, rates, replication and slots).
     pub detail: Vec<String>,
     /// Redis: primary or replica, as the node's own `INFO` says.
     pub redis_role: Option<RedisRole>,
@@ -367,7 +368,11 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
                 Op::Read
             };
             Some(BackendRow {
-                detail: super::node_detail::node_detail(s, state.session.redact_keys, now),
+                detail: if s.kind == SourceKind::Redis {
+                    super::node_detail::node_detail(s, state.session.redact_keys, now)
+                } else {
+                    super::pg_detail::pg_detail(s)
+                },
                 source: s.id,
                 backend: id,
                 name: s.name.clone(),

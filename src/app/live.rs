@@ -1,4 +1,5 @@
-//! Starting the live sources, shared by the console and `snapshot --redis`.
+//! Starting the live sources, shared by the console and `snapshot --redis`
+//! / `--postgres`.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use super::state::{SessionInfo, State};
 use crate::config::DeclaredBackend;
 use crate::sample::{Sample, SourceId};
 use crate::sources::events::{EventsConfig, run_events};
+use crate::sources::postgres::{PgConfig, spawn_postgres};
 use crate::sources::redis::sampler::SamplerConfig;
 use crate::sources::redis::{LaunchOptions, SourceIds, launch, wall_now};
 
@@ -21,6 +23,10 @@ pub const EVENTS_SOURCE: SourceId = SourceId(u16::MAX - 1);
 pub struct LiveSpec {
     /// Redis URLs.
     pub redis: Vec<String>,
+    /// PostgreSQL URLs (primaries and replicas: each says what it is).
+    pub postgres: Vec<String>,
+    /// How often Postgres per-table counters are read (`None`: every 10 s).
+    pub pg_tables_every: Option<Duration>,
     /// The access-event stream, if any.
     pub events: Option<EventsSpec>,
     /// Listen to expired-key notifications on every node.
@@ -52,6 +58,14 @@ pub fn spawn_live(spec: &LiveSpec, poll: Duration, tx: &mpsc::Sender<Vec<Sample>
     };
     for url in &spec.redis {
         launch(url, &opts, &ids, tx.clone());
+    }
+    for url in &spec.postgres {
+        let mut cfg = PgConfig::new(ids.next(), url);
+        cfg.poll = poll;
+        if let Some(every) = spec.pg_tables_every {
+            cfg.tables_every = every;
+        }
+        spawn_postgres(cfg, tx.clone());
     }
     if let Some(ev) = &spec.events {
         let mut cfg = EventsConfig::new(EVENTS_SOURCE, &ev.url, &ev.stream);
@@ -89,7 +103,16 @@ pub async fn observe(
     let mut state = State::new(session, refresh_ms);
     state.declare(declared, wall_now());
     let (tx, mut rx) = mpsc::channel::<Vec<Sample>>(256);
-    spawn_live(spec, refresh, &tx);
+    // A short look still sees table traffic: a few table reads in the wait.
+    let mut spec = spec.clone();
+    if spec.pg_tables_every.is_none() {
+        let every = (wait / 4).clamp(
+            refresh.min(Duration::from_secs(10)),
+            Duration::from_secs(10),
+        );
+        spec.pg_tables_every = Some(every);
+    }
+    spawn_live(&spec, refresh, &tx);
     drop(tx);
     let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);

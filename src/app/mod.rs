@@ -7,6 +7,8 @@ mod ingest;
 pub mod keyspace;
 pub mod live;
 pub mod node_detail;
+mod pg;
+pub mod pg_detail;
 pub mod run;
 pub mod source;
 pub mod state;

@@ -27,6 +27,23 @@ pub struct CommandRate {
     pub us_per_call: f64,
 }
 
+/// A Postgres endpoint's rates over the last interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PgRates {
+    /// Rows read per second (`tup_returned + tup_fetched`).
+    pub tup_read: f64,
+    /// Rows written per second (inserted, updated, deleted).
+    pub tup_written: f64,
+    /// Rollbacks per second.
+    pub rollbacks: f64,
+    /// Deadlocks since the console started watching (this server run).
+    pub deadlocks: u64,
+    /// Temporary files since then.
+    pub temp_files: u64,
+    /// Recovery conflicts since then (replicas).
+    pub conflicts: u64,
+}
+
 /// Everything about one source that the header and Backends pane show.
 #[derive(Debug, Clone)]
 pub struct SourceState {
@@ -83,6 +100,15 @@ pub struct SourceState {
     pub stream: Option<crate::sample::StreamStats>,
     /// Buffer-cache hits and reads in the last interval (Postgres only).
     pub buffer: (u64, u64),
+    /// Postgres: the last refresh's activity and replication figures.
+    pub pg_detail: Option<crate::sample::PgDetail>,
+    /// Postgres: rates over the last interval.
+    pub pg_rates: PgRates,
+    pub(crate) pg_detail_counters: CumulativeSet<5>,
+    /// Postgres: why `pg_stat_statements` cannot be read, if it cannot.
+    pub pg_statements_note: Option<String>,
+    /// Postgres: statements in the last `pg_stat_statements` read.
+    pub pg_statements: usize,
     /// Commands per second heliostat itself sent (the observer effect).
     pub own_ops_per_sec: f64,
     pub(crate) redis_counters: CumulativeSet<8>,
@@ -121,6 +147,11 @@ impl SourceState {
             latency_events: Vec::new(),
             stream: None,
             buffer: (0, 0),
+            pg_detail: None,
+            pg_rates: PgRates::default(),
+            pg_detail_counters: CumulativeSet::new(),
+            pg_statements_note: None,
+            pg_statements: 0,
             redis_counters: CumulativeSet::new(),
             pg_counters: CumulativeSet::new(),
             last_stats_at: None,

@@ -18,7 +18,7 @@ use crate::engines::intern::key_hash;
 use crate::engines::optimizer::{BackendKind, Measurement, Optimizer, OptimizerConfig};
 use crate::engines::pool::{BackendConfig, Pool, PoolConfig};
 use crate::engines::warming::{JobBoard, TtlState, WarmingConfig, WarmingEngine};
-use crate::sample::{Body, PgStats, RedisStats, Sample, SourceId, SourceKind};
+use crate::sample::{Body, RedisStats, Sample, SourceId, SourceKind};
 
 /// Health checks per sparkline point.
 pub const RTT_GROUP: u32 = 5;
@@ -177,7 +177,7 @@ impl State {
             src.generation = s.generation;
         }
         match &s.body {
-            Body::Hello { name, kind } => self.hello(s.source, name, *kind),
+            Body::Hello { name, kind } => self.hello(s.source, name, *kind, at),
             Body::Status(st) => {
                 if let Some(src) = self.source_mut(s.source) {
                     src.status = st.clone();
@@ -222,10 +222,11 @@ impl State {
             }
             Body::Keyspace(k) => self.keyspace_sample(s.source, k, at),
             Body::WarmProgress(p) => self.warm_progress(p, at),
+            Body::Statements(st) => self.statements(s.source, s.generation, st, at),
         }
     }
 
-    fn hello(&mut self, id: SourceId, name: &str, kind: SourceKind) {
+    fn hello(&mut self, id: SourceId, name: &str, kind: SourceKind, at: Timestamp) {
         // A renamed source (a cluster node found behind its seed URL, a node
         // that moved) gives up its old pool backend unless another source shares it.
         if let Some(old) = self
@@ -239,7 +240,8 @@ impl State {
         {
             self.pool_for_mut(old.1).remove_backend(old.0);
         }
-        if self.source(id).is_none() {
+        let was = self.source(id).map(|s| s.kind);
+        if was.is_none() {
             self.sources
                 .push(SourceState::new(id, name.to_string(), kind));
             self.sources.sort_by_key(|s| s.id);
@@ -257,12 +259,25 @@ impl State {
                 cfg.priority = if kind == SourceKind::Redis { 100 } else { 50 };
                 let pool = self.pool_for_mut(kind);
                 let b = match pool.id(name) {
+                    // A promotion or demotion: the same backend, its new role.
+                    Some(b) if was.is_some_and(|w| w != kind) => {
+                        pool.update_backend(cfg).unwrap_or(b)
+                    }
                     Some(b) => b,
                     None => pool.add_backend(cfg),
                 };
                 (Some(b), Some(self.optimizer.register(name, opt_kind)))
             }
         };
+        if let Some(w) = was.filter(|&w| w != kind && w != SourceKind::Redis) {
+            let what = if kind == SourceKind::PgPrimary {
+                "promoted to primary"
+            } else {
+                "now a replica"
+            };
+            self.ui
+                .set_status(format!("{name}: {what} (was {})", w.label()), false, at);
+        }
         if let Some(src) = self.source_mut(id) {
             src.name = name.to_string();
             src.kind = kind;
@@ -386,37 +401,6 @@ impl State {
                 success_rate: 1.0,
                 memory_mb: r.used_memory as f64 / 1_048_576.0,
                 connections: u32::try_from(r.connected_clients).unwrap_or(u32::MAX),
-                ..Measurement::default()
-            };
-            self.optimizer.observe(o, &m, at);
-        }
-    }
-
-    fn postgres(&mut self, id: SourceId, p: &PgStats, at: Timestamp) {
-        let Some(src) = self.source_mut(id) else {
-            return;
-        };
-        let dt = src.last_stats_at.map_or(0.0, |l| at.secs_since(l));
-        src.last_stats_at = Some(at);
-        if let SetDelta::Values([x, _rb, bh, br]) = src
-            .pg_counters
-            .observe([p.xacts, p.rollbacks, p.blks_hit, p.blks_read], p.epoch)
-        {
-            src.ops_per_sec = if dt > 0.0 { x as f64 / dt } else { 0.0 };
-            src.buffer = (bh, br);
-        }
-        src.used = p.size_bytes;
-        src.lag_bytes = p.lag_bytes;
-        let (backend, opt, ops, rtt) = (src.backend, src.opt_id, src.ops_per_sec, src.rtt_ms);
-        if let Some(b) = backend {
-            self.db_pool.set_used(b, p.size_bytes);
-        }
-        if let (Some(o), Some(lat)) = (opt, rtt) {
-            let m = Measurement {
-                latency_ms: lat,
-                throughput_eps: ops,
-                success_rate: 1.0,
-                connections: u32::try_from(p.connections).unwrap_or(u32::MAX),
                 ..Measurement::default()
             };
             self.optimizer.observe(o, &m, at);

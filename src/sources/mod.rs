@@ -2,4 +2,5 @@
 
 pub mod demo;
 pub mod events;
+pub mod postgres;
 pub mod redis;

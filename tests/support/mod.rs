@@ -4,11 +4,13 @@
 //!
 //! `RedisServer` is one process (a data node, a cluster node or a Sentinel);
 //! `cluster` forms a Redis Cluster of them, `sentinel` a master, a replica
-//! and a Sentinel watching them; `tls` makes throw-away certificates.
+//! and a Sentinel watching them; `tls` makes throw-away certificates;
+//! `postgres` runs throw-away PostgreSQL clusters (`PgServer`).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod cluster;
+pub mod postgres;
 pub mod sentinel;
 pub mod tls;
 
@@ -61,7 +63,14 @@ fn reap_leftovers() {
             std::fs::read_to_string(format!("/proc/{server}/cmdline")).unwrap_or_default();
         // Sentinels run as `redis-server … --sentinel` (their title says
         // `[sentinel]`) or as `redis-sentinel`.
-        if cmdline.contains("redis-server") || cmdline.contains("redis-sentinel") {
+        if cmdline.contains("postgres") && cmdline.contains("heliostat-pg-") {
+            // A postmaster (`postgres -D …/heliostat-pg-…`): its immediate
+            // shutdown takes its backends along.
+            let _ = Command::new("kill")
+                .arg("-QUIT")
+                .arg(server.to_string())
+                .status();
+        } else if cmdline.contains("redis-server") || cmdline.contains("redis-sentinel") {
             let _ = Command::new("kill")
                 .arg("-9")
                 .arg(server.to_string())

@@ -444,6 +444,7 @@ impl Demo {
                     connections: 24 + self.rng.below(10) + (i == 0) as u64 * 12,
                     lag_bytes: pg.lag,
                     size_bytes: 38 * 1024 * 1024 * 1024,
+                    detail: None,
                 }),
             });
         }
@@ -467,6 +468,7 @@ impl Demo {
                     table: t.name.into(),
                     blks_hit: hit,
                     blks_read: read,
+                    ..TableCounters::default()
                 })
                 .collect();
             out.push(Sample {

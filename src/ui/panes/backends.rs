@@ -3,7 +3,8 @@
 //! gauge; the pool model's routing strategy and a routing preview. Below
 //! the rows, the selected Redis node's detail: the console's own command
 //! rate and share (the observer effect), its key sampler (budget, actual
-//! rate, coverage) and the per-prefix estimates with their intervals.
+//! rate, coverage) and the per-prefix estimates with their intervals; or
+//! the selected Postgres endpoint's sessions, waits, rates and replication.
 
 use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -220,17 +221,26 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     frame.render_widget(Paragraph::new(foot), footer);
 }
 
-/// The selected Redis node's observer effect, sampler and prefix table
-/// (nothing for other rows, or before there is anything to say).
+/// The selected Redis node's observer effect, sampler and prefix table, or
+/// the selected Postgres endpoint's detail (nothing before there is
+/// anything to say).
 fn node_detail(state: &State, theme: &Theme, room: usize) -> Vec<Line<'static>> {
     let d = &state.derived;
     let sel = state
         .ui
         .selected(Pane::Backends)
         .min(d.backends.len().saturating_sub(1));
-    let Some(r) = d.backends.get(sel).filter(|r| r.kind == SourceKind::Redis) else {
+    let Some(r) = d.backends.get(sel) else {
         return Vec::new();
     };
+    if r.kind != SourceKind::Redis {
+        // A Postgres endpoint: its sessions, waits, rates and replication.
+        return r
+            .detail
+            .iter()
+            .map(|l| Line::from(Span::styled(format!(" {l}"), theme.dim)))
+            .collect();
+    }
     let view = d.keyspace_of(r.source);
     if view.is_none() && r.own_ops_per_sec <= 0.0 {
         return Vec::new();

@@ -1,0 +1,479 @@
+//! The PostgreSQL source: one task per endpoint (a primary or a replica),
+//! with its own small pool, so a slow or dead server never delays another
+//! source, or the UI.
+//!
+//! Per tick: a `SELECT 1` (the health check: its round trip is labelled as
+//! such) and one refresh (`queries::tick_sql`); every `tables_every` also the
+//! busiest tables and the database size (`queries::tables_sql`). Each refresh
+//! is one read-only transaction with `SET LOCAL statement_timeout`, sent with
+//! the simple protocol in one round trip: nothing prepared, nothing left set
+//! on the session, so PgBouncer in transaction pooling is fine.
+//!
+//! The role (`pg_is_in_recovery()`) is read every tick: a promotion or a
+//! demotion re-announces the source with its new kind. A changed
+//! `stats_reset` or postmaster start, and every reconnect, bumps the
+//! generation, so the app takes a new baseline (a gap, never a spike).
+
+pub mod queries;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Row};
+use tokio::sync::mpsc;
+
+use crate::config::redact_url;
+use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus, Statements, TableCounters};
+use crate::sources::redis::wall_now;
+
+/// How one endpoint is watched.
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    /// Source id in the app's table.
+    pub id: SourceId,
+    /// `postgres://…` URL (may hold a password: never shown or logged as is).
+    pub url: String,
+    /// Refresh interval.
+    pub poll: Duration,
+    /// How often the per-table counters and the database size are read.
+    pub tables_every: Duration,
+    /// Busiest tables sent at most.
+    pub tables_limit: u32,
+    /// `SET LOCAL statement_timeout` of every refresh.
+    pub statement_timeout: Duration,
+    /// The pool's acquire (and connect) timeout.
+    pub acquire_timeout: Duration,
+    /// Pause between reconnect attempts (recovery within 2 s needs ≤ 1 s).
+    pub retry: Duration,
+}
+
+impl PgConfig {
+    /// Defaults for `url`: 1 s refresh, tables every 10 s (200 of them),
+    /// 1 s statement timeout, 3 s acquire timeout, 1 s between retries.
+    pub fn new(id: SourceId, url: &str) -> Self {
+        Self {
+            id,
+            url: url.to_string(),
+            poll: Duration::from_secs(1),
+            tables_every: Duration::from_secs(10),
+            tables_limit: 200,
+            statement_timeout: Duration::from_secs(1),
+            acquire_timeout: Duration::from_secs(3),
+            retry: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Connection options from a URL (`sslmode`, `sslrootcert`, `PGPASSWORD`
+/// and `~/.pgpass` as libpq reads them), naming the console
+/// `application_name=heliostat`. No `extra_float_digits` startup parameter
+/// and no statement cache: PgBouncer rejects the one and cannot keep the
+/// other in transaction pooling.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, String> {
+    let opts = PgConnectOptions::from_str(url)
+        .map_err(|e| format!("bad Postgres URL {}: {e}", redact_url(url)))?;
+    Ok(opts
+        .application_name("heliostat")
+        .extra_float_digits(None)
+        .statement_cache_capacity(0))
+}
+
+/// `host:port/database` (or the socket directory), never a password.
+pub fn display_name(opts: &PgConnectOptions) -> String {
+    let host = match opts.get_socket() {
+        Some(dir) => dir.display().to_string(),
+        None => format!("{}:{}", opts.get_host(), opts.get_port()),
+    };
+    match opts.get_database() {
+        Some(db) => format!("{host}/{db}"),
+        None => host,
+    }
+}
+
+/// Start watching one endpoint; the task ends when the receiver goes away.
+pub fn spawn_postgres(cfg: PgConfig, tx: mpsc::Sender<Vec<Sample>>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run_endpoint(cfg, tx))
+}
+
+/// What the task remembers across reconnects.
+#[derive(Debug)]
+struct Run {
+    generation: u32,
+    kind: SourceKind,
+    epoch: Option<u64>,
+    size_bytes: u64,
+}
+
+/// Watch one endpoint until the receiver goes away: connect, refresh, and
+/// on any failure report it and retry every `retry`.
+pub async fn run_endpoint(cfg: PgConfig, tx: mpsc::Sender<Vec<Sample>>) {
+    let send = |generation: u32, bodies: Vec<Body>| {
+        let at = wall_now();
+        let samples: Vec<Sample> = bodies
+            .into_iter()
+            .map(|body| Sample {
+                source: cfg.id,
+                generation,
+                at,
+                body,
+            })
+            .collect();
+        let tx = tx.clone();
+        async move { tx.send(samples).await.is_ok() }
+    };
+    let opts = connect_options(&cfg.url);
+    let name = opts
+        .as_ref()
+        .map_or_else(|_| redact_url(&cfg.url), display_name);
+    let mut run = Run {
+        generation: 0,
+        kind: SourceKind::PgPrimary,
+        epoch: None,
+        size_bytes: 0,
+    };
+    let hello = Body::Hello {
+        name: name.clone(),
+        kind: run.kind,
+    };
+    if !send(0, vec![hello]).await {
+        return;
+    }
+    let opts = match opts {
+        Ok(o) => o,
+        Err(msg) => {
+            let _ = send(0, vec![Body::Status(SourceStatus::Error(msg))]).await;
+            return;
+        }
+    };
+    loop {
+        let reason = match connect(&cfg, &opts).await {
+            Ok((pool, probe)) => {
+                run.generation += 1;
+                run.epoch = None;
+                tracing::info!(endpoint = %name, version = probe.version, "connected");
+                if !send(run.generation, vec![Body::Status(SourceStatus::Connected)]).await {
+                    return;
+                }
+                let outcome = poll_loop(&cfg, &pool, probe, &name, &mut run, &send).await;
+                pool.close().await;
+                match outcome {
+                    Ok(()) => return,
+                    Err(Stop::Unsupported(msg)) => {
+                        let _ = send(run.generation, vec![Body::Status(SourceStatus::Error(msg))])
+                            .await;
+                        return;
+                    }
+                    Err(Stop::Failed(e)) => e,
+                }
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(endpoint = %name, error = %reason, "endpoint unavailable");
+        let retry_at = wall_now().add_millis(i64::try_from(cfg.retry.as_millis()).unwrap_or(1000));
+        let bodies = vec![
+            Body::Health {
+                ok: false,
+                rtt_us: None,
+            },
+            Body::Status(SourceStatus::Retrying {
+                at: retry_at,
+                reason,
+            }),
+        ];
+        if !send(run.generation, bodies).await {
+            return;
+        }
+        tokio::time::sleep(cfg.retry).await;
+    }
+}
+
+/// Why polling stopped.
+#[derive(Debug)]
+enum Stop {
+    /// Retry: the reason for the status line.
+    Failed(String),
+    /// Never retry (a server too old).
+    Unsupported(String),
+}
+
+/// A pool of 2 with the acquire timeout, and what the server is. When the
+/// pool gives up (it retries refused connections until its timeout), one
+/// direct attempt says why.
+async fn connect(cfg: &PgConfig, opts: &PgConnectOptions) -> Result<(PgPool, Probe), String> {
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .min_connections(0)
+        .acquire_timeout(cfg.acquire_timeout)
+        // The refresh itself finds a dead connection; a ping per acquire
+        // would double the round trips.
+        .test_before_acquire(false)
+        .connect_with(opts.clone())
+        .await;
+    let pool = match pool {
+        Ok(p) => p,
+        Err(sqlx::Error::PoolTimedOut) => {
+            let direct = tokio::time::timeout(cfg.acquire_timeout, opts.connect()).await;
+            return Err(match direct {
+                Err(_) => "timed out connecting".to_string(),
+                Ok(Err(e)) => describe(&e),
+                Ok(Ok(c)) => {
+                    let _ = c.close().await;
+                    "timed out waiting for a connection".to_string()
+                }
+            });
+        }
+        Err(e) => return Err(describe(&e)),
+    };
+    let probe = sqlx::raw_sql(queries::PROBE_SQL)
+        .fetch_one(&pool)
+        .await
+        .and_then(|row| {
+            let v: i64 = row.try_get("v")?;
+            let schema: Option<String> = row.try_get("pss_schema")?;
+            let can_read: Option<bool> = row.try_get("can_read")?;
+            let loaded: bool = row.try_get("pss_loaded")?;
+            Ok(Probe {
+                version: u32::try_from(v).unwrap_or(0),
+                statements: queries::statements_access(schema, loaded, can_read.unwrap_or(false)),
+            })
+        });
+    match probe {
+        Ok(p) => Ok((pool, p)),
+        Err(e) => {
+            pool.close().await;
+            Err(describe(&e))
+        }
+    }
+}
+
+/// What a connection learnt about its server once.
+#[derive(Debug)]
+struct Probe {
+    version: u32,
+    /// The schema of `pg_stat_statements`, or why it cannot be read.
+    statements: Result<String, String>,
+}
+
+async fn poll_loop<F, Fut>(
+    cfg: &PgConfig,
+    pool: &PgPool,
+    probe: Probe,
+    name: &str,
+    run: &mut Run,
+    send: &F,
+) -> Result<(), Stop>
+where
+    F: Fn(u32, Vec<Body>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let version = probe.version;
+    let statements = probe.statements;
+    let mut texts: HashMap<i64, String> = HashMap::new();
+    let Some(tick_sql) = queries::tick_sql(version, cfg.statement_timeout) else {
+        return Err(Stop::Unsupported(format!(
+            "PostgreSQL {} is not supported (10 or later)",
+            version / 10_000
+        )));
+    };
+    let tables_sql = queries::tables_sql(cfg.tables_limit, cfg.statement_timeout);
+    // A server that never answers still ends the refresh.
+    let limit = cfg.statement_timeout + cfg.acquire_timeout;
+    let mut tick = tokio::time::interval(cfg.poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tables_due = Instant::now();
+    loop {
+        tick.tick().await;
+        let started = Instant::now();
+        timed(limit, sqlx::raw_sql("SELECT 1").execute(pool)).await?;
+        let rtt_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+
+        let mut tables: Option<Vec<TableCounters>> = None;
+        let mut extra: Option<Statements> = None;
+        if Instant::now() >= tables_due {
+            tables_due = Instant::now() + cfg.tables_every;
+            let rows = timed(limit, sqlx::raw_sql(&tables_sql).fetch_all(pool)).await?;
+            let (size, list) =
+                queries::parse_tables(&rows).map_err(|e| Stop::Failed(describe(&e)))?;
+            run.size_bytes = size;
+            tables = Some(list);
+            let st = read_statements(cfg, pool, version, &statements, &mut texts).await?;
+            extra = Some(st);
+        }
+        let row = timed(limit, sqlx::raw_sql(&tick_sql).fetch_one(pool)).await?;
+        let (recovery, stats) = queries::parse_tick(&row, version, run.size_bytes)
+            .map_err(|e| Stop::Failed(describe(&e)))?;
+
+        let mut bodies = Vec::with_capacity(4);
+        let kind = if recovery {
+            SourceKind::PgReplica
+        } else {
+            SourceKind::PgPrimary
+        };
+        if kind != run.kind {
+            tracing::info!(endpoint = %name, from = ?run.kind, to = ?kind, "role changed");
+            run.kind = kind;
+            bodies.push(Body::Hello {
+                name: name.to_string(),
+                kind,
+            });
+        }
+        if run.epoch.is_some_and(|e| e != stats.epoch) {
+            // `pg_stat_reset()` or a restart: table counters restart too.
+            run.generation += 1;
+        }
+        run.epoch = Some(stats.epoch);
+        bodies.push(Body::Health {
+            ok: true,
+            rtt_us: Some(rtt_us),
+        });
+        bodies.push(Body::Postgres(stats));
+        if let Some(t) = tables {
+            bodies.push(Body::Tables(t));
+        }
+        if let Some(st) = extra {
+            bodies.push(Body::Statements(st));
+        }
+        if !send(run.generation, bodies).await {
+            return Ok(());
+        }
+    }
+}
+
+/// Texts fetched for new statements at most per refresh.
+const NEW_TEXTS: usize = 200;
+
+/// Read `pg_stat_statements` when it can be: counters without texts, then
+/// the texts of ids not seen before on this connection.
+async fn read_statements(
+    cfg: &PgConfig,
+    pool: &PgPool,
+    version: u32,
+    access: &Result<String, String>,
+    texts: &mut HashMap<i64, String>,
+) -> Result<Statements, Stop> {
+    let schema = match access {
+        Ok(s) => s.clone(),
+        Err(why) => {
+            return Ok(Statements {
+                unavailable: Some(why.clone()),
+                rows: Vec::new(),
+            });
+        }
+    };
+    let limit = cfg.statement_timeout + cfg.acquire_timeout;
+    let sql = queries::statements_sql(&schema, version, cfg.tables_limit, cfg.statement_timeout);
+    let rows = timed(limit, sqlx::raw_sql(&sql).fetch_all(pool)).await?;
+    let mut list = queries::parse_statements(&rows).map_err(|e| Stop::Failed(describe(&e)))?;
+    let new: Vec<i64> = list
+        .iter()
+        .map(|s| s.queryid)
+        .filter(|id| !texts.contains_key(id))
+        .take(NEW_TEXTS)
+        .collect();
+    if !new.is_empty() {
+        let sql = queries::texts_sql(&schema, &new, cfg.statement_timeout);
+        let rows = timed(limit, sqlx::raw_sql(&sql).fetch_all(pool)).await?;
+        let found = queries::parse_texts(&rows).map_err(|e| Stop::Failed(describe(&e)))?;
+        texts.extend(found);
+    }
+    // Forget ids gone from the busiest list, so the map stays bounded.
+    if texts.len() > 4 * NEW_TEXTS {
+        let keep: std::collections::HashSet<i64> = list.iter().map(|s| s.queryid).collect();
+        texts.retain(|id, _| keep.contains(id));
+    }
+    list.retain_mut(|s| match texts.get(&s.queryid) {
+        Some(t) => {
+            s.text.clone_from(t);
+            true
+        }
+        None => false,
+    });
+    Ok(Statements {
+        unavailable: None,
+        rows: list,
+    })
+}
+
+async fn timed<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, Stop> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Stop::Failed(describe(&e))),
+        Err(_) => Err(Stop::Failed("timed out".to_string())),
+    }
+}
+
+/// A short reason for the status line; never contains the URL's password.
+pub fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            let msg = clip(db.message(), 70);
+            match code.as_ref() {
+                "28P01" => "authentication failed (wrong password)".to_string(),
+                "28000" => format!("not authorized: {msg}"),
+                "42501" => format!("permission denied: {msg}"),
+                "57P01" | "57P02" | "57P03" => format!("server restarting ({code}): {msg}"),
+                "57014" => "statement timeout (a refresh took too long)".to_string(),
+                "3D000" => format!("no such database: {msg}"),
+                _ => format!("{code}: {msg}"),
+            }
+        }
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".to_string(),
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+            std::io::ErrorKind::TimedOut => "timed out".to_string(),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
+                "connection closed by the server".to_string()
+            }
+            _ => tls_or(&io.to_string()),
+        },
+        sqlx::Error::Tls(t) => format!("TLS: {}", clip(&t.to_string(), 90)),
+        other => tls_or(&other.to_string()),
+    }
+}
+
+/// A certificate problem says TLS (rustls reports it as an I/O error).
+fn tls_or(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        format!("TLS: {}", clip(text, 90))
+    } else {
+        clip(text, 80)
+    }
+}
+
+fn clip(text: &str, n: usize) -> String {
+    text.chars().take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_never_show_credentials_and_the_console_names_itself() {
+        let o = connect_options("postgres://app:s3cret@db.example:6432/shop?sslmode=require");
+        let o = o.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(display_name(&o), "db.example:6432/shop");
+        assert_eq!(o.get_application_name(), Some("heliostat"));
+        let bad = connect_options("postgres://app:s3cret@db/x?sslmode=sometimes");
+        let msg = bad.err().unwrap_or_default();
+        assert!(msg.starts_with("bad Postgres URL"), "{msg}");
+        assert!(!msg.contains("s3cret"), "{msg}");
+    }
+
+    #[test]
+    fn io_errors_read_plainly() {
+        let refused = sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into());
+        assert_eq!(describe(&refused), "connection refused");
+        assert_eq!(
+            describe(&sqlx::Error::PoolTimedOut),
+            "timed out waiting for a connection"
+        );
+    }
+}
