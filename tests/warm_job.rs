@@ -222,3 +222,46 @@ fn a_cluster_gets_each_key_on_its_slot_owner_and_a_hash_tag_keeps_them_together(
     );
     assert_eq!(grown.iter().sum::<i64>(), 1_000);
 }
+
+#[test]
+fn rows_come_from_postgres_with_the_keys_bound_as_a_parameter() {
+    use heliostat::ops::warm::pg::PgRows;
+    let pg = support::postgres::PgServer::start();
+    pg.sql(
+        "CREATE TABLE users (id int PRIMARY KEY, payload text); \
+         INSERT INTO users SELECT g, 'p' || g FROM generate_series(1, 2000) g;",
+    );
+    let redis = RedisServer::start();
+    let mut rule = rule_for("user:${id}", 500, 0);
+    rule.query =
+        "SELECT id::text AS id, payload AS value FROM users WHERE id::text = ANY($1::text[])"
+            .into();
+    let mut ks: Vec<String> = (1..=2000).map(|i| format!("user:{i}")).collect();
+    ks.push("user:9999".into());
+    ks.push("user:1'); DROP TABLE users;--".into());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(async {
+        let mut rows = PgRows::connect(&pg.url()).await.unwrap();
+        let mut target = Target::open(&redis.url()).await.unwrap();
+        let cancel = Arc::new(AtomicBool::new(false));
+        run(&rule, &ks, &mut rows, &mut target, &cancel, |_| {}).await
+    });
+    assert_eq!(report.written.written, 2000, "{report:?}");
+    assert_eq!(
+        report.no_row, 2,
+        "a missing id and SQL-looking key text are just no row"
+    );
+    let v: String = redis::cmd("GET")
+        .arg("user:1234")
+        .query(&mut redis.client())
+        .unwrap();
+    assert_eq!(v, "p1234");
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM users").trim(),
+        "2000",
+        "the table is intact"
+    );
+}
