@@ -121,6 +121,12 @@ pub struct Cli {
     /// Key sampler: ask each key's length or element count; auto = only where CLIENT NO-TOUCH exists (Redis ≥ 7.2), since before it these reads update the key's LRU/LFU data [default: auto]
     #[arg(long, value_name = "WHEN", global = true)]
     pub sample_elements: Option<ElementCounts>,
+    /// Flush client statistics to PostgreSQL tables (created if missing) and show the totals every console stored
+    #[arg(long, value_name = "URL", global = true)]
+    pub stats_sink: Option<String>,
+    /// Schema of the stats sink's tables [default: heliostat]
+    #[arg(long, value_name = "NAME", global = true, requires = "stats_sink")]
+    pub stats_sink_schema: Option<String>,
     /// What to do instead of running the console
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -149,6 +149,9 @@ fn live_spec(settings: &Settings) -> anyhow::Result<Option<LiveSpec>> {
 
 fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
     let feed = match live_spec(&settings)? {
+        None if settings.stats_sink.is_some() => bail!(
+            "--stats-sink stores what access events say about real clients; the demo's clients are simulated (give --redis/--postgres/--events)"
+        ),
         None => Feed::Demo,
         Some(spec) => Feed::Live(spec),
     };
@@ -172,6 +175,7 @@ fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
         keymap: settings.keymap,
         screens_dir: state_dir(env).join("screens"),
         declared: settings.declared,
+        sink: settings.stats_sink,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -128,6 +128,56 @@ pub enum Body {
     /// `pg_stat_statements` of a Postgres endpoint (cumulative, busiest
     /// first), or why it cannot be read.
     Statements(Statements),
+    /// What the client-statistics sink did; never dropped.
+    Sink(SinkReport),
+}
+
+/// What the client-statistics sink reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SinkReport {
+    /// The answer for flush batch `seq`.
+    Flushed {
+        /// The batch's number.
+        seq: u64,
+        /// What happened to it.
+        outcome: FlushOutcome,
+    },
+    /// The shared totals as stored (every console's flushes), busiest first.
+    Stored(Vec<StoredClient>),
+    /// Reading the totals back (or setting up the tables) failed.
+    ReadFailed(String),
+}
+
+/// How one flush ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlushOutcome {
+    /// Committed.
+    Written,
+    /// An earlier attempt of this batch had committed: nothing written now.
+    AlreadyWritten,
+    /// Not written (never sent, or the server rolled it back).
+    Failed(String),
+    /// Unknown whether it committed (the connection broke after sending).
+    InDoubt(String),
+}
+
+/// One client's totals as stored by every console's sink together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredClient {
+    /// `client_name`.
+    pub name: String,
+    /// `total_requests`.
+    pub requests: i64,
+    /// `successful_requests`.
+    pub successes: i64,
+    /// `failed_requests`.
+    pub failures: i64,
+    /// `total_cached_requests`.
+    pub cached: i64,
+    /// `total_operations`.
+    pub operations: i64,
+    /// `last_seen_at` (else the last request), as unix ms.
+    pub last_seen_ms: Option<i64>,
 }
 
 /// What `pg_stat_statements` said, on the slower cadence.

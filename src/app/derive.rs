@@ -195,7 +195,7 @@ impl Derived {
             _ => {}
         }
 
-        let mut clients = state.clients.clients_view(now);
+        let mut clients = state.with_stored(state.clients.clients_view(now));
         clients.retain(|c| ui.matches(Pane::Clients, &c.name));
         match ui.sort[Pane::Clients.index()] % 3 {
             1 => clients.sort_by(|a, b| {

@@ -10,6 +10,7 @@ pub mod node_detail;
 mod pg;
 pub mod pg_detail;
 pub mod run;
+pub mod sink;
 pub mod source;
 pub mod state;
 pub mod ui_state;

@@ -15,8 +15,10 @@ use super::driver::DemoDriver;
 use super::live::{LiveSpec, spawn_live};
 use super::state::{SessionInfo, State};
 use crate::action::Pane;
+use crate::config::StatsSink;
 use crate::engines::Timestamp;
 use crate::keymap::{Keymap, Resolved};
+use crate::ops::sink::{SinkCmd, SinkConfig, instance_id, spawn_sink};
 use crate::sample::Sample;
 use crate::snapshot::{Format, encode, render_buffer};
 use crate::sources::demo::Demo;
@@ -58,6 +60,8 @@ pub struct RunOptions {
     pub screens_dir: PathBuf,
     /// Backends declared with static figures in the config file.
     pub declared: Vec<crate::config::DeclaredBackend>,
+    /// Where client statistics are flushed (live sources only).
+    pub sink: Option<StatsSink>,
 }
 
 /// Build the hint bar and help overlay from the keymap.
@@ -131,6 +135,19 @@ async fn demo_task(
 pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
     let refresh_ms = u64::try_from(opts.refresh.as_millis()).unwrap_or(1000);
     let (sample_tx, mut sample_rx) = mpsc::channel::<Vec<Sample>>(256);
+    // At most one batch is ever in flight, so the channel never fills.
+    let sink_tx = opts.sink.as_ref().map(|s| {
+        let (tx, rx) = mpsc::channel::<SinkCmd>(4);
+        let cfg = SinkConfig {
+            url: s.url.clone(),
+            schema: s.schema.clone(),
+            sink_id: instance_id(),
+            read_every: s.read_every,
+            read_limit: 500,
+        };
+        spawn_sink(cfg, rx, sample_tx.clone());
+        tx
+    });
     let (mut state, clock, cmd_tx) = match feed {
         Feed::Demo => {
             let mut driver = DemoDriver::new(opts.seed, opts.session, refresh_ms);
@@ -168,6 +185,9 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
         }
     };
     state.ui.theme = opts.theme.name.clone();
+    state.sink.enabled = sink_tx.is_some();
+    let mut flush_tick = interval(SINK_TICK);
+    flush_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
     let mut theme = opts.theme;
     let keymap = opts.keymap;
@@ -185,7 +205,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
     let mut dirty = true;
     let mut next_frame = tokio::time::Instant::now();
 
-    loop {
+    'main: loop {
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(key))) => {
@@ -194,10 +214,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                         Resolved::Action(a) => {
                             for fx in state.handle(a, now) {
                                 match fx {
-                                    Effect::Quit => {
-                                        drop(guard);
-                                        return Ok(());
-                                    }
+                                    Effect::Quit => break 'main,
                                     Effect::Warm { job, .. } if cmd_tx.is_none() => {
                                         let _ = state.jobs.fail(job, "warming live servers needs warm rules, not in this build yet", now);
                                         state.ui.set_status("warming live servers needs warm rules (not in this build yet)", true, now);
@@ -253,6 +270,11 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                 Some(samples) => samples.iter().for_each(|s| state.apply(s)),
                 None => break,
             },
+            _ = flush_tick.tick(), if sink_tx.is_some() => {
+                if let (Some(tx), Some(b)) = (&sink_tx, state.flush_due(clock.now())) {
+                    let _ = tx.send(SinkCmd::Flush(b)).await;
+                }
+            }
             _ = data_tick.tick() => {
                 let had_status = state.ui.status.is_some();
                 state.tick(clock.now());
@@ -281,6 +303,53 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
         }
     }
     drop(guard);
+    match sink_tx {
+        Some(tx) => final_flush(&mut state, &tx, &mut sample_rx, clock).await,
+        None => Ok(()),
+    }
+}
+
+/// How often the loop asks whether a sink flush is due (the engine's
+/// interval is 250 ms by default).
+const SINK_TICK: Duration = Duration::from_millis(100);
+
+/// How long quitting waits for the sink to write what is pending.
+const FINAL_FLUSH: Duration = Duration::from_secs(5);
+
+/// Write what the sink has not written yet (a few attempts, at most
+/// `FINAL_FLUSH`); an error says how much could not be written.
+async fn final_flush(
+    state: &mut State,
+    tx: &mpsc::Sender<SinkCmd>,
+    rx: &mut mpsc::Receiver<Vec<Sample>>,
+    clock: Clock,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + FINAL_FLUSH;
+    let mut sends = 0;
+    while state.sink_busy() && sends <= 3 {
+        if let Some(b) = state.take_flush(clock.now()) {
+            sends += 1;
+            if tx.send(SinkCmd::Flush(b)).await.is_err() {
+                break;
+            }
+        }
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            // Only the sink's answers: what arrives after quitting is not shown or stored.
+            Ok(Some(samples)) => samples
+                .iter()
+                .filter(|s| matches!(s.body, crate::sample::Body::Sink(_)))
+                .for_each(|s| state.apply(s)),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    if state.sink_busy() {
+        let fs = state.clients.flush_stats();
+        let rows = fs.pending_rows + state.clients.in_flight().map_or(0, |b| b.rows());
+        anyhow::bail!(
+            "stats sink: {rows} client statistics rows were not written ({})",
+            fs.last_error.as_deref().unwrap_or("no answer in time")
+        );
+    }
     Ok(())
 }
 

@@ -96,6 +96,8 @@ pub struct State {
     pub derived: Derived,
     /// Navigation, selection, dialogs.
     pub ui: UiState,
+    /// The client-statistics sink's state and the totals it read back.
+    pub sink: super::sink::SinkBoard,
     /// Job id → keys (their hashes), for `note_refreshed` when done.
     pub(crate) job_keys: FxHashMap<u64, Vec<u64>>,
     last_tick: Option<Timestamp>,
@@ -127,6 +129,7 @@ impl State {
             history: VecDeque::new(),
             derived: Derived::default(),
             ui: UiState::default(),
+            sink: super::sink::SinkBoard::default(),
             job_keys: FxHashMap::default(),
             last_tick: None,
         }
@@ -223,6 +226,7 @@ impl State {
             Body::Keyspace(k) => self.keyspace_sample(s.source, k, at),
             Body::WarmProgress(p) => self.warm_progress(p, at),
             Body::Statements(st) => self.statements(s.source, s.generation, st, at),
+            Body::Sink(r) => self.sink_report(r, at),
         }
     }
 
@@ -488,8 +492,11 @@ impl State {
             self.pending = TickTotals::default();
         }
         self.last_tick = Some(now);
-        // No stats sink yet: settle flush batches in memory so pending stays small.
-        while let Some(b) = self.clients.take_batch(now) {
+        // Without a stats sink, flush batches are settled in memory so
+        // pending deltas stay small.
+        while !self.sink.enabled
+            && let Some(b) = self.clients.take_batch(now)
+        {
             self.clients.ack(b.seq, now);
         }
     }

@@ -63,6 +63,7 @@ struct RawConfig {
     backends: Vec<DeclaredBackend>,
     sampler: Option<RawSampler>,
     warm: Option<super::warm::RawWarm>,
+    stats_sink: Option<super::sink::RawSink>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,6 +176,8 @@ pub struct ConfigFile {
     pub sampler: SamplerFile,
     /// `[[warm.rules]]`, checked.
     pub warm_rules: Vec<crate::ops::warm::rules::Rule>,
+    /// `[stats_sink]`, checked.
+    pub stats_sink: super::sink::SinkFile,
     locator: Locator,
 }
 
@@ -402,6 +405,7 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
         backends: Vec::new(),
         sampler: SamplerFile::default(),
         warm_rules: Vec::new(),
+        stats_sink: super::sink::SinkFile::default(),
         locator,
     };
     validate_top(&file)?;
@@ -454,6 +458,9 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
     file.backends = raw.backends;
     if let Some(w) = raw.warm {
         file.warm_rules = super::warm::rules(w, &file)?;
+    }
+    if let Some(sk) = raw.stats_sink {
+        file.stats_sink = super::sink::sink(sk, &file)?;
     }
     for (name, ctx) in raw.contexts {
         let ctx = validate_context(&file, &name, ctx)?;

@@ -18,6 +18,7 @@
 mod error;
 mod file;
 mod secrets;
+mod sink;
 mod warm;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ pub use self::file::{
 };
 use self::secrets::{UrlKind, check_url};
 pub use self::secrets::{redact_url, url_has_password};
+pub use self::sink::{SinkFile, StatsSink};
 pub use crate::cli::ColorMode;
 use crate::cli::{Cli, Command};
 use crate::keymap::Keymap;
@@ -203,6 +205,8 @@ pub struct Settings {
     pub sampler: SamplerConfig,
     /// Warm rules (`[[warm.rules]]`), checked.
     pub warm_rules: Vec<crate::ops::warm::rules::Rule>,
+    /// Where client statistics are flushed (`--stats-sink` or `[stats_sink]`).
+    pub stats_sink: Option<StatsSink>,
 }
 
 impl Settings {
@@ -413,6 +417,11 @@ pub fn resolve_with(
         keymap: file.map(|f| f.keymap.clone()).unwrap_or_default(),
         declared: file.map(|f| f.backends.clone()).unwrap_or_default(),
         warm_rules: file.map(|f| f.warm_rules.clone()).unwrap_or_default(),
+        stats_sink: sink::resolve(
+            cli.stats_sink.as_deref(),
+            cli.stats_sink_schema.as_deref(),
+            file.map(|f| &f.stats_sink),
+        )?,
         config_path: file.map(|f| f.path.clone()),
     })
 }

@@ -1,4 +1,5 @@
-//! Effects the user asks for that touch a server (warming). Each op runs
-//! outside the app loop and reports progress as samples.
+//! Effects that touch a server: warming, and the client-statistics sink.
+//! Each op runs outside the app loop and reports back as samples.
 
+pub mod sink;
 pub mod warm;

@@ -33,6 +33,9 @@ pub struct ClientView {
     pub operations_per_sec: f64,
     /// Latest delta of any kind.
     pub last_seen: Option<Timestamp>,
+    /// Requests of this client as stored by every console's stats sink
+    /// (filled in by the app; `None` without a sink or a read-back).
+    pub stored: Option<i64>,
 }
 
 /// One (client, table, operation) row as the pane shows it.
@@ -85,6 +88,7 @@ impl ClientsEngine {
                     requests_per_sec: t.request_rate.per_sec(now, hl),
                     operations_per_sec: t.operation_rate.per_sec(now, hl),
                     last_seen: t.last_seen,
+                    stored: None,
                 }
             })
             .collect();

@@ -22,8 +22,9 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     } else {
         String::new()
     };
-    let extra = format!(" {} clients{dropped} ", d.clients.len());
-    let extra_style = if fs.dropped_deltas > 0 {
+    let (sink, sink_bad) = sink_text(state);
+    let extra = format!(" {} clients{dropped}{sink} ", d.clients.len());
+    let extra_style = if fs.dropped_deltas > 0 || sink_bad {
         theme.warn
     } else {
         theme.dim
@@ -43,10 +44,11 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
 
     let w = top.width as usize;
     let name_w = 11;
-    let widths = [7, 7, 7, 7, 7];
-    let ncols = fit_columns(w.saturating_sub(name_w), &widths);
+    let widths = [7, 7, 7, 7, 7, 8];
+    let shown = if state.sink.enabled { 6 } else { 5 };
+    let ncols = fit_columns(w.saturating_sub(name_w), &widths[..shown]);
     let widths = &widths[..ncols];
-    let heads = ["req/s", "total", "ok", "fail", "cached"].map(String::from);
+    let heads = ["req/s", "total", "ok", "fail", "cached", "stored"].map(String::from);
     let mut lines = vec![Line::from(Span::styled(
         format!(
             "{}{}",
@@ -65,6 +67,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             pct(c.success_ratio),
             si(c.failures as f64),
             pct(c.cached_ratio),
+            c.stored.map_or_else(|| "-".to_string(), |n| si(n as f64)),
         ];
         let fail_style = if c.failures > 0 {
             theme.warn
@@ -118,4 +121,23 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         ]));
     }
     frame.render_widget(Paragraph::new(tl), bottom);
+}
+
+/// The sink's state for the title: written batches, or the retry and why.
+fn sink_text(state: &State) -> (String, bool) {
+    if !state.sink.enabled {
+        return (String::new(), false);
+    }
+    let fs = state.clients.flush_stats();
+    if let Some(e) = &fs.last_error {
+        let retry = fs.next_retry_at.map_or(String::new(), |at| {
+            let s = at.as_millis().saturating_sub(state.now.as_millis()).max(0) / 1000;
+            format!(", retry in {s} s")
+        });
+        return (format!(" · sink failing{retry}: {e}"), true);
+    }
+    if let Some(e) = &state.sink.read_error {
+        return (format!(" · sink: {e}"), true);
+    }
+    (format!(" · sink: {} batches stored", fs.batches_ok), false)
 }
