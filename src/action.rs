@@ -166,6 +166,8 @@ pub enum Action {
     Warm,
     /// Warming: warm the whole queue.
     WarmAll,
+    /// Warming: run a warm rule's preload (its hot-keys query).
+    Preload,
     /// Warming: cycle the warming strategy.
     CycleWarmStrategy,
     /// Warming: cancel the running warm job.
@@ -229,7 +231,7 @@ impl ActionScope {
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 38] = [
         Action::Quit,
         Action::Help,
         Action::FocusNext,
@@ -261,6 +263,7 @@ impl Action {
         Action::Mark,
         Action::Warm,
         Action::WarmAll,
+        Action::Preload,
         Action::CycleWarmStrategy,
         Action::CancelJob,
         Action::ToggleDrain,
@@ -296,6 +299,7 @@ impl Action {
             Action::Mark
             | Action::Warm
             | Action::WarmAll
+            | Action::Preload
             | Action::CycleWarmStrategy
             | Action::CancelJob => ActionScope::Pane(Pane::Warming),
             Action::ToggleDrain | Action::CycleRouting => ActionScope::Pane(Pane::Backends),
@@ -307,7 +311,7 @@ impl Action {
     /// True for actions that write to a cache: they ask y/n first and are
     /// refused when writes are off. What-if toggles change only the model.
     pub fn writes(self) -> bool {
-        matches!(self, Action::Warm | Action::WarmAll)
+        matches!(self, Action::Warm | Action::WarmAll | Action::Preload)
     }
 
     /// (config name, description, short label).
@@ -348,6 +352,7 @@ impl Action {
             Action::Mark => ("mark", "mark / unmark the selected candidate", "mark"),
             Action::Warm => ("warm", "warm the marked or selected candidates", "warm"),
             Action::WarmAll => ("warm_all", "warm the whole queue", "warm all"),
+            Action::Preload => ("preload", "preload a warm rule's hot keys", "preload"),
             Action::CycleWarmStrategy => (
                 "cycle_warm_strategy",
                 "cycle the warming strategy",
@@ -465,7 +470,10 @@ mod tests {
         assert_eq!(Action::Deny.scope(), ActionScope::Confirm);
         assert_eq!(Action::Quit.scope(), ActionScope::Global);
         let writers: Vec<Action> = Action::ALL.into_iter().filter(|a| a.writes()).collect();
-        assert_eq!(writers, vec![Action::Warm, Action::WarmAll]);
+        assert_eq!(
+            writers,
+            vec![Action::Warm, Action::WarmAll, Action::Preload]
+        );
     }
 
     #[test]

@@ -162,7 +162,7 @@ Examples:
 
 /// Arguments of `heliostat warm`.
 #[derive(Debug, Clone, PartialEq, Args)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["keys", "keys_file", "preload"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["keys", "keys_file", "preload", "from_queue"])))]
 pub struct WarmArgs {
     /// The rule (`[[warm.rules]]` name)
     #[arg(long, value_name = "NAME")]
@@ -176,6 +176,17 @@ pub struct WarmArgs {
     /// The keys the rule's hot_keys_query lists
     #[arg(long)]
     pub preload: bool,
+    /// The warming queue's keys that match the rule, after watching the servers (--redis, --events) for --watch seconds
+    #[arg(long)]
+    pub from_queue: bool,
+    /// With --from-queue: how long to watch before warming
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10,
+        requires = "from_queue"
+    )]
+    pub watch: u64,
     /// Read everything, write nothing, print what would happen
     #[arg(long)]
     pub dry_run: bool,

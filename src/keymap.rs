@@ -50,6 +50,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::Mark, &["space"]),
     (Action::Warm, &["w"]),
     (Action::WarmAll, &["W"]),
+    (Action::Preload, &["R"]),
     (Action::CycleWarmStrategy, &["m"]),
     (Action::CancelJob, &["c"]),
     (Action::ToggleDrain, &["d"]),
@@ -750,7 +751,10 @@ mod tests {
         let km = Keymap::default();
         let h = km.hints(Pane::Warming);
         let keys: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["space", "w", "W", "m", "c", "/", "enter", "?", "q"]);
+        assert_eq!(
+            keys,
+            ["space", "w", "W", "R", "m", "c", "/", "enter", "?", "q"]
+        );
         assert_eq!(h[0].1, "mark");
         let h = km.hints(Pane::Clients);
         assert_eq!(h.len(), GLOBAL_HINTS.len());

@@ -35,7 +35,10 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Some(Command::Snapshot(args)) => snapshot(args, &settings),
         Some(Command::Emit(args)) => emit::emit(args, &settings),
-        Some(Command::Warm(args)) => warm_cmd::warm(args, &settings, cli.allow_writes),
+        Some(Command::Warm(args)) => {
+            let live = live_spec(&settings)?;
+            warm_cmd::warm(args, &settings, live, cli.allow_writes)
+        }
         None => console(settings, &env),
     }
 }
@@ -176,6 +179,7 @@ fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
         screens_dir: state_dir(env).join("screens"),
         declared: settings.declared,
         sink: settings.stats_sink,
+        warm_rules: settings.warm_rules,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -130,6 +130,8 @@ pub enum Body {
     Statements(Statements),
     /// What the client-statistics sink did; never dropped.
     Sink(SinkReport),
+    /// A warm dry run for the confirm dialog.
+    WarmDry(WarmDry),
 }
 
 /// What the client-statistics sink reports.
@@ -220,6 +222,20 @@ pub struct WarmProgress {
     pub errors: u32,
     /// Set when the job ended: `Ok(())` done, `Err(reason)` failed or cancelled.
     pub finished: Option<Result<(), String>>,
+    /// Keys the job has, once known (a preload learns them from its query).
+    #[serde(default)]
+    pub total: Option<u64>,
+}
+
+/// A dry run for the confirm dialog, computed from the servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmDry {
+    /// Which dialog asked (the app's request number).
+    pub id: u64,
+    /// The dialog's lines: per rule the target, rate limit and counts.
+    pub lines: Vec<String>,
+    /// Nothing could be looked at (no rule, servers unreachable).
+    pub failed: bool,
 }
 
 /// Cumulative counters and gauges from Redis `INFO`.

@@ -7,16 +7,26 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use std::time::Duration;
+
 use anyhow::{Context, bail};
+use heliostat::app::live::{LiveSpec, observe};
+use heliostat::app::state::SessionInfo;
 use heliostat::cli::WarmArgs;
 use heliostat::config::Settings;
+use heliostat::ops::warm::console::hot_keys;
 use heliostat::ops::warm::dry::dry_run;
 use heliostat::ops::warm::job::{Report, run};
 use heliostat::ops::warm::pg::PgRows;
 use heliostat::ops::warm::rules::Rule;
 use heliostat::ops::warm::target::Target;
 
-pub fn warm(args: &WarmArgs, settings: &Settings, allow_writes_flag: bool) -> anyhow::Result<()> {
+pub fn warm(
+    args: &WarmArgs,
+    settings: &Settings,
+    live: Option<LiveSpec>,
+    allow_writes_flag: bool,
+) -> anyhow::Result<()> {
     let Some(rule) = settings.warm_rules.iter().find(|r| r.name == args.rule) else {
         let known: Vec<&str> = settings
             .warm_rules
@@ -50,7 +60,14 @@ pub fn warm(args: &WarmArgs, settings: &Settings, allow_writes_flag: bool) -> an
             .await
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("rule `{}`: database", rule.name))?;
-        let keys = keys(args, rule, &rows).await?;
+        let mut keys = keys(args, rule, &rows).await?;
+        if args.from_queue {
+            keys.extend(from_queue(args, rule, settings, live.as_ref()).await?);
+        }
+        if args.from_queue && keys.is_empty() {
+            println!("nothing to warm: no key in the warming queue matches rule `{}`", rule.name);
+            return Ok(());
+        }
         let mut target = Target::open(&rule.redis)
             .await
             .map_err(anyhow::Error::msg)
@@ -125,21 +142,49 @@ async fn keys(args: &WarmArgs, rule: &Rule, rows: &PgRows) -> anyhow::Result<Vec
         );
     }
     if args.preload {
-        let Some(q) = &rule.hot_keys_query else {
-            bail!("rule `{}` has no hot_keys_query to preload from", rule.name);
-        };
-        let found = rows.all(q).await.map_err(anyhow::Error::msg)?;
-        for r in found {
-            match rule.key.render(|c| r.columns.get(c).map(String::as_str)) {
-                Some(k) => keys.push(k),
-                None => bail!(
-                    "rule `{}`: hot_keys_query rows lack the pattern's columns ({})",
-                    rule.name,
-                    rule.key
-                ),
-            }
-        }
+        keys.extend(hot_keys(rule, rows).await.map_err(anyhow::Error::msg)?);
     }
+    Ok(keys)
+}
+
+/// The warming queue after watching the servers, limited to the rule's keys.
+async fn from_queue(
+    args: &WarmArgs,
+    rule: &Rule,
+    settings: &Settings,
+    live: Option<&LiveSpec>,
+) -> anyhow::Result<Vec<String>> {
+    let Some(spec) = live else {
+        bail!(
+            "--from-queue watches the servers to build the warming queue: give --redis and --events (or a context with them)"
+        );
+    };
+    eprintln!("watching for {} s to build the warming queue…", args.watch);
+    let session = SessionInfo {
+        context: settings.context.clone(),
+        ..SessionInfo::default()
+    };
+    let state = observe(
+        spec,
+        Duration::from_secs(args.watch),
+        settings.refresh,
+        session,
+        &[],
+    )
+    .await;
+    let queue = state.warming.plan(state.now);
+    let total = queue.len();
+    let keys: Vec<String> = queue
+        .into_iter()
+        .filter_map(|c| c.name)
+        .filter(|k| rule.key.parse_key(k).is_some_and(|v| !v.is_empty()))
+        .collect();
+    eprintln!(
+        "warming queue: {total} candidates, {} match rule `{}` ({})",
+        keys.len(),
+        rule.name,
+        rule.key
+    );
     Ok(keys)
 }
 

@@ -6,10 +6,10 @@
 //! handler.
 
 use super::state::State;
-use super::ui_state::{Confirm, Mode, Pending};
+use super::ui_state::Mode;
 use crate::action::{Action, Pane};
 use crate::engines::Timestamp;
-use crate::engines::warming::{CandidateReason, JobState};
+use crate::engines::warming::JobState;
 use crate::keymap::FilterInput;
 
 /// Something the event loop (or a test driver) must do.
@@ -23,9 +23,28 @@ pub enum Effect {
         job: u64,
         /// Key names.
         keys: Vec<String>,
+        /// Overwrite existing string keys only, whatever the rule's mode
+        /// (a background refresh of keys about to expire).
+        refresh: bool,
     },
     /// Stop job `job` at its next batch.
     CancelWarm(u64),
+    /// Run warm rule `rule`'s preload as job `job` (live).
+    Preload {
+        /// Job id on the board.
+        job: u64,
+        /// Rule name.
+        rule: String,
+    },
+    /// Compute the confirm dialog's dry run (live).
+    DryRun {
+        /// Request number, echoed in the answer.
+        id: u64,
+        /// Key names.
+        keys: Vec<String>,
+    },
+    /// Probe the hot keys' TTLs for a refresh / predictive round (live).
+    Probe(Vec<String>),
     /// Save the screen as txt and svg.
     SaveScreen,
     /// Switch to the next theme.
@@ -114,12 +133,10 @@ impl State {
                 }
                 Outcome::Done(Vec::new())
             }
-            Action::Warm => {
-                self.ask_warm(false, now);
-                Outcome::Done(Vec::new())
-            }
-            Action::WarmAll => {
-                self.ask_warm(true, now);
+            Action::Warm => Outcome::Done(self.ask_warm(false, now)),
+            Action::WarmAll => Outcome::Done(self.ask_warm(true, now)),
+            Action::Preload => {
+                self.ask_preload(now);
                 Outcome::Done(Vec::new())
             }
             Action::CycleWarmStrategy => {
@@ -325,105 +342,6 @@ impl State {
                 .get(next as usize)
                 .map(|c| self.clients.tables_view(Some(c.client)))
                 .unwrap_or_default();
-        }
-    }
-
-    fn ask_warm(&mut self, all: bool, now: Timestamp) {
-        if !self.session.writes_allowed {
-            let why = self
-                .session
-                .read_only_reason
-                .clone()
-                .unwrap_or_else(|| "writes are off in this context".to_string());
-            self.ui.set_status(
-                format!("read-only: warming writes to Redis and {why}"),
-                true,
-                now,
-            );
-            return;
-        }
-        let d = &self.derived.candidates;
-        let picked: Vec<_> = if all {
-            d.iter().collect()
-        } else if !self.ui.marked.is_empty() {
-            d.iter()
-                .filter(|c| self.ui.marked.contains(&c.key_hash))
-                .collect()
-        } else {
-            d.get(self.ui.selected(Pane::Warming)).into_iter().collect()
-        };
-        let keys: Vec<(u64, String)> = picked
-            .iter()
-            .filter_map(|c| c.name.clone().map(|n| (c.key_hash, n)))
-            .collect();
-        if keys.is_empty() {
-            self.ui.set_status(
-                "nothing to warm: the queue is empty or the keys have no names",
-                true,
-                now,
-            );
-            return;
-        }
-        let count =
-            |f: fn(&CandidateReason) -> bool| picked.iter().filter(|c| f(&c.reason)).count();
-        let missing = count(|r| matches!(r, CandidateReason::MissingHot { .. }));
-        let expiring = count(|r| matches!(r, CandidateReason::Expiring { .. }));
-        let predicted = count(|r| {
-            matches!(
-                r,
-                CandidateReason::Predicted { .. } | CandidateReason::Preload
-            )
-        });
-        let target = if self.session.demo {
-            "the demo's simulated cache"
-        } else {
-            "the Redis nodes"
-        };
-        let label = if all {
-            "whole queue".to_string()
-        } else {
-            format!("{} selected", keys.len())
-        };
-        self.ui.confirm = Some(Confirm {
-            title: format!("Warm {} keys?", keys.len()),
-            lines: vec![
-                format!("target: {target}"),
-                format!(
-                    "{missing} missing (would be new), {expiring} expiring (refreshed), {predicted} predicted or preload"
-                ),
-                format!(
-                    "batches of {} keys, pipelined",
-                    self.warming.config().batch_size
-                ),
-                "y to warm, n or Esc to cancel".to_string(),
-            ],
-            action: Pending::Warm { label, keys },
-        });
-        self.ui.mode = Mode::Confirm;
-    }
-
-    fn confirm(&mut self, now: Timestamp) -> Vec<Effect> {
-        let Some(c) = self.ui.confirm.take() else {
-            return Vec::new();
-        };
-        self.ui.mode = Mode::Normal;
-        match c.action {
-            Pending::Warm { label, keys } => {
-                let id = self.jobs.submit(label, keys.len() as u64, now);
-                let _ = self.jobs.start(id, now);
-                self.job_keys
-                    .insert(id, keys.iter().map(|(h, _)| *h).collect());
-                self.ui.marked.clear();
-                self.ui.set_status(
-                    format!("warm job {id} started: {} keys", keys.len()),
-                    false,
-                    now,
-                );
-                vec![Effect::Warm {
-                    job: id,
-                    keys: keys.into_iter().map(|(_, n)| n).collect(),
-                }]
-            }
         }
     }
 

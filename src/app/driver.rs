@@ -88,8 +88,10 @@ impl DemoDriver {
     /// Carry out a demo-level effect.
     pub fn perform(&mut self, e: &Effect) {
         match e {
-            Effect::Warm { job, keys } => self.demo.submit_warm(*job, keys.clone()),
+            Effect::Warm { job, keys, .. } => self.demo.submit_warm(*job, keys.clone()),
             Effect::CancelWarm(job) => self.demo.cancel_warm(*job),
+            // Live-only effects: the demo has no rules or servers to ask.
+            Effect::Preload { .. } | Effect::DryRun { .. } | Effect::Probe(_) => {}
             Effect::Quit | Effect::SaveScreen | Effect::CycleTheme | Effect::Refresh(_) => {}
         }
     }

@@ -14,3 +14,4 @@ pub mod sink;
 pub mod source;
 pub mod state;
 pub mod ui_state;
+pub mod warm;

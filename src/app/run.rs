@@ -19,6 +19,8 @@ use crate::config::StatsSink;
 use crate::engines::Timestamp;
 use crate::keymap::{Keymap, Resolved};
 use crate::ops::sink::{SinkCmd, SinkConfig, instance_id, spawn_sink};
+use crate::ops::warm::console::{JobLog, WarmCmd, spawn_warm_service};
+use crate::ops::warm::rules::Rule;
 use crate::sample::Sample;
 use crate::snapshot::{Format, encode, render_buffer};
 use crate::sources::demo::Demo;
@@ -62,6 +64,36 @@ pub struct RunOptions {
     pub declared: Vec<crate::config::DeclaredBackend>,
     /// Where client statistics are flushed (live sources only).
     pub sink: Option<StatsSink>,
+    /// Warm rules from the config file (live warming).
+    pub warm_rules: Vec<Rule>,
+}
+
+/// Where warm effects go: the demo's simulated cache, or the live warm
+/// service (the same executor as `heliostat warm`).
+enum Warmer {
+    Demo(mpsc::Sender<Effect>),
+    Live(mpsc::Sender<WarmCmd>),
+}
+
+impl Warmer {
+    async fn send(&self, fx: Effect) {
+        match self {
+            Warmer::Demo(tx) => {
+                let _ = tx.send(fx).await;
+            }
+            Warmer::Live(tx) => {
+                let cmd = match fx {
+                    Effect::Warm { job, keys, refresh } => WarmCmd::Warm { job, keys, refresh },
+                    Effect::CancelWarm(job) => WarmCmd::Cancel(job),
+                    Effect::Preload { job, rule } => WarmCmd::Preload { job, rule },
+                    Effect::DryRun { id, keys } => WarmCmd::DryRun { id, keys },
+                    Effect::Probe(keys) => WarmCmd::Probe(keys),
+                    _ => return,
+                };
+                let _ = tx.send(cmd).await;
+            }
+        }
+    }
 }
 
 /// Build the hint bar and help overlay from the keymap.
@@ -121,7 +153,7 @@ async fn demo_task(
                 }
             }
             cmd = cmds.recv() => match cmd {
-                Some(Effect::Warm { job, keys }) => demo.submit_warm(job, keys),
+                Some(Effect::Warm { job, keys, .. }) => demo.submit_warm(job, keys),
                 Some(Effect::CancelWarm(job)) => demo.cancel_warm(job),
                 Some(_) => {}
                 None => break,
@@ -135,20 +167,21 @@ async fn demo_task(
 pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
     let refresh_ms = u64::try_from(opts.refresh.as_millis()).unwrap_or(1000);
     let (sample_tx, mut sample_rx) = mpsc::channel::<Vec<Sample>>(256);
+    let sink_id = instance_id();
     // At most one batch is ever in flight, so the channel never fills.
     let sink_tx = opts.sink.as_ref().map(|s| {
         let (tx, rx) = mpsc::channel::<SinkCmd>(4);
         let cfg = SinkConfig {
             url: s.url.clone(),
             schema: s.schema.clone(),
-            sink_id: instance_id(),
+            sink_id: sink_id.clone(),
             read_every: s.read_every,
             read_limit: 500,
         };
         spawn_sink(cfg, rx, sample_tx.clone());
         tx
     });
-    let (mut state, clock, cmd_tx) = match feed {
+    let (mut state, clock, warmer) = match feed {
         Feed::Demo => {
             let mut driver = DemoDriver::new(opts.seed, opts.session, refresh_ms);
             driver
@@ -165,14 +198,23 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                     base: start,
                     started: Instant::now(),
                 },
-                Some(cmd_tx),
+                Warmer::Demo(cmd_tx),
             )
         }
         Feed::Live(spec) => {
+            let log = opts.sink.as_ref().map(|s| JobLog {
+                url: s.url.clone(),
+                schema: s.schema.clone(),
+                sink_id: sink_id.clone(),
+                context: opts.session.context.clone(),
+            });
             let mut state = State::new(opts.session, refresh_ms);
             let now = wall_now();
             state.declare(&opts.declared, now);
+            state.warm.rules.clone_from(&opts.warm_rules);
             spawn_live(&spec, opts.refresh, &sample_tx);
+            let (warm_tx, warm_rx) = mpsc::channel::<WarmCmd>(64);
+            spawn_warm_service(opts.warm_rules, log, warm_rx, sample_tx.clone());
             drop(sample_tx);
             (
                 state,
@@ -180,7 +222,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                     base: now,
                     started: Instant::now(),
                 },
-                None,
+                Warmer::Live(warm_tx),
             )
         }
     };
@@ -215,15 +257,11 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                             for fx in state.handle(a, now) {
                                 match fx {
                                     Effect::Quit => break 'main,
-                                    Effect::Warm { job, .. } if cmd_tx.is_none() => {
-                                        let _ = state.jobs.fail(job, "warming live servers needs warm rules, not in this build yet", now);
-                                        state.ui.set_status("warming live servers needs warm rules (not in this build yet)", true, now);
-                                    }
-                                    Effect::Warm { .. } | Effect::CancelWarm(_) => {
-                                        if let Some(tx) = &cmd_tx {
-                                            let _ = tx.send(fx).await;
-                                        }
-                                    }
+                                    Effect::Warm { .. }
+                                    | Effect::CancelWarm(_)
+                                    | Effect::Preload { .. }
+                                    | Effect::DryRun { .. }
+                                    | Effect::Probe(_) => warmer.send(fx).await,
                                     Effect::Refresh(ms) => {
                                         data_tick = interval(Duration::from_millis(ms));
                                         data_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -278,6 +316,9 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
             _ = data_tick.tick() => {
                 let had_status = state.ui.status.is_some();
                 state.tick(clock.now());
+                for fx in state.warm_round(clock.now()) {
+                    warmer.send(fx).await;
+                }
                 // Paused: the screen holds; redraw only if a message came or went.
                 dirty = !state.ui.paused || had_status != state.ui.status.is_some();
             }

@@ -96,6 +96,8 @@ pub struct State {
     pub derived: Derived,
     /// Navigation, selection, dialogs.
     pub ui: UiState,
+    /// Live warming: rules, the dialog's dry run, the strategies' rounds.
+    pub warm: super::warm::WarmBoard,
     /// The client-statistics sink's state and the totals it read back.
     pub sink: super::sink::SinkBoard,
     /// Job id → keys (their hashes), for `note_refreshed` when done.
@@ -130,6 +132,7 @@ impl State {
             derived: Derived::default(),
             ui: UiState::default(),
             sink: super::sink::SinkBoard::default(),
+            warm: super::warm::WarmBoard::default(),
             job_keys: FxHashMap::default(),
             last_tick: None,
         }
@@ -198,7 +201,11 @@ impl State {
                 }
             }
             Body::Accesses(aggs) => self.accesses(aggs, at),
-            Body::Keys(keys) => self.keys(keys, at),
+            Body::Keys(keys) => {
+                self.keys(keys, at);
+                // The answer to a refresh / predictive round's probe.
+                self.warm.round_answered |= s.source == crate::ops::warm::console::WARM_SOURCE;
+            }
             Body::KeyAccesses(keys) => self.key_accesses(keys, at),
             Body::Stream(st) => self.stream(s.source, st, at),
             Body::Slowlog(e) => {
@@ -227,6 +234,7 @@ impl State {
             Body::WarmProgress(p) => self.warm_progress(p, at),
             Body::Statements(st) => self.statements(s.source, s.generation, st, at),
             Body::Sink(r) => self.sink_report(r, at),
+            Body::WarmDry(d) => self.warm_dry(d),
         }
     }
 
@@ -408,48 +416,6 @@ impl State {
                 ..Measurement::default()
             };
             self.optimizer.observe(o, &m, at);
-        }
-    }
-
-    fn warm_progress(&mut self, p: &crate::sample::WarmProgress, at: Timestamp) {
-        let Some(job) = self.jobs.get(p.job) else {
-            return;
-        };
-        let (done, errors) = (job.progress.done, job.progress.errors);
-        let _ = self.jobs.advance(
-            p.job,
-            u64::from(p.done).saturating_sub(done),
-            u64::from(p.errors).saturating_sub(errors),
-            at,
-        );
-        match &p.finished {
-            None => {}
-            Some(Ok(())) => {
-                let _ = self.jobs.finish(p.job, at);
-                for h in self.job_keys.remove(&p.job).unwrap_or_default() {
-                    self.warming.note_refreshed(h, at);
-                }
-                let msg = format!(
-                    "warm job {} done: {} keys, {} errors",
-                    p.job, p.done, p.errors
-                );
-                self.ui.set_status(msg, false, at);
-            }
-            Some(Err(reason)) if reason == "cancelled" => {
-                let _ = self.jobs.mark_cancelled(p.job, at);
-                self.job_keys.remove(&p.job);
-                self.ui.set_status(
-                    format!("warm job {} cancelled after {} keys", p.job, p.done),
-                    false,
-                    at,
-                );
-            }
-            Some(Err(reason)) => {
-                let _ = self.jobs.fail(p.job, reason.clone(), at);
-                self.job_keys.remove(&p.job);
-                self.ui
-                    .set_status(format!("warm job {} failed: {reason}", p.job), true, at);
-            }
         }
     }
 

@@ -27,6 +27,11 @@ pub enum Pending {
         /// The keys.
         keys: Vec<(u64, String)>,
     },
+    /// Run a warm rule's preload.
+    Preload {
+        /// The rule's name.
+        rule: String,
+    },
 }
 
 /// The one-line message under the panes.

@@ -316,6 +316,15 @@ impl JobBoard {
         self.apply(id, |j| j.advance(done, errors, now))
     }
 
+    /// Set a job's planned keys once they are known (a preload learns them
+    /// from its query); never below what is done.
+    pub fn set_total(&mut self, id: JobId, total: u64) -> Result<(), JobError> {
+        self.apply(id, |j| {
+            j.progress.total = total.max(j.progress.done);
+            Ok(())
+        })
+    }
+
     /// See [`WarmJob::finish`].
     pub fn finish(&mut self, id: JobId, now: Timestamp) -> Result<(), JobError> {
         self.apply(id, |j| j.finish(now))

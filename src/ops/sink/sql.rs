@@ -82,7 +82,6 @@ CREATE TABLE IF NOT EXISTS {s}.warm_jobs (
     finished_at timestamptz NOT NULL DEFAULT now(),
     keys bigint NOT NULL,
     written bigint NOT NULL,
-    overwritten bigint NOT NULL,
     left_alone bigint NOT NULL,
     no_row bigint NOT NULL,
     errors bigint NOT NULL,
@@ -291,6 +290,69 @@ pub async fn read_clients(
             })
         })
         .collect()
+}
+
+/// One finished warm job, for `warm_jobs`.
+#[derive(Debug, Clone)]
+pub struct WarmJobRecord {
+    /// The console's id (as in `heliostat_sink_batches`).
+    pub sink_id: String,
+    /// The job's number in that console.
+    pub job: u64,
+    /// The context it ran in.
+    pub context: Option<String>,
+    /// The rule (or rules) that warmed it.
+    pub rule: String,
+    /// When it started, unix ms.
+    pub started_ms: i64,
+    /// What it did.
+    pub report: crate::ops::warm::job::Report,
+    /// `done`, `failed` or `cancelled`.
+    pub outcome: String,
+    /// Why it failed or stopped.
+    pub reason: Option<String>,
+}
+
+/// Insert one job into `warm_jobs` (its own short connection: jobs end
+/// seldom, and the log must not wait for the sink's flushes). A record
+/// already there (same console and job) is left as it is.
+pub async fn record_warm_job(url: &str, schema: &str, r: &WarmJobRecord) -> Result<(), String> {
+    use sqlx::{ConnectOptions, Connection};
+    let opts: sqlx::postgres::PgConnectOptions = url
+        .parse()
+        .map_err(|e| format!("bad stats-sink URL {}: {e}", crate::config::redact_url(url)))?;
+    let mut conn = opts
+        .application_name("heliostat-sink")
+        .connect()
+        .await
+        .map_err(|e| crate::sources::postgres::describe(&e))?;
+    let sql = format!(
+        "INSERT INTO {schema}.warm_jobs (sink_id, job, context, rule, started_at, keys, written,
+            left_alone, no_row, errors, outcome, reason)
+         VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000), $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (sink_id, job) DO NOTHING"
+    );
+    let w = &r.report.written;
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let errors = w.errors + w.type_conflict + r.report.query_errors + r.report.redis_errors;
+    let result = sqlx::query(&sql)
+        .bind(&r.sink_id)
+        .bind(n(r.job))
+        .bind(&r.context)
+        .bind(&r.rule)
+        .bind(r.started_ms as f64)
+        .bind(n(r.report.keys))
+        .bind(n(w.written))
+        .bind(n(w.existed + w.absent))
+        .bind(n(r.report.no_row))
+        .bind(n(errors))
+        .bind(&r.outcome)
+        .bind(&r.reason)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| crate::sources::postgres::describe(&e));
+    let _ = conn.close().await;
+    result.map(|_| ())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Cache warming from the database into Redis: key patterns of warm rules
-//! (`pattern`) and the writer with its safety modes (`write`).
+//! Cache warming from the database into Redis: rules, the executor and
+//! its target, dry runs, and the console's warm service.
 
+pub mod console;
 pub mod dry;
 pub mod job;
 pub mod pattern;

@@ -184,7 +184,23 @@ impl Target {
 
     /// Each key's `TYPE` (`none` when absent), for dry runs.
     pub async fn types(&mut self, keys: &[String]) -> redis::RedisResult<Vec<String>> {
-        let mut out = vec![String::new(); keys.len()];
+        self.per_key("TYPE", keys).await
+    }
+
+    /// Each key's `PTTL` (-2 absent, -1 no expiry), for the refresh and
+    /// predictive rounds.
+    pub async fn pttl(&mut self, keys: &[String]) -> redis::RedisResult<Vec<i64>> {
+        self.per_key("PTTL", keys).await
+    }
+
+    /// `cmd key` for every key, one pipeline per owning node, answers in
+    /// key order.
+    async fn per_key<T: redis::FromRedisValue + Default + Clone>(
+        &mut self,
+        cmd: &str,
+        keys: &[String],
+    ) -> redis::RedisResult<Vec<T>> {
+        let mut out = vec![T::default(); keys.len()];
         let mut groups: BTreeMap<(String, u16), Vec<usize>> = BTreeMap::new();
         for (i, k) in keys.iter().enumerate() {
             groups
@@ -199,10 +215,10 @@ impl Target {
             };
             let mut pipe = redis::pipe();
             for &i in &idx {
-                pipe.cmd("TYPE").arg(&keys[i]);
+                pipe.cmd(cmd).arg(&keys[i]);
             }
-            let types: Vec<String> = pipe.query_async(conn).await?;
-            for (i, t) in idx.into_iter().zip(types) {
+            let answers: Vec<T> = pipe.query_async(conn).await?;
+            for (i, t) in idx.into_iter().zip(answers) {
                 out[i] = t;
             }
         }

@@ -58,6 +58,7 @@ impl Demo {
                     done: job.done,
                     errors: job.errors,
                     finished,
+                    total: None,
                 }),
             });
             if done {

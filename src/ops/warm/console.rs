@@ -1,0 +1,429 @@
+//! Warming from the console: the same executor as `heliostat warm`, driven
+//! by the app loop's commands. Each job runs in its own task (keys grouped
+//! by the first rule whose pattern matches them), reports cumulative
+//! progress as `WarmProgress` samples, stops between batches when
+//! cancelled, and is logged (and written to `warm_jobs` when a stats sink
+//! is configured). Dry runs fill the confirm dialog; probes (`PTTL`) feed
+//! the refresh and predictive rounds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rustc_hash::FxHashMap;
+use tokio::sync::mpsc;
+
+use super::dry::dry_run;
+use super::job::{Report, run};
+use super::pg::PgRows;
+use super::rules::Rule;
+use super::target::Target;
+use super::write::Mode;
+use crate::config::redact_url;
+use crate::ops::sink::sql::{WarmJobRecord, record_warm_job};
+use crate::sample::{Body, KeyObs, Sample, SourceId, WarmDry, WarmProgress};
+use crate::sources::redis::wall_now;
+
+/// Warm samples come as this source.
+pub const WARM_SOURCE: SourceId = SourceId(u16::MAX - 3);
+
+/// What the app loop asks of the warm service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarmCmd {
+    /// Warm `keys` as job `job`.
+    Warm {
+        /// Job id on the app's board.
+        job: u64,
+        /// Key names.
+        keys: Vec<String>,
+        /// Refresh mode (overwrite existing strings only) for every rule.
+        refresh: bool,
+    },
+    /// Run rule `rule`'s `hot_keys_query` and warm what it returns.
+    Preload {
+        /// Job id on the app's board.
+        job: u64,
+        /// Rule name.
+        rule: String,
+    },
+    /// Stop job `job` at its next batch.
+    Cancel(u64),
+    /// Compute the confirm dialog's counts for `keys`.
+    DryRun {
+        /// The app's request number, echoed back.
+        id: u64,
+        /// Key names.
+        keys: Vec<String>,
+    },
+    /// `PTTL` of each key (grouped by rule; keys of no rule are skipped).
+    Probe(Vec<String>),
+}
+
+/// Where finished jobs are recorded, besides the log.
+#[derive(Debug, Clone)]
+pub struct JobLog {
+    /// The stats sink's URL.
+    pub url: String,
+    /// Its schema.
+    pub schema: String,
+    /// This console's id.
+    pub sink_id: String,
+    /// The context name, if any.
+    pub context: Option<String>,
+}
+
+/// Start the service; it stops when `cmds` closes.
+pub fn spawn_warm_service(
+    rules: Vec<Rule>,
+    log: Option<JobLog>,
+    cmds: mpsc::Receiver<WarmCmd>,
+    tx: mpsc::Sender<Vec<Sample>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(serve(Arc::new(rules), log.map(Arc::new), cmds, tx))
+}
+
+fn sample(body: Body) -> Vec<Sample> {
+    vec![Sample {
+        source: WARM_SOURCE,
+        generation: 0,
+        at: wall_now(),
+        body,
+    }]
+}
+
+/// The first rule whose pattern matches `key`.
+pub fn rule_for<'r>(rules: &'r [Rule], key: &str) -> Option<&'r Rule> {
+    rules
+        .iter()
+        .find(|r| r.key.parse_key(key).is_some_and(|v| !v.is_empty()))
+}
+
+/// Keys grouped by rule (index into `rules`), and the keys no rule matches.
+fn by_rule(rules: &[Rule], keys: Vec<String>) -> (Vec<(usize, Vec<String>)>, Vec<String>) {
+    let mut groups: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut none = Vec::new();
+    for k in keys {
+        match rules
+            .iter()
+            .position(|r| r.key.parse_key(&k).is_some_and(|v| !v.is_empty()))
+        {
+            Some(i) => match groups.iter_mut().find(|(j, _)| *j == i) {
+                Some((_, g)) => g.push(k),
+                None => groups.push((i, vec![k])),
+            },
+            None => none.push(k),
+        }
+    }
+    (groups, none)
+}
+
+/// A rule's hot keys: its `hot_keys_query` rendered through its pattern.
+pub async fn hot_keys(rule: &Rule, rows: &PgRows) -> Result<Vec<String>, String> {
+    let Some(q) = &rule.hot_keys_query else {
+        return Err(format!(
+            "rule `{}` has no hot_keys_query to preload from",
+            rule.name
+        ));
+    };
+    let found = rows
+        .all(q)
+        .await
+        .map_err(|e| format!("rule `{}`: {e}", rule.name))?;
+    found
+        .iter()
+        .map(|r| {
+            rule.key
+                .render(|c| r.columns.get(c).map(String::as_str))
+                .ok_or_else(|| {
+                    format!(
+                        "rule `{}`: hot_keys_query rows lack the pattern's columns ({})",
+                        rule.name, rule.key
+                    )
+                })
+        })
+        .collect()
+}
+
+async fn serve(
+    rules: Arc<Vec<Rule>>,
+    log: Option<Arc<JobLog>>,
+    mut cmds: mpsc::Receiver<WarmCmd>,
+    tx: mpsc::Sender<Vec<Sample>>,
+) {
+    let mut cancels: FxHashMap<u64, Arc<AtomicBool>> = FxHashMap::default();
+    // Probes reuse one target per rule (they come every refresh round).
+    let mut probe_targets: FxHashMap<usize, Target> = FxHashMap::default();
+    while let Some(cmd) = cmds.recv().await {
+        cancels.retain(|_, c| Arc::strong_count(c) > 1);
+        match cmd {
+            WarmCmd::Warm { job, keys, refresh } => {
+                let cancel = Arc::new(AtomicBool::new(false));
+                cancels.insert(job, cancel.clone());
+                let (tx, log) = (tx.clone(), log.clone());
+                let rules = if refresh {
+                    let mut r = rules.as_ref().clone();
+                    r.iter_mut().for_each(|r| r.mode = Mode::Refresh);
+                    Arc::new(r)
+                } else {
+                    rules.clone()
+                };
+                tokio::spawn(async move {
+                    let label = format!("{} keys", keys.len());
+                    run_job(&rules, job, Source::Keys(keys), &cancel, &tx, log, label).await;
+                });
+            }
+            WarmCmd::Preload { job, rule } => {
+                let cancel = Arc::new(AtomicBool::new(false));
+                cancels.insert(job, cancel.clone());
+                let (rules, tx, log) = (rules.clone(), tx.clone(), log.clone());
+                tokio::spawn(async move {
+                    let label = format!("preload `{rule}`");
+                    run_job(&rules, job, Source::Preload(rule), &cancel, &tx, log, label).await;
+                });
+            }
+            WarmCmd::Cancel(job) => {
+                if let Some(c) = cancels.get(&job) {
+                    c.store(true, Ordering::Relaxed);
+                }
+            }
+            WarmCmd::DryRun { id, keys } => {
+                let (rules, tx) = (rules.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let d = dry(&rules, id, keys).await;
+                    let _ = tx.send(sample(Body::WarmDry(d))).await;
+                });
+            }
+            WarmCmd::Probe(keys) => {
+                let obs = probe(&rules, &mut probe_targets, keys).await;
+                if !obs.is_empty() && tx.send(sample(Body::Keys(obs))).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn probe(
+    rules: &[Rule],
+    targets: &mut FxHashMap<usize, Target>,
+    keys: Vec<String>,
+) -> Vec<KeyObs> {
+    let (groups, _) = by_rule(rules, keys);
+    let mut out = Vec::new();
+    for (i, keys) in groups {
+        let Some(rule) = rules.get(i) else { continue };
+        let t = match targets.entry(i) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => match Target::open(&rule.redis).await {
+                Ok(t) => v.insert(t),
+                Err(e) => {
+                    tracing::warn!(rule = %rule.name, error = %e, "warm probe: cannot reach the target");
+                    continue;
+                }
+            },
+        };
+        match t.pttl(&keys).await {
+            Ok(ttls) => out.extend(keys.into_iter().zip(ttls).map(|(key, ms)| KeyObs {
+                key,
+                node: WARM_SOURCE,
+                ttl_ms: (ms != -2).then_some(ms),
+                accesses: 0,
+            })),
+            Err(e) => {
+                tracing::warn!(rule = %rule.name, error = %e, "warm probe failed");
+                targets.remove(&i);
+            }
+        }
+    }
+    out
+}
+
+async fn dry(rules: &[Rule], id: u64, keys: Vec<String>) -> WarmDry {
+    let (groups, none) = by_rule(rules, keys);
+    let mut lines = Vec::new();
+    let mut failed = groups.is_empty();
+    for (i, keys) in groups {
+        let Some(rule) = rules.get(i) else { continue };
+        let rate = rule
+            .max_keys_per_s
+            .map_or("no rate limit".to_string(), |n| format!("≤ {n} keys/s"));
+        lines.push(format!(
+            "rule `{}` ({} mode) → {} · {rate}",
+            rule.name,
+            format!("{:?}", rule.mode).to_lowercase(),
+            redact_url(&rule.redis)
+        ));
+        let counted = async {
+            let mut rows = PgRows::connect(&rule.postgres).await?;
+            let mut target = Target::open(&rule.redis).await?;
+            dry_run(rule, &keys, &mut rows, &mut target).await
+        };
+        match counted.await {
+            Ok(d) => {
+                let s = d.scaled();
+                let how = if d.looked_at < d.keys {
+                    format!(" (estimated from {} of them)", d.looked_at)
+                } else {
+                    String::new()
+                };
+                lines.push(format!(
+                    "  {} keys{how}: {} new, {} overwritten, {} left alone, {} type conflict, {} no row",
+                    s.keys, s.new, s.overwrite, s.skipped, s.type_conflict, s.no_row
+                ));
+            }
+            Err(e) => {
+                failed = true;
+                lines.push(format!("  cannot look: {e}"));
+            }
+        }
+    }
+    if !none.is_empty() {
+        lines.push(format!(
+            "{} keys match no warm rule and will be skipped (e.g. {})",
+            none.len(),
+            none[0]
+        ));
+    }
+    if rules.is_empty() {
+        lines.push("no [[warm.rules]] in the config file: nothing can be warmed".to_string());
+    }
+    WarmDry { id, lines, failed }
+}
+
+enum Source {
+    Keys(Vec<String>),
+    Preload(String),
+}
+
+/// Run one job to its end and report it.
+async fn run_job(
+    rules: &[Rule],
+    job: u64,
+    source: Source,
+    cancel: &Arc<AtomicBool>,
+    tx: &mpsc::Sender<Vec<Sample>>,
+    log: Option<Arc<JobLog>>,
+    label: String,
+) {
+    let started = wall_now();
+    let progress = |done: u64, errors: u64, total: Option<u64>, finished| WarmProgress {
+        job,
+        done: u32::try_from(done).unwrap_or(u32::MAX),
+        errors: u32::try_from(errors).unwrap_or(u32::MAX),
+        finished,
+        total,
+    };
+    let mut total = Report::default();
+    let mut rule_names: Vec<String> = Vec::new();
+    let result = async {
+        let groups = match source {
+            Source::Keys(keys) => {
+                let (groups, none) = by_rule(rules, keys);
+                total.no_rule = none.len() as u64;
+                total.keys = none.len() as u64;
+                groups
+            }
+            Source::Preload(name) => {
+                let i = rules
+                    .iter()
+                    .position(|r| r.name == name)
+                    .ok_or_else(|| format!("no warm rule named `{name}`"))?;
+                let rule = &rules[i];
+                let rows = PgRows::connect(&rule.postgres)
+                    .await
+                    .map_err(|e| format!("rule `{}`: {e}", rule.name))?;
+                let keys = hot_keys(rule, &rows).await?;
+                let n = keys.len() as u64;
+                let _ = tx
+                    .send(sample(Body::WarmProgress(progress(0, 0, Some(n), None))))
+                    .await;
+                vec![(i, keys)]
+            }
+        };
+        for (i, keys) in groups {
+            let Some(rule) = rules.get(i) else { continue };
+            rule_names.push(rule.name.clone());
+            let base = total.clone();
+            let mut rows = PgRows::connect(&rule.postgres)
+                .await
+                .map_err(|e| format!("rule `{}`: database: {e}", rule.name))?;
+            let mut target = Target::open(&rule.redis)
+                .await
+                .map_err(|e| format!("rule `{}`: Redis: {e}", rule.name))?;
+            let r = run(rule, &keys, &mut rows, &mut target, cancel, |r| {
+                let p = progress(
+                    base.done() + r.done(),
+                    errors(&base) + errors(r),
+                    None,
+                    None,
+                );
+                // Progress is cumulative: one dropped while the channel is full is harmless.
+                let _ = tx.try_send(sample(Body::WarmProgress(p)));
+            })
+            .await;
+            merge(&mut total, &r);
+            if r.cancelled || r.paused.is_some() {
+                break;
+            }
+        }
+        Ok::<(), String>(())
+    }
+    .await;
+    let outcome = match (&result, total.cancelled, &total.paused) {
+        (Err(e), _, _) => Err(e.clone()),
+        (Ok(()), true, _) => Err("cancelled".to_string()),
+        (Ok(()), false, Some(p)) => Err(format!("paused: {p}")),
+        (Ok(()), false, None) if total.failed() => Err(total
+            .first_error
+            .clone()
+            .unwrap_or_else(|| format!("{} keys failed", errors(&total)))),
+        (Ok(()), false, None) => Ok(()),
+    };
+    tracing::info!(job, %label, rules = ?rule_names, keys = total.keys, written = total.written.written,
+        errors = errors(&total), outcome = ?outcome, "warm job ended");
+    let end = progress(total.done(), errors(&total), None, Some(outcome.clone()));
+    let _ = tx.send(sample(Body::WarmProgress(end))).await;
+    if let Some(log) = log {
+        let rec = WarmJobRecord {
+            sink_id: log.sink_id.clone(),
+            job,
+            context: log.context.clone(),
+            rule: if rule_names.is_empty() {
+                label
+            } else {
+                rule_names.join(",")
+            },
+            started_ms: started.as_millis(),
+            report: total,
+            outcome: match &outcome {
+                Ok(()) => "done".to_string(),
+                Err(e) if e == "cancelled" => "cancelled".to_string(),
+                Err(_) => "failed".to_string(),
+            },
+            reason: outcome.err(),
+        };
+        if let Err(e) = record_warm_job(&log.url, &log.schema, &rec).await {
+            tracing::warn!(job, error = %e, "could not record the warm job in warm_jobs");
+        }
+    }
+}
+
+/// Keys that failed or were not written for want of a rule or a row.
+fn errors(r: &Report) -> u64 {
+    r.written.errors + r.written.type_conflict + r.no_row + r.no_rule
+}
+
+fn merge(into: &mut Report, r: &Report) {
+    into.keys += r.keys;
+    into.written.add(&r.written);
+    into.no_rule += r.no_rule;
+    into.no_row += r.no_row;
+    into.query_errors += r.query_errors;
+    into.redis_errors += r.redis_errors;
+    if into.first_error.is_none() {
+        into.first_error.clone_from(&r.first_error);
+    }
+    into.cancelled |= r.cancelled;
+    if into.paused.is_none() {
+        into.paused.clone_from(&r.paused);
+    }
+}

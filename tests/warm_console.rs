@@ -1,0 +1,377 @@
+//! Warming from the console, driven by key events through the real keymap,
+//! against a throw-away Redis and PostgreSQL: the confirm dialog's dry run
+//! from the servers, the job's progress and result on the board, cancel,
+//! preload (`R`), the read-only refusal, and the background-refresh round.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use heliostat::action::Pane;
+use heliostat::app::actions::Effect;
+use heliostat::app::state::{SessionInfo, State};
+use heliostat::engines::warming::{JobState, WarmingStrategy};
+use heliostat::keymap::{Keymap, Resolved};
+use heliostat::ops::warm::console::{WarmCmd, spawn_warm_service};
+use heliostat::ops::warm::rules::{Rule, RuleSpec};
+use heliostat::ops::warm::write::Mode;
+use heliostat::sample::{Body, KeyAccess, Sample, SourceId};
+use heliostat::sources::redis::wall_now;
+use support::RedisServer;
+use support::postgres::PgServer;
+use tokio::sync::mpsc;
+
+fn rule(redis: &RedisServer, pg: &PgServer, rate: u64, batch: usize) -> Rule {
+    Rule::from_spec(RuleSpec {
+        name: "users".into(),
+        key: "user:${id}".into(),
+        redis: redis.url(),
+        postgres: pg.url(),
+        query:
+            "SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])"
+                .into(),
+        hot_keys_query: Some("SELECT id::text AS id FROM users WHERE id <= 300".into()),
+        ttl: Some(600),
+        ttl_column: None,
+        ttl_jitter: Some(0.1),
+        mode: Mode::Fill,
+        max_keys_per_s: Some(rate),
+        batch: Some(batch),
+    })
+    .unwrap()
+}
+
+struct Console {
+    state: State,
+    keymap: Keymap,
+    rx: mpsc::Receiver<Vec<Sample>>,
+    cmds: mpsc::Sender<WarmCmd>,
+}
+
+impl Console {
+    fn new(rules: Vec<Rule>, writes: bool) -> Console {
+        let session = SessionInfo {
+            writes_allowed: writes,
+            read_only_reason: (!writes).then(|| "--read-only was given".to_string()),
+            ..SessionInfo::default()
+        };
+        let mut state = State::new(session, 1000);
+        state.warm.rules = rules.clone();
+        let (tx, rx) = mpsc::channel(256);
+        let (cmds, cmd_rx) = mpsc::channel(64);
+        spawn_warm_service(rules, None, cmd_rx, tx);
+        let mut c = Console {
+            state,
+            keymap: Keymap::default(),
+            rx,
+            cmds,
+        };
+        c.state.tick(wall_now());
+        c
+    }
+
+    /// Press `key` as a terminal would deliver it; perform the effects.
+    async fn press(&mut self, key: KeyCode) -> Vec<Effect> {
+        let ev = KeyEvent::new(key, KeyModifiers::NONE);
+        let Resolved::Action(a) = self
+            .keymap
+            .resolve(self.state.ui.mode, self.state.ui.focus, ev)
+        else {
+            panic!("{key:?} is not bound here");
+        };
+        let fx = self.state.handle(a, wall_now());
+        for f in &fx {
+            self.perform(f.clone()).await;
+        }
+        fx
+    }
+
+    async fn perform(&mut self, f: Effect) {
+        let cmd = match f {
+            Effect::Warm { job, keys, refresh } => WarmCmd::Warm { job, keys, refresh },
+            Effect::CancelWarm(job) => WarmCmd::Cancel(job),
+            Effect::Preload { job, rule } => WarmCmd::Preload { job, rule },
+            Effect::DryRun { id, keys } => WarmCmd::DryRun { id, keys },
+            Effect::Probe(keys) => WarmCmd::Probe(keys),
+            _ => return,
+        };
+        self.cmds.send(cmd).await.unwrap();
+    }
+
+    /// Apply samples (ticking) until `done` or 20 s.
+    async fn until(&mut self, mut done: impl FnMut(&State) -> bool) {
+        let end = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done(&self.state) {
+            match tokio::time::timeout_at(end, self.rx.recv()).await {
+                Ok(Some(batch)) => batch.iter().for_each(|s| self.state.apply(s)),
+                _ => panic!("timed out; status {:?}", self.state.ui.status),
+            }
+            self.state.tick(wall_now());
+        }
+    }
+
+    /// Hot keys missing from the cache: warming candidates.
+    fn misses(&mut self, ids: impl Iterator<Item = u32>) {
+        let keys = ids
+            .map(|i| KeyAccess {
+                key: format!("user:{i}"),
+                count: 20,
+                hits: 0,
+                misses: 20,
+            })
+            .collect();
+        self.state.apply(&Sample {
+            source: SourceId(0),
+            generation: 0,
+            at: wall_now(),
+            body: Body::KeyAccesses(keys),
+        });
+        self.state.tick(wall_now());
+    }
+}
+
+fn setup() -> (RedisServer, PgServer) {
+    let pg = PgServer::start();
+    pg.sql(
+        "CREATE TABLE users (id int PRIMARY KEY, payload text); \
+         INSERT INTO users SELECT g, 'p' || g FROM generate_series(1, 5000) g;",
+    );
+    (RedisServer::start(), pg)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn w_shows_a_dry_run_from_the_servers_then_warms_and_the_result_lands_on_the_board() {
+    let (redis, pg) = setup();
+    redis.cmd::<()>(&["SET", "user:1", "already"]).unwrap();
+    runtime().block_on(async {
+        let mut c = Console::new(vec![rule(&redis, &pg, 0, 50)], true);
+        // 1..=40 exist in the table (user:1 is cached already); 9001.. do not.
+        c.misses((1..=40).chain(9001..=9005));
+        c.press(KeyCode::Char('2')).await;
+        assert_eq!(c.state.ui.focus, Pane::Warming);
+        let fx = c.press(KeyCode::Char('W')).await;
+        assert!(matches!(fx.as_slice(), [Effect::DryRun { .. }]), "{fx:?}");
+        c.until(|s| s.warm.dry_pending.is_none()).await;
+        let lines = c.state.ui.confirm.as_ref().unwrap().lines.join("\n");
+        assert!(lines.contains("rule `users`"), "{lines}");
+        assert!(
+            lines.contains(
+                "45 keys: 39 new, 0 overwritten, 1 left alone, 0 type conflict, 5 no row"
+            ),
+            "{lines}"
+        );
+        let fx = c.press(KeyCode::Char('y')).await;
+        let Some(Effect::Warm { job, .. }) = fx.first().cloned() else {
+            panic!("{fx:?}");
+        };
+        c.until(|s| s.jobs.get(job).is_some_and(|j| j.state.is_terminal()))
+            .await;
+        let j = c.state.jobs.get(job).unwrap();
+        assert_eq!(j.state, JobState::Done, "{j:?}");
+        assert_eq!((j.progress.done, j.progress.errors), (45, 5));
+        let v: String = redis.cmd(&["GET", "user:40"]).unwrap();
+        assert_eq!(v, "p40");
+        let ttl: i64 = redis.cmd(&["TTL", "user:40"]).unwrap();
+        assert!((540..=660).contains(&ttl), "{ttl}");
+        let kept: String = redis.cmd(&["GET", "user:1"]).unwrap();
+        assert_eq!(kept, "already", "fill never overwrites");
+        let status = &c.state.ui.status.as_ref().unwrap().text;
+        assert!(status.contains(&format!("warm job {job} done")), "{status}");
+    });
+}
+
+#[test]
+fn c_cancels_within_one_batch_and_r_preloads_the_rules_hot_keys() {
+    let (redis, pg) = setup();
+    runtime().block_on(async {
+        // 200 keys/s in batches of 20: the job would take 10 s.
+        let mut c = Console::new(vec![rule(&redis, &pg, 200, 20)], true);
+        c.misses(1..=2000);
+        c.press(KeyCode::Char('2')).await;
+        c.press(KeyCode::Char('W')).await;
+        c.until(|s| s.warm.dry_pending.is_none()).await;
+        let fx = c.press(KeyCode::Char('y')).await;
+        let Some(Effect::Warm { job, .. }) = fx.first().cloned() else {
+            panic!("{fx:?}");
+        };
+        c.until(|s| s.jobs.get(job).is_some_and(|j| j.progress.done >= 40))
+            .await;
+        let fx = c.press(KeyCode::Char('c')).await;
+        assert_eq!(fx, vec![Effect::CancelWarm(job)]);
+        c.until(|s| s.jobs.get(job).is_some_and(|j| j.state.is_terminal()))
+            .await;
+        let j = c.state.jobs.get(job).unwrap();
+        assert_eq!(j.state, JobState::Cancelled);
+        let written: i64 = redis.cmd(&["DBSIZE"]).unwrap();
+        assert!(
+            written < 2000 && (written - j.progress.done as i64).abs() <= 20,
+            "stopped within one batch: {written} written, {} reported",
+            j.progress.done
+        );
+
+        // R: the rule's hot_keys_query (ids 1..=300), in fill mode.
+        c.press(KeyCode::Char('R')).await;
+        assert!(c.state.ui.confirm.as_ref().unwrap().title.contains("users"));
+        let fx = c.press(KeyCode::Char('y')).await;
+        let Some(Effect::Preload { job, .. }) = fx.first().cloned() else {
+            panic!("{fx:?}");
+        };
+        c.until(|s| s.jobs.get(job).is_some_and(|j| j.state.is_terminal()))
+            .await;
+        let j = c.state.jobs.get(job).unwrap();
+        assert_eq!(j.state, JobState::Done, "{j:?}");
+        assert_eq!((j.progress.total, j.progress.done), (300, 300));
+        let v: String = redis.cmd(&["GET", "user:300"]).unwrap();
+        assert_eq!(v, "p300");
+    });
+}
+
+#[test]
+fn read_only_refuses_and_the_refresh_round_overwrites_keys_about_to_expire() {
+    let (redis, pg) = setup();
+    runtime().block_on(async {
+        let mut ro = Console::new(vec![rule(&redis, &pg, 0, 50)], false);
+        ro.misses(1..=5);
+        ro.press(KeyCode::Char('2')).await;
+        let fx = ro.press(KeyCode::Char('W')).await;
+        assert!(fx.is_empty());
+        let status = &ro.state.ui.status.as_ref().unwrap().text;
+        assert!(
+            status.contains("read-only") && status.contains("--read-only"),
+            "{status}"
+        );
+        assert!(
+            ro.state.warm_round(wall_now()).is_empty(),
+            "no automatic writes either"
+        );
+
+        // Background refresh: hot keys with 100 s left (under the 300 s
+        // threshold) are probed, then overwritten with a fresh TTL.
+        for i in 1..=10 {
+            let k = format!("user:{i}");
+            redis.cmd::<()>(&["SET", &k, "stale", "EX", "100"]).unwrap();
+        }
+        let mut c = Console::new(vec![rule(&redis, &pg, 0, 50)], true);
+        c.state
+            .warming
+            .set_strategy(WarmingStrategy::BackgroundRefresh);
+        let keys = (1..=10)
+            .map(|i| KeyAccess {
+                key: format!("user:{i}"),
+                count: 50,
+                hits: 50,
+                misses: 0,
+            })
+            .collect();
+        c.state.apply(&Sample {
+            source: SourceId(0),
+            generation: 0,
+            at: wall_now(),
+            body: Body::KeyAccesses(keys),
+        });
+        let fx = c.state.warm_round(wall_now());
+        let [Effect::Probe(probed)] = fx.as_slice() else {
+            panic!("{fx:?}");
+        };
+        assert_eq!(probed.len(), 10);
+        for f in fx {
+            c.perform(f).await;
+        }
+        c.until(|s| s.warm.round_answered).await;
+        let fx = c.state.warm_round(wall_now());
+        let [
+            Effect::Warm {
+                job,
+                keys,
+                refresh: true,
+            },
+        ] = fx.as_slice()
+        else {
+            panic!("{fx:?}");
+        };
+        assert_eq!(keys.len(), 10);
+        let job = *job;
+        for f in fx {
+            c.perform(f).await;
+        }
+        c.until(|s| s.jobs.get(job).is_some_and(|j| j.state.is_terminal()))
+            .await;
+        let v: String = redis.cmd(&["GET", "user:7"]).unwrap();
+        assert_eq!(v, "p7", "refreshed from the database");
+        let ttl: i64 = redis.cmd(&["TTL", "user:7"]).unwrap();
+        assert!(ttl > 500, "a fresh TTL: {ttl}");
+    });
+}
+
+#[test]
+fn heliostat_warm_from_queue_warms_the_missing_hot_keys_it_saw() {
+    let (redis, pg) = setup();
+    let config = redis.dir().join("heliostat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[warm.rules]]\nname = \"users\"\nkey = \"user:${{id}}\"\nredis = \"{}\"\npostgres = \"{}\"\n\
+             query = \"SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])\"\nttl = 600\n",
+            redis.url(),
+            pg.url()
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_heliostat"))
+        .args(["warm", "--rule", "users", "--from-queue", "--watch", "4"])
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "--redis",
+            &redis.url(),
+            "--events",
+            "app:events",
+            "--allow-writes",
+        ])
+        .args(["--sample-budget", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Misses on user:1..=25 (and keys of no rule) while it watches.
+    let mut conn = redis.client();
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        for i in 1..=25 {
+            let _: String = redis::cmd("XADD")
+                .arg("app:events")
+                .arg("*")
+                .arg(&["client", "api", "key", &format!("user:{i}"), "hit", "0"][..])
+                .query(&mut conn)
+                .unwrap();
+        }
+        let _: String = redis::cmd("XADD")
+            .arg("app:events")
+            .arg("*")
+            .arg(&["client", "api", "key", "session:9", "hit", "0"][..])
+            .query(&mut conn)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("25 match rule `users`"), "{stderr}");
+    for i in [1, 13, 25] {
+        let v: String = redis.cmd(&["GET", &format!("user:{i}")]).unwrap();
+        assert_eq!(v, format!("p{i}"));
+    }
+    let none: Option<String> = redis.cmd(&["GET", "session:9"]).unwrap();
+    assert_eq!(none, None);
+}
