@@ -43,9 +43,12 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         Layout::vertical([Constraint::Length(split), Constraint::Min(0)]).areas(inner);
 
     let w = top.width as usize;
-    let name_w = 11;
     let widths = [7, 7, 7, 7, 7, 8];
     let shown = if state.sink.enabled { 6 } else { 5 };
+    // Names get what the columns leave, between 11 and 24 characters.
+    let name_w = w
+        .saturating_sub(widths[..shown].iter().sum::<usize>())
+        .clamp(11, 24);
     let ncols = fit_columns(w.saturating_sub(name_w), &widths[..shown]);
     let widths = &widths[..ncols];
     let heads = ["req/s", "total", "ok", "fail", "cached", "stored"].map(String::from);

@@ -1,0 +1,214 @@
+//! Screens of the live-only features, from synthetic deterministic samples
+//! (no server): the Clients pane with a stats sink (stored totals, clients
+//! only other consoles saw, a failing sink with its retry), and the
+//! Warming pane's confirm dialog filled by a dry run, then a running job.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use heliostat::action::{Action, Pane};
+use heliostat::app::actions::Effect;
+use heliostat::app::run::chrome;
+use heliostat::app::state::{SessionInfo, State};
+use heliostat::engines::Timestamp;
+use heliostat::export::to_text;
+use heliostat::keymap::Keymap;
+use heliostat::ops::warm::rules::{Rule, RuleSpec};
+use heliostat::ops::warm::write::Mode;
+use heliostat::sample::{
+    AccessAgg, Body, FlushOutcome, KeyAccess, Sample, SinkReport, SourceId, StoredClient, WarmDry,
+    WarmProgress,
+};
+use heliostat::snapshot::render_buffer;
+use heliostat::theme::Theme;
+
+const T0: Timestamp = Timestamp::from_secs(1_736_150_400); // 2025-01-06 08:00 UTC
+
+fn sample(at: Timestamp, body: Body) -> Sample {
+    Sample {
+        source: SourceId(0),
+        generation: 0,
+        at,
+        body,
+    }
+}
+
+fn screen(st: &State, w: u16, h: u16) -> String {
+    to_text(&render_buffer(
+        st,
+        &Theme::default(),
+        &chrome(&Keymap::default(), st.ui.focus),
+        w,
+        h,
+    ))
+}
+
+fn zoom(st: &mut State, p: Pane, now: Timestamp) {
+    st.handle(Action::Focus(p), now);
+    st.handle(Action::Zoom, now);
+    st.tick(now);
+}
+
+fn live(writes: bool) -> State {
+    let session = SessionInfo {
+        context: Some("staging".into()),
+        writes_allowed: writes,
+        ..SessionInfo::default()
+    };
+    State::new(session, 1000)
+}
+
+fn clients_with_sink() -> State {
+    let mut st = live(false);
+    st.sink.enabled = true;
+    for s in 0..10 {
+        let at = T0.add_secs(s);
+        let aggs = ["api", "worker", "reports"]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| AccessAgg {
+                client: (*c).into(),
+                table: ["users", "orders", "carts"][i].into(),
+                query: None,
+                op: "get".into(),
+                count: 100 * (3 - i as u32),
+                lookups: 100 * (3 - i as u32),
+                hits: 80 * (3 - i as u32),
+                errors: i as u32,
+                saved_us: 0,
+                latency_us: 0,
+            })
+            .collect();
+        st.apply(&sample(at, Body::Accesses(aggs)));
+        st.tick(at);
+    }
+    st
+}
+
+fn stored(name: &str, requests: i64) -> StoredClient {
+    StoredClient {
+        name: name.into(),
+        requests,
+        successes: requests,
+        ..StoredClient::default()
+    }
+}
+
+#[test]
+fn clients_show_the_totals_every_console_stored() {
+    let mut st = clients_with_sink();
+    let at = T0.add_secs(10);
+    let b = st.flush_due(at).expect("a batch is due");
+    let ok = SinkReport::Flushed {
+        seq: b.seq,
+        outcome: FlushOutcome::Written,
+    };
+    st.apply(&sample(at, Body::Sink(ok)));
+    let rows = vec![
+        stored("api", 48_000),
+        stored("worker", 21_000),
+        stored("batch-import", 9_500),
+        stored("reports", 1_000),
+    ];
+    st.apply(&sample(at, Body::Sink(SinkReport::Stored(rows))));
+    zoom(&mut st, Pane::Clients, at);
+    let s = screen(&st, 120, 20);
+    assert!(s.contains("sink: 1 batches stored"), "{s}");
+    assert!(s.contains("stored"), "{s}");
+    assert!(s.contains("48.0k") && s.contains("batch-import"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn a_failing_sink_says_why_and_when_it_retries() {
+    let mut st = clients_with_sink();
+    let at = T0.add_secs(10);
+    let b = st.flush_due(at).expect("a batch is due");
+    let failed = SinkReport::Flushed {
+        seq: b.seq,
+        outcome: FlushOutcome::Failed("connection refused".into()),
+    };
+    st.apply(&sample(at, Body::Sink(failed)));
+    zoom(&mut st, Pane::Clients, at);
+    let s = screen(&st, 120, 20);
+    assert!(
+        s.contains("sink failing, retry in 0 s: connection refused"),
+        "{s}"
+    );
+}
+
+fn rule() -> Rule {
+    Rule::from_spec(RuleSpec {
+        name: "users".into(),
+        key: "user:${id}".into(),
+        redis: "redis://cache-1:6379".into(),
+        postgres: "postgres://app@db/app".into(),
+        query:
+            "SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])"
+                .into(),
+        hot_keys_query: None,
+        ttl: Some(600),
+        ttl_column: None,
+        ttl_jitter: None,
+        mode: Mode::Fill,
+        max_keys_per_s: None,
+        batch: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn the_warm_dialog_shows_the_dry_run_then_the_job_runs() {
+    let mut st = live(true);
+    st.warm.rules = vec![rule()];
+    let keys = (1..=30)
+        .map(|i| KeyAccess {
+            key: format!("user:{i}"),
+            count: 10 + i,
+            hits: 0,
+            misses: 10 + i,
+        })
+        .collect();
+    st.apply(&sample(T0, Body::KeyAccesses(keys)));
+    st.tick(T0);
+    zoom(&mut st, Pane::Warming, T0);
+    let fx = st.handle(Action::WarmAll, T0);
+    let [Effect::DryRun { id, keys }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(keys.len(), 30);
+    let waiting = screen(&st, 120, 24);
+    assert!(
+        waiting.contains("dry run: asking the database"),
+        "{waiting}"
+    );
+    let dry = WarmDry {
+        id: *id,
+        lines: vec![
+            "rule `users` (fill mode) → redis://cache-1:6379 · ≤ 20000 keys/s".into(),
+            "  30 keys: 27 new, 0 overwritten, 2 left alone, 0 type conflict, 1 no row".into(),
+        ],
+        failed: false,
+    };
+    st.apply(&sample(T0, Body::WarmDry(dry)));
+    let s = screen(&st, 120, 24);
+    assert!(s.contains("27 new"), "{s}");
+    insta::assert_snapshot!("warm_dialog", s);
+
+    let fx = st.handle(Action::Confirm, T0);
+    let [Effect::Warm { job, .. }] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    let at = T0.add_secs(2);
+    let p = WarmProgress {
+        job: *job,
+        done: 12,
+        errors: 1,
+        finished: None,
+        total: None,
+    };
+    st.apply(&sample(at, Body::WarmProgress(p)));
+    st.tick(at);
+    let s = screen(&st, 120, 24);
+    assert!(s.contains("12/30"), "{s}");
+    insta::assert_snapshot!("warm_job_running", s);
+}
