@@ -21,8 +21,8 @@ use tokio::time::{MissedTickBehavior, interval, timeout};
 use crate::config::redact_url;
 use crate::engines::clients::BatchColumns;
 use crate::sample::{Body, FlushOutcome, Sample, SinkReport, SourceId};
+use crate::sources::Reporter;
 use crate::sources::postgres::describe;
-use crate::sources::redis::wall_now;
 
 /// The sink's reports come as this source (after the event stream's id).
 pub const SINK_SOURCE: SourceId = SourceId(u16::MAX - 2);
@@ -130,18 +130,8 @@ pub async fn run_sink(
     mut cmds: mpsc::Receiver<SinkCmd>,
     tx: mpsc::Sender<Vec<Sample>>,
 ) {
-    let report = |r: SinkReport| {
-        let tx = tx.clone();
-        async move {
-            let s = Sample {
-                source: SINK_SOURCE,
-                generation: 0,
-                at: wall_now(),
-                body: Body::Sink(r),
-            };
-            tx.send(vec![s]).await.is_ok()
-        }
-    };
+    let out = Reporter::new(SINK_SOURCE, tx);
+    let report = |r: SinkReport| out.one(Body::Sink(r));
     let opts = PgConnectOptions::from_str(&cfg.url)
         .map(|o| o.application_name("heliostat-sink"))
         .map_err(|e| format!("bad stats-sink URL {}: {e}", redact_url(&cfg.url)));

@@ -21,6 +21,7 @@ use super::write::Mode;
 use crate::config::redact_url;
 use crate::ops::sink::sql::{WarmJobRecord, record_warm_job};
 use crate::sample::{Body, KeyObs, Sample, SourceId, WarmDry, WarmProgress};
+use crate::sources::Reporter;
 use crate::sources::redis::wall_now;
 
 /// Warm samples come as this source.
@@ -78,16 +79,12 @@ pub fn spawn_warm_service(
     cmds: mpsc::Receiver<WarmCmd>,
     tx: mpsc::Sender<Vec<Sample>>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(serve(Arc::new(rules), log.map(Arc::new), cmds, tx))
-}
-
-fn sample(body: Body) -> Vec<Sample> {
-    vec![Sample {
-        source: WARM_SOURCE,
-        generation: 0,
-        at: wall_now(),
-        body,
-    }]
+    tokio::spawn(serve(
+        Arc::new(rules),
+        log.map(Arc::new),
+        cmds,
+        Reporter::new(WARM_SOURCE, tx),
+    ))
 }
 
 /// The first rule whose pattern matches `key`.
@@ -147,7 +144,7 @@ async fn serve(
     rules: Arc<Vec<Rule>>,
     log: Option<Arc<JobLog>>,
     mut cmds: mpsc::Receiver<WarmCmd>,
-    tx: mpsc::Sender<Vec<Sample>>,
+    tx: Reporter,
 ) {
     let mut cancels: FxHashMap<u64, Arc<AtomicBool>> = FxHashMap::default();
     // Probes reuse one target per rule (they come every refresh round).
@@ -189,12 +186,12 @@ async fn serve(
                 let (rules, tx) = (rules.clone(), tx.clone());
                 tokio::spawn(async move {
                     let d = dry(&rules, id, keys).await;
-                    let _ = tx.send(sample(Body::WarmDry(d))).await;
+                    let _ = tx.one(Body::WarmDry(d)).await;
                 });
             }
             WarmCmd::Probe(keys) => {
                 let obs = probe(&rules, &mut probe_targets, keys).await;
-                if !obs.is_empty() && tx.send(sample(Body::Keys(obs))).await.is_err() {
+                if !obs.is_empty() && !tx.one(Body::Keys(obs)).await {
                     return;
                 }
             }
@@ -300,7 +297,7 @@ async fn run_job(
     job: u64,
     source: Source,
     cancel: &Arc<AtomicBool>,
-    tx: &mpsc::Sender<Vec<Sample>>,
+    tx: &Reporter,
     log: Option<Arc<JobLog>>,
     label: String,
 ) {
@@ -334,7 +331,7 @@ async fn run_job(
                 let keys = hot_keys(rule, &rows).await?;
                 let n = keys.len() as u64;
                 let _ = tx
-                    .send(sample(Body::WarmProgress(progress(0, 0, Some(n), None))))
+                    .one(Body::WarmProgress(progress(0, 0, Some(n), None)))
                     .await;
                 vec![(i, keys)]
             }
@@ -357,7 +354,7 @@ async fn run_job(
                     None,
                 );
                 // Progress is cumulative: one dropped while the channel is full is harmless.
-                let _ = tx.try_send(sample(Body::WarmProgress(p)));
+                let _ = tx.try_one(Body::WarmProgress(p));
             })
             .await;
             merge(&mut total, &r);
@@ -381,7 +378,7 @@ async fn run_job(
     tracing::info!(job, %label, rules = ?rule_names, keys = total.keys, written = total.written.written,
         errors = errors(&total), outcome = ?outcome, "warm job ended");
     let end = progress(total.done(), errors(&total), None, Some(outcome.clone()));
-    let _ = tx.send(sample(Body::WarmProgress(end))).await;
+    let _ = tx.one(Body::WarmProgress(end)).await;
     if let Some(log) = log {
         let rec = WarmJobRecord {
             sink_id: log.sink_id.clone(),

@@ -72,20 +72,8 @@ impl EventsConfig {
 /// read after a reconnect).
 pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
     let mut generation = 0u32;
-    let send = |generation: u32, bodies: Vec<Body>| {
-        let at = wall_now();
-        let samples: Vec<Sample> = bodies
-            .into_iter()
-            .map(|body| Sample {
-                source: cfg.id,
-                generation,
-                at,
-                body,
-            })
-            .collect();
-        let tx = tx.clone();
-        async move { tx.send(samples).await.is_ok() }
-    };
+    let out = crate::sources::Reporter::new(cfg.id, tx.clone());
+    let send = |generation: u32, bodies: Vec<Body>| out.send(generation, bodies);
     let hello = Body::Hello {
         name: format!("events {}", cfg.stream),
         kind: SourceKind::Events,

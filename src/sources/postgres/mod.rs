@@ -109,20 +109,8 @@ struct Run {
 /// Watch one endpoint until the receiver goes away: connect, refresh, and
 /// on any failure report it and retry every `retry`.
 pub async fn run_endpoint(cfg: PgConfig, tx: mpsc::Sender<Vec<Sample>>) {
-    let send = |generation: u32, bodies: Vec<Body>| {
-        let at = wall_now();
-        let samples: Vec<Sample> = bodies
-            .into_iter()
-            .map(|body| Sample {
-                source: cfg.id,
-                generation,
-                at,
-                body,
-            })
-            .collect();
-        let tx = tx.clone();
-        async move { tx.send(samples).await.is_ok() }
-    };
+    let out = crate::sources::Reporter::new(cfg.id, tx.clone());
+    let send = |generation: u32, bodies: Vec<Body>| out.send(generation, bodies);
     let opts = connect_options(&cfg.url);
     let name = opts
         .as_ref()

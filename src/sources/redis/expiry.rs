@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{NodeConfig, OwnLoad, describe, wall_now};
+use super::{NodeConfig, OwnLoad, describe};
 use crate::sample::{Body, ExpiredKeys, Sample};
 
 /// Most keys handed over per flush; the rest are counted, not named.
@@ -30,16 +30,8 @@ pub async fn run_expiry(
     own: std::sync::Arc<OwnLoad>,
     tx: mpsc::Sender<Vec<Sample>>,
 ) {
-    let send = |body: Body| {
-        let tx = tx.clone();
-        let s = Sample {
-            source: cfg.id,
-            generation: 0,
-            at: wall_now(),
-            body,
-        };
-        async move { tx.send(vec![s]).await.is_ok() }
-    };
+    let out = crate::sources::Reporter::new(cfg.id, tx.clone());
+    let send = |body: Body| out.one(body);
     loop {
         let outcome = match super::endpoint::node_client(&cfg).await {
             Ok(client) => listen(&client, &cfg, &own, &send).await,

@@ -221,20 +221,8 @@ pub fn spawn_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) -> NodeTasks {
 pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<Sample>>) {
     let name = cfg.name.clone().unwrap_or_else(|| display_name(&cfg.url));
     let mut generation = 0u32;
-    let send = |generation: u32, bodies: Vec<Body>| {
-        let at = wall_now();
-        let samples = bodies
-            .into_iter()
-            .map(|body| Sample {
-                source: cfg.id,
-                generation,
-                at,
-                body,
-            })
-            .collect::<Vec<_>>();
-        let tx = tx.clone();
-        async move { tx.send(samples).await.is_ok() }
-    };
+    let out = crate::sources::Reporter::new(cfg.id, tx.clone());
+    let send = |generation: u32, bodies: Vec<Body>| out.send(generation, bodies);
     if !send(
         0,
         vec![Body::Hello {
