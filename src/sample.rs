@@ -363,7 +363,8 @@ pub struct PgDetail {
     pub slots: u32,
     /// Slots nobody is reading: they keep WAL until the disk fills.
     pub inactive_slots: u32,
-    /// The slot retaining the most WAL: name, bytes, active.
+    /// The slot most worth a look: the inactive one retaining the most WAL,
+    /// else the active one retaining the most. Name, bytes, active.
     pub worst_slot: Option<(String, u64, bool)>,
 }
 

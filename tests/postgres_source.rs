@@ -1,7 +1,9 @@
 //! The PostgreSQL source against real, throw-away clusters (`initdb` by the
 //! harness): per-table deltas after a known workload, a statistics reset
 //! and a crash are gaps, recovery after a restart, clear reasons for a
-//! wrong password or a missing privilege, and `snapshot --postgres`.
+//! wrong password or a missing privilege, and `snapshot --postgres`; a
+//! streaming replica (`pg_basebackup`) with its lag and its promotion, an
+//! inactive replication slot as an alert, a blocked session and its blocker.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -56,6 +58,27 @@ async fn drive(
         }
     }
     out
+}
+
+/// Feed samples to `state` (ticking it) until `done(state)` holds or
+/// `limit` passes; returns whether it held.
+async fn until(
+    rx: &mut mpsc::Receiver<Vec<Sample>>,
+    state: &mut State,
+    limit: Duration,
+    mut done: impl FnMut(&State) -> bool,
+) -> bool {
+    let end = tokio::time::Instant::now() + limit;
+    while let Ok(Some(batch)) = tokio::time::timeout_at(end, rx.recv()).await {
+        for s in batch {
+            state.apply(&s);
+        }
+        state.tick(heliostat::sources::redis::wall_now());
+        if done(state) {
+            return true;
+        }
+    }
+    false
 }
 
 fn table<'a>(s: &'a Sample, name: &str) -> Option<&'a TableCounters> {
@@ -482,4 +505,364 @@ fn tls_is_verified_against_the_given_ca() {
             task.abort();
         }
     });
+}
+
+/// The state's view of source `id`, as the Backends pane shows it.
+fn row(state: &State, id: SourceId) -> heliostat::app::derive::BackendRow {
+    state
+        .derived
+        .backends
+        .iter()
+        .find(|b| b.source == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no Backends row for {id:?}: {:?}", state.derived.backends))
+}
+
+fn detail(state: &State, id: SourceId) -> heliostat::sample::PgDetail {
+    state
+        .source(id)
+        .and_then(|s| s.pg_detail.clone())
+        .unwrap_or_else(|| panic!("no detail for {id:?}"))
+}
+
+#[test]
+fn a_streaming_replica_reports_its_lag_and_a_promotion_is_followed() {
+    let primary = PgServer::start_with(&["autovacuum = off"]);
+    primary.sql("CREATE TABLE t (id int); INSERT INTO t VALUES (1)");
+    let replica = PgServer::replica_of(&primary, Some("standby"));
+    let (p_id, r_id) = (SourceId(0), SourceId(1));
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut pc = fast(&primary.url());
+        pc.id = p_id;
+        let mut rc = fast(&replica.url());
+        rc.id = r_id;
+        tokio::spawn(run_endpoint(pc, tx.clone()));
+        tokio::spawn(run_endpoint(rc, tx));
+        let mut state = State::new(SessionInfo::default(), 200);
+        // A transaction the replica replays (its commit time dates the lag).
+        primary.sql("INSERT INTO t VALUES (2)");
+
+        // Streaming and caught up: a replica with no lag, a primary with one
+        // replica; both healthy.
+        let caught_up = |st: &State| {
+            let (Some(p), Some(r)) = (st.source(p_id), st.source(r_id)) else {
+                return false;
+            };
+            r.kind == SourceKind::PgReplica
+                && r.pg_detail.is_some()
+                && r.lag_bytes == 0
+                && p.pg_detail.as_ref().is_some_and(|d| d.replicas == 1)
+                && p.lag_bytes == 0
+                && st.derived.backends.len() == 2
+                && st
+                    .derived
+                    .backends
+                    .iter()
+                    .all(|b| b.health.label() == "healthy")
+        };
+        let ok = until(&mut rx, &mut state, Duration::from_secs(20), caught_up).await;
+        assert!(
+            ok,
+            "replica streaming and caught up: {:?}",
+            state.derived.backends
+        );
+        // Learning the role at the first refresh is no role change.
+        let status = state.ui.status.as_ref().map(|s| s.text.clone());
+        assert!(
+            !status.as_deref().unwrap_or("").contains("now a replica"),
+            "{status:?}"
+        );
+        let r = detail(&state, r_id);
+        assert_eq!(r.lag_ms, Some(0), "received = replayed is no lag");
+        assert_eq!(state.source(p_id).unwrap().kind, SourceKind::PgPrimary);
+        let rrow = row(&state, r_id);
+        assert!(
+            rrow.detail
+                .iter()
+                .any(|l| l.starts_with("replica: replay behind receive by 0 B")),
+            "{:?}",
+            rrow.detail
+        );
+        let prow = row(&state, p_id);
+        assert!(
+            prow.detail
+                .iter()
+                .any(|l| l.starts_with("primary: 1 replica(s)")),
+            "{:?}",
+            prow.detail
+        );
+        // The replica's slot is in use: reported, no alert.
+        let p = detail(&state, p_id);
+        assert_eq!((p.slots, p.inactive_slots), (1, 0));
+        assert!(
+            matches!(&p.worst_slot, Some((name, _, true)) if name == "standby"),
+            "{p:?}"
+        );
+        assert_eq!(prow.alert, None);
+
+        // The replica has replayed a commit (which dates the lag in time).
+        let end = Instant::now() + Duration::from_secs(20);
+        while replica.sql("SELECT count(*) FROM t") != "2" && Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(replica.sql("SELECT pg_last_xact_replay_timestamp() IS NOT NULL") == "t");
+
+        // Replay paused: WAL still arrives, so received runs ahead of replayed.
+        replica.sql("SELECT pg_wal_replay_pause()");
+        primary.sql("INSERT INTO t SELECT g FROM generate_series(1, 20000) g");
+        let mut behind = (0, 0);
+        until(&mut rx, &mut state, Duration::from_secs(20), |st| {
+            let lag = |id| st.source(id).map_or(0, |s| s.lag_bytes);
+            behind = (lag(r_id), lag(p_id));
+            behind.0 > 100_000 && behind.1 > 100_000
+        })
+        .await;
+        assert!(
+            behind.0 > 100_000 && behind.1 > 100_000,
+            "replay behind receive on the replica, behind the primary's WAL: {behind:?}"
+        );
+        let r = detail(&state, r_id);
+        assert!(
+            r.lag_ms.is_some_and(|ms| ms > 0),
+            "a lag in time too (since the last replayed commit): {r:?}"
+        );
+        assert!(
+            row(&state, r_id).detail.iter().any(|l| l
+                .starts_with("replica: replay behind receive by")
+                && !l.contains("by 0 B")),
+            "{:?}",
+            row(&state, r_id).detail
+        );
+        replica.sql("SELECT pg_wal_replay_resume()");
+        let ok = until(&mut rx, &mut state, Duration::from_secs(20), caught_up).await;
+        assert!(ok, "caught up again after the resume");
+        let rows: u64 = replica.sql("SELECT count(*) FROM t").parse().unwrap();
+        assert_eq!(rows, 20_002, "the replica replayed everything");
+
+        // Promotion: the source re-announces the endpoint as a primary and
+        // the app says so; the old primary loses its replica.
+        let gen_before = state.source(r_id).unwrap().generation;
+        replica.sql("SELECT pg_promote()");
+        // The status line as each batch leaves it (the old primary's slot
+        // alert may follow the promotion's message within a refresh).
+        let mut said = String::new();
+        let hello = until(&mut rx, &mut state, Duration::from_secs(20), |st| {
+            if let Some(s) = st
+                .ui
+                .status
+                .as_ref()
+                .filter(|s| s.text.contains("promoted"))
+            {
+                said.clone_from(&s.text);
+            }
+            st.source(r_id).unwrap().kind == SourceKind::PgPrimary
+        })
+        .await;
+        assert!(hello, "the promoted endpoint is announced as a primary");
+        let promoted = state.source(r_id).unwrap();
+        assert_eq!(
+            promoted.generation, gen_before,
+            "same server run, same baseline"
+        );
+        assert!(
+            said.contains(&replica.port.to_string()) && said.contains("promoted to primary"),
+            "{said:?}"
+        );
+        state.tick(heliostat::sources::redis::wall_now());
+        assert_eq!(row(&state, r_id).kind, SourceKind::PgPrimary);
+        let alone = until(&mut rx, &mut state, Duration::from_secs(20), |st| {
+            detail(st, p_id).replicas == 0
+        })
+        .await;
+        assert!(alone, "the old primary no longer streams to it");
+        // Its slot is left behind on the old primary, unread: an alert.
+        let stale = until(&mut rx, &mut state, Duration::from_secs(20), |st| {
+            row(st, p_id).alert.is_some()
+        })
+        .await;
+        let alert = row(&state, p_id).alert.unwrap_or_default();
+        assert!(
+            stale && alert.contains("slot standby inactive"),
+            "{alert:?}"
+        );
+        // And the promoted server takes writes.
+        replica.sql("CREATE TABLE written_after_promotion (id int)");
+    });
+}
+
+#[test]
+fn an_inactive_slot_is_reported_with_its_retained_wal_and_shown_as_an_alert() {
+    let server = PgServer::start_with(&["autovacuum = off"]);
+    server.sql("SELECT pg_create_physical_replication_slot('stale_slot', true)");
+    server.sql(
+        "CREATE TABLE w AS SELECT g AS id, repeat('x', 100) AS v FROM generate_series(1, 30000) g",
+    );
+    let diff = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 \
+                FROM pg_replication_slots WHERE slot_name = 'stale_slot'";
+    let held_before: u64 = server.sql(diff).parse().unwrap();
+    assert!(
+        held_before > 1_000_000,
+        "the workload wrote WAL: {held_before}"
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(run_endpoint(fast(&server.url()), tx));
+        let mut state = State::new(SessionInfo::default(), 200);
+        let mut slot = None;
+        drive(&mut rx, &mut state, Duration::from_secs(10), |s| {
+            let d = pg(s).and_then(|p| p.detail.as_ref());
+            if let Some(d) = d {
+                slot = Some((d.slots, d.inactive_slots, d.worst_slot.clone()));
+            }
+            d.is_some()
+        })
+        .await;
+        let held_after: u64 = server.sql(diff).parse().unwrap();
+        let (slots, inactive, worst) = slot.expect("a refresh");
+        assert_eq!((slots, inactive), (1, 1));
+        let (name, held, active) = worst.expect("the slot retaining WAL");
+        assert_eq!(name, "stale_slot");
+        assert!(!active);
+        assert!(
+            (held_before..=held_after).contains(&held),
+            "retained WAL as the server counts it: {held_before} ≤ {held} ≤ {held_after}"
+        );
+
+        // The app: an alert on the endpoint (its row, the status line), and
+        // the slot in its detail.
+        state.tick(heliostat::sources::redis::wall_now());
+        let r = row(&state, SourceId(0));
+        let alert = r.alert.clone().unwrap_or_default();
+        assert!(
+            alert.contains("stale_slot") && alert.contains("inactive") && alert.contains("MiB"),
+            "{alert:?}"
+        );
+        assert!(
+            r.detail
+                .iter()
+                .any(|l| l.contains("stale_slot (INACTIVE) retains")),
+            "{:?}",
+            r.detail
+        );
+        let status = state.ui.status.clone().expect("a status message");
+        assert!(
+            status.error && status.text.contains("stale_slot"),
+            "{status:?}"
+        );
+
+        // The console shows it: in the header and in the Backends pane's detail.
+        let url = server.url();
+        let (ok, out, err) = tokio::task::spawn_blocking(move || {
+            heliostat(&[
+                "snapshot",
+                "--postgres",
+                &url,
+                "--wait",
+                "2",
+                "--size",
+                "160x45",
+                "--pane",
+                "backends",
+            ])
+        })
+        .await
+        .unwrap();
+        assert!(ok, "snapshot failed: {err}");
+        let header = out
+            .lines()
+            .find(|l| l.contains(" heliostat "))
+            .unwrap_or_default();
+        assert!(header.contains("slot stale_slot inactive"), "{out}");
+        assert!(out.contains("stale_slot (INACTIVE) retains"), "{out}");
+
+        // Dropped: the alert goes away.
+        server.sql("SELECT pg_drop_replication_slot('stale_slot')");
+        let mut gone = false;
+        drive(&mut rx, &mut state, Duration::from_secs(10), |s| {
+            gone |= pg(s)
+                .and_then(|p| p.detail.as_ref())
+                .is_some_and(|d| d.slots == 0);
+            gone
+        })
+        .await;
+        assert!(gone, "the dropped slot is no longer reported");
+        assert_eq!(row(&state, SourceId(0)).alert, None);
+    });
+}
+
+#[test]
+fn a_blocked_session_names_its_blocker() {
+    let server = PgServer::start();
+    server.sql("CREATE TABLE acct (id int PRIMARY KEY, n int); INSERT INTO acct VALUES (1, 0)");
+    let url = server.url();
+    let rt = runtime();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut holder)
+            .await
+            .unwrap();
+        sqlx::raw_sql("BEGIN; SELECT * FROM acct WHERE id = 1 FOR UPDATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let waiter = {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                sqlx::raw_sql("UPDATE acct SET n = n + 1 WHERE id = 1")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+            })
+        };
+
+        let (tx, mut rx) = mpsc::channel(64);
+        let task = tokio::spawn(run_endpoint(fast(&url), tx));
+        let mut state = State::new(SessionInfo::default(), 200);
+        let mut seen = None;
+        drive(&mut rx, &mut state, Duration::from_secs(10), |s| {
+            if let Some(d) = pg(s).and_then(|p| p.detail.as_ref()) {
+                seen = Some((d.blocked, d.blockers.clone(), d.waiting));
+            }
+            seen.as_ref().is_some_and(|(b, _, _)| *b >= 1)
+        })
+        .await;
+        let (blocked, blockers, waiting) = seen.expect("a refresh");
+        assert_eq!(blocked, 1, "one session waits on the row lock");
+        assert_eq!(
+            blockers,
+            vec![u32::try_from(pid).unwrap()],
+            "the holder is named"
+        );
+        assert!(waiting >= 1);
+        state.tick(heliostat::sources::redis::wall_now());
+        let lines = row(&state, SourceId(0)).detail;
+        let want = format!("blocked 1 by pid {pid}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&want) && l.contains("mostly")),
+            "{lines:?}"
+        );
+
+        // The holder commits: the waiter goes through, nobody is blocked.
+        sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+        waiter.await.unwrap().unwrap();
+        let mut clear = false;
+        drive(&mut rx, &mut state, Duration::from_secs(10), |s| {
+            clear |= pg(s)
+                .and_then(|p| p.detail.as_ref())
+                .is_some_and(|d| d.blocked == 0 && d.blockers.is_empty());
+            clear
+        })
+        .await;
+        assert!(clear, "no blocked session after the commit");
+        task.abort();
+    });
+    assert_eq!(server.sql("SELECT n FROM acct"), "1");
 }

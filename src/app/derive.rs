@@ -58,6 +58,8 @@ pub struct BackendRow {
     /// commands, latency, replication, slow log) or Postgres (sessions,
     /// waits and blockers, rates, replication and slots).
     pub detail: Vec<String>,
+    /// What needs acting on (Postgres: an inactive slot holding WAL).
+    pub alert: Option<String>,
     /// Redis: primary or replica, as the node's own `INFO` says.
     pub redis_role: Option<RedisRole>,
     /// Commands per second the console itself sent (already taken out of
@@ -234,12 +236,12 @@ impl Derived {
         let route = state.pool.preview(&sample_key, 1024);
         let db_route = state.db_pool.preview(&sample_key, 1024);
 
+        // A fold from +0: an empty float sum is -0 (shown as "-0").
         let ops_per_sec = state
             .sources
             .iter()
             .filter(|s| s.kind == SourceKind::Redis)
-            .map(|s| s.ops_per_sec)
-            .sum();
+            .fold(0.0, |a, s| a + s.ops_per_sec);
         let recent: TickTotals =
             state
                 .history
@@ -373,6 +375,7 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
                 } else {
                     super::pg_detail::pg_detail(s)
                 },
+                alert: super::pg_detail::pg_alert(s),
                 source: s.id,
                 backend: id,
                 name: s.name.clone(),

@@ -26,6 +26,7 @@ impl State {
             src.pg_rates.rollbacks = per_sec(rb);
             src.buffer = (bh, br);
         }
+        let mut announce = None;
         if let Some(d) = &p.detail {
             let vals = [
                 d.tup_read,
@@ -49,10 +50,25 @@ impl State {
                 SetDelta::Baseline => {}
             }
             src.pg_detail = Some(d.clone());
+            // A slot that became inactive is said once; the header and the
+            // detail keep showing it.
+            let slot = (d.inactive_slots > 0).then(|| match &d.worst_slot {
+                Some((name, _, false)) => name.clone(),
+                _ => String::new(),
+            });
+            if slot != src.pg_alerted {
+                src.pg_alerted.clone_from(&slot);
+                if let (Some(_), Some(alert)) = (slot, super::pg_detail::pg_alert(src)) {
+                    announce = Some(format!("{}: {alert}", src.name));
+                }
+            }
         }
         src.used = p.size_bytes;
         src.lag_bytes = p.lag_bytes;
         let (backend, opt, ops, rtt) = (src.backend, src.opt_id, src.ops_per_sec, src.rtt_ms);
+        if let Some(msg) = announce {
+            self.ui.set_status(msg, true, at);
+        }
         if let Some(b) = backend {
             self.db_pool.set_used(b, p.size_bytes);
         }
@@ -136,12 +152,16 @@ mod tests {
             name: "db:5432/app".into(),
             kind,
         };
+        // Announced before the first refresh, then the role as read.
+        st.apply(&sample(0, hello(SourceKind::PgPrimary)));
         st.apply(&sample(0, hello(SourceKind::PgReplica)));
+        assert!(st.ui.status.is_none(), "learning the role is no change");
         let b = st.sources[0].backend.expect("a pool backend");
         assert_eq!(
             st.db_pool.backend(b).map(|x| x.config.kind.as_str()),
             Some("pg replica")
         );
+        st.apply(&sample(500, stats(1, 10, 0)));
         st.apply(&sample(1000, hello(SourceKind::PgPrimary)));
         assert_eq!(st.sources[0].kind, SourceKind::PgPrimary);
         assert_eq!(st.sources[0].backend, Some(b), "the same backend");

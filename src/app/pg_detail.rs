@@ -1,6 +1,7 @@
 //! The selected Postgres endpoint's detail lines in the Backends pane:
 //! sessions by state, waiting and blocked sessions, the oldest transaction,
-//! tuple rates, deadlocks and temp files, replication and slots.
+//! tuple rates, deadlocks and temp files, replication and slots; and the
+//! endpoint's alert (an inactive replication slot holding WAL).
 
 use super::source::SourceState;
 use crate::sample::SourceKind;
@@ -21,6 +22,37 @@ fn age(ms: u64) -> String {
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// `server_version_num` as people write it: 150020 is 15.20 (since 10
+/// the minor is the last four digits), 90624 is 9.6.24.
+fn version(v: u32) -> String {
+    if v >= 100_000 {
+        format!("{}.{}", v / 10_000, v % 10_000)
+    } else {
+        format!("{}.{}.{}", v / 10_000, v / 100 % 100, v % 100)
+    }
+}
+
+/// What needs someone to act on a Postgres endpoint, if anything: an
+/// inactive replication slot keeps WAL until the disk fills. Shown in the
+/// header, first in the endpoint's detail, and once in the status line.
+pub fn pg_alert(src: &SourceState) -> Option<String> {
+    let d = src.pg_detail.as_ref()?;
+    if d.inactive_slots == 0 {
+        return None;
+    }
+    // The source reports the inactive slot holding the most WAL first.
+    let mut s = match &d.worst_slot {
+        Some((name, held, false)) => {
+            format!("slot {name} inactive, retains {} of WAL", bytes(*held))
+        }
+        _ => format!("{} inactive replication slot(s)", d.inactive_slots),
+    };
+    if d.inactive_slots > 1 && matches!(d.worst_slot, Some((_, _, false))) {
+        s.push_str(&format!(" ({} inactive slots)", d.inactive_slots));
+    }
+    Some(s)
 }
 
 /// Lines describing a Postgres endpoint, most useful first; empty for other
@@ -102,9 +134,50 @@ pub fn pg_detail(src: &SourceState) -> Vec<String> {
         None => {}
     }
     out.push(format!(
-        "server {}.{} · rtt = SELECT 1 round trip · buf = shared buffers, not the Redis hit ratio",
-        d.version / 10_000,
-        d.version % 10_000 / 100
+        "server {} · rtt = SELECT 1 round trip · buf = shared buffers, not the Redis hit ratio",
+        version(d.version)
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{PgDetail, SourceId};
+
+    #[test]
+    fn versions_read_as_people_write_them() {
+        assert_eq!(version(150_020), "15.20");
+        assert_eq!(version(100_005), "10.5");
+        assert_eq!(version(90_624), "9.6.24");
+    }
+
+    #[test]
+    fn an_inactive_slot_is_an_alert_and_an_active_one_is_not() {
+        let mut src = SourceState::new(SourceId(1), "db".into(), SourceKind::PgPrimary);
+        assert_eq!(pg_alert(&src), None);
+        src.pg_detail = Some(PgDetail {
+            slots: 1,
+            worst_slot: Some(("standby".into(), 4096, true)),
+            ..PgDetail::default()
+        });
+        assert_eq!(pg_alert(&src), None);
+        src.pg_detail = Some(PgDetail {
+            slots: 3,
+            inactive_slots: 2,
+            worst_slot: Some(("old".into(), 3 << 20, false)),
+            ..PgDetail::default()
+        });
+        assert_eq!(
+            pg_alert(&src).as_deref(),
+            Some("slot old inactive, retains 3.0 MiB of WAL (2 inactive slots)")
+        );
+        let lines = pg_detail(&src);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "slots: 3 (2 inactive) · old (INACTIVE) retains 3.0 MiB of WAL"),
+            "{lines:?}"
+        );
+    }
 }

@@ -109,6 +109,8 @@ pub struct SourceState {
     pub pg_statements_note: Option<String>,
     /// Postgres: statements in the last `pg_stat_statements` read.
     pub pg_statements: usize,
+    /// Postgres: the inactive slot last announced in the status line.
+    pub(crate) pg_alerted: Option<String>,
     /// Commands per second heliostat itself sent (the observer effect).
     pub own_ops_per_sec: f64,
     pub(crate) redis_counters: CumulativeSet<8>,
@@ -152,6 +154,7 @@ impl SourceState {
             pg_detail_counters: CumulativeSet::new(),
             pg_statements_note: None,
             pg_statements: 0,
+            pg_alerted: None,
             redis_counters: CumulativeSet::new(),
             pg_counters: CumulativeSet::new(),
             last_stats_at: None,

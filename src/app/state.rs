@@ -253,6 +253,9 @@ impl State {
             self.pool_for_mut(old.1).remove_backend(old.0);
         }
         let was = self.source(id).map(|s| s.kind);
+        // A Postgres source announces itself before it knows its role; the
+        // role read at its first refresh is news only after a refresh.
+        let refreshed = self.source(id).is_some_and(|s| s.last_stats_at.is_some());
         if was.is_none() {
             self.sources
                 .push(SourceState::new(id, name.to_string(), kind));
@@ -281,7 +284,7 @@ impl State {
                 (Some(b), Some(self.optimizer.register(name, opt_kind)))
             }
         };
-        if let Some(w) = was.filter(|&w| w != kind && w != SourceKind::Redis) {
+        if let Some(w) = was.filter(|&w| refreshed && w != kind && w != SourceKind::Redis) {
             let what = if kind == SourceKind::PgPrimary {
                 "promoted to primary"
             } else {

@@ -98,7 +98,11 @@ fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize) -> Line<'a>
                     };
                     ("●", color, format!(" {}/s{lag}{bad}", si(s.ops_per_sec)))
                 }
-                None => ("●", theme.ok, String::new()),
+                // A Postgres endpoint with something to act on says what.
+                None => match crate::app::pg_detail::pg_alert(s) {
+                    Some(a) => ("●", theme.warn, format!(" {a}")),
+                    None => ("●", theme.ok, String::new()),
+                },
             },
             SourceStatus::Retrying { at, .. } => {
                 let secs = at.millis_since(state.derived.at).div_ceil(1000);

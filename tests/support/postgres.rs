@@ -4,7 +4,8 @@
 //! as root: as root, `initdb` and the server run as the `postgres` user
 //! (`runuser`) on a directory it owns. The postmaster's pid goes in the
 //! shared registry, so a killed test run's servers are reaped at the next
-//! start.
+//! start. [`PgServer::replica_of`] makes a streaming replica with
+//! `pg_basebackup`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -82,21 +83,51 @@ impl PgServer {
         s
     }
 
-    fn init(extra: &[&str]) -> Self {
-        reap_leftovers();
-        remove_stale_dirs();
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("heliostat-pg-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("sock")).expect("temp dir");
-        if as_root() {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "chown {} to postgres", dir.display());
+    /// A streaming replica of `primary`: `pg_basebackup -R` (the WAL
+    /// streamed alongside) into a new temp dir, started on a free port with
+    /// the primary's extra settings and the `primary_conninfo` written by
+    /// `-R`; with `slot`, through a physical slot of that name that
+    /// `pg_basebackup` creates on the primary.
+    pub fn replica_of(primary: &PgServer, slot: Option<&str>) -> Self {
+        let dir = cluster_dir();
+        let mut cmd = pg_command("pg_basebackup");
+        cmd.arg("-D")
+            .arg(dir.join("data"))
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+            .args(["-U", "postgres", "-R", "-X", "stream", "-c", "fast"])
+            .arg("--no-sync")
+            .env_remove("PGPASSWORD");
+        if let Some(name) = slot {
+            cmd.args(["-C", "-S", name]);
         }
+        let out = cmd.output().expect("pg_basebackup runs");
+        assert!(out.status.success(), "pg_basebackup: {}", text(&out));
+        // `-R` wrote the connection into postgresql.auto.conf, which
+        // `write_conf` replaces: carry it over.
+        let auto = std::fs::read_to_string(dir.join("data/postgresql.auto.conf"))
+            .expect("postgresql.auto.conf from -R");
+        let mut extra = primary.extra.clone();
+        extra.extend(
+            auto.lines()
+                .filter(|l| l.starts_with("primary_conninfo") || l.starts_with("primary_slot_name"))
+                .map(str::to_string),
+        );
+        assert!(
+            dir.join("data/standby.signal").exists() && extra.len() > primary.extra.len(),
+            "pg_basebackup -R made a standby: {auto}"
+        );
+        let mut s = Self {
+            port: free_port(),
+            dir,
+            extra,
+            pid: None,
+        };
+        s.spawn();
+        s
+    }
+
+    fn init(extra: &[&str]) -> Self {
+        let dir = cluster_dir();
         let out = pg_command("initdb")
             .arg("-D")
             .arg(dir.join("data"))
@@ -115,6 +146,7 @@ impl PgServer {
         assert!(out.status.success(), "initdb: {}", text(&out));
         let hba = "local all all trust\n\
                    host all postgres 127.0.0.1/32 trust\n\
+                   host replication postgres 127.0.0.1/32 trust\n\
                    host all all 127.0.0.1/32 scram-sha-256\n";
         write_as_owner(&dir.join("data/pg_hba.conf"), hba);
         Self {
@@ -278,6 +310,26 @@ impl Drop for PgServer {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A new temp dir for a cluster (with its socket dir), owned by
+/// `postgres` when we are root; leftovers of dead test runs go first.
+fn cluster_dir() -> PathBuf {
+    reap_leftovers();
+    remove_stale_dirs();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("heliostat-pg-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sock")).expect("temp dir");
+    if as_root() {
+        let ok = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "chown {} to postgres", dir.display());
+    }
+    dir
 }
 
 fn text(out: &Output) -> String {

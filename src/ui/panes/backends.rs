@@ -4,7 +4,8 @@
 //! the rows, the selected Redis node's detail: the console's own command
 //! rate and share (the observer effect), its key sampler (budget, actual
 //! rate, coverage) and the per-prefix estimates with their intervals; or
-//! the selected Postgres endpoint's sessions, waits, rates and replication.
+//! the selected Postgres endpoint's alert, sessions, waits, rates and
+//! replication.
 
 use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -234,12 +235,17 @@ fn node_detail(state: &State, theme: &Theme, room: usize) -> Vec<Line<'static>> 
         return Vec::new();
     };
     if r.kind != SourceKind::Redis {
-        // A Postgres endpoint: its sessions, waits, rates and replication.
-        return r
+        // A Postgres endpoint: its alert first, then its sessions, waits,
+        // rates and replication.
+        let alert = r
+            .alert
+            .iter()
+            .map(|a| Line::from(Span::styled(format!(" alert: {a}"), theme.warn)));
+        let lines = r
             .detail
             .iter()
-            .map(|l| Line::from(Span::styled(format!(" {l}"), theme.dim)))
-            .collect();
+            .map(|l| Line::from(Span::styled(format!(" {l}"), theme.dim)));
+        return alert.chain(lines).collect();
     }
     let view = d.keyspace_of(r.source);
     if view.is_none() && r.own_ops_per_sec <= 0.0 {
