@@ -121,6 +121,9 @@ pub struct Cli {
     /// Key sampler: ask each key's length or element count; auto = only where CLIENT NO-TOUCH exists (Redis ≥ 7.2), since before it these reads update the key's LRU/LFU data [default: auto]
     #[arg(long, value_name = "WHEN", global = true)]
     pub sample_elements: Option<ElementCounts>,
+    /// Disk the Postgres databases may use (e.g. 500GiB): their size is shown against it
+    #[arg(long, value_name = "SIZE", value_parser = parse_capacity, global = true)]
+    pub pg_capacity: Option<u64>,
     /// Flush client statistics to PostgreSQL tables (created if missing) and show the totals every console stored
     #[arg(long, value_name = "URL", global = true)]
     pub stats_sink: Option<String>,
@@ -353,6 +356,10 @@ pub fn check_budget(n: u64) -> Result<u32, String> {
         .ok_or_else(|| {
             format!("the sample budget is 0 to {MAX_BUDGET} commands per second, got {n}")
         })
+}
+
+fn parse_capacity(s: &str) -> Result<u64, String> {
+    crate::config::size::parse_size(s)
 }
 
 fn parse_budget(s: &str) -> Result<u32, String> {

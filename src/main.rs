@@ -71,6 +71,7 @@ fn session(settings: &Settings) -> SessionInfo {
         writes_allowed: settings.writes_allowed,
         redact_keys: settings.redact_keys,
         read_only_reason: settings.read_only_reason.clone(),
+        pg_capacity: settings.pg_capacity,
     }
 }
 

@@ -438,6 +438,12 @@ fn statements_become_fingerprint_rows_and_a_missing_preload_says_so() {
             "the fingerprint row counts the blocks"
         );
         assert!(state.sources[0].pg_statements_note.is_none());
+        // Read twice at least: calls, mean time and rows per call for the detail.
+        let rates = state.pg_statements.rates.get(query).expect("rates");
+        assert!(
+            rates.calls_per_s >= 0.0 && rates.mean_ms >= 0.0,
+            "{rates:?}"
+        );
 
         // Installed but not preloaded; and a role without pg_read_all_stats.
         let watcher = format!(

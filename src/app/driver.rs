@@ -39,6 +39,7 @@ impl DemoDriver {
             writes_allowed: true,
             redact_keys: false,
             read_only_reason: None,
+            pg_capacity: None,
         }
     }
 

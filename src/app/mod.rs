@@ -7,7 +7,7 @@ mod ingest;
 pub mod keyspace;
 pub mod live;
 pub mod node_detail;
-mod pg;
+pub mod pg;
 pub mod pg_detail;
 pub mod run;
 pub mod sink;

@@ -8,10 +8,13 @@ use crate::engines::Timestamp;
 use crate::engines::counters::SetDelta;
 use crate::engines::heatmap::{Measure, RowKind};
 use crate::engines::optimizer::Measurement;
-use crate::sample::{PgStats, SourceId, Statements};
+use rustc_hash::FxHashMap;
+
+use crate::sample::{PgStats, SourceId, StatementCounters, Statements};
 
 impl State {
     pub(super) fn postgres(&mut self, id: SourceId, p: &PgStats, at: Timestamp) {
+        let capacity = self.session.pg_capacity.unwrap_or(0);
         let Some(src) = self.source_mut(id) else {
             return;
         };
@@ -64,6 +67,7 @@ impl State {
             }
         }
         src.used = p.size_bytes;
+        src.capacity = capacity;
         src.lag_bytes = p.lag_bytes;
         let (backend, opt, ops, rtt) = (src.backend, src.opt_id, src.ops_per_sec, src.rtt_ms);
         if let Some(msg) = announce {
@@ -71,6 +75,11 @@ impl State {
         }
         if let Some(b) = backend {
             self.db_pool.set_used(b, p.size_bytes);
+            let cfg = self.db_pool.backend(b).map(|x| x.config().clone());
+            if let Some(mut c) = cfg.filter(|c| c.capacity != capacity) {
+                c.capacity = capacity;
+                let _ = self.db_pool.update_backend(c);
+            }
         }
         if let (Some(o), Some(lat)) = (opt, rtt) {
             let m = Measurement {
@@ -105,6 +114,7 @@ impl State {
         for s in &st.rows {
             let name: String = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
             let name: String = name.chars().take(STATEMENT_NAME).collect();
+            self.pg_statements.observe(id, generation, s, &name, at);
             let row = self
                 .heatmap
                 .row(RowKind::Fingerprint, Measure::Buffer, &name);
@@ -116,6 +126,61 @@ impl State {
 
 /// Characters of a statement's text kept as its row name.
 const STATEMENT_NAME: usize = 200;
+
+/// Rates of one `pg_stat_statements` entry between its last two reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatementRates {
+    /// Calls per second.
+    pub calls_per_s: f64,
+    /// Mean execution time of those calls, ms.
+    pub mean_ms: f64,
+    /// Rows per call.
+    pub rows_per_call: f64,
+}
+
+/// Per-statement rates for the heatmap's fingerprint detail.
+#[derive(Debug, Default)]
+pub struct StatementBoard {
+    /// Last cumulative read per (endpoint, queryid): calls, µs, rows, generation, when.
+    last: FxHashMap<(SourceId, i64), (u64, u64, u64, u32, Timestamp)>,
+    /// By row name (the statement's text as the heatmap shows it).
+    pub rates: FxHashMap<String, StatementRates>,
+}
+
+impl StatementBoard {
+    fn observe(
+        &mut self,
+        id: SourceId,
+        generation: u32,
+        s: &StatementCounters,
+        name: &str,
+        at: Timestamp,
+    ) {
+        let now = (s.calls, s.total_us, s.rows, generation, at);
+        // A reset, a restart or a deallocated entry: a new baseline.
+        if let Some((calls, us, rows, g, t)) = self.last.insert((id, s.queryid), now)
+            && g == generation
+            && s.calls >= calls
+            && at.secs_since(t) > 0.0
+        {
+            let dc = (s.calls - calls) as f64;
+            let rates = StatementRates {
+                calls_per_s: dc / at.secs_since(t),
+                mean_ms: if dc > 0.0 {
+                    s.total_us.saturating_sub(us) as f64 / dc / 1000.0
+                } else {
+                    0.0
+                },
+                rows_per_call: if dc > 0.0 {
+                    s.rows.saturating_sub(rows) as f64 / dc
+                } else {
+                    0.0
+                },
+            };
+            self.rates.insert(name.to_string(), rates);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -200,5 +265,64 @@ mod tests {
         let r = st.sources[0].pg_rates;
         assert_eq!((r.tup_read, r.deadlocks), (200.0, 1));
         assert!((st.sources[0].ops_per_sec - 20.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_database_size_is_measured_against_the_configured_capacity() {
+        let session = SessionInfo {
+            pg_capacity: Some(1 << 30),
+            ..SessionInfo::default()
+        };
+        let mut st = State::new(session, 1000);
+        let hello = Body::Hello {
+            name: "db".into(),
+            kind: SourceKind::PgPrimary,
+        };
+        st.apply(&sample(0, hello));
+        let Body::Postgres(mut p) = stats(1, 100, 0) else {
+            unreachable!()
+        };
+        p.size_bytes = 256 << 20;
+        st.apply(&sample(0, Body::Postgres(p)));
+        st.tick(Timestamp(0));
+        let row = &st.derived.backends[0];
+        assert_eq!((row.used, row.capacity), (256 << 20, 1 << 30));
+    }
+
+    #[test]
+    fn statement_rates_come_from_deltas_and_a_reset_is_a_new_baseline() {
+        let mut st = State::new(SessionInfo::default(), 1000);
+        let read = |calls, us, rows| {
+            Body::Statements(Statements {
+                unavailable: None,
+                rows: vec![StatementCounters {
+                    queryid: 42,
+                    text: "SELECT * FROM users WHERE id = $1".into(),
+                    calls,
+                    total_us: us,
+                    rows,
+                    blks_hit: 10,
+                    blks_read: 0,
+                }],
+            })
+        };
+        st.apply(&sample(0, read(1000, 500_000, 1000)));
+        assert!(st.pg_statements.rates.is_empty(), "one read is no rate");
+        st.apply(&sample(10_000, read(1500, 750_000, 1500)));
+        let r = st.pg_statements.rates["SELECT * FROM users WHERE id = $1"];
+        assert_eq!(
+            (r.calls_per_s, r.mean_ms, r.rows_per_call),
+            (50.0, 0.5, 1.0)
+        );
+        // pg_stat_statements_reset(): fewer calls than before, not a rate.
+        st.apply(&sample(20_000, read(10, 1_000, 10)));
+        let same = st.pg_statements.rates["SELECT * FROM users WHERE id = $1"];
+        assert_eq!(same, r);
+        st.apply(&sample(30_000, read(210, 201_000, 410)));
+        let r = st.pg_statements.rates["SELECT * FROM users WHERE id = $1"];
+        assert_eq!(
+            (r.calls_per_s, r.mean_ms, r.rows_per_call),
+            (20.0, 1.0, 2.0)
+        );
     }
 }

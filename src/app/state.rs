@@ -59,6 +59,9 @@ pub struct SessionInfo {
     pub redact_keys: bool,
     /// Why writes are off, for the status line (e.g. "--read-only was given").
     pub read_only_reason: Option<String>,
+    /// Disk the Postgres databases may use (`--pg-capacity`): the size is
+    /// shown against it, and the pool model counts it as capacity.
+    pub pg_capacity: Option<u64>,
 }
 
 /// The whole application state.
@@ -96,6 +99,8 @@ pub struct State {
     pub derived: Derived,
     /// Navigation, selection, dialogs.
     pub ui: UiState,
+    /// `pg_stat_statements` rates by fingerprint row.
+    pub pg_statements: super::pg::StatementBoard,
     /// Live warming: rules, the dialog's dry run, the strategies' rounds.
     pub warm: super::warm::WarmBoard,
     /// The client-statistics sink's state and the totals it read back.
@@ -133,6 +138,7 @@ impl State {
             ui: UiState::default(),
             sink: super::sink::SinkBoard::default(),
             warm: super::warm::WarmBoard::default(),
+            pg_statements: super::pg::StatementBoard::default(),
             job_keys: FxHashMap::default(),
             last_tick: None,
         }

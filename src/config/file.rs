@@ -14,7 +14,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::Banner;
 use super::error::ConfigError;
-use super::secrets::{UrlKind, check_url, url_has_password};
+use super::secrets::{UrlKind, check_url, first_secret};
 use crate::cli::{ColorMode, check_budget, check_delimiter, check_refresh};
 use crate::keymap::{Keymap, KeysConfig};
 use crate::sources::redis::sampler::ElementCounts;
@@ -140,6 +140,7 @@ struct RawContext {
     banner: Option<RawBanner>,
     allow_writes: Option<bool>,
     redact_keys: Option<bool>,
+    pg_capacity: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,6 +201,8 @@ pub struct ContextConfig {
     pub allow_writes: Option<bool>,
     /// Show key names only up to their prefix.
     pub redact_keys: Option<bool>,
+    /// Disk the Postgres databases may use, in bytes.
+    pub pg_capacity: Option<u64>,
 }
 
 impl fmt::Debug for ContextConfig {
@@ -302,46 +305,6 @@ impl Locator {
             .min_by_key(|(_, r)| r.len())
             .map(|(p, _)| key_name(&p.iter().map(String::as_str).collect::<Vec<_>>()))
     }
-}
-
-/// `password`, `redis_password`, `pg-password`…
-fn is_password_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    k == "password" || k.ends_with("_password") || k.ends_with("-password")
-}
-
-/// First key holding a secret: a URL with a password, or a `password` key.
-fn first_secret(table: &DeTable<'_>) -> Option<Vec<String>> {
-    fn in_value(path: &mut Vec<String>, v: &DeValue<'_>) -> bool {
-        if let Some(s) = v.as_str() {
-            return url_has_password(s);
-        }
-        if let Some(t) = v.as_table() {
-            return in_table(path, t);
-        }
-        if let Some(items) = v.as_array() {
-            for (i, item) in items.iter().enumerate() {
-                path.push(format!("[{i}]"));
-                if in_value(path, item.get_ref()) {
-                    return true;
-                }
-                path.pop();
-            }
-        }
-        false
-    }
-    fn in_table(path: &mut Vec<String>, t: &DeTable<'_>) -> bool {
-        for (k, v) in t.iter() {
-            path.push(k.get_ref().to_string());
-            if is_password_key(k.get_ref()) || in_value(path, v.get_ref()) {
-                return true;
-            }
-            path.pop();
-        }
-        false
-    }
-    let mut path = Vec::new();
-    in_table(&mut path, table).then_some(path)
 }
 
 /// `contexts.prod.redis[1]` from its segments.
@@ -566,6 +529,12 @@ fn validate_context(
         .banner
         .map(|b| check_banner(file, name, b))
         .transpose()?;
+    let pg_capacity = raw
+        .pg_capacity
+        .as_deref()
+        .map(super::size::parse_size)
+        .transpose()
+        .map_err(|m| err("pg_capacity", m))?;
     Ok(ContextConfig {
         redis,
         postgres,
@@ -575,6 +544,7 @@ fn validate_context(
         banner,
         allow_writes: raw.allow_writes,
         redact_keys: raw.redact_keys,
+        pg_capacity,
     })
 }
 

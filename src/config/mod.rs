@@ -19,6 +19,7 @@ mod error;
 mod file;
 mod secrets;
 mod sink;
+pub mod size;
 mod warm;
 
 use std::collections::BTreeMap;
@@ -207,6 +208,9 @@ pub struct Settings {
     pub warm_rules: Vec<crate::ops::warm::rules::Rule>,
     /// Where client statistics are flushed (`--stats-sink` or `[stats_sink]`).
     pub stats_sink: Option<StatsSink>,
+    /// Disk the Postgres databases may use (`--pg-capacity`, a context's
+    /// `pg_capacity`), in bytes.
+    pub pg_capacity: Option<u64>,
 }
 
 impl Settings {
@@ -417,6 +421,7 @@ pub fn resolve_with(
         keymap: file.map(|f| f.keymap.clone()).unwrap_or_default(),
         declared: file.map(|f| f.backends.clone()).unwrap_or_default(),
         warm_rules: file.map(|f| f.warm_rules.clone()).unwrap_or_default(),
+        pg_capacity: cli.pg_capacity.or_else(|| ctx.and_then(|c| c.pg_capacity)),
         stats_sink: sink::resolve(
             cli.stats_sink.as_deref(),
             cli.stats_sink_schema.as_deref(),

@@ -1,6 +1,8 @@
 //! Passwords in URLs: detection (a config file holding one must be private),
 //! redaction (for the screen, logs and error messages) and scheme checks.
 
+use toml::de::{DeTable, DeValue};
+
 /// What a URL is for; decides the schemes it may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UrlKind {
@@ -150,6 +152,46 @@ pub(crate) fn check_url(kind: UrlKind, url: &str) -> Result<(), String> {
             .map_err(|e| format!("`{}`: {e}", redact_url(url)))?;
     }
     Ok(())
+}
+
+/// `password`, `redis_password`, `pg-password`…
+fn is_password_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k == "password" || k.ends_with("_password") || k.ends_with("-password")
+}
+
+/// First key holding a secret: a URL with a password, or a `password` key.
+pub(crate) fn first_secret(table: &DeTable<'_>) -> Option<Vec<String>> {
+    fn in_value(path: &mut Vec<String>, v: &DeValue<'_>) -> bool {
+        if let Some(s) = v.as_str() {
+            return url_has_password(s);
+        }
+        if let Some(t) = v.as_table() {
+            return in_table(path, t);
+        }
+        if let Some(items) = v.as_array() {
+            for (i, item) in items.iter().enumerate() {
+                path.push(format!("[{i}]"));
+                if in_value(path, item.get_ref()) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    fn in_table(path: &mut Vec<String>, t: &DeTable<'_>) -> bool {
+        for (k, v) in t.iter() {
+            path.push(k.get_ref().to_string());
+            if is_password_key(k.get_ref()) || in_value(path, v.get_ref()) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    let mut path = Vec::new();
+    in_table(&mut path, table).then_some(path)
 }
 
 #[cfg(test)]

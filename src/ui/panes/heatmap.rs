@@ -195,8 +195,23 @@ fn detail(frame: &mut Canvas<'_>, area: Rect, state: &State, r: &RowView, theme:
             theme.text,
         )),
     ];
-    let extra = usize::from(sampled.is_some());
+    let statement = (r.kind == RowKind::Fingerprint && r.measure == Measure::Buffer)
+        .then(|| state.pg_statements.rates.get(&r.name))
+        .flatten()
+        .map(|s| {
+            Line::from(Span::styled(
+                format!(
+                    " pg_stat_statements: {} calls/s · mean {:.2} ms · {} rows/call",
+                    si(s.calls_per_s),
+                    s.mean_ms,
+                    si(s.rows_per_call)
+                ),
+                theme.text,
+            ))
+        });
+    let extra = usize::from(sampled.is_some()) + usize::from(statement.is_some());
     lines.extend(sampled);
+    lines.extend(statement);
     let view = state.derived.heatmap.as_ref();
     let recs: Vec<_> = view
         .map(|v| v.recommendations.iter().filter(|x| x.row == r.id).collect())
