@@ -138,11 +138,14 @@ pub struct StatementRates {
     pub rows_per_call: f64,
 }
 
+/// Calls, µs, rows, generation, when.
+type LastRead = (u64, u64, u64, u32, Timestamp);
+
 /// Per-statement rates for the heatmap's fingerprint detail.
 #[derive(Debug, Default)]
 pub struct StatementBoard {
-    /// Last cumulative read per (endpoint, queryid): calls, µs, rows, generation, when.
-    last: FxHashMap<(SourceId, i64), (u64, u64, u64, u32, Timestamp)>,
+    /// Last cumulative read per (endpoint, queryid).
+    last: FxHashMap<(SourceId, i64), LastRead>,
     /// By row name (the statement's text as the heatmap shows it).
     pub rates: FxHashMap<String, StatementRates>,
 }
