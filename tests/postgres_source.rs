@@ -9,6 +9,8 @@
 
 mod support;
 
+use support::runtime;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,13 +20,6 @@ use heliostat::sample::{Body, PgStats, Sample, SourceId, SourceKind, SourceStatu
 use heliostat::sources::postgres::{PgConfig, run_endpoint};
 use support::postgres::PgServer;
 use tokio::sync::mpsc;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn fast(url: &str) -> PgConfig {
     let mut c = PgConfig::new(SourceId(0), url);

@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::runtime;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -17,13 +19,6 @@ use support::RedisServer;
 use tokio::sync::mpsc;
 
 const STREAM: &str = "heliostat:events";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn reader(url: &str, id: u16) -> EventsConfig {
     let mut c = EventsConfig::new(SourceId(id), url, STREAM);

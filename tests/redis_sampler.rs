@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::runtime;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,13 +22,6 @@ use heliostat::sources::redis::sampler::{ElementCounts, run_sampler};
 use heliostat::sources::redis::{NodeConfig, OwnLoad, spawn_node};
 use support::RedisServer;
 use tokio::sync::mpsc;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn node(url: &str, budget: u32) -> NodeConfig {
     let mut c = NodeConfig::new(SourceId(0), url);

@@ -4,19 +4,14 @@
 
 mod support;
 
+use support::runtime;
+
 use std::time::{Duration, Instant};
 
 use heliostat::sample::{Body, RedisStats, Sample, SourceId, SourceStatus};
 use heliostat::sources::redis::{NodeConfig, run_node};
 use support::RedisServer;
 use tokio::sync::mpsc;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn fast(url: &str) -> NodeConfig {
     let mut c = NodeConfig::new(SourceId(0), url);

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::runtime;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -19,13 +21,6 @@ use heliostat::sources::redis::wall_now;
 use sqlx::postgres::PgPoolOptions;
 use support::postgres::PgServer;
 use tokio::sync::mpsc;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn batch(seq: u64, clients: &[(&str, i64)], seen: &[&str]) -> BatchColumns {
     let mut b = BatchColumns {

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::runtime;
+
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -140,13 +142,6 @@ fn setup() -> (RedisServer, PgServer) {
          INSERT INTO users SELECT g, 'p' || g FROM generate_series(1, 5000) g;",
     );
     (RedisServer::start(), pg)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::runtime;
+
 use heliostat::ops::warm::write::{Item, Mode, Outcome, write_batch};
 use support::RedisServer;
 
@@ -21,13 +23,6 @@ async fn write(server: &RedisServer, mode: Mode, items: &[Item]) -> Outcome {
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     write_batch(&mut conn, mode, items).await.unwrap()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]

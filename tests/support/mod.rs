@@ -14,6 +14,14 @@ pub mod postgres;
 pub mod sentinel;
 pub mod tls;
 
+/// A current-thread runtime with IO and timers, as each test drives its own.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
