@@ -17,7 +17,7 @@ use heliostat::app::actions::Effect;
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::warming::{JobState, WarmingStrategy};
 use heliostat::keymap::{Keymap, Resolved};
-use heliostat::ops::warm::console::{WarmCmd, spawn_warm_service};
+use heliostat::ops::warm::console::{JobLog, WarmCmd, spawn_warm_service};
 use heliostat::ops::warm::rules::{Rule, RuleSpec};
 use heliostat::ops::warm::write::Mode;
 use heliostat::sample::{Body, KeyAccess, Sample, SourceId};
@@ -55,6 +55,10 @@ struct Console {
 
 impl Console {
     fn new(rules: Vec<Rule>, writes: bool) -> Console {
+        Console::with_log(rules, writes, None)
+    }
+
+    fn with_log(rules: Vec<Rule>, writes: bool, log: Option<JobLog>) -> Console {
         let session = SessionInfo {
             writes_allowed: writes,
             read_only_reason: (!writes).then(|| "--read-only was given".to_string()),
@@ -64,7 +68,7 @@ impl Console {
         state.warm.rules = rules.clone();
         let (tx, rx) = mpsc::channel(256);
         let (cmds, cmd_rx) = mpsc::channel(64);
-        spawn_warm_service(rules, None, cmd_rx, tx);
+        spawn_warm_service(rules, log, cmd_rx, tx);
         let mut c = Console {
             state,
             keymap: Keymap::default(),
@@ -149,7 +153,13 @@ fn w_shows_a_dry_run_from_the_servers_then_warms_and_the_result_lands_on_the_boa
     let (redis, pg) = setup();
     redis.cmd::<()>(&["SET", "user:1", "already"]).unwrap();
     runtime().block_on(async {
-        let mut c = Console::new(vec![rule(&redis, &pg, 0, 50)], true);
+        let log = JobLog {
+            url: pg.url(),
+            schema: "ops".into(),
+            sink_id: "console-1".into(),
+            context: Some("staging".into()),
+        };
+        let mut c = Console::with_log(vec![rule(&redis, &pg, 0, 50)], true, Some(log));
         // 1..=40 exist in the table (user:1 is cached already); 9001.. do not.
         c.misses((1..=40).chain(9001..=9005));
         c.press(KeyCode::Char('2')).await;
@@ -182,6 +192,20 @@ fn w_shows_a_dry_run_from_the_servers_then_warms_and_the_result_lands_on_the_boa
         assert_eq!(kept, "already", "fill never overwrites");
         let status = &c.state.ui.status.as_ref().unwrap().text;
         assert!(status.contains(&format!("warm job {job} done")), "{status}");
+        // The job's record, written after its progress: give it a moment.
+        let q = "SELECT sink_id || ' ' || job || ' ' || context || ' ' || rule || ' ' || keys || ' ' \
+                 || written || ' ' || left_alone || ' ' || no_row || ' ' || outcome FROM ops.warm_jobs";
+        let mut row = String::new();
+        for _ in 0..100 {
+            if pg.sql("SELECT to_regclass('ops.warm_jobs') IS NOT NULL") == "t" {
+                row = pg.sql(&format!("SELECT coalesce(({q}), '')"));
+                if !row.is_empty() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(row, format!("console-1 {job} staging users 45 39 1 5 done"));
     });
 }
 

@@ -313,19 +313,31 @@ pub struct WarmJobRecord {
     pub reason: Option<String>,
 }
 
-/// Insert one job into `warm_jobs` (its own short connection: jobs end
-/// seldom, and the log must not wait for the sink's flushes). A record
-/// already there (same console and job) is left as it is.
+/// Insert one job into `warm_jobs` (its own short-lived connection: jobs
+/// end seldom, and the log must not wait for the sink's flushes), creating
+/// the tables first if no flush has yet. A record already there (same
+/// console and job) is left as it is.
 pub async fn record_warm_job(url: &str, schema: &str, r: &WarmJobRecord) -> Result<(), String> {
-    use sqlx::{ConnectOptions, Connection};
+    use sqlx::ConnectOptions;
     let opts: sqlx::postgres::PgConnectOptions = url
         .parse()
         .map_err(|e| format!("bad stats-sink URL {}: {e}", crate::config::redact_url(url)))?;
-    let mut conn = opts
-        .application_name("heliostat-sink")
-        .connect()
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(3))
+        .connect_with(
+            opts.application_name("heliostat-sink")
+                .disable_statement_logging(),
+        )
         .await
         .map_err(|e| crate::sources::postgres::describe(&e))?;
+    let result = insert_job(&pool, schema, r).await;
+    pool.close().await;
+    result.map_err(|e| crate::sources::postgres::describe(&e))
+}
+
+async fn insert_job(pool: &PgPool, schema: &str, r: &WarmJobRecord) -> Result<(), sqlx::Error> {
+    migrate(pool, schema).await?;
     let sql = format!(
         "INSERT INTO {schema}.warm_jobs (sink_id, job, context, rule, started_at, keys, written,
             left_alone, no_row, errors, outcome, reason)
@@ -335,7 +347,7 @@ pub async fn record_warm_job(url: &str, schema: &str, r: &WarmJobRecord) -> Resu
     let w = &r.report.written;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let errors = w.errors + w.type_conflict + r.report.query_errors + r.report.redis_errors;
-    let result = sqlx::query(&sql)
+    sqlx::query(&sql)
         .bind(&r.sink_id)
         .bind(n(r.job))
         .bind(&r.context)
@@ -348,11 +360,9 @@ pub async fn record_warm_job(url: &str, schema: &str, r: &WarmJobRecord) -> Resu
         .bind(n(errors))
         .bind(&r.outcome)
         .bind(&r.reason)
-        .execute(&mut conn)
-        .await
-        .map_err(|e| crate::sources::postgres::describe(&e));
-    let _ = conn.close().await;
-    result.map(|_| ())
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
