@@ -14,9 +14,8 @@ use heliostat::app::live::{LiveSpec, observe};
 use heliostat::app::state::SessionInfo;
 use heliostat::cli::WarmArgs;
 use heliostat::config::Settings;
-use heliostat::ops::warm::console::hot_keys;
 use heliostat::ops::warm::dry::dry_run;
-use heliostat::ops::warm::job::{Report, run};
+use heliostat::ops::warm::job::{Report, run_feed};
 use heliostat::ops::warm::pg::PgRows;
 use heliostat::ops::warm::rules::Rule;
 use heliostat::ops::warm::target::Target;
@@ -60,19 +59,32 @@ pub fn warm(
             .await
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("rule `{}`: database", rule.name))?;
-        let mut keys = keys(args, rule, &rows).await?;
+        let mut keys = given_keys(args)?;
         if args.from_queue {
             keys.extend(from_queue(args, rule, settings, live.as_ref()).await?);
+            if keys.is_empty() {
+                println!(
+                    "nothing to warm: no key in the warming queue matches rule `{}`",
+                    rule.name
+                );
+                return Ok(());
+            }
         }
-        if args.from_queue && keys.is_empty() {
-            println!("nothing to warm: no key in the warming queue matches rule `{}`", rule.name);
-            return Ok(());
-        }
+        let hot = match (&rule.hot_keys_query, args.preload) {
+            (Some(q), true) => Some(q),
+            (None, true) => bail!("rule `{}` has no hot_keys_query to preload from", rule.name),
+            (_, false) => None,
+        };
         let mut target = Target::open(&rule.redis)
             .await
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("rule `{}`: Redis", rule.name))?;
         if args.dry_run {
+            if let Some(q) = hot {
+                keys.extend(rows.keys(q, &rule.key).await.map_err(|e| {
+                    anyhow::anyhow!("rule `{}`: hot_keys_query: {e}", rule.name)
+                })?);
+            }
             let d = dry_run(rule, &keys, &mut rows, &mut target)
                 .await
                 .map_err(anyhow::Error::msg)?;
@@ -92,13 +104,27 @@ pub fn warm(
         let tty = std::io::stderr().is_terminal();
         let mut last = Instant::now();
         let cancel = Arc::new(AtomicBool::new(false));
-        let report = run(rule, &keys, &mut rows, &mut target, &cancel, |r| {
-            if last.elapsed().as_millis() >= 500 || r.done() == r.keys {
+        // The keys given, then the hot keys as their query streams them: the
+        // job starts on the first batch while the rest still arrive.
+        let (tx, feed) = tokio::sync::mpsc::unbounded_channel();
+        if !keys.is_empty() {
+            let _ = tx.send(Ok(keys));
+        }
+        let hot_rows = rows.clone();
+        let preload = async move {
+            if let Some(q) = hot {
+                hot_rows.send_keys(q, &rule.key, rule.batch, &tx).await;
+            }
+            drop(tx);
+        };
+        let job = run_feed(rule, feed, &mut rows, &mut target, &cancel, |r| {
+            if last.elapsed().as_millis() >= 500 {
                 last = Instant::now();
                 progress(r, started, tty);
             }
-        })
-        .await;
+        });
+        let ((), report) = tokio::join!(preload, job);
+        progress(&report, started, tty);
         if tty {
             eprintln!();
         }
@@ -117,7 +143,8 @@ pub fn warm(
     })
 }
 
-async fn keys(args: &WarmArgs, rule: &Rule, rows: &PgRows) -> anyhow::Result<Vec<String>> {
+/// The keys of `--keys` and `--keys-file`.
+fn given_keys(args: &WarmArgs) -> anyhow::Result<Vec<String>> {
     let mut keys: Vec<String> = args
         .keys
         .iter()
@@ -140,9 +167,6 @@ async fn keys(args: &WarmArgs, rule: &Rule, rows: &PgRows) -> anyhow::Result<Vec
                 .map(|l| l.trim().to_string())
                 .filter(|l| !l.is_empty()),
         );
-    }
-    if args.preload {
-        keys.extend(hot_keys(rule, rows).await.map_err(anyhow::Error::msg)?);
     }
     Ok(keys)
 }

@@ -1,7 +1,9 @@
 //! The warm executor against a real, throw-away `redis-server`, with rows
 //! from an in-memory table standing in for the database side (the Postgres
 //! side has its own tests): values and TTLs, idempotence, missing rows,
-//! cancellation within one batch, the rate limit, the memory guard.
+//! cancellation within one batch, the rate limit, the memory guard, a
+//! cluster (slot owners, a slot migrating mid-job: `ASK`; a slot moved:
+//! `MOVED`), a Redis restart mid-job.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -27,7 +29,7 @@ impl Rows for Table {
             .iter()
             .filter_map(|v| {
                 self.0.get(v).map(|payload| Row {
-                    columns: [("id".to_string(), v.clone())].into_iter().collect(),
+                    columns: vec![("id".into(), v.clone())],
                     value: payload.as_bytes().to_vec(),
                 })
             })
@@ -185,6 +187,44 @@ fn a_nearly_full_target_pauses_the_job_with_the_reason() {
 }
 
 #[test]
+fn a_target_whose_latency_degrades_pauses_the_job() {
+    let server = RedisServer::start();
+    let go = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let (url, go, stop) = (server.url(), go.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+            while !go.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            // Scripts of ~100 ms each: the server answers nothing else meanwhile.
+            let script = "local i = 0 while i < 5000000 do i = i + 1 end return i";
+            while !stop.load(Ordering::Relaxed) {
+                let _: i64 = redis::cmd("EVAL").arg(script).arg(0).query(&mut c).unwrap();
+            }
+        })
+    };
+    // 50 batches of 20 at 1000 keys/s; the server gets busy after the 2nd.
+    let report = warm_with(
+        &server.url(),
+        &rule(20, 1000),
+        &keys(1000),
+        &mut table(1000),
+        |n| {
+            if n == 2 {
+                go.store(true, Ordering::Relaxed);
+            }
+        },
+    );
+    stop.store(true, Ordering::Relaxed);
+    busy.join().unwrap();
+    let why = report.paused.clone().unwrap_or_default();
+    assert!(why.contains("latency degraded"), "{report:?}");
+    assert!(report.failed() && report.done() < 1000, "{report:?}");
+}
+
+#[test]
 fn a_cluster_gets_each_key_on_its_slot_owner_and_a_hash_tag_keeps_them_together() {
     let cluster = support::cluster::Cluster::start(3);
     let url = cluster.nodes[0].url();
@@ -264,4 +304,419 @@ fn rows_come_from_postgres_with_the_keys_bound_as_a_parameter() {
         "2000",
         "the table is intact"
     );
+}
+
+/// Rows for keys made by the pattern `${id}` (the key is its own id):
+/// `prefix` + the key as each value.
+fn keyed_table(keys: &[String], prefix: &str) -> Table {
+    Table(
+        keys.iter()
+            .map(|k| (k.clone(), format!("{prefix}{k}")))
+            .collect(),
+    )
+}
+
+/// Run `rule` against `url` with `on_batch(n)` called after the n-th batch
+/// (between batches, while the job waits); the job must end within 60 s.
+fn warm_with(
+    url: &str,
+    rule: &Rule,
+    keys: &[String],
+    rows: &mut impl Rows,
+    mut on_batch: impl FnMut(usize),
+) -> Report {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut target = Target::open(url).await.unwrap();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut calls = 0;
+        let job = run(rule, keys, rows, &mut target, &cancel, |_| {
+            calls += 1;
+            on_batch(calls);
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(60), job)
+            .await
+            .expect("the job ends (no hang)")
+    })
+}
+
+/// 1000 keys in the slot of the hash tag `{m}` and 1000 spread over all
+/// slots, interleaved so every batch has both.
+fn tagged_and_spread() -> (Vec<String>, Vec<String>) {
+    let tagged: Vec<String> = (0..1000).map(|i| format!("{{m}}:{i}")).collect();
+    let all = tagged
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| [t.clone(), format!("s:{i}")])
+        .collect();
+    (tagged, all)
+}
+
+/// `GET key` on node `i` of `cluster`, after `ASKING` (so an importing
+/// node answers for its keys too).
+fn get_on(cluster: &support::cluster::Cluster, i: usize, key: &str) -> Option<String> {
+    let mut c = cluster.nodes[i].client();
+    let (v,): (Option<String>,) = redis::pipe()
+        .cmd("ASKING")
+        .ignore()
+        .cmd("GET")
+        .arg(key)
+        .query(&mut c)
+        .unwrap();
+    v
+}
+
+fn set_of(keys: &[String]) -> std::collections::BTreeSet<String> {
+    keys.iter().cloned().collect()
+}
+
+#[test]
+fn keys_of_a_slot_migrating_mid_job_go_with_asking_to_the_importing_node() {
+    use heliostat::ops::warm::slot::key_slot;
+    let cluster = support::cluster::Cluster::start(3);
+    let slot = key_slot(b"m");
+    let src = cluster.owner_of(slot);
+    let dst = (src + 1) % 3;
+    let (tagged, all) = tagged_and_spread();
+    // Cached before the job, on the source: 200 keys of later batches.
+    let old = &tagged[600..800];
+    for k in old {
+        let _: () = cluster.nodes[src].cmd(&["SET", k, "old"]).unwrap();
+    }
+    let mut rows = keyed_table(&all, "v-");
+    // 20 batches of 100 (50 of the slot each). After the 4th, the slot
+    // starts migrating, and keys written before (0..100) and cached ones
+    // (600..700) move to the importing node.
+    let report = warm_with(
+        &cluster.nodes[0].url(),
+        &rule_for("${id}", 100, 0),
+        &all,
+        &mut rows,
+        |n| {
+            if n == 4 {
+                cluster.begin_migration(slot, src, dst);
+                cluster.migrate_keys(src, dst, &tagged[0..100]);
+                cluster.migrate_keys(src, dst, &tagged[600..700]);
+            }
+        },
+    );
+    assert!(!report.failed(), "{report:?}");
+    assert_eq!(report.written.errors, 0, "{report:?}");
+    assert_eq!(
+        (report.written.written, report.written.existed),
+        (1_800, 200),
+        "{report:?}"
+    );
+    // Every key of the slot is on exactly one node: the source keeps what
+    // it had (written before the migration, cached and not moved), all
+    // the rest is on the importing node.
+    let on_src = set_of(&cluster.keys_in_slot(src, slot));
+    let on_dst = set_of(&cluster.keys_in_slot(dst, slot));
+    let expect_src = set_of(&[&tagged[100..200], &tagged[700..800]].concat());
+    assert_eq!(on_src, expect_src);
+    assert_eq!(on_dst.len(), 800);
+    assert!(on_dst.is_disjoint(&on_src));
+    assert_eq!(
+        on_src.union(&on_dst).count(),
+        1_000,
+        "no key of the slot is missing"
+    );
+    for (i, k) in tagged.iter().enumerate() {
+        let node = if on_src.contains(k) { src } else { dst };
+        let want = if (600..800).contains(&i) {
+            "old".to_string()
+        } else {
+            format!("v-{k}")
+        };
+        assert_eq!(
+            get_on(&cluster, node, k).as_deref(),
+            Some(want.as_str()),
+            "{k}"
+        );
+    }
+    // The keys of other slots are on their slots' owners.
+    let sizes: i64 = cluster
+        .nodes
+        .iter()
+        .map(|n| redis::cmd("DBSIZE").query::<i64>(&mut n.client()).unwrap())
+        .sum();
+    assert_eq!(sizes, 2_000, "every key once, nothing else");
+    for k in all.iter().filter(|k| k.starts_with("s:")) {
+        let owner = cluster.owner_of(key_slot(k.as_bytes()));
+        assert_eq!(get_on(&cluster, owner, k), Some(format!("v-{k}")), "{k}");
+    }
+}
+
+#[test]
+fn a_slot_moved_after_the_target_read_its_map_is_followed_to_its_new_owner() {
+    use heliostat::ops::warm::slot::key_slot;
+    let cluster = support::cluster::Cluster::start(3);
+    let slot = key_slot(b"m");
+    let src = cluster.owner_of(slot);
+    let dst = (src + 2) % 3;
+    let (tagged, all) = tagged_and_spread();
+    for k in &tagged[600..800] {
+        let _: () = cluster.nodes[src].cmd(&["SET", k, "old"]).unwrap();
+    }
+    let mut rows = keyed_table(&all, "v-");
+    // After the 4th batch the slot moves, with its keys, for good: the
+    // target's map is stale, every later key of the slot gets `MOVED`.
+    let report = warm_with(
+        &cluster.nodes[src].url(),
+        &rule_for("${id}", 100, 0),
+        &all,
+        &mut rows,
+        |n| {
+            if n == 4 {
+                cluster.move_slot(slot, src, dst);
+            }
+        },
+    );
+    assert!(!report.failed(), "{report:?}");
+    assert_eq!(
+        (
+            report.written.written,
+            report.written.existed,
+            report.written.errors
+        ),
+        (1_800, 200, 0),
+        "{report:?}"
+    );
+    assert_eq!(cluster.owner_of(slot), dst);
+    assert!(cluster.keys_in_slot(src, slot).is_empty());
+    assert_eq!(set_of(&cluster.keys_in_slot(dst, slot)), set_of(&tagged));
+    for (i, k) in tagged.iter().enumerate() {
+        let want = if (600..800).contains(&i) {
+            "old".to_string()
+        } else {
+            format!("v-{k}")
+        };
+        assert_eq!(
+            get_on(&cluster, dst, k).as_deref(),
+            Some(want.as_str()),
+            "{k}"
+        );
+    }
+}
+
+/// Rows that restart the Redis server while the `at`-th query runs (the
+/// job selects a batch while it writes the one before: some write meets a
+/// connection that is gone).
+struct RestartDuring<'a> {
+    table: Table,
+    server: &'a mut RedisServer,
+    at: usize,
+    calls: usize,
+}
+
+impl Rows for RestartDuring<'_> {
+    async fn fetch(&mut self, rule: &Rule, values: &[String]) -> Result<Vec<Row>, String> {
+        self.calls += 1;
+        if self.calls == self.at {
+            self.server.restart();
+        }
+        self.table.fetch(rule, values).await
+    }
+}
+
+#[test]
+fn a_redis_restart_mid_job_fails_the_job_and_a_second_run_fills_only_the_rest() {
+    // An append-only file written before each reply: what the first run
+    // wrote survives the restart (a SIGKILL, as a crash).
+    let mut server = RedisServer::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let url = server.url();
+    let rule = rule(100, 0);
+    let ks = keys(3_000);
+    let mut rows = RestartDuring {
+        table: table(3_000),
+        server: &mut server,
+        at: 6,
+        calls: 0,
+    };
+    let first = warm_with(&url, &rule, &ks, &mut rows, |_| {});
+    assert!(first.failed(), "{first:?}");
+    assert_eq!(first.redis_errors, 1, "{first:?}");
+    assert!(
+        first
+            .first_error
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("redis: "),
+        "{first:?}"
+    );
+    let done = first.written.written;
+    assert!(
+        (100..=2_900).contains(&done) && done % 100 == 0,
+        "whole batches before the restart, then the job stopped: {first:?}"
+    );
+    assert_eq!(first.done(), done, "nothing counted for the lost batch");
+    let server = rows.server;
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    while !server.info("persistence").contains("loading:0") {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted server loads its file"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kept: i64 = server.cmd(&["DBSIZE"]).unwrap();
+    assert_eq!(kept as u64, done, "what was acknowledged survived, no more");
+    // The database changed meanwhile: a fill run must not rewrite what is there.
+    let mut newer = Table(
+        (0..3_000)
+            .map(|i| (i.to_string(), format!("newer-{i}")))
+            .collect(),
+    );
+    let second = warm_with(&url, &rule, &ks, &mut newer, |_| {});
+    assert!(!second.failed(), "{second:?}");
+    assert_eq!(
+        (second.written.written, second.written.existed),
+        (3_000 - done, done),
+        "{second:?}"
+    );
+    let mut c = server.client();
+    for i in (0..3_000).step_by(7).chain([done - 1, done, 2_999]) {
+        let v: String = redis::cmd("GET")
+            .arg(format!("{{user}}:{i}"))
+            .query(&mut c)
+            .unwrap();
+        let want = if i < done {
+            format!("payload-{i}")
+        } else {
+            format!("newer-{i}")
+        };
+        assert_eq!(v, want, "key {i}");
+    }
+}
+
+#[test]
+fn hot_keys_and_values_are_read_from_postgres_column_types() {
+    use heliostat::ops::warm::pg::PgRows;
+    let pg = support::postgres::PgServer::start();
+    pg.sql(
+        "CREATE TABLE users (id int PRIMARY KEY, big bigint, payload text); \
+         INSERT INTO users SELECT g, g * 10000000000, 'p' || g FROM generate_series(1, 50) g;",
+    );
+    let mut rule = rule_for("user:${id}", 500, 0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut rows = PgRows::connect(&pg.url()).await.unwrap();
+        // Integer columns need no cast; rows are rendered as they arrive.
+        let hot = rows
+            .keys("SELECT id FROM users WHERE id <= 3 ORDER BY id", &rule.key)
+            .await
+            .unwrap();
+        assert_eq!(hot, ["user:1", "user:2", "user:3"]);
+        let big = rows
+            .keys("SELECT big AS id FROM users WHERE id = 2", &rule.key)
+            .await
+            .unwrap();
+        assert_eq!(big, ["user:20000000000"]);
+        let err = |q: &'static str| {
+            let rows = rows.clone();
+            let key = rule.key.clone();
+            async move { rows.keys(q, &key).await.unwrap_err() }
+        };
+        assert!(
+            err("SELECT 1 AS other")
+                .await
+                .contains("lack the pattern's columns")
+        );
+        assert!(err("SELECT NULL::text AS id").await.contains("NULL"));
+        assert!(err("SELECT now() AS id").await.contains("(id::text)"));
+        // Streamed in chunks as the rows arrive; a failure after the keys
+        // before it.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        rows.send_keys(
+            "SELECT id FROM (VALUES (1), (2), (3), (NULL)) v(id)",
+            &rule.key,
+            2,
+            &tx,
+        )
+        .await;
+        drop(tx);
+        let mut sent = Vec::new();
+        while let Some(m) = rx.recv().await {
+            sent.push(m);
+        }
+        let k = |v: &[&str]| Ok(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(sent.len(), 3, "{sent:?}");
+        assert_eq!(sent[0], k(&["user:1", "user:2"]));
+        assert_eq!(sent[1], k(&["user:3"]));
+        assert!(
+            sent[2]
+                .as_ref()
+                .is_err_and(|e| e.starts_with("hot_keys_query: ") && e.contains("NULL")),
+            "{sent:?}"
+        );
+        // A bytea value is written as is; text values as their UTF-8.
+        rule.query = "SELECT id, convert_to(payload, 'UTF8') AS value FROM users \
+                      WHERE id::text = ANY($1::text[])"
+            .into();
+        let got = rows
+            .fetch(&rule, &["7".to_string(), "8".to_string(), "99".to_string()])
+            .await
+            .unwrap();
+        let mut got: Vec<(String, Vec<u8>)> = got
+            .into_iter()
+            .map(|r| (r.get("id").unwrap().to_string(), r.value))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [("7".into(), b"p7".to_vec()), ("8".into(), b"p8".to_vec())]
+        );
+    });
+}
+
+#[test]
+fn keys_arriving_while_the_job_runs_are_warmed_and_a_failed_key_query_is_reported() {
+    use heliostat::ops::warm::job::run_feed;
+    let server = RedisServer::start();
+    let rule = rule(100, 0);
+    let all = keys(1_000);
+    let (tx, feed) = tokio::sync::mpsc::unbounded_channel();
+    tx.send(Ok(all[..300].to_vec())).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(async {
+        let mut target = Target::open(&server.url()).await.unwrap();
+        let mut rows = table(1_000);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut tx = Some(tx);
+        let mut calls = 0;
+        run_feed(&rule, feed, &mut rows, &mut target, &cancel, |r| {
+            calls += 1;
+            if calls == 1 {
+                assert_eq!(r.keys, 300, "the job started on the first keys: {r:?}");
+                // More keys, then the key query fails.
+                let tx = tx.take().unwrap();
+                tx.send(Ok(all[300..800].to_vec())).unwrap();
+                tx.send(Err("hot_keys_query: connection reset".into()))
+                    .unwrap();
+            }
+        })
+        .await
+    });
+    assert_eq!(report.keys, 800, "{report:?}");
+    assert_eq!(
+        report.written.written, 800,
+        "the keys before the failure are warmed"
+    );
+    assert_eq!(report.query_errors, 1);
+    assert_eq!(
+        report.first_error.as_deref(),
+        Some("hot_keys_query: connection reset")
+    );
+    assert!(report.failed());
+    let n: i64 = server.cmd(&["DBSIZE"]).unwrap();
+    assert_eq!(n, 800);
 }

@@ -1,6 +1,7 @@
 //! The warm writer against a real, throw-away `redis-server`: fill never
 //! overwrites, refresh never creates a key or touches a non-string one,
-//! TTLs are set, a second fill changes nothing, and refusals are counted.
+//! TTLs are set, a second fill changes nothing, and refusals are counted;
+//! a large batch goes in several pipelines, redirects keep their index.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -115,4 +116,68 @@ fn refusals_are_counted_with_their_reason() {
     assert!(o.errors > 0 && o.written > 0, "{o:?}");
     assert_eq!(o.total(), 100, "every key is accounted for");
     assert!(o.first_error.unwrap().starts_with("OOM"));
+}
+
+#[test]
+fn a_batch_beyond_one_pipeline_goes_in_several_and_what_follows_runs_after_it() {
+    use heliostat::ops::warm::write::{MAX_PIPELINE_BYTES, write_batch_then};
+    let server = RedisServer::start();
+    let _: () = redis::cmd("SET")
+        .arg("big:70")
+        .arg("old")
+        .query(&mut server.client())
+        .unwrap();
+    let big = "x".repeat(64 * 1024);
+    let items: Vec<Item> = (0..100)
+        .map(|i| item(&format!("big:{i}"), &big, 60_000))
+        .collect();
+    assert!(items.len() * big.len() > 3 * MAX_PIPELINE_BYTES);
+    let rt = runtime();
+    let (o, after) = rt.block_on(async {
+        let client = redis::Client::open(server.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        write_batch_then(&mut conn, Mode::Fill, &items, &redis::cmd("DBSIZE"))
+            .await
+            .unwrap()
+    });
+    assert_eq!((o.written, o.existed, o.errors), (99, 1, 0), "{o:?}");
+    assert_eq!(
+        after.unwrap(),
+        redis::Value::Int(100),
+        "the command after the writes saw all of them"
+    );
+}
+
+#[test]
+fn redirected_keys_keep_their_index_across_pipelines() {
+    use heliostat::ops::warm::slot::key_slot;
+    use heliostat::ops::warm::write::RedirectKind;
+    let cluster = support::cluster::Cluster::start(3);
+    let big = "x".repeat(64 * 1024);
+    // 6.4 MB over all slots: several pipelines to node 0, which writes
+    // what it owns and sends the rest elsewhere with `MOVED`.
+    let items: Vec<Item> = (0..100)
+        .map(|i| item(&format!("k:{i}"), &big, 60_000))
+        .collect();
+    let owners: Vec<usize> = items
+        .iter()
+        .map(|it| cluster.owner_of(key_slot(it.key.as_bytes())))
+        .collect();
+    let o = runtime().block_on(async {
+        let client = redis::Client::open(cluster.nodes[0].url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        write_batch(&mut conn, Mode::Fill, &items).await.unwrap()
+    });
+    let mine = owners.iter().filter(|&&n| n == 0).count();
+    assert!(mine > 10 && mine < 90, "{mine} of 100 on node 0");
+    assert_eq!(o.written as usize, mine, "{o:?}");
+    let mut redirected: Vec<usize> = o.redirected.iter().map(|r| r.index).collect();
+    redirected.sort_unstable();
+    let elsewhere: Vec<usize> = (0..100).filter(|&i| owners[i] != 0).collect();
+    assert_eq!(redirected, elsewhere);
+    for r in &o.redirected {
+        assert_eq!(r.kind, RedirectKind::Moved);
+        assert_eq!(r.slot, key_slot(items[r.index].key.as_bytes()));
+        assert_eq!(r.addr.1, cluster.nodes[owners[r.index]].port);
+    }
 }

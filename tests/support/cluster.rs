@@ -126,4 +126,82 @@ impl Cluster {
         }
         id
     }
+
+    /// The index of the node that owns `slot` (as node 0 sees the map).
+    pub fn owner_of(&self, slot: u16) -> usize {
+        let ranges: redis::Value = self.nodes[0].cmd(&["CLUSTER", "SLOTS"]).unwrap();
+        let redis::Value::Array(ranges) = ranges else {
+            panic!("CLUSTER SLOTS: {ranges:?}");
+        };
+        for r in ranges {
+            let redis::Value::Array(f) = r else { continue };
+            let int = |v: &redis::Value| match v {
+                redis::Value::Int(n) => *n,
+                other => panic!("CLUSTER SLOTS field {other:?}"),
+            };
+            let (start, end) = (int(&f[0]), int(&f[1]));
+            if (start..=end).contains(&i64::from(slot)) {
+                let redis::Value::Array(primary) = &f[2] else {
+                    panic!("CLUSTER SLOTS primary {:?}", f[2]);
+                };
+                let port = int(&primary[1]);
+                return self
+                    .nodes
+                    .iter()
+                    .position(|n| i64::from(n.port) == port)
+                    .expect("the owner is one of ours");
+            }
+        }
+        panic!("slot {slot} has no owner");
+    }
+
+    /// Start migrating `slot` from node `from` to node `to` (`IMPORTING` on
+    /// the destination first, then `MIGRATING` on the source, as
+    /// `redis-cli --cluster reshard` does).
+    pub fn begin_migration(&self, slot: u16, from: usize, to: usize) {
+        let s = slot.to_string();
+        let (from_id, to_id) = (self.node_id(from), self.node_id(to));
+        let _: () = self.nodes[to]
+            .cmd(&["CLUSTER", "SETSLOT", &s, "IMPORTING", &from_id])
+            .unwrap();
+        let _: () = self.nodes[from]
+            .cmd(&["CLUSTER", "SETSLOT", &s, "MIGRATING", &to_id])
+            .unwrap();
+    }
+
+    /// `MIGRATE` `keys` from node `from` to node `to` (all at once).
+    pub fn migrate_keys(&self, from: usize, to: usize, keys: &[String]) {
+        if keys.is_empty() {
+            return;
+        }
+        let port = self.nodes[to].port.to_string();
+        let mut args = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "10000", "KEYS"];
+        args.extend(keys.iter().map(String::as_str));
+        let reply: String = self.nodes[from].cmd(&args).unwrap();
+        assert_eq!(reply, "OK", "MIGRATE {keys:?}");
+    }
+
+    /// The keys node `i` holds in `slot` (no redirection, whatever the
+    /// slot's state).
+    pub fn keys_in_slot(&self, i: usize, slot: u16) -> Vec<String> {
+        self.nodes[i]
+            .cmd(&["CLUSTER", "GETKEYSINSLOT", &slot.to_string(), "1000000"])
+            .unwrap()
+    }
+
+    /// End a migration: node `to` owns `slot`, as every node is told (so no
+    /// node answers from a stale map while gossip catches up).
+    pub fn finish_migration(&self, slot: u16, to: usize) {
+        let (s, id) = (slot.to_string(), self.node_id(to));
+        for n in &self.nodes {
+            let _: () = n.cmd(&["CLUSTER", "SETSLOT", &s, "NODE", &id]).unwrap();
+        }
+    }
+
+    /// Move `slot` from node `from` to node `to` with all its keys.
+    pub fn move_slot(&self, slot: u16, from: usize, to: usize) {
+        self.begin_migration(slot, from, to);
+        self.migrate_keys(from, to, &self.keys_in_slot(from, slot));
+        self.finish_migration(slot, to);
+    }
 }

@@ -121,23 +121,9 @@ pub async fn hot_keys(rule: &Rule, rows: &PgRows) -> Result<Vec<String>, String>
             rule.name
         ));
     };
-    let found = rows
-        .all(q)
+    rows.keys(q, &rule.key)
         .await
-        .map_err(|e| format!("rule `{}`: {e}", rule.name))?;
-    found
-        .iter()
-        .map(|r| {
-            rule.key
-                .render(|c| r.columns.get(c).map(String::as_str))
-                .ok_or_else(|| {
-                    format!(
-                        "rule `{}`: hot_keys_query rows lack the pattern's columns ({})",
-                        rule.name, rule.key
-                    )
-                })
-        })
-        .collect()
+        .map_err(|e| format!("rule `{}`: {e}", rule.name))
 }
 
 async fn serve(

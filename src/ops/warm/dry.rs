@@ -67,12 +67,8 @@ pub async fn dry_run<R: Rows>(
     };
     let mut wanted: Vec<(&str, String)> = Vec::new();
     for k in sample {
-        match rule
-            .key
-            .parse_key(k)
-            .and_then(|v| v.first().map(|s| s.to_string()))
-        {
-            Some(v) => wanted.push((k.as_str(), v)),
+        match rule.key.first_value(k) {
+            Some(v) => wanted.push((k.as_str(), v.to_string())),
             None => d.no_rule += 1,
         }
     }
@@ -81,7 +77,7 @@ pub async fn dry_run<R: Rows>(
         let found = rows.fetch(rule, &values).await?;
         let made: rustc_hash::FxHashSet<String> = found
             .iter()
-            .filter_map(|r| rule.key.render(|c| r.columns.get(c).map(String::as_str)))
+            .filter_map(|r| rule.key.render(|c| r.get(c)))
             .collect();
         let with_row: Vec<String> = batch
             .iter()

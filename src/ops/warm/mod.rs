@@ -4,6 +4,7 @@
 pub mod console;
 pub mod dry;
 pub mod job;
+pub mod latency;
 pub mod pattern;
 pub mod pg;
 pub mod rules;

@@ -89,7 +89,7 @@ impl KeyPattern {
     /// The key for a row; `value(col)` gives a column's text (`None`: the
     /// row lacks it, so no key).
     pub fn render<'a>(&self, value: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.text.len() + 16);
         for p in &self.parts {
             match p {
                 Part::Literal(l) => out.push_str(l),
@@ -104,25 +104,46 @@ impl KeyPattern {
     /// up to the next literal's first occurrence (the last one, the rest).
     pub fn parse_key<'k>(&self, key: &'k str) -> Option<Vec<&'k str>> {
         let mut out = Vec::new();
+        self.walk(key, |v| out.push(v)).then_some(out)
+    }
+
+    /// The first column's value of a key ([`KeyPattern::parse_key`] without
+    /// collecting the others).
+    pub fn first_value<'k>(&self, key: &'k str) -> Option<&'k str> {
+        let mut first = None;
+        let matched = self.walk(key, |v| {
+            first.get_or_insert(v);
+        });
+        if matched { first } else { None }
+    }
+
+    /// Match `key`, handing each column's value to `each`; whether it matched.
+    fn walk<'k>(&self, key: &'k str, mut each: impl FnMut(&'k str)) -> bool {
         let mut rest = key;
         let mut parts = self.parts.iter().peekable();
         while let Some(p) = parts.next() {
             match p {
-                Part::Literal(l) => rest = rest.strip_prefix(l.as_str())?,
+                Part::Literal(l) => match rest.strip_prefix(l.as_str()) {
+                    Some(r) => rest = r,
+                    None => return false,
+                },
                 Part::Column(_) => {
                     let end = match parts.peek() {
-                        Some(Part::Literal(next)) => rest.find(next.as_str())?,
+                        Some(Part::Literal(next)) => match rest.find(next.as_str()) {
+                            Some(e) => e,
+                            None => return false,
+                        },
                         _ => rest.len(),
                     };
                     if end == 0 {
-                        return None;
+                        return false;
                     }
-                    out.push(&rest[..end]);
+                    each(&rest[..end]);
                     rest = &rest[end..];
                 }
             }
         }
-        rest.is_empty().then_some(out)
+        rest.is_empty()
     }
 
     /// The text it was parsed from.
@@ -153,6 +174,8 @@ mod tests {
         assert_eq!(p.parse_key("user:42"), Some(vec!["42"]));
         assert_eq!(p.parse_key("order:42"), None);
         assert_eq!(p.parse_key("user:"), None, "an empty id is no id");
+        assert_eq!(p.first_value("user:42"), Some("42"));
+        assert_eq!(p.first_value("order:42"), None);
     }
 
     #[test]
@@ -162,6 +185,8 @@ mod tests {
         assert_eq!(p.parse_key("{user}:7:profile"), Some(vec!["7"]));
         let two = KeyPattern::parse("o:${tenant}/${id}").unwrap();
         assert_eq!(two.parse_key("o:acme/9"), Some(vec!["acme", "9"]));
+        assert_eq!(two.first_value("o:acme/9"), Some("acme"));
+        assert_eq!(two.first_value("o:acme"), None, "the whole key must match");
         assert_eq!(two.render(|_| None), None, "a missing column makes no key");
     }
 
@@ -186,6 +211,7 @@ mod tests {
             let p = KeyPattern::parse(&format!("{prefix}${{a}}{sep}${{b}}")).unwrap();
             let key = p.render(|c| Some(if c == "a" { a.as_str() } else { b.as_str() })).unwrap();
             prop_assert_eq!(p.parse_key(&key), Some(vec![a.as_str(), b.as_str()]));
+            prop_assert_eq!(p.first_value(&key), Some(a.as_str()));
         }
 
         #[test]

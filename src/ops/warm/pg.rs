@@ -1,16 +1,26 @@
 //! Rows for warming, from PostgreSQL: the rule's query with the keys' values
 //! bound as `$1` (a `text[]`, never spliced into SQL), each batch in its own
 //! read-only transaction with a local statement timeout (safe behind
-//! PgBouncer in transaction pooling).
+//! PgBouncer in transaction pooling). Three round trips a batch: `BEGIN`
+//! with the settings, the query, `COMMIT`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{Column, Row as _, TypeInfo, ValueRef};
+use std::borrow::Cow;
+
+use futures_util::TryStreamExt;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::{Column, Decode, Row as _, TypeInfo, ValueRef};
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::job::{Row, Rows};
+use super::pattern::KeyPattern;
 use super::rules::Rule;
 use crate::config::redact_url;
+
+/// Rows decoded between turns given to the rest of the task.
+const YIELD_EVERY: u32 = 1024;
 
 /// How long one batch's query may run.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,8 +37,11 @@ impl PgRows {
         let opts: sqlx::postgres::PgConnectOptions = url
             .parse()
             .map_err(|e| format!("bad Postgres URL {}: {e}", redact_url(url)))?;
+        // No ping before each batch: a connection that broke since is found
+        // by the batch itself, which is then tried once more (see `run`).
         let pool = PgPoolOptions::new()
             .max_connections(2)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(3))
             .connect_with(opts.application_name("heliostat-warm"))
             .await
@@ -38,70 +51,243 @@ impl PgRows {
 
     /// Run a query without parameters (a rule's `hot_keys_query`).
     pub async fn all(&self, query: &str) -> Result<Vec<Row>, String> {
-        self.run(query, None).await
+        let (mut names, mut out) = (Vec::new(), Vec::new());
+        self.for_rows(query, None, |r| {
+            out.push(to_row(r, &mut names)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 
-    async fn run(&self, query: &str, values: Option<&[String]>) -> Result<Vec<Row>, String> {
-        let mut tx = self.pool.begin().await.map_err(|e| describe(&e))?;
-        let timeout = format!(
-            "SET LOCAL statement_timeout = '{}ms'",
+    /// The keys `pattern` makes of a query's rows (a rule's
+    /// `hot_keys_query`): each row rendered as it arrives, only the
+    /// pattern's columns read, no row kept.
+    pub async fn keys(&self, query: &str, pattern: &KeyPattern) -> Result<Vec<String>, String> {
+        let mut out = Vec::new();
+        self.keys_each(query, pattern, |k| out.push(k)).await?;
+        Ok(out)
+    }
+
+    /// [`PgRows::keys`] sent on `tx` in chunks of `chunk` as the rows
+    /// arrive, so a job ([`super::job::run_feed`]) starts on the first
+    /// ones; a failure is sent as an `Err` after the keys before it.
+    pub async fn send_keys(
+        &self,
+        query: &str,
+        pattern: &KeyPattern,
+        chunk: usize,
+        tx: &UnboundedSender<Result<Vec<String>, String>>,
+    ) {
+        let chunk = chunk.max(1);
+        let mut buf = Vec::with_capacity(chunk);
+        let done = self
+            .keys_each(query, pattern, |k| {
+                buf.push(k);
+                if buf.len() >= chunk {
+                    // A job that stopped early has dropped the receiver: fine.
+                    let _ = tx.send(Ok(std::mem::replace(&mut buf, Vec::with_capacity(chunk))));
+                }
+            })
+            .await;
+        if !buf.is_empty() {
+            let _ = tx.send(Ok(buf));
+        }
+        if let Err(e) = done {
+            let _ = tx.send(Err(format!("hot_keys_query: {e}")));
+        }
+    }
+
+    async fn keys_each(
+        &self,
+        query: &str,
+        pattern: &KeyPattern,
+        mut each: impl FnMut(String),
+    ) -> Result<(), String> {
+        let wanted: Vec<&str> = pattern.columns().collect();
+        let mut at: Vec<usize> = Vec::new();
+        self.for_rows(query, None, |r| {
+            if at.is_empty() {
+                at = wanted
+                    .iter()
+                    .map(|w| r.columns().iter().position(|c| c.name() == *w))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| format!("the rows lack the pattern's columns ({pattern})"))?;
+            }
+            let mut vals: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(at.len());
+            for (name, &i) in wanted.iter().zip(&at) {
+                if let Some(t) = text(r, i)? {
+                    vals.push((name, t));
+                }
+            }
+            let key =
+                pattern.render(|c| vals.iter().find(|(n, _)| *n == c).map(|(_, v)| v.as_ref()));
+            each(
+                key.ok_or_else(|| format!("a row has NULL in the pattern's columns ({pattern})"))?,
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    /// Run `query` (with `$1` = `values`) and hand each row to `each` as it
+    /// arrives. Tried once more when the connection (not the query) failed
+    /// before any row came: a pooled connection the server closed since its
+    /// last batch.
+    async fn for_rows(
+        &self,
+        query: &str,
+        values: Option<&[String]>,
+        mut each: impl FnMut(&PgRow) -> Result<(), String>,
+    ) -> Result<(), String> {
+        // Atomic only to keep the future `Send` (the console spawns it).
+        let seen = std::sync::atomic::AtomicBool::new(false);
+        let mut counted = |r: &PgRow| {
+            seen.store(true, std::sync::atomic::Ordering::Relaxed);
+            each(r)
+        };
+        match self.try_rows(query, values, &mut counted).await {
+            Err(e)
+                if matches!(e, sqlx::Error::Io(_))
+                    && !seen.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                tracing::debug!("warm: Postgres connection lost ({e}), trying again");
+                self.try_rows(query, values, &mut counted).await
+            }
+            other => other,
+        }
+        .map_err(|e| describe(&e))?
+    }
+
+    async fn try_rows(
+        &self,
+        query: &str,
+        values: Option<&[String]>,
+        each: &mut impl FnMut(&PgRow) -> Result<(), String>,
+    ) -> Result<Result<(), String>, sqlx::Error> {
+        let begin = format!(
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = '{}ms'",
             STATEMENT_TIMEOUT.as_millis()
         );
-        for stmt in ["SET TRANSACTION READ ONLY", timeout.as_str()] {
-            sqlx::query(stmt)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| describe(&e))?;
-        }
+        let mut tx = self.pool.begin_with(begin).await?;
         let q = sqlx::query(query);
         let q = match values {
             Some(v) => q.bind(v),
             None => q,
         };
-        let rows = q.fetch_all(&mut *tx).await.map_err(|e| describe(&e))?;
-        tx.commit().await.map_err(|e| describe(&e))?;
-        rows.iter().map(to_row).collect()
+        {
+            let mut rows = q.fetch(&mut *tx);
+            let mut n = 0u32;
+            while let Some(r) = rows.try_next().await? {
+                if let Err(e) = each(&r) {
+                    // Dropping the transaction rolls it back.
+                    return Ok(Err(e));
+                }
+                // Rows already received decode without waiting: let the
+                // task's other work (the writes, a job fed by these rows)
+                // have a turn now and then.
+                n = n.wrapping_add(1);
+                if n % YIELD_EVERY == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
     }
 }
 
 impl Rows for PgRows {
     async fn fetch(&mut self, rule: &Rule, values: &[String]) -> Result<Vec<Row>, String> {
-        self.run(&rule.query, Some(values)).await
+        let (mut names, mut out) = (Vec::new(), Vec::new());
+        self.for_rows(&rule.query, Some(values), |r| {
+            out.push(to_row(r, &mut names)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
     }
 }
 
-/// Text of every column, and the `value` column's bytes. A column of a type
-/// that is not text-like is named with the cast that fixes it.
-fn to_row(r: &PgRow) -> Result<Row, String> {
-    let mut out = Row::default();
-    for (i, c) in r.columns().iter().enumerate() {
-        let raw = r.try_get_raw(i).map_err(|e| e.to_string())?;
-        if raw.is_null() {
-            continue;
-        }
-        let ty = raw.type_info().name().to_string();
-        let text: Option<String> = match ty.as_str() {
-            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "UNKNOWN" => r.try_get(i).ok(),
-            "INT2" => r.try_get::<i16, _>(i).ok().map(|v| v.to_string()),
-            "INT4" => r.try_get::<i32, _>(i).ok().map(|v| v.to_string()),
-            "INT8" => r.try_get::<i64, _>(i).ok().map(|v| v.to_string()),
-            "BYTEA" if c.name() == "value" => {
-                out.value = r.try_get::<Vec<u8>, _>(i).map_err(|e| e.to_string())?;
+/// How a column is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Int2,
+    Int4,
+    Int8,
+    Bytes,
+    Other,
+}
+
+fn kind(ty: &str) -> Kind {
+    match ty {
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "UNKNOWN" => Kind::Text,
+        "INT2" => Kind::Int2,
+        "INT4" => Kind::Int4,
+        "INT8" => Kind::Int8,
+        "BYTEA" => Kind::Bytes,
+        _ => Kind::Other,
+    }
+}
+
+fn cast_hint(r: &PgRow, i: usize) -> String {
+    let (name, ty) = r
+        .columns()
+        .get(i)
+        .map(|c| (c.name(), c.type_info().name()))
+        .unwrap_or(("?", "?"));
+    format!("column {name} has type {ty}: cast it to text in the query ({name}::text)")
+}
+
+/// Column `i`'s text (`None`: NULL), borrowed from the row when it is
+/// text. Decoded straight from the wire value (the type is checked here).
+fn text(r: &PgRow, i: usize) -> Result<Option<Cow<'_, str>>, String> {
+    let raw = r.try_get_raw(i).map_err(|e| e.to_string())?;
+    if raw.is_null() {
+        return Ok(None);
+    }
+    let k = kind(raw.type_info().name());
+    let bad = |e: sqlx::error::BoxDynError| format!("{}: {e}", cast_hint(r, i));
+    Ok(Some(match k {
+        Kind::Text => Cow::Borrowed(<&str as Decode<Postgres>>::decode(raw).map_err(bad)?),
+        Kind::Int2 => Cow::Owned(i16::decode(raw).map_err(bad)?.to_string()),
+        Kind::Int4 => Cow::Owned(i32::decode(raw).map_err(bad)?.to_string()),
+        Kind::Int8 => Cow::Owned(i64::decode(raw).map_err(bad)?.to_string()),
+        Kind::Bytes | Kind::Other => return Err(cast_hint(r, i)),
+    }))
+}
+
+/// Text of every column, and the `value` column's bytes (text, or `bytea`
+/// as is). A column of a type that is not text-like is named with the cast
+/// that fixes it. `names`: the result's column names, shared by its rows
+/// (filled from the first row).
+fn to_row(r: &PgRow, names: &mut Vec<Arc<str>>) -> Result<Row, String> {
+    if names.is_empty() {
+        *names = r.columns().iter().map(|c| Arc::from(c.name())).collect();
+    }
+    let mut out = Row {
+        columns: Vec::with_capacity(names.len()),
+        value: Vec::new(),
+    };
+    for (i, name) in names.iter().enumerate() {
+        if &**name == "value" {
+            let raw = r.try_get_raw(i).map_err(|e| e.to_string())?;
+            if raw.is_null() {
                 continue;
             }
-            _ => None,
-        };
-        let Some(text) = text else {
-            return Err(format!(
-                "column {} has type {ty}: cast it to text in the query ({}::text)",
-                c.name(),
-                c.name()
-            ));
-        };
-        if c.name() == "value" {
-            out.value = text.into_bytes();
+            if kind(raw.type_info().name()) == Kind::Bytes {
+                out.value = <&[u8] as Decode<Postgres>>::decode(raw)
+                    .map_err(|e| e.to_string())?
+                    .to_vec();
+                continue;
+            }
+        }
+        let Some(t) = text(r, i)? else { continue };
+        if &**name == "value" {
+            out.value = t.into_owned().into_bytes();
         } else {
-            out.columns.insert(c.name().to_string(), text);
+            out.columns.push((name.clone(), t.into_owned()));
         }
     }
     Ok(out)

@@ -13,6 +13,10 @@ use crate::engines::intern::key_hash;
 pub const DEFAULT_MAX_KEYS_PER_S: u64 = 20_000;
 /// Keys per database round trip unless the rule says otherwise.
 pub const DEFAULT_BATCH: usize = 1_000;
+/// The same for a rule without a rate limit (`max_keys_per_s = 0`): speed
+/// is all it asks for, and fewer, larger round trips give more of it
+/// (docs/PERFORMANCE.md); pipelines stay bounded in bytes either way.
+pub const DEFAULT_BATCH_UNLIMITED: usize = 5_000;
 /// ±10 % so warmed keys do not all expire in the same second.
 pub const DEFAULT_JITTER: f64 = 0.1;
 
@@ -43,7 +47,8 @@ pub struct RuleSpec {
     pub mode: Mode,
     /// Rate limit; 0 = unlimited, only when said explicitly.
     pub max_keys_per_s: Option<u64>,
-    /// Keys per SELECT.
+    /// Keys per SELECT (and per write round trip); default 1000, or 5000
+    /// without a rate limit.
     pub batch: Option<usize>,
 }
 
@@ -116,7 +121,15 @@ impl Rule {
         if !(0.0..=0.5).contains(&jitter) {
             return Err(("ttl_jitter", format!("{jitter} is not between 0 and 0.5")));
         }
-        let batch = s.batch.unwrap_or(DEFAULT_BATCH);
+        let max_keys_per_s = match s.max_keys_per_s {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => Some(DEFAULT_MAX_KEYS_PER_S),
+        };
+        let batch = s.batch.unwrap_or(match max_keys_per_s {
+            Some(_) => DEFAULT_BATCH,
+            None => DEFAULT_BATCH_UNLIMITED,
+        });
         if !(1..=100_000).contains(&batch) {
             return Err(("batch", format!("{batch} is not between 1 and 100000")));
         }
@@ -130,11 +143,7 @@ impl Rule {
             ttl,
             jitter,
             mode: s.mode,
-            max_keys_per_s: match s.max_keys_per_s {
-                Some(0) => None,
-                Some(n) => Some(n),
-                None => Some(DEFAULT_MAX_KEYS_PER_S),
-            },
+            max_keys_per_s,
             batch,
         })
     }
@@ -186,6 +195,14 @@ mod tests {
             unlimited.max_keys_per_s, None,
             "0 means unlimited, when said"
         );
+        assert_eq!(unlimited.batch, DEFAULT_BATCH_UNLIMITED);
+        let explicit = Rule::from_spec(RuleSpec {
+            max_keys_per_s: Some(0),
+            batch: Some(200),
+            ..spec()
+        })
+        .unwrap();
+        assert_eq!(explicit.batch, 200, "a rule's own batch wins");
     }
 
     #[test]

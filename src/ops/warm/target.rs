@@ -1,6 +1,7 @@
 //! Where warmed values go: one Redis node, or a Redis Cluster whose writes
-//! are grouped by slot owner (one pipeline per node) and retried once after
-//! a `MOVED` / `ASK` with a fresh slot map.
+//! are grouped by slot owner (one pipeline per node). A `MOVED` key is
+//! retried on the slot's new owner; an `ASK` key (its slot is migrating) is
+//! retried with `ASKING` on the importing node.
 
 use redis::Value;
 use redis::aio::MultiplexedConnection;
@@ -9,10 +10,19 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::slot::key_slot;
-use super::write::{Item, Mode, Outcome, write_batch};
+use super::write::{
+    Item, Mode, Outcome, RedirectKind, write_batch, write_batch_asking, write_batch_then,
+};
 use crate::sources::redis::NodeConfig;
 use crate::sources::redis::endpoint::{self, ServerMode};
 use crate::sources::redis::info::Info;
+
+/// Redirect rounds per batch before a still-redirected key counts as an
+/// error (a slot moving twice during one batch is already rare).
+pub const MAX_REDIRECTS: usize = 4;
+
+/// A node's address: host and port.
+pub type Addr = (String, u16);
 
 /// A slot range and the primary serving it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +32,7 @@ pub struct SlotRange {
     /// Last slot (inclusive).
     pub end: u16,
     /// Primary's address.
-    pub addr: (String, u16),
+    pub addr: Addr,
 }
 
 /// `CLUSTER SLOTS` → ranges and their primaries.
@@ -66,7 +76,7 @@ pub enum Target {
         /// Slot ownership.
         slots: Vec<SlotRange>,
         /// Open connections by address.
-        conns: BTreeMap<(String, u16), MultiplexedConnection>,
+        conns: BTreeMap<Addr, MultiplexedConnection>,
     },
 }
 
@@ -94,7 +104,7 @@ impl Target {
             conns: BTreeMap::new(),
         };
         // Every primary from the start, so the guards watch them all.
-        let addrs: Vec<(String, u16)> = match &t {
+        let addrs: Vec<Addr> = match &t {
             Target::Cluster { slots, .. } => slots.iter().map(|r| r.addr.clone()).collect(),
             Target::Node(_) => Vec::new(),
         };
@@ -116,38 +126,72 @@ impl Target {
         }
     }
 
+    /// Per node, one pipeline. A `MOVED` key goes again to its slot's new
+    /// owner (the map re-read, then corrected by what the nodes said); an
+    /// `ASK` key (its slot is migrating and the key is not on the source)
+    /// goes with `ASKING` to the importing node, the map left as it is.
+    /// A key still redirected after [`MAX_REDIRECTS`] rounds is an error.
     async fn write_cluster(&mut self, mode: Mode, items: Vec<Item>) -> redis::RedisResult<Outcome> {
         let mut out = Outcome::default();
-        let mut pending = items;
-        for attempt in 0..2 {
-            let mut by_node: FxHashMap<(String, u16), Vec<Item>> = FxHashMap::default();
-            for it in pending.drain(..) {
-                let addr = self.owner(key_slot(it.key.as_bytes()));
-                by_node.entry(addr).or_default().push(it);
+        // Each key, and the node an `ASK` sent it to (`None`: its slot's owner).
+        let mut pending: Vec<(Item, Option<Addr>)> = items.into_iter().map(|i| (i, None)).collect();
+        for round in 0..=MAX_REDIRECTS {
+            if pending.is_empty() {
+                break;
             }
-            let mut moved = Vec::new();
-            for (addr, batch) in by_node {
+            let mut groups: FxHashMap<(Addr, bool), Vec<Item>> = FxHashMap::default();
+            for (it, ask) in pending.drain(..) {
+                let to = match ask {
+                    Some(addr) => (addr, true),
+                    None => (self.owner(key_slot(it.key.as_bytes())), false),
+                };
+                groups.entry(to).or_default().push(it);
+            }
+            let mut moved: Vec<(u16, Addr)> = Vec::new();
+            for ((addr, asking), batch) in groups {
                 let conn = self.conn(&addr).await.map_err(io_error)?;
-                let mut o = write_batch(conn, mode, &batch).await?;
-                // A slot moved under us: re-read the map and try those keys again.
-                if attempt == 0 {
-                    let mut batch: Vec<Option<Item>> = batch.into_iter().map(Some).collect();
-                    moved.extend(o.redirected.drain(..).filter_map(|i| batch[i].take()));
+                let mut o = if asking {
+                    write_batch_asking(conn, mode, &batch).await?
                 } else {
+                    write_batch(conn, mode, &batch).await?
+                };
+                if round == MAX_REDIRECTS {
                     o.settle_redirects();
+                } else {
+                    let mut batch: Vec<Option<Item>> = batch.into_iter().map(Some).collect();
+                    for r in o.redirected.drain(..) {
+                        let Some(it) = batch.get_mut(r.index).and_then(Option::take) else {
+                            continue;
+                        };
+                        match r.kind {
+                            RedirectKind::Ask => pending.push((it, Some(r.addr))),
+                            RedirectKind::Moved => {
+                                moved.push((r.slot, r.addr));
+                                pending.push((it, None));
+                            }
+                        }
+                    }
                 }
                 out.add(&o);
             }
-            if moved.is_empty() {
-                break;
+            if !moved.is_empty() {
+                tracing::debug!(slots = moved.len(), "warm: MOVED, re-reading the slot map");
+                // A node that cannot say is no reason to stop: the redirects
+                // themselves name the new owners.
+                if let Err(e) = self.refresh().await {
+                    tracing::warn!("warm: re-reading the slot map: {e}");
+                }
+                if let Target::Cluster { slots, .. } = self {
+                    for (slot, addr) in moved {
+                        assign(slots, slot, addr);
+                    }
+                }
             }
-            self.refresh().await.map_err(io_error)?;
-            pending = moved;
         }
         Ok(out)
     }
 
-    fn owner(&self, slot: u16) -> (String, u16) {
+    fn owner(&self, slot: u16) -> Addr {
         match self {
             Target::Cluster { slots, seed, .. } => slots
                 .iter()
@@ -158,7 +202,7 @@ impl Target {
         }
     }
 
-    async fn conn(&mut self, addr: &(String, u16)) -> Result<&mut MultiplexedConnection, String> {
+    async fn conn(&mut self, addr: &Addr) -> Result<&mut MultiplexedConnection, String> {
         let Target::Cluster { seed, conns, .. } = self else {
             return Err("not a cluster".into());
         };
@@ -173,10 +217,20 @@ impl Target {
             .ok_or_else(|| "no connection".to_string())
     }
 
+    /// Re-read the slot map from a node already connected (the seed when
+    /// none answers).
     async fn refresh(&mut self) -> Result<(), String> {
-        let Target::Cluster { seed, slots, .. } = self else {
+        let Target::Cluster { seed, slots, conns } = self else {
             return Ok(());
         };
+        for c in conns.values_mut() {
+            if let Ok(fresh) = load_slots(c).await
+                && !fresh.is_empty()
+            {
+                *slots = fresh;
+                return Ok(());
+            }
+        }
         let mut c = endpoint::open(seed).await?;
         *slots = load_slots(&mut c).await?;
         Ok(())
@@ -201,7 +255,7 @@ impl Target {
         keys: &[String],
     ) -> redis::RedisResult<Vec<T>> {
         let mut out = vec![T::default(); keys.len()];
-        let mut groups: BTreeMap<(String, u16), Vec<usize>> = BTreeMap::new();
+        let mut groups: BTreeMap<Addr, Vec<usize>> = BTreeMap::new();
         for (i, k) in keys.iter().enumerate() {
             groups
                 .entry(self.owner(key_slot(k.as_bytes())))
@@ -225,6 +279,43 @@ impl Target {
         Ok(out)
     }
 
+    /// [`Target::write`], then [`Target::info`], the look taken after the
+    /// writes; on one node, in the writes' own round trip.
+    pub async fn write_then_info(
+        &mut self,
+        mode: Mode,
+        items: Vec<Item>,
+    ) -> redis::RedisResult<(Outcome, Vec<(String, Info)>)> {
+        match self {
+            Target::Node(c) => {
+                let (mut o, reply) = write_batch_then(c, mode, &items, &info_cmd()).await?;
+                o.settle_redirects();
+                let text: String = redis::from_redis_value(reply?)?;
+                Ok((o, vec![(String::new(), Info::parse(&text))]))
+            }
+            Target::Cluster { .. } => {
+                let o = self.write_cluster(mode, items).await?;
+                Ok((o, self.info().await?))
+            }
+        }
+    }
+
+    /// The slowest `PING` round trip over the nodes written to, for the
+    /// latency guard.
+    pub async fn ping(&mut self) -> redis::RedisResult<std::time::Duration> {
+        let mut worst = std::time::Duration::ZERO;
+        let mut one = |d: std::time::Duration| worst = worst.max(d);
+        match self {
+            Target::Node(c) => one(ping_of(c).await?),
+            Target::Cluster { conns, .. } => {
+                for c in conns.values_mut() {
+                    one(ping_of(c).await?);
+                }
+            }
+        }
+        Ok(worst)
+    }
+
     /// `INFO` of every node written to, by address, for the job's guards.
     pub async fn info(&mut self) -> redis::RedisResult<Vec<(String, Info)>> {
         let mut out = Vec::new();
@@ -240,7 +331,38 @@ impl Target {
     }
 }
 
-fn seed_addr(seed: &NodeConfig) -> (String, u16) {
+/// Make `addr` the owner of `slot` (what a `MOVED` says), splitting the
+/// range that held it.
+pub fn assign(slots: &mut Vec<SlotRange>, slot: u16, addr: Addr) {
+    let mut out = Vec::with_capacity(slots.len() + 2);
+    for r in slots.drain(..) {
+        if r.start <= slot && slot <= r.end {
+            if r.start < slot {
+                out.push(SlotRange {
+                    end: slot - 1,
+                    ..r.clone()
+                });
+            }
+            if slot < r.end {
+                out.push(SlotRange {
+                    start: slot + 1,
+                    ..r.clone()
+                });
+            }
+        } else {
+            out.push(r);
+        }
+    }
+    out.push(SlotRange {
+        start: slot,
+        end: slot,
+        addr,
+    });
+    out.sort_by_key(|r| r.start);
+    *slots = out;
+}
+
+fn seed_addr(seed: &NodeConfig) -> Addr {
     seed.addr.clone().unwrap_or_else(|| {
         let name = crate::sources::redis::display_name(&seed.url);
         match name.rsplit_once(':') {
@@ -263,13 +385,21 @@ async fn load_slots(c: &mut MultiplexedConnection) -> Result<Vec<SlotRange>, Str
     Ok(parse_slots(&v))
 }
 
+/// The sections the guards read.
+fn info_cmd() -> redis::Cmd {
+    let mut c = redis::cmd("INFO");
+    c.arg("memory").arg("stats").arg("server");
+    c
+}
+
+async fn ping_of(c: &mut MultiplexedConnection) -> redis::RedisResult<std::time::Duration> {
+    let t = std::time::Instant::now();
+    let _: String = redis::cmd("PING").query_async(c).await?;
+    Ok(t.elapsed())
+}
+
 async fn info_of(c: &mut MultiplexedConnection) -> redis::RedisResult<Info> {
-    let text: String = redis::cmd("INFO")
-        .arg("memory")
-        .arg("stats")
-        .arg("server")
-        .query_async(c)
-        .await?;
+    let text: String = info_cmd().query_async(c).await?;
     Ok(Info::parse(&text))
 }
 
@@ -297,5 +427,33 @@ mod tests {
                 addr: ("127.0.0.1".into(), 7000)
             }]
         );
+    }
+
+    #[test]
+    fn a_moved_slot_is_split_out_of_its_range() {
+        let a = |p: u16| ("127.0.0.1".to_string(), p);
+        let range = |start, end, p| SlotRange {
+            start,
+            end,
+            addr: a(p),
+        };
+        let mut slots = vec![range(0, 99, 1), range(100, 199, 2)];
+        assign(&mut slots, 50, a(2));
+        assert_eq!(
+            slots,
+            [
+                range(0, 49, 1),
+                range(50, 50, 2),
+                range(51, 99, 1),
+                range(100, 199, 2)
+            ]
+        );
+        assign(&mut slots, 0, a(3));
+        assign(&mut slots, 199, a(3));
+        assert_eq!(slots.first(), Some(&range(0, 0, 3)));
+        assert_eq!(slots.last(), Some(&range(199, 199, 3)));
+        assert_eq!(slots[1], range(1, 49, 1));
+        let covered: u32 = slots.iter().map(|r| u32::from(r.end - r.start) + 1).sum();
+        assert_eq!(covered, 200, "every slot still has exactly one owner");
     }
 }

@@ -48,9 +48,52 @@ pub struct Outcome {
     pub errors: u64,
     /// The first such reason.
     pub first_error: Option<String>,
-    /// Indices (in the batch) of keys a cluster node redirected (`MOVED` /
-    /// `ASK`): not written, not counted above; the caller retries them.
-    pub redirected: Vec<usize>,
+    /// Keys a cluster node redirected (`MOVED` / `ASK`): not written, not
+    /// counted above; the caller retries them where the redirect says.
+    pub redirected: Vec<Redirect>,
+}
+
+/// Why a key must go elsewhere: its slot moved for good, or (during a
+/// migration) this one key is already on the importing node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectKind {
+    /// `MOVED`: the slot has a new owner; the slot map is stale.
+    Moved,
+    /// `ASK`: the slot is migrating; send `ASKING` then the write to `addr`,
+    /// and keep the slot map as it is.
+    Ask,
+}
+
+/// One redirected key of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// Its index in the batch.
+    pub index: usize,
+    /// `MOVED` or `ASK`.
+    pub kind: RedirectKind,
+    /// The key's slot, as the node said.
+    pub slot: u16,
+    /// Where to send it (`host`, `port`).
+    pub addr: (String, u16),
+}
+
+impl Redirect {
+    /// The redirect a reply carries, if it is a well-formed `MOVED` / `ASK`.
+    pub fn from_error(index: usize, e: &redis::RedisError) -> Option<Redirect> {
+        let kind = match e.code()? {
+            "MOVED" => RedirectKind::Moved,
+            "ASK" => RedirectKind::Ask,
+            _ => return None,
+        };
+        let (addr, slot) = e.redirect_node()?;
+        let (host, port) = addr.rsplit_once(':')?;
+        Some(Redirect {
+            index,
+            kind,
+            slot,
+            addr: (host.to_string(), port.parse().ok()?),
+        })
+    }
 }
 
 impl Outcome {
@@ -90,14 +133,100 @@ pub async fn write_batch<C: ConnectionLike>(
     mode: Mode,
     items: &[Item],
 ) -> redis::RedisResult<Outcome> {
-    let mut out = Outcome::default();
-    if items.is_empty() {
-        return Ok(out);
+    Ok(write_pipeline(conn, mode, items, false, None).await?.0)
+}
+
+/// [`write_batch`] to the importing node of a slot migration: each `SET`
+/// preceded by `ASKING` (which holds for the next command only), in the
+/// same pipeline, so nothing else on the connection comes between them.
+pub async fn write_batch_asking<C: ConnectionLike>(
+    conn: &mut C,
+    mode: Mode,
+    items: &[Item],
+) -> redis::RedisResult<Outcome> {
+    Ok(write_pipeline(conn, mode, items, true, None).await?.0)
+}
+
+/// [`write_batch`], then `then` at the end of the same pipeline: it runs
+/// after the writes, at no extra round trip. Its reply comes back as is.
+pub async fn write_batch_then<C: ConnectionLike>(
+    conn: &mut C,
+    mode: Mode,
+    items: &[Item],
+    then: &redis::Cmd,
+) -> redis::RedisResult<(Outcome, redis::RedisResult<Value>)> {
+    let (o, last) = write_pipeline(conn, mode, items, false, Some(then)).await?;
+    let last = last.unwrap_or_else(|| {
+        Err(redis::RedisError::from(std::io::Error::other(
+            "no reply to the command after the writes",
+        )))
+    });
+    Ok((o, last))
+}
+
+/// Key and value bytes per pipeline, at most: a batch of large values goes
+/// in several round trips, each well within the connection's response
+/// timeout (and the server's query buffer).
+pub const MAX_PIPELINE_BYTES: usize = 2 << 20;
+
+/// Where the pipeline that starts at `start` ends: at least one item, then
+/// as many as fit in `max` bytes.
+fn chunk_end(items: &[Item], start: usize, max: usize) -> usize {
+    let mut bytes = 0;
+    for (i, it) in items.iter().enumerate().skip(start) {
+        bytes += it.key.len() + it.value.len();
+        if bytes > max && i > start {
+            return i;
+        }
     }
-    let mut pipe = redis::pipe();
+    items.len()
+}
+
+async fn write_pipeline<C: ConnectionLike>(
+    conn: &mut C,
+    mode: Mode,
+    items: &[Item],
+    asking: bool,
+    then: Option<&redis::Cmd>,
+) -> redis::RedisResult<(Outcome, Option<redis::RedisResult<Value>>)> {
+    let mut out = Outcome::default();
+    let mut start = 0;
+    loop {
+        let end = chunk_end(items, start, MAX_PIPELINE_BYTES);
+        let last_chunk = end == items.len();
+        let then = if last_chunk { then } else { None };
+        let (o, last) = write_chunk(conn, mode, &items[start..end], start, asking, then).await?;
+        out.add(&o);
+        out.redirected.extend(o.redirected);
+        if last_chunk {
+            return Ok((out, last));
+        }
+        start = end;
+    }
+}
+
+/// One pipeline: `items` (the batch's from index `base` on), then `then`.
+async fn write_chunk<C: ConnectionLike>(
+    conn: &mut C,
+    mode: Mode,
+    items: &[Item],
+    base: usize,
+    asking: bool,
+    then: Option<&redis::Cmd>,
+) -> redis::RedisResult<(Outcome, Option<redis::RedisResult<Value>>)> {
+    let mut out = Outcome::default();
+    if items.is_empty() && then.is_none() {
+        return Ok((out, None));
+    }
+    let mut pipe = redis::Pipeline::with_capacity(items.len() * (1 + usize::from(asking)) + 1);
     pipe.ignore_errors();
     for it in items {
-        let cmd = pipe.cmd("SET").arg(&it.key).arg(&it.value[..]);
+        if asking {
+            pipe.cmd("ASKING").ignore();
+        }
+        // Sized up front: one allocation per buffer, not one per growth.
+        let mut cmd = redis::Cmd::with_capacity(7, it.key.len() + it.value.len() + 32);
+        cmd.arg("SET").arg(&it.key).arg(&it.value[..]);
         match mode {
             Mode::Fill => cmd.arg("NX"),
             Mode::Refresh => cmd.arg("XX").arg("GET"),
@@ -105,12 +234,22 @@ pub async fn write_batch<C: ConnectionLike>(
         if it.ttl_ms > 0 {
             cmd.arg("PX").arg(it.ttl_ms);
         }
+        pipe.add_command(cmd);
     }
-    let replies: Vec<redis::RedisResult<Value>> = pipe.query_async(conn).await?;
+    if let Some(c) = then {
+        pipe.add_command(c.clone());
+    }
+    let mut replies: Vec<redis::RedisResult<Value>> = pipe.query_async(conn).await?;
+    let last = match then {
+        Some(_) if replies.len() > items.len() => replies.pop(),
+        _ => None,
+    };
     for (i, r) in replies.into_iter().enumerate() {
         match (mode, r) {
             (_, Err(e)) if e.code() == Some("WRONGTYPE") => out.type_conflict += 1,
-            (_, Err(e)) if matches!(e.code(), Some("MOVED" | "ASK")) => out.redirected.push(i),
+            (_, Err(e)) if let Some(r) = Redirect::from_error(base + i, &e) => {
+                out.redirected.push(r);
+            }
             (_, Err(e)) => {
                 out.errors += 1;
                 if out.first_error.is_none() {
@@ -126,12 +265,68 @@ pub async fn write_batch<C: ConnectionLike>(
             (_, Ok(_)) => out.written += 1,
         }
     }
-    Ok(out)
+    Ok((out, last))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn server_error(reply: &str) -> redis::RedisError {
+        redis::parse_redis_value(reply.as_bytes())
+            .unwrap()
+            .extract_error()
+            .unwrap_err()
+    }
+
+    #[test]
+    fn redirects_say_where_the_key_goes() {
+        assert_eq!(
+            Redirect::from_error(3, &server_error("-ASK 5474 127.0.0.1:7001\r\n")),
+            Some(Redirect {
+                index: 3,
+                kind: RedirectKind::Ask,
+                slot: 5474,
+                addr: ("127.0.0.1".into(), 7001),
+            })
+        );
+        let moved = Redirect::from_error(0, &server_error("-MOVED 12 ::1:7002\r\n")).unwrap();
+        assert_eq!(moved.kind, RedirectKind::Moved);
+        assert_eq!(
+            moved.addr,
+            ("::1".into(), 7002),
+            "the port follows the last colon"
+        );
+        assert_eq!(Redirect::from_error(0, &server_error("-OOM no\r\n")), None);
+        assert_eq!(
+            Redirect::from_error(0, &server_error("-MOVED garbage\r\n")),
+            None,
+            "a malformed redirect is an error like any other"
+        );
+    }
+
+    #[test]
+    fn large_batches_go_in_pipelines_of_bounded_size() {
+        let items: Vec<Item> = [10, 10, 10, 50, 5]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| Item {
+                key: format!("k{i}"),
+                value: vec![b'x'; n],
+                ttl_ms: 0,
+            })
+            .collect();
+        // 12 bytes each for the first three (key + value).
+        assert_eq!(chunk_end(&items, 0, 24), 2);
+        assert_eq!(chunk_end(&items, 2, 24), 3, "the next item would not fit");
+        assert_eq!(chunk_end(&items, 3, 24), 4, "one item too big goes alone");
+        assert_eq!(chunk_end(&items, 4, 24), 5);
+        assert_eq!(
+            chunk_end(&items, 0, 1 << 20),
+            5,
+            "small batches: one pipeline"
+        );
+    }
 
     #[test]
     fn outcomes_add_up() {
