@@ -720,3 +720,35 @@ fn keys_arriving_while_the_job_runs_are_warmed_and_a_failed_key_query_is_reporte
     let n: i64 = server.cmd(&["DBSIZE"]).unwrap();
     assert_eq!(n, 800);
 }
+
+#[test]
+fn a_dry_run_during_a_slot_migration_follows_ask_to_the_importing_node() {
+    use heliostat::ops::warm::dry::dry_run;
+    use heliostat::ops::warm::slot::key_slot;
+    let cluster = support::cluster::Cluster::start(3);
+    let slot = key_slot(b"m");
+    let src = cluster.owner_of(slot);
+    let dst = (src + 1) % 3;
+    let (tagged, _) = tagged_and_spread();
+    // 200 keys of the slot cached; half of them then move to the importing node.
+    for k in &tagged[..200] {
+        let _: () = cluster.nodes[src].cmd(&["SET", k, "old"]).unwrap();
+    }
+    cluster.begin_migration(slot, src, dst);
+    cluster.migrate_keys(src, dst, &tagged[..100]);
+    let mut rows = keyed_table(&tagged, "v-");
+    let d = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut target = Target::open(&cluster.nodes[0].url()).await.unwrap();
+            dry_run(&rule_for("${id}", 100, 0), &tagged, &mut rows, &mut target).await
+        })
+        .expect("the dry run follows the migration");
+    assert_eq!((d.keys, d.looked_at), (1000, 1000));
+    assert_eq!((d.new, d.skipped, d.no_row), (800, 200, 0), "{d:?}");
+    // Nothing was written by looking.
+    assert_eq!(cluster.keys_in_slot(src, slot).len(), 100);
+    assert_eq!(cluster.keys_in_slot(dst, slot).len(), 100);
+}

@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 
 use super::slot::key_slot;
 use super::write::{
-    Item, Mode, Outcome, RedirectKind, write_batch, write_batch_asking, write_batch_then,
+    Item, Mode, Outcome, Redirect, RedirectKind, write_batch, write_batch_asking, write_batch_then,
 };
 use crate::sources::redis::NodeConfig;
 use crate::sources::redis::endpoint::{self, ServerMode};
@@ -255,25 +255,56 @@ impl Target {
         keys: &[String],
     ) -> redis::RedisResult<Vec<T>> {
         let mut out = vec![T::default(); keys.len()];
-        let mut groups: BTreeMap<Addr, Vec<usize>> = BTreeMap::new();
-        for (i, k) in keys.iter().enumerate() {
-            groups
-                .entry(self.owner(key_slot(k.as_bytes())))
-                .or_default()
-                .push(i);
-        }
-        for (addr, idx) in groups {
-            let conn = match self {
-                Target::Node(c) => c,
-                Target::Cluster { .. } => self.conn(&addr).await.map_err(io_error)?,
-            };
-            let mut pipe = redis::pipe();
-            for &i in &idx {
-                pipe.cmd(cmd).arg(&keys[i]);
+        // Each key's index, and the node an `ASK` sent it to (`None`: its
+        // slot's owner): a migrating or moved slot is followed as writes are.
+        let mut pending: Vec<(usize, Option<Addr>)> = (0..keys.len()).map(|i| (i, None)).collect();
+        for round in 0..=MAX_REDIRECTS {
+            if pending.is_empty() {
+                break;
             }
-            let answers: Vec<T> = pipe.query_async(conn).await?;
-            for (i, t) in idx.into_iter().zip(answers) {
-                out[i] = t;
+            let mut groups: BTreeMap<(Addr, bool), Vec<usize>> = BTreeMap::new();
+            for (i, ask) in pending.drain(..) {
+                let to = match ask {
+                    Some(a) => (a, true),
+                    None => (self.owner(key_slot(keys[i].as_bytes())), false),
+                };
+                groups.entry(to).or_default().push(i);
+            }
+            let mut moved: Vec<(u16, Addr)> = Vec::new();
+            for ((addr, asking), idx) in groups {
+                let conn = match self {
+                    Target::Node(c) => c,
+                    Target::Cluster { .. } => self.conn(&addr).await.map_err(io_error)?,
+                };
+                let mut pipe = redis::pipe();
+                pipe.ignore_errors();
+                for &i in &idx {
+                    if asking {
+                        pipe.cmd("ASKING").ignore();
+                    }
+                    pipe.cmd(cmd).arg(&keys[i]);
+                }
+                let answers: Vec<redis::RedisResult<Value>> = pipe.query_async(conn).await?;
+                for (i, a) in idx.into_iter().zip(answers) {
+                    match a {
+                        Ok(v) => out[i] = redis::from_redis_value(v)?,
+                        Err(e) => match Redirect::from_error(i, &e) {
+                            Some(r) if round < MAX_REDIRECTS => match r.kind {
+                                RedirectKind::Ask => pending.push((i, Some(r.addr))),
+                                RedirectKind::Moved => {
+                                    moved.push((r.slot, r.addr));
+                                    pending.push((i, None));
+                                }
+                            },
+                            _ => return Err(e),
+                        },
+                    }
+                }
+            }
+            if let Target::Cluster { slots, .. } = self {
+                for (slot, addr) in moved {
+                    assign(slots, slot, addr);
+                }
             }
         }
         Ok(out)
