@@ -3,25 +3,14 @@
 //! with `CLUSTER MEET`, ready when every node says `cluster_state:ok` and
 //! knows every other. Killed on drop (each node is a `RedisServer`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::RedisServer;
+use super::{RedisServer, wait_for};
 
 /// A cluster of our own.
 pub struct Cluster {
     /// The nodes, in start order (the first `masters` own the slots).
     pub nodes: Vec<RedisServer>,
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 impl Cluster {

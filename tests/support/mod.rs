@@ -14,6 +14,18 @@ pub mod postgres;
 pub mod sentinel;
 pub mod tls;
 
+/// Poll `ok` every 50 ms until it holds; panic naming `what` after `limit`.
+pub fn wait_for(what: &str, limit: std::time::Duration, mut ok: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
 /// A current-thread runtime with IO and timers, as each test drives its own.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -2,9 +2,9 @@
 //! monitoring them as `mymaster` with quorum 1 and short timeouts, so a
 //! failover takes a second or two. Killed on drop.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::RedisServer;
+use super::{RedisServer, wait_for};
 
 /// The service name the Sentinel monitors.
 pub const SERVICE: &str = "mymaster";
@@ -17,17 +17,6 @@ pub struct SentinelSet {
     pub replica: RedisServer,
     /// The Sentinel.
     pub sentinel: RedisServer,
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 impl SentinelSet {
