@@ -96,15 +96,9 @@ impl Console {
     }
 
     async fn perform(&mut self, f: Effect) {
-        let cmd = match f {
-            Effect::Warm { job, keys, refresh } => WarmCmd::Warm { job, keys, refresh },
-            Effect::CancelWarm(job) => WarmCmd::Cancel(job),
-            Effect::Preload { job, rule } => WarmCmd::Preload { job, rule },
-            Effect::DryRun { id, keys } => WarmCmd::DryRun { id, keys },
-            Effect::Probe(keys) => WarmCmd::Probe(keys),
-            _ => return,
-        };
-        self.cmds.send(cmd).await.unwrap();
+        if let Some(cmd) = f.warm_cmd() {
+            self.cmds.send(cmd).await.unwrap();
+        }
     }
 
     /// Apply samples (ticking) until `done` or 20 s.

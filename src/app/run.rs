@@ -82,15 +82,9 @@ impl Warmer {
                 let _ = tx.send(fx).await;
             }
             Warmer::Live(tx) => {
-                let cmd = match fx {
-                    Effect::Warm { job, keys, refresh } => WarmCmd::Warm { job, keys, refresh },
-                    Effect::CancelWarm(job) => WarmCmd::Cancel(job),
-                    Effect::Preload { job, rule } => WarmCmd::Preload { job, rule },
-                    Effect::DryRun { id, keys } => WarmCmd::DryRun { id, keys },
-                    Effect::Probe(keys) => WarmCmd::Probe(keys),
-                    _ => return,
-                };
-                let _ = tx.send(cmd).await;
+                if let Some(cmd) = fx.warm_cmd() {
+                    let _ = tx.send(cmd).await;
+                }
             }
         }
     }

@@ -93,11 +93,12 @@ impl State {
         for c in &mut clients {
             c.stored = self.sink.stored.get(&c.client).map(|s| s.requests);
         }
+        let local: rustc_hash::FxHashSet<ClientId> = clients.iter().map(|c| c.client).collect();
         let mut only_stored: Vec<ClientView> = self
             .sink
             .stored
             .iter()
-            .filter(|(id, _)| !clients.iter().any(|c| c.client == **id))
+            .filter(|(id, _)| !local.contains(id))
             .map(|(id, s)| ClientView {
                 client: *id,
                 name: s.name.clone(),

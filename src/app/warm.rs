@@ -10,9 +10,24 @@ use super::ui_state::{Confirm, Mode, Pending};
 use crate::action::Pane;
 use crate::engines::Timestamp;
 use crate::engines::warming::CandidateReason;
-use crate::ops::warm::console::rule_for;
+use crate::ops::warm::console::{WarmCmd, rule_for};
 use crate::ops::warm::rules::Rule;
 use crate::sample::{WarmDry, WarmProgress};
+
+impl Effect {
+    /// The live warm service's command for a warming effect; `None` for the
+    /// other effects.
+    pub fn warm_cmd(self) -> Option<WarmCmd> {
+        Some(match self {
+            Effect::Warm { job, keys, refresh } => WarmCmd::Warm { job, keys, refresh },
+            Effect::CancelWarm(job) => WarmCmd::Cancel(job),
+            Effect::Preload { job, rule } => WarmCmd::Preload { job, rule },
+            Effect::DryRun { id, keys } => WarmCmd::DryRun { id, keys },
+            Effect::Probe(keys) => WarmCmd::Probe(keys),
+            _ => return None,
+        })
+    }
+}
 
 /// What the app knows about live warming.
 #[derive(Debug, Clone, Default)]

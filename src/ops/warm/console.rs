@@ -343,7 +343,7 @@ async fn run_job(
                 let _ = tx.try_one(Body::WarmProgress(p));
             })
             .await;
-            merge(&mut total, &r);
+            total.add(&r);
             if r.cancelled || r.paused.is_some() {
                 break;
             }
@@ -393,20 +393,4 @@ async fn run_job(
 /// Keys that failed or were not written for want of a rule or a row.
 fn errors(r: &Report) -> u64 {
     r.written.errors + r.written.type_conflict + r.no_row + r.no_rule
-}
-
-fn merge(into: &mut Report, r: &Report) {
-    into.keys += r.keys;
-    into.written.add(&r.written);
-    into.no_rule += r.no_rule;
-    into.no_row += r.no_row;
-    into.query_errors += r.query_errors;
-    into.redis_errors += r.redis_errors;
-    if into.first_error.is_none() {
-        into.first_error.clone_from(&r.first_error);
-    }
-    into.cancelled |= r.cancelled;
-    if into.paused.is_none() {
-        into.paused.clone_from(&r.paused);
-    }
 }

@@ -93,6 +93,24 @@ impl Report {
             || self.paused.is_some()
     }
 
+    /// Add another job's report (a job over several rules): counts add up,
+    /// the first error and the first pause are kept.
+    pub fn add(&mut self, r: &Report) {
+        self.keys += r.keys;
+        self.written.add(&r.written);
+        self.no_rule += r.no_rule;
+        self.no_row += r.no_row;
+        self.query_errors += r.query_errors;
+        self.redis_errors += r.redis_errors;
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&r.first_error);
+        }
+        self.cancelled |= r.cancelled;
+        if self.paused.is_none() {
+            self.paused.clone_from(&r.paused);
+        }
+    }
+
     fn error(&mut self, e: String) {
         if self.first_error.is_none() {
             self.first_error = Some(e);
