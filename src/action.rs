@@ -350,7 +350,7 @@ impl Action {
             Action::TimeZoomOut => ("time_zoom_out", "wider time buckets", "zoom out"),
             Action::TimeZoomIn => ("time_zoom_in", "narrower time buckets", "zoom in"),
             Action::Mark => ("mark", "mark / unmark the selected candidate", "mark"),
-            Action::Warm => ("warm", "warm the marked or selected candidates", "warm"),
+            Action::Warm => ("warm", "warm the marked or selected keys", "warm"),
             Action::WarmAll => ("warm_all", "warm the whole queue", "warm all"),
             Action::Preload => ("preload", "preload a warm rule's hot keys", "preload"),
             Action::CycleWarmStrategy => (
@@ -361,14 +361,10 @@ impl Action {
             Action::CancelJob => ("cancel_job", "cancel the running warm job", "cancel"),
             Action::ToggleDrain => (
                 "toggle_drain",
-                "what-if: drain / restore the selected backend (model only)",
+                "what-if: drain / restore a backend",
                 "drain",
             ),
-            Action::CycleRouting => (
-                "cycle_routing",
-                "what-if: cycle the routing strategy (model only)",
-                "routing",
-            ),
+            Action::CycleRouting => ("cycle_routing", "what-if: next routing strategy", "routing"),
             Action::Confirm => ("confirm", "yes, do it", "yes"),
             Action::Deny => ("deny", "no, cancel", "no"),
         }

@@ -10,6 +10,10 @@ use super::widgets::centered;
 use crate::app::ui_state::Confirm;
 use crate::theme::Theme;
 
+/// Width of a help column, and of its key column inside it.
+const HELP_COL_W: u16 = 52;
+const HELP_KEYS_W: usize = 14;
+
 /// The help overlay: sections flow into as many columns as the height
 /// needs; when those do not fit side by side, one column that scrolls
 /// (↑/↓, PgUp/PgDn while the help is open).
@@ -19,7 +23,7 @@ pub fn help(frame: &mut Canvas<'_>, area: Rect, theme: &Theme, chrome: &Chrome, 
         let mut sec = vec![Line::from(Span::styled(title.clone(), theme.title))];
         for (keys, desc) in rows {
             sec.push(Line::from(vec![
-                Span::styled(format!(" {keys:<14}"), theme.accent),
+                Span::styled(format!(" {keys:<HELP_KEYS_W$}"), theme.accent),
                 Span::styled(desc.clone(), theme.text),
             ]));
         }
@@ -27,7 +31,7 @@ pub fn help(frame: &mut Canvas<'_>, area: Rect, theme: &Theme, chrome: &Chrome, 
         sections.push(sec);
     }
     let max_h = usize::from(area.height.saturating_sub(4)).max(1);
-    let col_w: u16 = 52;
+    let col_w = HELP_COL_W;
     let mut columns: Vec<Vec<Line>> = vec![Vec::new()];
     for sec in &sections {
         let cur = columns.last().map_or(0, Vec::len);
@@ -105,4 +109,20 @@ pub fn confirm(frame: &mut Canvas<'_>, area: Rect, theme: &Theme, c: &Confirm) {
             .wrap(Wrap { trim: true }),
         rect,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::Action;
+
+    #[test]
+    fn every_description_fits_a_help_column() {
+        // One space before the keys, one gap before the next column.
+        let room = usize::from(HELP_COL_W) - HELP_KEYS_W - 2;
+        for a in Action::ALL {
+            let d = a.description();
+            assert!(d.chars().count() <= room, "`{d}` is cut in the help");
+        }
+    }
 }
