@@ -171,11 +171,21 @@ fn footer(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, chro
     } else {
         Line::from("")
     };
-    frame.render_widget(Paragraph::new(line), status);
+    frame.render_widget(
+        Paragraph::new(widgets::clip(vec![line], status.width)),
+        status,
+    );
+    // Whole hints only: the ones that do not fit are left out, not cut.
     let mut spans = Vec::new();
+    let mut used = 0;
     for (k, label) in &chrome.hints {
-        spans.push(Span::styled(format!(" {k}"), theme.title));
-        spans.push(Span::styled(format!(" {label} "), theme.dim));
+        let (k, label) = (format!(" {k}"), format!(" {label} "));
+        used += widgets::text_width(&k) + widgets::text_width(&label);
+        if used > usize::from(hints.width) {
+            break;
+        }
+        spans.push(Span::styled(k, theme.title));
+        spans.push(Span::styled(label, theme.dim));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), hints);
 }

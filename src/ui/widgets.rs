@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
+use unicode_width::UnicodeWidthChar;
 
 use crate::theme::Theme;
 
@@ -130,17 +131,119 @@ pub fn key_label(name: &str, redact: bool) -> String {
     }
 }
 
-/// Cut `s` to `width` display cells, with an ellipsis when cut.
+fn cells_of(c: char) -> usize {
+    c.width().unwrap_or(0)
+}
+
+/// Display cells of `s` (a wide character takes two).
+pub fn text_width(s: &str) -> usize {
+    s.chars().map(cells_of).sum()
+}
+
+/// The longest start of `s` that takes at most `width` cells.
+fn head(s: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        used += cells_of(c);
+        if used > width {
+            return &s[..i];
+        }
+    }
+    s
+}
+
+/// The longest end of `s` that takes at most `width` cells.
+fn tail(s: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in s.char_indices().rev() {
+        used += cells_of(c);
+        if used > width {
+            return &s[i + c.len_utf8()..];
+        }
+    }
+    s
+}
+
+fn pad(mut s: String, width: usize) -> String {
+    let n = text_width(&s);
+    s.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
+    s
+}
+
+/// Cut `s` to `width` display cells, with an ellipsis when cut; padded
+/// with spaces to `width`.
 pub fn fit(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    if n <= width {
-        format!("{s:<width$}")
+    if text_width(s) <= width {
+        pad(s.to_string(), width)
     } else if width == 0 {
         String::new()
     } else {
-        let mut t: String = s.chars().take(width - 1).collect();
-        t.push('…');
-        t
+        pad(format!("{}…", head(s, width - 1)), width)
+    }
+}
+
+/// Like [`fit`], but the ellipsis goes in the middle: endpoint and node
+/// names differ at their end (`10.0.0.12:7001`, `10.0.0.12:7002`).
+pub fn fit_middle(s: &str, width: usize) -> String {
+    if text_width(s) <= width || width < 5 {
+        return fit(s, width);
+    }
+    let back = (width - 1) / 2;
+    let front = width - 1 - back;
+    pad(format!("{}…{}", head(s, front), tail(s, back)), width)
+}
+
+/// Lines cut to `width` cells, with an ellipsis where text was cut, so a
+/// detail line that does not fit says so instead of stopping mid-word.
+/// Trailing spaces do not count.
+pub fn clip(lines: Vec<Line<'_>>, width: u16) -> Vec<Line<'_>> {
+    let width = usize::from(width);
+    lines.into_iter().map(|l| clip_line(l, width)).collect()
+}
+
+fn clip_line(line: Line<'_>, width: usize) -> Line<'_> {
+    let total: usize = line.spans.iter().map(|s| text_width(&s.content)).sum();
+    if total <= width {
+        return line;
+    }
+    let trailing: usize = {
+        let mut n = 0;
+        for s in line.spans.iter().rev() {
+            let t = s.content.trim_end_matches(' ');
+            n += s.content.len() - t.len();
+            if !t.is_empty() {
+                break;
+            }
+        }
+        n
+    };
+    if total - trailing <= width {
+        return line;
+    }
+    let mut room = width.saturating_sub(1);
+    let mut spans = Vec::with_capacity(line.spans.len());
+    let mut last_style = line.style;
+    for s in line.spans {
+        if room == 0 {
+            break;
+        }
+        let w = text_width(&s.content);
+        last_style = s.style;
+        if w <= room {
+            room -= w;
+            spans.push(s);
+        } else {
+            spans.push(Span::styled(head(&s.content, room).to_string(), s.style));
+            room = 0;
+        }
+    }
+    if width > 0 {
+        spans.push(Span::styled("…", last_style));
+    }
+    Line {
+        spans,
+        style: line.style,
+        alignment: line.alignment,
     }
 }
 
@@ -287,6 +390,43 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plain(l: &Line<'_>) -> String {
+        l.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn fit_counts_display_cells() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("ab", 4), "ab  ");
+        assert_eq!(fit("表表表", 4), "表… ");
+        assert_eq!(text_width(&fit("表表表", 4)), 4);
+        assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn fit_middle_keeps_both_ends() {
+        assert_eq!(fit_middle("10.0.0.12:7001", 10), "10.0.…7001");
+        assert_eq!(fit_middle("10.0.0.12:7001", 10).chars().count(), 10);
+        assert_eq!(fit_middle("short", 10), "short     ");
+        assert_eq!(fit_middle("abcdef", 4), "abc…");
+        assert_eq!(text_width(&fit_middle("ключ:表表表表:end", 9)), 9);
+    }
+
+    #[test]
+    fn clip_marks_cut_lines_and_keeps_styles() {
+        let bold = Style::default().add_modifier(ratatui::style::Modifier::BOLD);
+        let l = Line::from(vec![Span::raw(" rows "), Span::styled("read 9.8k/s", bold)]);
+        let out = clip(vec![l.clone()], 10);
+        assert_eq!(plain(&out[0]), " rows rea…");
+        assert_eq!(out[0].spans[1].style, bold);
+        assert_eq!(out[0].spans[2].style, bold);
+        assert_eq!(clip(vec![l.clone()], 40), vec![l]);
+        let padded = Line::from(vec![Span::raw("abc"), Span::raw("      ")]);
+        assert_eq!(clip(vec![padded.clone()], 4), vec![padded]);
+        assert_eq!(plain(&clip(vec![Line::from("表表表")], 4)[0]), "表…");
+        assert!(clip(vec![Line::from("abc")], 0)[0].spans.is_empty());
+    }
 
     #[test]
     fn formats() {

@@ -21,7 +21,8 @@ use crate::engines::pool::{HealthState, RoutingRole};
 use crate::sample::{RedisRole, SourceKind};
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    bar, bytes, empty_text, fit, key_label, ms, open_pane, pct, row_style, si, sparkline, visible,
+    bar, bytes, clip, empty_text, fit, fit_middle, key_label, ms, open_pane, pct, row_style, si,
+    sparkline, visible,
 };
 
 fn health_color(h: HealthState, theme: &Theme) -> Style {
@@ -93,7 +94,17 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         .map(|b| b.name.chars().count())
         .max()
         .unwrap_or(0);
-    let name_w = longest.clamp(13, if wide { 22 } else { 13 });
+    // Names get what the columns leave, up to 30 cells.
+    let mut fixed = 9 + 11 + 14 + 12;
+    if spark_w > 0 {
+        fixed += 1 + spark_w;
+    }
+    if gauge_w > 0 {
+        fixed += 2 + gauge_w + 6;
+    }
+    let name_w = longest.clamp(13, w.saturating_sub(fixed).clamp(13, 30));
+    // The error count goes first when the pane is too narrow for it.
+    let err_w = if name_w + fixed <= w { 5 } else { 0 };
     let mut head = format!(
         "{} {:<8}{:<11}{:>7}{:>7}",
         fit("backend", name_w),
@@ -105,7 +116,11 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     if spark_w > 0 {
         head.push_str(&format!(" {:<spark_w$}", "ping rtt"));
     }
-    head.push_str(&format!("{:>7}{:>5}", "ops/s", "err"));
+    head.push_str(&format!(
+        "{:>7}{:>err_w$}",
+        "ops/s",
+        if err_w > 0 { "err" } else { "" }
+    ));
     if gauge_w > 0 {
         head.push_str(&format!("  {:<w$}", "used", w = gauge_w + 9));
     }
@@ -124,7 +139,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             (r.health.label().to_string(), health_color(r.health, theme))
         };
         let mut spans = vec![
-            Span::styled(fit(&r.name, name_w), style),
+            Span::styled(fit_middle(&r.name, name_w), style),
             Span::styled(format!(" {:<8}", role(r)), theme.dim),
             Span::styled(format!("{:<11}", health.0), health.1),
             Span::styled(
@@ -139,7 +154,11 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             ));
         }
         spans.push(Span::styled(
-            format!("{:>7}{:>5}", si(r.ops_per_sec), r.errors),
+            if err_w > 0 {
+                format!("{:>7}{:>err_w$}", si(r.ops_per_sec), r.errors)
+            } else {
+                format!("{:>7}", si(r.ops_per_sec))
+            },
             theme.text,
         ));
         if gauge_w > 0 {
@@ -178,15 +197,18 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(lines), table);
+    frame.render_widget(Paragraph::new(clip(lines, table.width)), table);
     if detail_h > 0 {
-        frame.render_widget(Paragraph::new(detail), detail_area);
+        frame.render_widget(Paragraph::new(clip(detail, detail_area.width)), detail_area);
     }
 
-    let mut foot = vec![Line::from(vec![Span::styled(
-        " what-if model only: d drains, r changes routing; no server or traffic is touched",
-        theme.dim,
-    )])];
+    let long = " what-if model only: d drains, r changes routing; no server or traffic is touched";
+    let note = if long.len() <= usize::from(footer.width) {
+        long
+    } else {
+        " what-if model only: d drain · r routing"
+    };
+    let mut foot = vec![Line::from(vec![Span::styled(note, theme.dim)])];
     if let Some((key, route)) = &d.route {
         let targets: Vec<&str> = route.targets.iter().map(|b| state.pool.name(*b)).collect();
         let reads: Vec<&str> = d
@@ -219,7 +241,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         }
         foot.push(Line::from(spans));
     }
-    frame.render_widget(Paragraph::new(foot), footer);
+    frame.render_widget(Paragraph::new(clip(foot, footer.width)), footer);
 }
 
 /// The selected Redis node's observer effect, sampler and prefix table, or

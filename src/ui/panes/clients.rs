@@ -10,7 +10,7 @@ use crate::action::Pane;
 use crate::app::state::State;
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    cells, empty_text, fit, fit_columns, open_pane, pct, row_style, si, visible,
+    cells, clip, empty_text, fit, fit_columns, open_pane, pct, row_style, si, visible,
 };
 
 /// Draw the pane.
@@ -94,7 +94,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(lines), top);
+    frame.render_widget(Paragraph::new(clip(lines, top.width)), top);
 
     let who = d.clients.get(selected).map_or("", |c| c.name.as_str());
     let tw = bottom.width as usize;
@@ -123,7 +123,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             ),
         ]));
     }
-    frame.render_widget(Paragraph::new(tl), bottom);
+    frame.render_widget(Paragraph::new(clip(tl, bottom.width)), bottom);
 }
 
 /// The sink's state for the title: written batches, or the retry and why.

@@ -13,7 +13,7 @@ use crate::app::state::State;
 use crate::engines::heatmap::{Cell, Measure, RowKind, RowView, Temperature};
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    duration, empty_text, fit, open_pane, pane_block, pct, row_style, si, visible,
+    clip, duration, empty_text, fit, open_pane, pane_block, pct, row_style, si, visible,
 };
 
 const NAME_W: usize = 22;
@@ -150,7 +150,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(lines), grid_area);
+    frame.render_widget(Paragraph::new(clip(lines, grid_area.width)), grid_area);
     if detail_h > 0 {
         if let Some(r) = view.rows.get(selected) {
             detail(frame, detail_area, state, r, theme);
@@ -238,5 +238,5 @@ fn detail(frame: &mut Canvas<'_>, area: Rect, state: &State, r: &RowView, theme:
             ]));
         }
     }
-    frame.render_widget(Paragraph::new(lines), area);
+    frame.render_widget(Paragraph::new(clip(lines, area.width)), area);
 }

@@ -12,7 +12,8 @@ use crate::app::state::State;
 use crate::engines::optimizer::PredictionSource;
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    bar, cells, empty_text, fit, fit_columns, ms, open_pane, row_style, si, visible,
+    bar, cells, clip, empty_text, fit, fit_columns, fit_middle, ms, open_pane, row_style, si,
+    visible,
 };
 
 /// Draw the pane.
@@ -80,7 +81,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             src.to_string(),
         ];
         lines.push(Line::from(vec![
-            Span::styled(fit(&r.name, name_w), style),
+            Span::styled(fit_middle(&r.name, name_w), style),
             Span::raw(" "),
             Span::styled(bar(r.score, bar_w), theme.gauge_fill),
             Span::styled(format!(" {:.2} ", r.score), theme.text),
@@ -93,7 +94,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(lines), table);
+    frame.render_widget(Paragraph::new(clip(lines, table.width)), table);
     if detail_h == 0 {
         return;
     }
@@ -122,6 +123,6 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
                 Span::styled(minus.join(" · "), theme.text),
             ]),
         ];
-        frame.render_widget(Paragraph::new(lines), detail);
+        frame.render_widget(Paragraph::new(clip(lines, detail.width)), detail);
     }
 }

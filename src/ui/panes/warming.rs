@@ -13,7 +13,7 @@ use crate::app::state::State;
 use crate::engines::warming::{CandidateReason, JobState, WarmJob};
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    bar, cells, duration, empty_text, fit, fit_columns, key_label, open_pane, row_style, si,
+    bar, cells, clip, duration, empty_text, fit, fit_columns, key_label, open_pane, row_style, si,
     visible,
 };
 
@@ -69,7 +69,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             .take(3)
             .map(|c| cliff_line(&c.node, &c.cliff, &c.delimiter, state.now, theme))
             .collect();
-        frame.render_widget(Paragraph::new(lines), cliffs);
+        frame.render_widget(Paragraph::new(clip(lines, cliffs.width)), cliffs);
     }
 
     let w = queue.width as usize;
@@ -134,7 +134,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(lines), queue);
+    frame.render_widget(Paragraph::new(clip(lines, queue.width)), queue);
 
     if jobs_h == 0 {
         return;
@@ -143,7 +143,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     for j in running.iter().chain(recent.iter()) {
         jl.push(job_line(j, state, theme, jobs.width as usize));
     }
-    frame.render_widget(Paragraph::new(jl), jobs);
+    frame.render_widget(Paragraph::new(clip(jl, jobs.width)), jobs);
 }
 
 fn job_line(j: &WarmJob, state: &State, theme: &Theme, width: usize) -> Line<'static> {
