@@ -183,12 +183,16 @@ pub fn fit(s: &str, width: usize) -> String {
 }
 
 /// Like [`fit`], but the ellipsis goes in the middle: endpoint and node
-/// names differ at their end (`10.0.0.12:7001`, `10.0.0.12:7002`).
+/// names differ at their end (`10.0.0.12:7001`, `10.0.0.12:7002`), so the
+/// part from the last `:` is kept whole when it leaves room for a start.
 pub fn fit_middle(s: &str, width: usize) -> String {
     if text_width(s) <= width || width < 5 {
         return fit(s, width);
     }
-    let back = (width - 1) / 2;
+    let half = (width - 1) / 2;
+    let back = s
+        .rfind(':')
+        .map_or(half, |i| text_width(&s[i..]).clamp(half, width - 4));
     let front = width - 1 - back;
     pad(format!("{}…{}", head(s, front), tail(s, back)), width)
 }
@@ -406,8 +410,11 @@ mod tests {
 
     #[test]
     fn fit_middle_keeps_both_ends() {
-        assert_eq!(fit_middle("10.0.0.12:7001", 10), "10.0.…7001");
-        assert_eq!(fit_middle("10.0.0.12:7001", 10).chars().count(), 10);
+        assert_eq!(fit_middle("10.0.0.12:7001", 10), "10.0…:7001");
+        assert_eq!(fit_middle("127.0.0.1:6379", 13), "127.0.…1:6379");
+        assert_eq!(fit_middle("127.0.0.1:5432/test", 13), "127…5432/test");
+        assert_eq!(fit_middle("127.0.0.1:5432/test", 10), "127…2/test");
+        assert_eq!(fit_middle("pg-replica-1", 10), "pg-re…ca-1");
         assert_eq!(fit_middle("short", 10), "short     ");
         assert_eq!(fit_middle("abcdef", 4), "abc…");
         assert_eq!(text_width(&fit_middle("ключ:表表表表:end", 9)), 9);
