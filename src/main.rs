@@ -2,7 +2,7 @@
 //! the console or one of its subcommands. Errors end here, as plain text.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -76,31 +76,52 @@ fn session(settings: &Settings) -> SessionInfo {
 }
 
 fn state_dir(env: &Env) -> PathBuf {
+    // The XDG spec: a relative value is invalid and ignored.
     std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| env.home.as_ref().map(|h| h.join(".local/state")))
         .unwrap_or_else(std::env::temp_dir)
         .join("heliostat")
 }
 
-/// Logs go to a rolling file, never to the terminal the console draws on.
+/// Logs go to a rolling file, never to the terminal the console draws on:
+/// `STEM.YYYY-MM-DD.EXT` beside `PATH` (`heliostat.2026-11-24.log`). When
+/// the file cannot be made the console runs without logs, and says so
+/// before it takes the terminal (the line stays there after quitting).
 fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
     let path = settings
         .log_file
         .clone()
         .unwrap_or_else(|| state_dir(env).join("heliostat.log"));
-    let dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    std::fs::create_dir_all(&dir).ok()?;
-    let prefix = path.file_stem()?.to_string_lossy().into_owned();
-    let appender = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix(prefix)
-        .filename_suffix("log")
-        .max_log_files(7)
-        .build(&dir)
-        .ok()?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let prefix = path
+        .file_stem()
+        .map_or_else(|| "heliostat".into(), |s| s.to_string_lossy().into_owned());
+    let suffix = path
+        .extension()
+        .map_or_else(|| "log".into(), |s| s.to_string_lossy().into_owned());
+    let appender = std::fs::create_dir_all(&dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix(prefix)
+                .filename_suffix(suffix)
+                .max_log_files(7)
+                .build(&dir)
+                .map_err(|e| e.to_string())
+        });
+    let appender = match appender {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("heliostat: no log file in {}: {e}", dir.display());
+            return None;
+        }
+    };
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("heliostat=info"));
@@ -151,12 +172,17 @@ fn live_spec(settings: &Settings) -> anyhow::Result<Option<LiveSpec>> {
     }
 }
 
-fn console(settings: Settings, env: &Env) -> anyhow::Result<()> {
+fn console(mut settings: Settings, env: &Env) -> anyhow::Result<()> {
     let feed = match live_spec(&settings)? {
-        None if settings.stats_sink.is_some() => bail!(
+        None if settings.stats_sink.as_ref().is_some_and(|s| s.from_flag) => bail!(
             "--stats-sink stores what access events say about real clients; the demo's clients are simulated (give --redis/--postgres/--events)"
         ),
-        None => Feed::Demo,
+        None => {
+            // A `[stats_sink]` in the file is for live contexts: the demo's
+            // simulated clients must not reach it.
+            settings.stats_sink = None;
+            Feed::Demo
+        }
         Some(spec) => Feed::Live(spec),
     };
     if !std::io::stdout().is_terminal() {

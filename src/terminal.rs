@@ -3,6 +3,8 @@
 //! restoring a terminal that is gone, e.g. a dropped SSH session).
 
 use std::io::{self, Stdout, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::style::{
@@ -28,8 +30,64 @@ pub struct TerminalGuard {
     _private: (),
 }
 
+/// True while the console owns the terminal: a panic message printed then
+/// would land inside the drawing and vanish with the alternate screen.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+static PANICKED: AtomicBool = AtomicBool::new(false);
+/// The first few panics' messages, the first (the likely cause) first.
+static PANIC_MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The first panic of any task or thread since the console started, if
+/// one happened (the loop stops on it; the message is in the log too).
+pub fn panicked() -> Option<String> {
+    if !PANICKED.load(Ordering::Acquire) {
+        return None;
+    }
+    PANIC_MESSAGES.lock().ok().and_then(|m| m.first().cloned())
+}
+
+fn panic_text(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let payload = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    let thread = std::thread::current();
+    let at = info
+        .location()
+        .map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+    format!(
+        "thread `{}` panicked{at}: {payload}",
+        thread.name().unwrap_or("?")
+    )
+}
+
+/// Record every panic for [`panicked`] and the log; print it as usual
+/// only while the console does not own the terminal. Installed once.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let text = panic_text(info);
+            tracing::error!(panic = %text, "panic");
+            if let Ok(mut m) = PANIC_MESSAGES.lock()
+                && m.len() < 8
+            {
+                m.push(text);
+            }
+            PANICKED.store(true, Ordering::Release);
+            if !ACTIVE.load(Ordering::Acquire) {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// Put the terminal back as it was; safe to call more than once.
 pub fn restore() {
+    ACTIVE.store(false, Ordering::Release);
     let _ = disable_raw_mode();
     let _ = execute!(
         io::stdout(),
@@ -41,16 +99,15 @@ pub fn restore() {
 }
 
 impl TerminalGuard {
-    /// Enter raw mode and the alternate screen; install a panic hook that
-    /// restores the terminal before the panic message is printed.
+    /// Enter raw mode and the alternate screen. A panic anywhere (a source
+    /// task, the events thread) is recorded for [`panicked`] and logged; its
+    /// message waits until the terminal is restored (the loop stops on it,
+    /// and a panic of the loop itself unwinds through this guard).
     pub fn enter() -> io::Result<(Self, Term)> {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            restore();
-            previous(info);
-        }));
+        install_panic_hook();
         enable_raw_mode()?;
         let guard = Self { _private: () };
+        ACTIVE.store(true, Ordering::Release);
         execute!(
             io::stdout(),
             EnterAlternateScreen,
@@ -65,6 +122,12 @@ impl TerminalGuard {
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
+        // Unwinding from the loop's own panic: its message was held back.
+        if std::thread::panicking()
+            && let Some(msg) = panicked()
+        {
+            eprintln!("heliostat: internal error: {msg}");
+        }
     }
 }
 
@@ -251,5 +314,29 @@ impl<W: Write> Backend for LeanBackend<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_another_thread_is_recorded_with_where_it_happened() {
+        install_panic_hook();
+        let r = std::thread::Builder::new()
+            .name("heliostat-test-panic".into())
+            .spawn(|| panic!("boom in a background thread"))
+            .unwrap()
+            .join();
+        assert!(r.is_err());
+        assert!(panicked().is_some());
+        let all = PANIC_MESSAGES.lock().unwrap().clone();
+        let msg = all
+            .iter()
+            .find(|m| m.contains("boom in a background thread"))
+            .unwrap();
+        assert!(msg.contains("heliostat-test-panic"), "{msg}");
+        assert!(msg.contains("src/terminal.rs:"), "{msg}");
     }
 }

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 fn fast(url: &str) -> PgConfig {
     let mut c = PgConfig::new(SourceId(0), url);
-    c.poll = Duration::from_millis(200);
+    c.poll = heliostat::sources::pace::Pace::fixed(Duration::from_millis(200));
     c.tables_every = Duration::from_millis(200);
     c.retry = Duration::from_millis(250);
     c.acquire_timeout = Duration::from_secs(1);

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 fn node(url: &str, budget: u32) -> NodeConfig {
     let mut c = NodeConfig::new(SourceId(0), url);
-    c.poll = Duration::from_millis(100);
+    c.poll = heliostat::sources::pace::Pace::fixed(Duration::from_millis(100));
     c.retry = Duration::from_millis(250);
     c.timeout = Duration::from_millis(1000);
     c.sampler.budget = budget;

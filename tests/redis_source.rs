@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 fn fast(url: &str) -> NodeConfig {
     let mut c = NodeConfig::new(SourceId(0), url);
-    c.poll = Duration::from_millis(100);
+    c.poll = heliostat::sources::pace::Pace::fixed(Duration::from_millis(100));
     c.retry = Duration::from_millis(250);
     c.timeout = Duration::from_millis(500);
     c

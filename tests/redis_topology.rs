@@ -42,7 +42,7 @@ const ACL: &[&str] = &[
 
 fn fast() -> LaunchOptions {
     LaunchOptions {
-        poll: Duration::from_millis(200),
+        poll: heliostat::sources::pace::Pace::fixed(Duration::from_millis(200)),
         timeout: Duration::from_millis(500),
         retry: Duration::from_millis(300),
         topology: Duration::from_millis(500),

@@ -10,6 +10,7 @@ use super::state::{SessionInfo, State};
 use crate::config::DeclaredBackend;
 use crate::sample::{Sample, SourceId};
 use crate::sources::events::{EventsConfig, run_events};
+use crate::sources::pace::Pace;
 use crate::sources::postgres::{PgConfig, spawn_postgres};
 use crate::sources::redis::sampler::SamplerConfig;
 use crate::sources::redis::{LaunchOptions, SourceIds, launch, wall_now};
@@ -47,11 +48,11 @@ pub struct EventsSpec {
 }
 
 /// Start one task per source; they stop when the receiver is dropped.
-pub fn spawn_live(spec: &LiveSpec, poll: Duration, tx: &mpsc::Sender<Vec<Sample>>) {
+pub fn spawn_live(spec: &LiveSpec, poll: &Pace, tx: &mpsc::Sender<Vec<Sample>>) {
     // One id allocator for every node: cluster supervisors add the nodes they find.
     let ids = SourceIds::new();
     let opts = LaunchOptions {
-        poll,
+        poll: poll.clone(),
         expiry_events: spec.expiry_events,
         sampler: spec.sampler.clone(),
         ..LaunchOptions::default()
@@ -61,7 +62,7 @@ pub fn spawn_live(spec: &LiveSpec, poll: Duration, tx: &mpsc::Sender<Vec<Sample>
     }
     for url in &spec.postgres {
         let mut cfg = PgConfig::new(ids.next(), url);
-        cfg.poll = poll;
+        cfg.poll = poll.clone();
         if let Some(every) = spec.pg_tables_every {
             cfg.tables_every = every;
         }
@@ -112,7 +113,7 @@ pub async fn observe(
         );
         spec.pg_tables_every = Some(every);
     }
-    spawn_live(&spec, refresh, &tx);
+    spawn_live(&spec, &Pace::fixed(refresh), &tx);
     drop(tx);
     let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);

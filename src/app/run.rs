@@ -24,6 +24,7 @@ use crate::ops::warm::rules::Rule;
 use crate::sample::Sample;
 use crate::snapshot::{Format, encode, render_buffer};
 use crate::sources::demo::Demo;
+use crate::sources::pace::Pace;
 use crate::sources::redis::wall_now;
 use crate::terminal::{TerminalGuard, draw_synced};
 use crate::theme::{ColorMode, Theme, builtin_names};
@@ -114,17 +115,26 @@ pub fn chrome(keymap: &Keymap, focus: Pane) -> Chrome {
     }
 }
 
-/// A virtual clock: the demo's time, advancing with the wall clock.
+/// The console's "now".
 #[derive(Debug, Clone, Copy)]
-struct Clock {
-    base: Timestamp,
-    started: Instant,
+enum Clock {
+    /// The demo's virtual time, advancing with the monotonic clock.
+    Virtual { base: Timestamp, started: Instant },
+    /// The wall clock, as the sources stamp their samples: a monotonic
+    /// offset would fall behind after a suspend or a VM pause, and every
+    /// sample would then look like it came from the future.
+    Wall,
 }
 
 impl Clock {
     fn now(&self) -> Timestamp {
-        let ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        self.base.add_millis(ms)
+        match self {
+            Clock::Virtual { base, started } => {
+                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                base.add_millis(ms)
+            }
+            Clock::Wall => wall_now(),
+        }
     }
 }
 
@@ -161,6 +171,8 @@ async fn demo_task(
 pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
     let refresh_ms = u64::try_from(opts.refresh.as_millis()).unwrap_or(1000);
     let (sample_tx, mut sample_rx) = mpsc::channel::<Vec<Sample>>(256);
+    // `+` / `-` change how often the live pollers ask, not only the redraws.
+    let (pace_tx, pace) = Pace::following(opts.refresh);
     let sink_id = instance_id();
     // At most one batch is ever in flight, so the channel never fills.
     let sink_tx = opts.sink.as_ref().map(|s| {
@@ -188,7 +200,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
             tokio::spawn(demo_task(demo, start, sample_tx, cmd_rx));
             (
                 state,
-                Clock {
+                Clock::Virtual {
                     base: start,
                     started: Instant::now(),
                 },
@@ -206,18 +218,11 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
             let now = wall_now();
             state.declare(&opts.declared, now);
             state.warm.rules.clone_from(&opts.warm_rules);
-            spawn_live(&spec, opts.refresh, &sample_tx);
+            spawn_live(&spec, &pace, &sample_tx);
             let (warm_tx, warm_rx) = mpsc::channel::<WarmCmd>(64);
             spawn_warm_service(opts.warm_rules, log, warm_rx, sample_tx.clone());
             drop(sample_tx);
-            (
-                state,
-                Clock {
-                    base: now,
-                    started: Instant::now(),
-                },
-                Warmer::Live(warm_tx),
-            )
+            (state, Clock::Wall, Warmer::Live(warm_tx))
         }
     };
     state.ui.theme = opts.theme.name.clone();
@@ -239,9 +244,18 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     state.ui.page = page_rows(term.size().map(|s| s.height).unwrap_or(24));
     let mut dirty = true;
+    // Why the loop ended, when it was not the user's choice.
+    let mut failed: Option<anyhow::Error> = None;
     let mut next_frame = tokio::time::Instant::now();
 
     'main: loop {
+        // A task or thread that panicked leaves data missing: stop cleanly and say so.
+        if let Some(msg) = crate::terminal::panicked() {
+            failed = Some(anyhow::anyhow!(
+                "internal error, the console stopped: {msg} (the log has more)"
+            ));
+            break;
+        }
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(key))) => {
@@ -257,6 +271,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                                     | Effect::DryRun { .. }
                                     | Effect::Probe(_) => warmer.send(fx).await,
                                     Effect::Refresh(ms) => {
+                                        pace_tx.send_replace(Duration::from_millis(ms));
                                         data_tick = interval(Duration::from_millis(ms));
                                         data_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
                                     }
@@ -295,7 +310,10 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                     dirty = true;
                 }
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(anyhow::anyhow!("terminal input failed: {e}")),
+                Some(Err(e)) => {
+                    failed = Some(anyhow::anyhow!("terminal input failed: {e}"));
+                    break;
+                }
                 None => break,
             },
             batch = sample_rx.recv() => match batch {
@@ -313,8 +331,9 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                 for fx in state.warm_round(clock.now()) {
                     warmer.send(fx).await;
                 }
-                // Paused: the screen holds; redraw only if a message came or went.
-                dirty = !state.ui.paused || had_status != state.ui.status.is_some();
+                // Paused: the screen holds; redraw only if a message came or went
+                // (a key pressed since the last frame still redraws).
+                dirty |= !state.ui.paused || had_status != state.ui.status.is_some();
             }
             _ = sleep_until(next_frame), if dirty => {
                 if let Err(e) = draw_synced(&mut term, |f| render(f, &state, &theme, &chrome_now)) {
@@ -338,9 +357,14 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
         }
     }
     drop(guard);
-    match sink_tx {
+    let flushed = match sink_tx {
         Some(tx) => final_flush(&mut state, &tx, &mut sample_rx, clock).await,
         None => Ok(()),
+    };
+    match (failed, flushed) {
+        (None, flushed) => flushed,
+        (Some(e), Ok(())) => Err(e),
+        (Some(e), Err(f)) => Err(anyhow::anyhow!("{e:#}; {f:#}")),
     }
 }
 

@@ -346,7 +346,10 @@ pub fn resolve_with(
             redis,
             postgres,
             events,
-            events_redis: cli.events_redis.clone(),
+            events_redis: cli
+                .events_redis
+                .as_deref()
+                .map(|u| with_defaults(u, password, &tls)),
             events_catch_up: cli.events_catch_up,
         }
     };

@@ -68,6 +68,9 @@ pub struct StatsSink {
     pub schema: String,
     /// Read-back interval (`None`: never).
     pub read_every: Option<Duration>,
+    /// Given as `--stats-sink` (not only in the file): the demo refuses a
+    /// flag, and leaves a file's sink off (its clients are simulated).
+    pub from_flag: bool,
 }
 
 /// Flags over the file: `--stats-sink`, `--stats-sink-schema`.
@@ -86,6 +89,7 @@ pub(crate) fn resolve(
     if let Some(s) = schema {
         check_schema(s).map_err(|m| arg("--stats-sink-schema", m))?;
     }
+    let url_given = url.is_some();
     let Some(url) = url
         .map(str::to_string)
         .or_else(|| file.and_then(|f| f.url.clone()))
@@ -104,6 +108,7 @@ pub(crate) fn resolve(
             .or_else(|| file.and_then(|f| f.schema.clone()))
             .unwrap_or_else(|| "heliostat".to_string()),
         read_every,
+        from_flag: url_given,
     }))
 }
 
@@ -144,6 +149,7 @@ mod tests {
             (s.url.as_str(), s.schema.as_str(), s.read_every),
             ("postgres://db/ops", "ops", None)
         );
+        assert!(!s.from_flag, "the file's sink is not a flag");
         let s = resolve(Some("postgres://other/x"), Some("mine"), Some(&f))
             .unwrap()
             .unwrap();
@@ -151,6 +157,7 @@ mod tests {
             (s.url.as_str(), s.schema.as_str()),
             ("postgres://other/x", "mine")
         );
+        assert!(s.from_flag);
         assert!(resolve(None, None, None).unwrap().is_none());
         assert!(resolve(Some("redis://x"), None, None).is_err());
         let s = resolve(Some("postgres://db/ops"), None, None)

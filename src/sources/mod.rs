@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod events;
+pub mod pace;
 pub mod postgres;
 pub mod redis;
 

@@ -226,6 +226,29 @@ fn rediscli_auth_and_tls_flags_fill_in_what_redis_urls_lack() {
     assert_eq!(live(&s).0, ["redis://h?password=s3%20cr%26t"]);
     let s = settle(&["snapshot", "--redis", "redis://x"], &vars, None).unwrap();
     assert_eq!(live(&s).0, ["redis://x"]);
+    // The events connection too.
+    let s = settle(
+        &[
+            "--redis",
+            "redis://h",
+            "--events",
+            "ev",
+            "--events-redis",
+            "rediss://e",
+            "--tls-ca",
+            "/etc/ca.pem",
+        ],
+        &vars,
+        None,
+    )
+    .unwrap();
+    match &s.mode {
+        Mode::Live { events_redis, .. } => assert_eq!(
+            events_redis.as_deref(),
+            Some("rediss://e?password=s3%20cr%26t&tls_ca=/etc/ca.pem")
+        ),
+        m => panic!("{m:?}"),
+    }
     // A certificate needs its key.
     assert!(Cli::try_parse_from(["heliostat", "--tls-cert", "/c.pem"]).is_err());
 }

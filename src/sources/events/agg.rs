@@ -56,10 +56,43 @@ pub struct Aggregator {
     // Queries are grouped by fingerprint: texts with literals are unbounded.
     prints: Fingerprinter,
     stats: StreamStats,
+    rounding: Rounder,
 }
 
-fn round(x: f64) -> u32 {
-    x.round().clamp(0.0, f64::from(u32::MAX)) as u32
+/// Rounds weighted sums to whole counts without bias: `x` becomes
+/// `floor(x) + 1` with probability `frac(x)`. Nearest rounding at every
+/// 250 ms flush skews a quiet group by up to half an event each time
+/// (`sample_rate = 0.4`: each event's 2.5 became 3, +20 %); this keeps
+/// the totals right on average. Whole sums (no sampling) stay exact, and a
+/// fixed seed keeps a replay reproducible.
+#[derive(Debug, Clone)]
+struct Rounder(u64);
+
+impl Default for Rounder {
+    fn default() -> Self {
+        Self(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+impl Rounder {
+    /// splitmix64 → a uniform value in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn round(&mut self, x: f64) -> u32 {
+        if x.is_nan() || x <= 0.0 {
+            return 0;
+        }
+        let whole = x.floor();
+        let up = x - whole > 0.0 && self.uniform() < x - whole;
+        (whole + f64::from(u8::from(up))).min(f64::from(u32::MAX)) as u32
+    }
 }
 
 impl Aggregator {
@@ -183,6 +216,7 @@ impl Aggregator {
         groups.sort_unstable_by(|(a, _), (b, _)| {
             (&a.client, &a.tables, &a.query, &a.op).cmp(&(&b.client, &b.tables, &b.query, &b.op))
         });
+        let r = &mut self.rounding;
         let mut merged: Vec<(Group, Sums)> = Vec::with_capacity(groups.len());
         for (g, s) in groups {
             match merged.last_mut() {
@@ -201,15 +235,20 @@ impl Aggregator {
             }
         }
         for (g, s) in merged {
+            // Hits, misses and other accesses are rounded apart, so that
+            // hits ≤ lookups ≤ count holds in every row.
+            let hits = r.round(s.hits);
+            let lookups = hits.saturating_add(r.round(s.lookups - s.hits));
+            let count = lookups.saturating_add(r.round(s.count - s.lookups));
             accesses.push(AccessAgg {
                 client: g.client,
                 table: g.tables,
                 query: g.query,
                 op: g.op,
-                count: round(s.count),
-                lookups: round(s.lookups),
-                hits: round(s.hits),
-                errors: round(s.errors),
+                count,
+                lookups,
+                hits,
+                errors: r.round(s.errors).min(count),
                 saved_us: s.saved_us.round() as u64,
                 latency_us: s.latency_us.round() as u64,
             });
@@ -217,11 +256,17 @@ impl Aggregator {
         let mut keys: Vec<KeyAccess> = self
             .keys
             .drain()
-            .map(|(key, k)| KeyAccess {
-                key: key.into(),
-                count: round(k.count),
-                hits: round(k.hits),
-                misses: round(k.misses),
+            .map(|(key, k)| {
+                let hits = r.round(k.hits);
+                let misses = r.round(k.misses);
+                KeyAccess {
+                    key: key.into(),
+                    count: hits
+                        .saturating_add(misses)
+                        .saturating_add(r.round(k.count - k.hits - k.misses)),
+                    hits,
+                    misses,
+                }
             })
             .collect();
         keys.sort_unstable_by(|a, b| a.key.cmp(&b.key));
@@ -315,5 +360,35 @@ mod tests {
         assert_eq!(f.accesses[0].count, 300);
         assert_eq!(f.accesses[0].hits, 300);
         assert_eq!(f.keys[0].count, 300);
+    }
+
+    #[test]
+    fn sampled_counts_stay_unbiased_when_every_flush_holds_one_event() {
+        let mut a = Aggregator::new();
+        let (mut count, mut hits, mut lookups, mut key_count) = (0u64, 0u64, 0u64, 0u64);
+        for i in 0..2000 {
+            // Two events in three are hits; rate 0.4: each stands for 2.5.
+            let mut e = ev("api", "users", "user:1", Some(i % 3 != 0));
+            e.sample_rate = 0.4;
+            a.add("1-0", Ok(e));
+            let f = a.flush();
+            for r in &f.accesses {
+                assert!(r.hits <= r.lookups && r.lookups <= r.count, "{r:?}");
+                assert!(r.errors <= r.count);
+                count += u64::from(r.count);
+                hits += u64::from(r.hits);
+                lookups += u64::from(r.lookups);
+            }
+            for k in &f.keys {
+                assert!(k.hits + k.misses <= k.count, "{k:?}");
+                key_count += u64::from(k.count);
+            }
+        }
+        // Nearest rounding made it 6000 (+20 %).
+        let near = |v: u64, truth: f64| (v as f64 - truth).abs() / truth < 0.03;
+        assert!(near(count, 5000.0), "{count}");
+        assert!(near(lookups, 5000.0), "{lookups}");
+        assert!(near(hits, 5000.0 * 2.0 / 3.0), "{hits}");
+        assert!(near(key_count, 5000.0), "{key_count}");
     }
 }

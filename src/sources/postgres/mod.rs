@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 
 use crate::config::redact_url;
 use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus, Statements, TableCounters};
+use crate::sources::pace::Pace;
 use crate::sources::redis::wall_now;
 
 /// How one endpoint is watched.
@@ -35,8 +36,8 @@ pub struct PgConfig {
     pub id: SourceId,
     /// `postgres://…` URL (may hold a password: never shown or logged as is).
     pub url: String,
-    /// Refresh interval.
-    pub poll: Duration,
+    /// Refresh interval (follows the console's `+` / `-`).
+    pub poll: Pace,
     /// How often the per-table counters and the database size are read.
     pub tables_every: Duration,
     /// Busiest tables sent at most.
@@ -56,7 +57,7 @@ impl PgConfig {
         Self {
             id,
             url: url.to_string(),
-            poll: Duration::from_secs(1),
+            poll: Pace::fixed(Duration::from_secs(1)),
             tables_every: Duration::from_secs(10),
             tables_limit: 200,
             statement_timeout: Duration::from_secs(1),
@@ -268,8 +269,7 @@ where
     let tables_sql = queries::tables_sql(cfg.tables_limit, cfg.statement_timeout);
     // A server that never answers still ends the refresh.
     let limit = cfg.statement_timeout + cfg.acquire_timeout;
-    let mut tick = tokio::time::interval(cfg.poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick = cfg.poll.ticker();
     let mut tables_due = Instant::now();
     loop {
         tick.tick().await;

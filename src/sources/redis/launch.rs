@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use super::endpoint::{Endpoint, Target};
 use super::{NodeConfig, cluster, spawn_node};
 use crate::sample::{Sample, SourceId};
+use crate::sources::pace::Pace;
 
 /// Hands out source ids, shared by everything that starts sources (the
 /// supervisors add nodes they discover), so every source has its own id.
@@ -40,8 +41,8 @@ impl SourceIds {
 /// How sources started by [`launch`] poll.
 #[derive(Debug, Clone)]
 pub struct LaunchOptions {
-    /// Poll interval per node.
-    pub poll: Duration,
+    /// Poll interval per node (follows the console's `+` / `-`).
+    pub poll: Pace,
     /// Connect and response timeout.
     pub timeout: Duration,
     /// Pause between reconnect attempts.
@@ -59,7 +60,7 @@ impl Default for LaunchOptions {
     /// 1 s polls, timeouts and retries; topology every 5 s.
     fn default() -> Self {
         Self {
-            poll: Duration::from_secs(1),
+            poll: Pace::fixed(Duration::from_secs(1)),
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
             topology: Duration::from_secs(5),
@@ -73,7 +74,7 @@ impl Default for LaunchOptions {
 /// their order on screen); nodes discovered later take theirs from `ids`.
 pub fn launch(url: &str, opts: &LaunchOptions, ids: &SourceIds, tx: mpsc::Sender<Vec<Sample>>) {
     let mut cfg = NodeConfig::new(ids.next(), url);
-    cfg.poll = opts.poll;
+    cfg.poll = opts.poll.clone();
     cfg.timeout = opts.timeout;
     cfg.retry = opts.retry;
     cfg.expiry_events = opts.expiry_events;

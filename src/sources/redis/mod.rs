@@ -33,6 +33,7 @@ use tokio::sync::{Notify, mpsc};
 use crate::config::redact_url;
 use crate::engines::Timestamp;
 use crate::sample::{Body, RedisRole, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
+use crate::sources::pace::Pace;
 use endpoint::Endpoint;
 use info::Info;
 pub use launch::{LaunchOptions, SourceIds, launch};
@@ -44,8 +45,8 @@ pub struct NodeConfig {
     pub id: SourceId,
     /// `redis://…` URL (may hold a password: never shown or logged as is).
     pub url: String,
-    /// Poll interval.
-    pub poll: Duration,
+    /// Poll interval (follows the console's `+` / `-`).
+    pub poll: Pace,
     /// Connect and response timeout.
     pub timeout: Duration,
     /// Pause between reconnect attempts (recovery within 2 s needs ≤ 1 s).
@@ -70,7 +71,7 @@ impl NodeConfig {
         Self {
             id,
             url: url.to_string(),
-            poll: Duration::from_secs(1),
+            poll: Pace::fixed(Duration::from_secs(1)),
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
             expiry_events: false,
@@ -261,7 +262,8 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
                 );
                 let outcome = if ep.is_sentinel() && cfg.addr.is_none() {
                     // Leave a master the Sentinels no longer name, at once.
-                    let moved = sentinel::until_moved(&ep, &server.addr, cfg.poll, cfg.timeout);
+                    let moved =
+                        sentinel::until_moved(&ep, &server.addr, cfg.poll.every(), cfg.timeout);
                     tokio::select! {
                         r = polled => r,
                         why = moved => Err(why),
@@ -330,8 +332,7 @@ where
     F: Fn(u32, Vec<Body>) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let mut tick = tokio::time::interval(cfg.poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick = cfg.poll.ticker();
     loop {
         tick.tick().await;
         let started = Instant::now();
