@@ -198,6 +198,146 @@ fn table_deltas_follow_a_known_workload_and_a_stats_reset_is_a_gap() {
 }
 
 #[test]
+fn the_busiest_tables_are_read_even_when_their_names_sort_last() {
+    let server = PgServer::start_with(&["autovacuum = off"]);
+    // More idle user tables than the limit, every name before the busy one's.
+    server.sql(
+        "DO $$ BEGIN FOR i IN 1..210 LOOP \
+           EXECUTE format('CREATE TABLE idle_%s (id int)', lpad(i::text, 3, '0')); \
+         END LOOP; END $$",
+    );
+    server.sql("CREATE TABLE zz_busy AS SELECT g AS id FROM generate_series(1, 5000) g");
+    scans(&server, "zz_busy", 5);
+    let cfg = fast(&server.url());
+    assert_eq!(cfg.tables_limit, 200, "the documented default");
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        tokio::spawn(run_endpoint(cfg, tx));
+        let mut state = State::new(SessionInfo::default(), 200);
+        let mut read: Option<Vec<TableCounters>> = None;
+        drive(&mut rx, &mut state, Duration::from_secs(10), |s| {
+            if let Body::Tables(t) = &s.body {
+                read = Some(t.clone());
+                return table(s, "zz_busy").is_some_and(|t| t.blks_hit + t.blks_read > 0);
+            }
+            false
+        })
+        .await;
+        let read = read.expect("a tables refresh");
+        assert_eq!(read.len(), 200, "the limit, of 211 tables");
+        let names: Vec<&str> = read.iter().map(|t| t.table.as_str()).collect();
+        assert_eq!(
+            names.first(),
+            Some(&"zz_busy"),
+            "the busiest table first, though its name sorts last: {names:?}"
+        );
+        let blocks: Vec<u64> = read.iter().map(|t| t.blks_hit + t.blks_read).collect();
+        assert!(
+            blocks.windows(2).all(|w| w[0] >= w[1]),
+            "busiest first: {blocks:?}"
+        );
+    });
+}
+
+/// Wait until every endpoint of `want` has read at least its blocks (hits
+/// + reads) for table `name`, the same twice in a row; returns them.
+async fn settled_on(
+    rx: &mut mpsc::Receiver<Vec<Sample>>,
+    state: &mut State,
+    name: &str,
+    want: &[(SourceId, u64)],
+) -> Vec<u64> {
+    let mut last: Vec<Option<u64>> = vec![None; want.len()];
+    let mut done = vec![false; want.len()];
+    drive(rx, state, Duration::from_secs(15), |s| {
+        let Some(i) = want.iter().position(|(id, _)| *id == s.source) else {
+            return false;
+        };
+        if let Some(t) = table(s, name) {
+            let blocks = t.blks_hit + t.blks_read;
+            done[i] = blocks >= want[i].1 && last[i] == Some(blocks);
+            last[i] = Some(blocks);
+        }
+        done.iter().all(|d| *d)
+    })
+    .await;
+    assert!(done.iter().all(|d| *d), "not settled on {want:?}: {last:?}");
+    last.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+#[test]
+fn a_table_read_on_a_primary_and_its_replica_counts_each_workload_once() {
+    let primary = PgServer::start_with(&["autovacuum = off"]);
+    primary.sql(
+        "CREATE TABLE users AS SELECT g AS id, repeat('u', 200) AS v FROM generate_series(1, 3000) g",
+    );
+    let pages: u64 = primary
+        .sql("SELECT pg_relation_size('users') / current_setting('block_size')::int")
+        .parse()
+        .unwrap();
+    // The primary's counters run far ahead of the replica's.
+    scans(&primary, "users", 40);
+    let replica = PgServer::replica_of(&primary, None);
+    let end = Instant::now() + Duration::from_secs(20);
+    while replica.sql("SELECT count(*) FROM pg_class WHERE relname = 'users'") != "1"
+        && Instant::now() < end
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (p_id, r_id) = (SourceId(0), SourceId(1));
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut pc = fast(&primary.url());
+        pc.id = p_id;
+        let mut rc = fast(&replica.url());
+        rc.id = r_id;
+        tokio::spawn(run_endpoint(pc, tx.clone()));
+        tokio::spawn(run_endpoint(rc, tx));
+        let mut state = State::new(SessionInfo::default(), 200);
+        let before = settled_on(
+            &mut rx,
+            &mut state,
+            "users",
+            &[(p_id, 40 * pages), (r_id, 0)],
+        )
+        .await;
+        assert!(before[0] > before[1] + 30 * pages, "{before:?}");
+        let heat0 = heat(&mut state, "users");
+
+        scans(&primary, "users", 20);
+        scans(&replica, "users", 7);
+        let want = [
+            (p_id, before[0] + 20 * pages),
+            (r_id, before[1] + 7 * pages),
+        ];
+        let after = settled_on(&mut rx, &mut state, "users", &want).await;
+        assert_eq!(
+            (after[0] - before[0], after[1] - before[1]),
+            (20 * pages, 7 * pages),
+            "each scan reads every page once"
+        );
+        assert_eq!(
+            heat(&mut state, "users") - heat0,
+            27 * pages,
+            "one row, both endpoints' blocks, no spike"
+        );
+        let row = state.heatmap.row(RowKind::Table, Measure::Buffer, "users");
+        let view = state
+            .heatmap
+            .view(heliostat::sources::redis::wall_now(), 10, 60);
+        let cells = &view
+            .rows
+            .iter()
+            .find(|r| r.id == row)
+            .expect("the row")
+            .cells;
+        assert!(cells.iter().all(|c| !c.gap), "no reset seen: no gap");
+    });
+}
+
+#[test]
 fn a_killed_server_is_retried_and_recovers_within_two_seconds() {
     let mut server = PgServer::start();
     let rt = runtime();

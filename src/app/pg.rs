@@ -5,12 +5,13 @@
 use super::source::PgRates;
 use super::state::State;
 use crate::engines::Timestamp;
-use crate::engines::counters::SetDelta;
+use crate::engines::counters::{CumulativeSet, SetDelta};
 use crate::engines::heatmap::{Measure, RowKind};
+use crate::engines::intern::key_hash;
 use crate::engines::optimizer::Measurement;
 use rustc_hash::FxHashMap;
 
-use crate::sample::{PgStats, SourceId, StatementCounters, Statements};
+use crate::sample::{PgStats, SourceId, StatementCounters, Statements, TableCounters};
 
 impl State {
     pub(super) fn postgres(&mut self, id: SourceId, p: &PgStats, at: Timestamp) {
@@ -94,12 +95,68 @@ impl State {
     }
 }
 
+/// State kept per endpoint and per item (a table, a statement) between an
+/// endpoint's reads of its top-N lists. Rows are shared by every endpoint
+/// (table `users` on the primary and on a replica is one row), each with
+/// its own counters: only per-endpoint deltas may meet in a row.
+pub(crate) type PerEndpoint<K, V> = FxHashMap<SourceId, FxHashMap<K, V>>;
+
+/// Hand `f` each item of endpoint `id`'s complete read (`keys[i]`) with its
+/// state from the endpoint's previous read, `V::default()` when it was not
+/// in it. The read replaces the endpoint's map: an item that left the top N
+/// and came back starts a new baseline, its traffic while out is no spike.
+/// A key repeated within one read gets a fresh state that is not kept (its
+/// counters cannot be told from the other's).
+fn reread<K, V>(
+    map: &mut PerEndpoint<K, V>,
+    id: SourceId,
+    keys: impl IntoIterator<Item = K>,
+    mut f: impl FnMut(usize, &mut V),
+) where
+    K: std::hash::Hash + Eq,
+    V: Default,
+{
+    let mut old = map.remove(&id).unwrap_or_default();
+    let mut new = FxHashMap::default();
+    for (i, k) in keys.into_iter().enumerate() {
+        if new.contains_key(&k) {
+            f(i, &mut V::default());
+            continue;
+        }
+        let mut v = old.remove(&k).unwrap_or_default();
+        f(i, &mut v);
+        new.insert(k, v);
+    }
+    map.insert(id, new);
+}
+
 impl State {
+    /// One endpoint's busiest tables into the heatmap's buffer rows: the
+    /// blocks since its previous read of each table (a reset or a new
+    /// generation is a gap), summed over endpoints in the row.
+    pub(super) fn tables(
+        &mut self,
+        id: SourceId,
+        generation: u32,
+        tables: &[TableCounters],
+        at: Timestamp,
+    ) {
+        let epoch = u64::from(generation);
+        let heatmap = &mut self.heatmap;
+        let keys = tables.iter().map(|t| key_hash(&t.table));
+        reread(&mut self.pg_tables, id, keys, |i, c| {
+            let t = &tables[i];
+            let d = c.observe([t.blks_hit, t.blks_read], epoch);
+            let row = heatmap.row(RowKind::Table, Measure::Buffer, &t.table);
+            heatmap.record_delta(row, d, at);
+        });
+    }
+
     /// `pg_stat_statements` rows into the heatmap: one fingerprint row per
     /// normalised statement, counting its shared-buffer blocks (a buffer
-    /// measure, never mixed with cache lookups); the reason it cannot be
-    /// read goes to the endpoint's detail. A reset or a deallocated entry
-    /// lowers the counters: a gap and a new baseline.
+    /// measure, never mixed with cache lookups) summed over endpoints; the
+    /// reason it cannot be read goes to the endpoint's detail. A reset or a
+    /// deallocated entry lowers the counters: a gap and a new baseline.
     pub(super) fn statements(
         &mut self,
         id: SourceId,
@@ -111,16 +168,20 @@ impl State {
             src.pg_statements_note.clone_from(&st.unavailable);
             src.pg_statements = st.rows.len();
         }
-        for s in &st.rows {
-            let name: String = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
-            let name: String = name.chars().take(STATEMENT_NAME).collect();
-            self.pg_statements.observe(id, generation, s, &name, at);
-            let row = self
-                .heatmap
-                .row(RowKind::Fingerprint, Measure::Buffer, &name);
-            self.heatmap
-                .record_cumulative(row, s.blks_hit, s.blks_read, u64::from(generation), at);
-        }
+        let names: Vec<String> = st
+            .rows
+            .iter()
+            .map(|s| {
+                let name = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                name.chars().take(STATEMENT_NAME).collect()
+            })
+            .collect();
+        let heatmap = &mut self.heatmap;
+        self.pg_statements
+            .read(id, generation, &st.rows, &names, at, |i, d| {
+                let row = heatmap.row(RowKind::Fingerprint, Measure::Buffer, &names[i]);
+                heatmap.record_delta(row, d, at);
+            });
     }
 }
 
@@ -141,47 +202,107 @@ pub struct StatementRates {
 /// Calls, µs, rows, generation, when.
 type LastRead = (u64, u64, u64, u32, Timestamp);
 
+/// One statement on one endpoint.
+#[derive(Debug, Default)]
+struct Entry {
+    last: Option<LastRead>,
+    /// Its shared blocks hit and read, for the heatmap.
+    blocks: CumulativeSet<2>,
+    /// Its row name.
+    name: String,
+    /// Between its last two comparable reads.
+    rates: Option<StatementRates>,
+}
+
 /// Per-statement rates for the heatmap's fingerprint detail.
 #[derive(Debug, Default)]
 pub struct StatementBoard {
-    /// Last cumulative read per (endpoint, queryid).
-    last: FxHashMap<(SourceId, i64), LastRead>,
-    /// By row name (the statement's text as the heatmap shows it).
+    /// Per endpoint, by queryid.
+    entries: PerEndpoint<i64, Entry>,
+    /// By row name (the statement's text as the heatmap shows it), over
+    /// every endpoint and query id with that name: calls/s summed, the
+    /// mean time and rows per call weighted by calls/s.
     pub rates: FxHashMap<String, StatementRates>,
 }
 
 impl StatementBoard {
-    fn observe(
+    /// Endpoint `id`'s complete read (`names[i]` is `rows[i]`'s row): hands
+    /// `blocks` each statement's block delta, then recombines the rates.
+    fn read(
         &mut self,
         id: SourceId,
         generation: u32,
-        s: &StatementCounters,
-        name: &str,
+        rows: &[StatementCounters],
+        names: &[String],
         at: Timestamp,
+        mut blocks: impl FnMut(usize, SetDelta<2>),
     ) {
-        let now = (s.calls, s.total_us, s.rows, generation, at);
-        // A reset, a restart or a deallocated entry: a new baseline.
-        if let Some((calls, us, rows, g, t)) = self.last.insert((id, s.queryid), now)
-            && g == generation
-            && s.calls >= calls
-            && at.secs_since(t) > 0.0
-        {
-            let dc = (s.calls - calls) as f64;
-            let rates = StatementRates {
-                calls_per_s: dc / at.secs_since(t),
-                mean_ms: if dc > 0.0 {
-                    s.total_us.saturating_sub(us) as f64 / dc / 1000.0
-                } else {
-                    0.0
-                },
-                rows_per_call: if dc > 0.0 {
-                    s.rows.saturating_sub(rows) as f64 / dc
-                } else {
-                    0.0
-                },
-            };
-            self.rates.insert(name.to_string(), rates);
+        let epoch = u64::from(generation);
+        reread(
+            &mut self.entries,
+            id,
+            rows.iter().map(|s| s.queryid),
+            |i, e| {
+                let s = &rows[i];
+                blocks(i, e.blocks.observe([s.blks_hit, s.blks_read], epoch));
+                if let Some(n) = names.get(i) {
+                    e.name.clone_from(n);
+                }
+                let now = (s.calls, s.total_us, s.rows, generation, at);
+                // A reset, a restart or a deallocated entry: a new baseline
+                // (the rates shown stay those of the last good interval).
+                if let Some((calls, us, rows, g, t)) = e.last.replace(now)
+                    && g == generation
+                    && s.calls >= calls
+                    && at.secs_since(t) > 0.0
+                {
+                    let dc = (s.calls - calls) as f64;
+                    let per_call = |v: u64| if dc > 0.0 { v as f64 / dc } else { 0.0 };
+                    e.rates = Some(StatementRates {
+                        calls_per_s: dc / at.secs_since(t),
+                        mean_ms: per_call(s.total_us.saturating_sub(us)) / 1000.0,
+                        rows_per_call: per_call(s.rows.saturating_sub(rows)),
+                    });
+                }
+            },
+        );
+        self.combine();
+    }
+
+    /// `rates` from every endpoint's entries.
+    fn combine(&mut self) {
+        // Per name: the first rates, how many, Σ calls/s, Σ calls/s × mean,
+        // Σ calls/s × rows per call.
+        type Sum = (StatementRates, u32, f64, f64, f64);
+        let mut sums: FxHashMap<&str, Sum> = FxHashMap::default();
+        let all = self.entries.values().flat_map(FxHashMap::values);
+        for (e, r) in all.filter_map(|e| e.rates.map(|r| (e, r))) {
+            let w = r.calls_per_s;
+            let s = sums.entry(&e.name).or_insert((r, 0, 0.0, 0.0, 0.0));
+            s.1 += 1;
+            s.2 += w;
+            s.3 += w * r.mean_ms;
+            s.4 += w * r.rows_per_call;
         }
+        self.rates = sums
+            .into_iter()
+            .map(|(name, (first, n, cps, ms, rows))| {
+                let r = match n {
+                    1 => first,
+                    _ if cps > 0.0 => StatementRates {
+                        calls_per_s: cps,
+                        mean_ms: ms / cps,
+                        rows_per_call: rows / cps,
+                    },
+                    _ => StatementRates {
+                        calls_per_s: 0.0,
+                        mean_ms: 0.0,
+                        rows_per_call: 0.0,
+                    },
+                };
+                (name.to_string(), r)
+            })
+            .collect();
     }
 }
 
@@ -326,6 +447,162 @@ mod tests {
         assert_eq!(
             (r.calls_per_s, r.mean_ms, r.rows_per_call),
             (20.0, 1.0, 2.0)
+        );
+    }
+
+    /// Two endpoints' samples of one table or statement, at `at` seconds.
+    fn from(id: u16, at: i64, body: Body) -> Sample {
+        Sample {
+            source: SourceId(id),
+            generation: 1,
+            at: Timestamp::from_secs(at),
+            body,
+        }
+    }
+
+    fn tables(list: &[(&str, u64, u64)]) -> Body {
+        Body::Tables(
+            list.iter()
+                .map(|&(name, hit, read)| TableCounters {
+                    table: name.into(),
+                    blks_hit: hit,
+                    blks_read: read,
+                    ..TableCounters::default()
+                })
+                .collect(),
+        )
+    }
+
+    /// The row's all-time totals and its cells over the last 10 minutes.
+    fn heat(
+        st: &mut State,
+        kind: RowKind,
+        name: &str,
+        now: i64,
+    ) -> (
+        crate::engines::heatmap::RowTotals,
+        Vec<crate::engines::heatmap::Cell>,
+    ) {
+        let row = st.heatmap.row(kind, Measure::Buffer, name);
+        let totals = st.heatmap.totals(row).unwrap_or_default();
+        let view = st.heatmap.view(Timestamp::from_secs(now), 10, 60);
+        let cells = view
+            .rows
+            .iter()
+            .find(|r| r.id == row)
+            .map(|r| r.cells.clone())
+            .unwrap_or_default();
+        (totals, cells)
+    }
+
+    #[test]
+    fn a_table_on_two_endpoints_is_one_row_of_their_summed_deltas() {
+        let mut st = State::new(SessionInfo::default(), 1000);
+        // A primary with a million hits, a replica with 50,000: read in
+        // turns, each endpoint's own counters grow steadily.
+        let (mut p, mut r) = ((1_000_000, 9_000), (50_000, 500));
+        let (mut hits, mut reads) = (0, 0);
+        for round in 0..12 {
+            let at = i64::from(round) * 10;
+            st.apply(&from(1, at, tables(&[("users", p.0, p.1)])));
+            st.apply(&from(2, at + 5, tables(&[("users", r.0, r.1)])));
+            if round > 0 {
+                // What the previous round's reads grew by (counted now).
+                hits += 300 + 40;
+                reads += 10 + 2;
+            }
+            p = (p.0 + 300, p.1 + 10);
+            r = (r.0 + 40, r.1 + 2);
+            st.tick(Timestamp::from_secs(at + 5));
+        }
+        let (totals, cells) = heat(&mut st, RowKind::Table, "users", 115);
+        assert_eq!((totals.hits, totals.misses), (hits, reads));
+        assert_eq!(totals.accesses, hits + reads, "the sum of the true deltas");
+        assert!(cells.iter().all(|c| !c.gap), "no endpoint reset: no gap");
+        let max = cells.iter().map(|c| c.accesses).max().unwrap_or(0);
+        assert!(max <= 2 * (340 + 12), "no spike: {max}");
+    }
+
+    #[test]
+    fn a_table_that_leaves_the_busiest_list_and_comes_back_is_a_new_baseline() {
+        let mut st = State::new(SessionInfo::default(), 1000);
+        st.apply(&from(1, 0, tables(&[("a", 100, 0), ("b", 10, 0)])));
+        st.apply(&from(1, 10, tables(&[("b", 20, 0)])));
+        // Back with all it did while out of the list: not one burst.
+        st.apply(&from(1, 20, tables(&[("a", 50_000, 0), ("b", 30, 0)])));
+        st.apply(&from(1, 30, tables(&[("a", 50_100, 0)])));
+        // Another endpoint's read does not touch this one's baselines.
+        st.apply(&from(2, 35, tables(&[("b", 7, 0)])));
+        st.apply(&from(1, 40, tables(&[("a", 50_200, 0), ("b", 45, 0)])));
+        st.tick(Timestamp::from_secs(40));
+        let (a, cells) = heat(&mut st, RowKind::Table, "a", 40);
+        assert_eq!(a.accesses, 200, "only the deltas of consecutive reads");
+        assert!(cells.iter().all(|c| !c.gap));
+        let (b, _) = heat(&mut st, RowKind::Table, "b", 40);
+        assert_eq!(b.accesses, 20, "b: +10, +10, then absent: a new baseline");
+    }
+
+    #[test]
+    fn a_statement_on_two_endpoints_sums_its_blocks_and_its_calls() {
+        let mut st = State::new(SessionInfo::default(), 1000);
+        let text = "SELECT * FROM users WHERE id = $1";
+        let read = |calls: u64, us: u64, rows: u64, blocks: u64| {
+            Body::Statements(Statements {
+                unavailable: None,
+                rows: vec![StatementCounters {
+                    queryid: 42,
+                    text: text.into(),
+                    calls,
+                    total_us: us,
+                    rows,
+                    blks_hit: blocks,
+                    blks_read: blocks / 100,
+                }],
+            })
+        };
+        // The primary: 100 calls/s of 1 ms, 1 row each; the replica:
+        // 10 calls/s of 10 ms, 5 rows each. Read in turns every 10 s.
+        let (mut p, mut r) = ((1_000_000, 900_000_000, 1_000_000), (50_000, 1_000, 2_000));
+        let (mut pb, mut rb) = (10_000_000, 500_000);
+        let mut blocks = 0;
+        for round in 0..6 {
+            let at = i64::from(round) * 10;
+            st.apply(&from(1, at, read(p.0, p.1, p.2, pb)));
+            st.apply(&from(2, at + 5, read(r.0, r.1, r.2, rb)));
+            if round > 0 {
+                blocks += 4_000 + 40 + 200 + 2;
+            }
+            p = (p.0 + 1_000, p.1 + 1_000_000, p.2 + 1_000);
+            r = (r.0 + 100, r.1 + 1_000_000, r.2 + 500);
+            pb += 4_000;
+            rb += 200;
+        }
+        st.tick(Timestamp::from_secs(55));
+        let (totals, cells) = heat(&mut st, RowKind::Fingerprint, text, 55);
+        assert_eq!(totals.accesses, blocks, "the sum of the true deltas");
+        assert!(cells.iter().all(|c| !c.gap), "no gap");
+        let rates = st.pg_statements.rates[text];
+        assert!((rates.calls_per_s - 110.0).abs() < 1e-9, "{rates:?}");
+        // 100 calls of 1 ms and 10 of 10 ms per second: 200 ms over 110 calls.
+        assert!((rates.mean_ms - 200.0 / 110.0).abs() < 1e-9, "{rates:?}");
+        assert!(
+            (rates.rows_per_call - 150.0 / 110.0).abs() < 1e-9,
+            "{rates:?}"
+        );
+        // The replica loses the statement (its list no longer has it): the
+        // rates are the primary's alone.
+        st.apply(&from(
+            2,
+            65,
+            Body::Statements(Statements {
+                unavailable: None,
+                rows: Vec::new(),
+            }),
+        ));
+        let rates = st.pg_statements.rates[text];
+        assert_eq!(
+            (rates.calls_per_s, rates.mean_ms, rates.rows_per_call),
+            (100.0, 1.0, 1.0)
         );
     }
 }

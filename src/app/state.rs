@@ -12,8 +12,8 @@ pub use super::source::SourceState;
 use super::ui_state::UiState;
 use crate::engines::Timestamp;
 use crate::engines::clients::{ClientsConfig, ClientsEngine};
-use crate::engines::counters::SetDelta;
-use crate::engines::heatmap::{Heatmap, HeatmapConfig, Measure, RowKind};
+use crate::engines::counters::{CumulativeSet, SetDelta};
+use crate::engines::heatmap::{Heatmap, HeatmapConfig};
 use crate::engines::intern::key_hash;
 use crate::engines::optimizer::{BackendKind, Measurement, Optimizer, OptimizerConfig};
 use crate::engines::pool::{BackendConfig, Pool, PoolConfig};
@@ -101,6 +101,9 @@ pub struct State {
     pub ui: UiState,
     /// `pg_stat_statements` rates by fingerprint row.
     pub pg_statements: super::pg::StatementBoard,
+    /// Per endpoint, per table: its block counters' baseline (rows are
+    /// shared by endpoints, counters are not).
+    pub(crate) pg_tables: super::pg::PerEndpoint<u64, CumulativeSet<2>>,
     /// Live warming: rules, the dialog's dry run, the strategies' rounds.
     pub warm: super::warm::WarmBoard,
     /// The client-statistics sink's state and the totals it read back.
@@ -139,6 +142,7 @@ impl State {
             sink: super::sink::SinkBoard::default(),
             warm: super::warm::WarmBoard::default(),
             pg_statements: super::pg::StatementBoard::default(),
+            pg_tables: FxHashMap::default(),
             job_keys: FxHashMap::default(),
             last_tick: None,
         }
@@ -198,14 +202,7 @@ impl State {
             Body::Health { ok, rtt_us } => self.health(s.source, *ok, *rtt_us, at),
             Body::Redis(r) => self.redis(s.source, r, at),
             Body::Postgres(p) => self.postgres(s.source, p, at),
-            Body::Tables(tables) => {
-                let epoch = u64::from(s.generation);
-                for t in tables {
-                    let row = self.heatmap.row(RowKind::Table, Measure::Buffer, &t.table);
-                    self.heatmap
-                        .record_cumulative(row, t.blks_hit, t.blks_read, epoch, at);
-                }
-            }
+            Body::Tables(tables) => self.tables(s.source, s.generation, tables, at),
             Body::Accesses(aggs) => self.accesses(aggs, at),
             Body::Keys(keys) => {
                 self.keys(keys, at);

@@ -317,7 +317,9 @@ impl Heatmap {
 
     /// Apply cumulative hit/miss counters (e.g. Postgres `heap_blks_hit` /
     /// `heap_blks_read`) observed at `at` in run `epoch`. A reset (negative
-    /// delta or new epoch) marks a gap and counts nothing.
+    /// delta or new epoch) marks a gap and counts nothing. One baseline per
+    /// row: counters of several servers feeding one row keep their own
+    /// baselines and give [`Heatmap::record_delta`] their deltas instead.
     pub fn record_cumulative(
         &mut self,
         row: RowId,
@@ -334,6 +336,16 @@ impl Heatmap {
             .entry(row)
             .or_default()
             .observe([hits, misses], epoch);
+        self.record_delta(row, d, at);
+    }
+
+    /// Count one baseline's outcome of hit/miss counters (a
+    /// [`CumulativeSet`] the caller keeps, e.g. per server): deltas are
+    /// accesses, a reset is a gap that counts nothing, a baseline nothing.
+    pub fn record_delta(&mut self, row: RowId, d: SetDelta<2>, at: Timestamp) {
+        if row.0 as usize >= self.rows.len() {
+            return;
+        }
         match d {
             SetDelta::Baseline => {}
             SetDelta::Reset => {

@@ -115,6 +115,8 @@ FROM r CROSS JOIN d CROSS JOIN a CROSS JOIN bl CROSS JOIN rep LEFT JOIN ws ON tr
 /// The slower refresh: database size, and the `limit` busiest user tables
 /// (by blocks touched since the last reset) from `pg_statio_user_tables`
 /// and `pg_stat_user_tables`. One row even without tables (the size).
+/// The ORDER BY spells the sum out: only a bare integer is a column
+/// position, `2 + 3` would be a constant (rows by name only).
 pub fn tables_sql(limit: u32, statement_timeout: Duration) -> String {
     let select = format!(
         r"
@@ -126,7 +128,9 @@ SELECT sz.db_size, t.* FROM sz LEFT JOIN LATERAL (
     (coalesce(io.heap_blks_read, 0) + coalesce(io.idx_blks_read, 0))::int8 AS read,
     coalesce(s.seq_scan, 0)::int8 AS seq_scan, coalesce(s.idx_scan, 0)::int8 AS idx_scan
   FROM pg_stat_user_tables s JOIN pg_statio_user_tables io USING (relid)
-  ORDER BY 2 + 3 DESC, 1 LIMIT {limit}
+  ORDER BY coalesce(io.heap_blks_hit, 0) + coalesce(io.idx_blks_hit, 0)
+    + coalesce(io.heap_blks_read, 0) + coalesce(io.idx_blks_read, 0) DESC, name
+  LIMIT {limit}
 ) t ON true"
     );
     wrap(&select, statement_timeout)
