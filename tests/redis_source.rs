@@ -350,3 +350,33 @@ fn expired_key_notifications_arrive_only_when_asked_and_say_when_off() {
         assert!(note.contains("notify-keyspace-events"), "{note}");
     });
 }
+
+#[test]
+fn the_poll_interval_follows_the_consoles_refresh_setting() {
+    let server = RedisServer::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        let (pace, following) =
+            heliostat::sources::pace::Pace::following(Duration::from_millis(500));
+        let mut cfg = fast(&server.url());
+        cfg.poll = following;
+        tokio::spawn(run_node(cfg, Default::default(), tx));
+        let polls = |samples: &[Sample]| {
+            samples
+                .iter()
+                .filter(|s| matches!(s.body, Body::Redis(_)))
+                .count()
+        };
+        collect(&mut rx, Duration::from_secs(5), |s| {
+            matches!(s.body, Body::Redis(_))
+        })
+        .await;
+        let slow = polls(&collect(&mut rx, Duration::from_secs(2), |_| false).await);
+        pace.send_replace(Duration::from_millis(100));
+        let quick = polls(&collect(&mut rx, Duration::from_secs(2), |_| false).await);
+        // 4 polls at 500 ms, 20 at 100 ms; room for a loaded machine.
+        assert!((3..=5).contains(&slow), "{slow} polls in 2 s at 500 ms");
+        assert!(quick >= 12, "{quick} polls in 2 s at 100 ms");
+    });
+}
