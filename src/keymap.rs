@@ -343,6 +343,19 @@ impl Keymap {
         found.map_or(Resolved::Nothing, Resolved::Action)
     }
 
+    /// Esc then a key, typed quickly (or sent in one packet over SSH),
+    /// reaches the console as Alt+key. When Alt+key means nothing, it is
+    /// taken as the two keys it was; otherwise the one key as it came.
+    pub fn split_meta(&self, mode: InputMode, focused: Pane, ev: KeyEvent) -> Vec<KeyEvent> {
+        let meta_char = ev.modifiers == KeyModifiers::ALT && matches!(ev.code, KeyCode::Char(_));
+        if !meta_char || self.resolve(mode, focused, ev) != Resolved::Nothing {
+            return vec![ev];
+        }
+        let esc = KeyEvent::new_with_kind(KeyCode::Esc, KeyModifiers::NONE, ev.kind);
+        let plain = KeyEvent::new_with_kind(ev.code, KeyModifiers::NONE, ev.kind);
+        vec![esc, plain]
+    }
+
     fn lookup(&self, scope: ActionScope, key: Key) -> Option<Action> {
         self.index.get(&(scope, key)).copied()
     }

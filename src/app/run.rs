@@ -258,7 +258,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
         }
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(key))) => {
+                Some(Ok(Event::Key(key))) => for key in keymap.split_meta(state.ui.mode, state.ui.focus, key) {
                     let now = clock.now();
                     match keymap.resolve(state.ui.mode, state.ui.focus, key) {
                         Resolved::Action(a) => {
@@ -299,7 +299,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                         chrome_now = chrome(&keymap, chrome_for);
                     }
                     dirty = true;
-                }
+                },
                 Some(Ok(Event::Resize(_, h))) => {
                     let _ = term.autoresize();
                     state.ui.page = page_rows(h);
