@@ -70,6 +70,7 @@ fn session(settings: &Settings) -> SessionInfo {
         demo: settings.is_demo(),
         writes_allowed: settings.writes_allowed,
         redact_keys: settings.redact_keys,
+        key_delimiter: settings.sampler.delimiter.clone(),
         read_only_reason: settings.read_only_reason.clone(),
         pg_capacity: settings.pg_capacity,
     }

@@ -236,6 +236,13 @@ pub struct WarmDry {
     pub lines: Vec<String>,
     /// Nothing could be looked at (no rule, servers unreachable).
     pub failed: bool,
+    /// Keys that match no warm rule (skipped), and one of them: the app
+    /// words the line, so the example can be redacted as the screen is.
+    #[serde(default)]
+    pub unmatched: u64,
+    /// One of the unmatched keys, as an example.
+    #[serde(default)]
+    pub unmatched_example: Option<String>,
 }
 
 /// Cumulative counters and gauges from Redis `INFO`.

@@ -186,6 +186,7 @@ async fn from_queue(
     eprintln!("watching for {} s to build the warming queue…", args.watch);
     let session = SessionInfo {
         context: settings.context.clone(),
+        key_delimiter: settings.sampler.delimiter.clone(),
         ..SessionInfo::default()
     };
     let state = observe(

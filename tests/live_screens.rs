@@ -188,6 +188,8 @@ fn the_warm_dialog_shows_the_dry_run_then_the_job_runs() {
             "  30 keys: 27 new, 0 overwritten, 2 left alone, 0 type conflict, 1 no row".into(),
         ],
         failed: false,
+        unmatched: 0,
+        unmatched_example: None,
     };
     st.apply(&sample(T0, Body::WarmDry(dry)));
     let s = screen(&st, 120, 24);
@@ -211,4 +213,50 @@ fn the_warm_dialog_shows_the_dry_run_then_the_job_runs() {
     let s = screen(&st, 120, 24);
     assert!(s.contains("12/30"), "{s}");
     insta::assert_snapshot!("warm_job_running", s);
+}
+
+/// The dry run names an example of the keys no rule matches; with
+/// `--redact-keys` the dialog shows it only up to its prefix, and a key
+/// without one not at all.
+#[test]
+fn the_warm_dialog_redacts_the_unmatched_example() {
+    for (redact, example, shown) in [
+        (true, "sess_9f2a77c1", "(e.g. …)"),
+        (true, "session:9f2a77c1", "(e.g. session:…)"),
+        (false, "sess_9f2a77c1", "(e.g. sess_9f2a77c1)"),
+    ] {
+        let mut st = live(true);
+        st.session.redact_keys = redact;
+        st.warm.rules = vec![rule()];
+        let keys = ["user:1", "user:2", example]
+            .iter()
+            .map(|k| KeyAccess {
+                key: (*k).into(),
+                count: 20,
+                hits: 0,
+                misses: 20,
+            })
+            .collect();
+        st.apply(&sample(T0, Body::KeyAccesses(keys)));
+        st.tick(T0);
+        zoom(&mut st, Pane::Warming, T0);
+        let fx = st.handle(Action::WarmAll, T0);
+        let [Effect::DryRun { id, .. }] = fx.as_slice() else {
+            panic!("{fx:?}");
+        };
+        let dry = WarmDry {
+            id: *id,
+            lines: vec![
+                "  2 keys: 2 new, 0 overwritten, 0 left alone, 0 type conflict, 0 no row".into(),
+            ],
+            failed: false,
+            unmatched: 1,
+            unmatched_example: Some(example.into()),
+        };
+        st.apply(&sample(T0, Body::WarmDry(dry)));
+        let s = screen(&st, 120, 24);
+        let line = format!("1 keys match no warm rule and will be skipped {shown}");
+        assert!(s.contains(&line), "{s}");
+        assert_eq!(s.contains("9f2a77c1"), !redact, "{s}");
+    }
 }

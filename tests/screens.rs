@@ -149,7 +149,7 @@ fn prod_context_banner() {
         writes_allowed: false,
         redact_keys: true,
         read_only_reason: Some("context prod does not allow writes".into()),
-        pg_capacity: None,
+        ..SessionInfo::default()
     };
     let d = driver_with(session, 300);
     let buf = buffer(&d.state, &Theme::default(), &Keymap::default(), 120, 40);

@@ -371,7 +371,12 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
             };
             Some(BackendRow {
                 detail: if s.kind == SourceKind::Redis {
-                    super::node_detail::node_detail(s, state.session.redact_keys, now)
+                    super::node_detail::node_detail(
+                        s,
+                        state.session.redact_keys,
+                        &state.session.key_delimiter,
+                        now,
+                    )
                 } else {
                     super::pg_detail::pg_detail(s)
                 },

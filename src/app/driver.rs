@@ -38,6 +38,7 @@ impl DemoDriver {
             demo: true,
             writes_allowed: true,
             redact_keys: false,
+            key_delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             read_only_reason: None,
             pg_capacity: None,
         }

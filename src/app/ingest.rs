@@ -8,8 +8,15 @@ use crate::engines::Timestamp;
 use crate::engines::clients::{ClientDelta, OperationDelta, RequestDelta, TableDelta, TableKey};
 use crate::engines::heatmap::{Measure, RowKind};
 use crate::engines::intern::key_hash;
+use crate::engines::keyspace::{NO_PREFIX, prefix_of, row_name};
 use crate::engines::warming::TtlState;
 use crate::sample::SourceId;
+
+/// The tables an aggregate names; a query-only event names none (its
+/// `table` is empty), and a blank name is never a table row or a delta.
+fn tables(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|t| !t.is_empty())
+}
 
 impl State {
     pub(crate) fn accesses(&mut self, aggs: &[crate::sample::AccessAgg], at: Timestamp) {
@@ -24,7 +31,7 @@ impl State {
                     self.heatmap.record_query_n(q, n, a.hits, a.saved_us, at);
                 }
                 (None, n) => {
-                    for t in a.table.split(',') {
+                    for t in tables(&a.table) {
                         let row = self.heatmap.row(RowKind::Table, Measure::Cache, t);
                         self.heatmap.record(row, n, a.hits, a.saved_us, at);
                     }
@@ -35,9 +42,7 @@ impl State {
             let names = self.clients.names_mut();
             let client = names.client(&a.client);
             let operation = names.operation(&a.op);
-            let mut deltas: Vec<ClientDelta> = a
-                .table
-                .split(',')
+            let mut deltas: Vec<ClientDelta> = tables(&a.table)
                 .map(|t| {
                     ClientDelta::Table(TableDelta {
                         key: TableKey {
@@ -69,8 +74,14 @@ impl State {
         self.optimizer.analyzer_mut().record_count(at, events);
     }
 
+    /// Key observations (the demo's, and the answers to warm probes): TTLs
+    /// for the warming engine, and accesses for the heatmap's prefix rows,
+    /// grouped as the sampler groups keys. A probe's answers carry no
+    /// accesses and make no rows: a row per probed key would never be
+    /// freed and would use up the heatmap's row budget.
     pub(crate) fn keys(&mut self, keys: &[crate::sample::KeyObs], at: Timestamp) {
-        let mut by_prefix: FxHashMap<&str, u32> = FxHashMap::default();
+        let delim = self.session.key_delimiter.as_str();
+        let mut by_group: FxHashMap<&str, u32> = FxHashMap::default();
         for k in keys {
             let hash = if k.accesses > 0 {
                 self.warming.record_named_n(&k.key, k.accesses, at)
@@ -82,15 +93,16 @@ impl State {
                 Some(ms) => TtlState::from_pttl(ms),
             };
             self.warming.observe_ttl(hash, &k.key, state, at);
-            let prefix = k.key.split(':').next().unwrap_or(&k.key);
-            *by_prefix.entry(prefix).or_default() += k.accesses;
+            if k.accesses > 0 {
+                let group = prefix_of(&k.key, delim).unwrap_or(NO_PREFIX);
+                *by_group.entry(group).or_default() += k.accesses;
+            }
         }
-        let mut prefixes: Vec<(&str, u32)> = by_prefix.into_iter().collect();
-        prefixes.sort_unstable();
-        for (p, n) in prefixes {
-            let row = self
-                .heatmap
-                .row(RowKind::Prefix, Measure::Sampled, &format!("{p}:*"));
+        let mut groups: Vec<(&str, u32)> = by_group.into_iter().collect();
+        groups.sort_unstable();
+        for (group, n) in groups {
+            let name = row_name(group, delim);
+            let row = self.heatmap.row(RowKind::Prefix, Measure::Sampled, &name);
             self.heatmap.record(row, n, 0, 0, at);
         }
     }
@@ -129,5 +141,288 @@ impl State {
             );
             self.ui.set_status(msg, true, at);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::{Action, Pane};
+    use crate::app::state::SessionInfo;
+    use crate::engines::heatmap::RowKind;
+    use crate::sample::{AccessAgg, Body, ExpiredKeys, KeyObs, RedisStats, Sample, SourceKind};
+    use crate::sources::events::agg::Aggregator;
+    use crate::sources::events::schema::EventRef;
+
+    const T0: Timestamp = Timestamp::from_secs(1_736_150_400);
+    const KEY: &str = "sess_9f2a77c1";
+
+    fn state(redact: bool, delim: &str) -> State {
+        let session = SessionInfo {
+            redact_keys: redact,
+            key_delimiter: delim.to_string(),
+            ..SessionInfo::default()
+        };
+        State::new(session, 1000)
+    }
+
+    fn sample(source: SourceId, at: Timestamp, body: Body) -> Sample {
+        Sample {
+            source,
+            generation: 1,
+            at,
+            body,
+        }
+    }
+
+    fn screen(st: &State, w: u16, h: u16) -> String {
+        let chrome = crate::app::run::chrome(&crate::keymap::Keymap::default(), st.ui.focus);
+        let theme = crate::theme::Theme::default();
+        crate::export::to_text(&crate::snapshot::render_buffer(st, &theme, &chrome, w, h))
+    }
+
+    /// The whole screen, then each pane zoomed.
+    fn screens(st: &mut State) -> Vec<String> {
+        let now = st.now;
+        let mut out = vec![screen(st, 200, 50)];
+        for p in [Pane::Heatmap, Pane::Warming, Pane::Backends, Pane::Clients] {
+            st.handle(Action::Focus(p), now);
+            st.handle(Action::Zoom, now);
+            st.tick(now);
+            out.push(screen(st, 160, 40));
+            st.handle(Action::Back, now);
+        }
+        st.tick(now);
+        out
+    }
+
+    fn heat_rows(st: &State) -> Vec<(RowKind, String)> {
+        let mut v: Vec<(RowKind, String)> = st
+            .derived
+            .heatmap
+            .iter()
+            .flat_map(|h| h.rows.iter().map(|r| (r.kind, r.name.clone())))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Key-only events (`key=sess_…`, no table or query) through the
+    /// reader's aggregator into the state, as the event stream feeds it.
+    fn key_only_events(st: &mut State, keys: &[String]) {
+        let mut agg = Aggregator::with_delimiter(&st.session.key_delimiter);
+        for (i, k) in keys.iter().enumerate() {
+            let hit = if i % 3 == 0 { "1" } else { "0" };
+            let pairs: [(&[u8], &[u8]); 3] = [
+                (b"client", b"api"),
+                (b"key", k.as_bytes()),
+                (b"hit", hit.as_bytes()),
+            ];
+            agg.add("1-0", EventRef::parse(pairs));
+        }
+        let f = agg.flush();
+        st.apply(&sample(SourceId(9), T0, Body::Accesses(f.accesses)));
+        st.apply(&sample(SourceId(9), T0, Body::KeyAccesses(f.keys)));
+        st.tick(T0);
+    }
+
+    #[test]
+    fn a_key_only_event_without_a_prefix_is_grouped_and_redacted_everywhere() {
+        let keys: Vec<String> = (0..40)
+            .map(|i| format!("{KEY}{i:02}"))
+            .chain(["user:7".to_string()])
+            .collect();
+        let mut st = state(true, ":");
+        key_only_events(&mut st, &keys);
+        // One row for every key without the delimiter, as the sampler has.
+        assert_eq!(
+            heat_rows(&st),
+            [
+                (RowKind::Table, "(none)".to_string()),
+                (RowKind::Table, "user:*".to_string())
+            ]
+        );
+        let mut tables: Vec<String> = st
+            .clients
+            .tables_view(None)
+            .into_iter()
+            .map(|t| t.table)
+            .collect();
+        tables.sort();
+        assert_eq!(tables, ["(none)", "user:*"]);
+        for s in screens(&mut st) {
+            assert!(!s.contains("sess_"), "{s}");
+            assert!(!s.contains("user:7"), "{s}");
+        }
+        // The check above can fail: without redaction the key shows.
+        let mut plain = state(false, ":");
+        key_only_events(&mut plain, &keys);
+        assert!(screens(&mut plain).iter().any(|s| s.contains("sess_")));
+        assert_eq!(
+            heat_rows(&plain).len(),
+            2,
+            "rows do not depend on redaction"
+        );
+    }
+
+    #[test]
+    fn key_only_events_group_by_the_configured_delimiter() {
+        let mut st = state(true, "/");
+        let keys = ["user/1", "user/2", "user:3"].map(String::from);
+        key_only_events(&mut st, &keys);
+        assert_eq!(
+            heat_rows(&st),
+            [
+                (RowKind::Table, "(none)".to_string()),
+                (RowKind::Table, "user/*".to_string())
+            ]
+        );
+        let s = screens(&mut st).join("\n");
+        assert!(
+            s.contains("user/…"),
+            "the warming queue keeps the prefix: {s}"
+        );
+        assert!(!s.contains("user:3") && !s.contains("user/1"), "{s}");
+    }
+
+    /// A Redis node polled twice, the console's own commands among its
+    /// load (so the Backends pane shows its detail).
+    fn redis_node(st: &mut State) {
+        let id = SourceId(0);
+        let hello = Body::Hello {
+            name: "cache-1:6379".into(),
+            kind: SourceKind::Redis,
+        };
+        st.apply(&sample(id, T0, hello));
+        for s in 0..2 {
+            let r = RedisStats {
+                run_id: 7,
+                commands: s * 1000,
+                own_commands: s * 100,
+                ..RedisStats::default()
+            };
+            st.apply(&sample(id, T0.add_secs(s as i64 - 1), Body::Redis(r)));
+        }
+    }
+
+    #[test]
+    fn expired_keys_count_for_their_prefix_row_never_the_key() {
+        for (delim, user_row) in [(":", "user:*"), ("/", "(none)")] {
+            let mut st = state(true, delim);
+            redis_node(&mut st);
+            let expired = ExpiredKeys {
+                keys: vec![format!("{KEY}1"), format!("{KEY}2"), "user:1".into()],
+                dropped: 0,
+                note: None,
+            };
+            st.apply(&sample(SourceId(0), T0, Body::Expired(expired)));
+            st.tick(T0);
+            let src = st.source(SourceId(0)).unwrap();
+            let mut rows: Vec<(&str, u64)> = src
+                .expired_by_prefix
+                .iter()
+                .map(|(k, n)| (k.as_str(), *n))
+                .collect();
+            rows.sort_unstable();
+            if delim == ":" {
+                assert_eq!(rows, [("(none)", 2), ("user:*", 1)]);
+            } else {
+                assert_eq!(rows, [("(none)", 3)]);
+            }
+            let all = screens(&mut st).join("\n");
+            assert!(
+                all.contains("expired (notified) since start: (none)"),
+                "{all}"
+            );
+            assert!(!all.contains("sess_") && !all.contains("user:1"), "{all}");
+            assert!(delim == "/" || all.contains(user_row), "{all}");
+        }
+    }
+
+    fn probe(keys: impl Iterator<Item = String>, accesses: u32) -> Body {
+        Body::Keys(
+            keys.map(|key| KeyObs {
+                key,
+                node: crate::ops::warm::console::WARM_SOURCE,
+                ttl_ms: Some(120_000),
+                accesses,
+            })
+            .collect(),
+        )
+    }
+
+    #[test]
+    fn warm_probe_answers_make_no_heatmap_rows() {
+        let mut st = state(false, ":");
+        let src = crate::ops::warm::console::WARM_SOURCE;
+        for round in 0..5 {
+            let at = T0.add_secs(60 * round);
+            let keys = (0..500).map(|i| format!("session-{}", round * 500 + i));
+            st.apply(&sample(src, at, probe(keys, 0)));
+            st.tick(at);
+        }
+        assert_eq!(st.heatmap.row_count(), 0, "{:?}", heat_rows(&st));
+        assert!(st.warm.round_answered, "the probe still answers the round");
+        // Observations with accesses (the demo's) group as the sampler does.
+        let at = T0.add_secs(400);
+        let keys = ["session-1", "session-2", "user:1"].map(String::from);
+        st.apply(&sample(src, at, probe(keys.clone().into_iter(), 3)));
+        st.tick(at);
+        assert_eq!(
+            heat_rows(&st),
+            [
+                (RowKind::Prefix, "(none)".to_string()),
+                (RowKind::Prefix, "user:*".to_string())
+            ]
+        );
+        let mut dashed = state(false, "-");
+        dashed.apply(&sample(src, at, probe(keys.into_iter(), 3)));
+        dashed.tick(at);
+        assert_eq!(
+            heat_rows(&dashed),
+            [
+                (RowKind::Prefix, "(none)".to_string()),
+                (RowKind::Prefix, "session-*".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_query_only_event_records_no_blank_table() {
+        let mut st = state(false, ":");
+        st.sink.enabled = true;
+        let agg = |table: &str, query: Option<&str>| AccessAgg {
+            client: "api".into(),
+            table: table.into(),
+            query: query.map(String::from),
+            op: "get".into(),
+            count: 10,
+            lookups: 10,
+            hits: 6,
+            errors: 1,
+            saved_us: 0,
+            latency_us: 0,
+        };
+        let aggs = vec![
+            agg("", Some("SELECT * FROM users WHERE id = 1")),
+            agg("", None),
+            agg("orders,,items", None),
+        ];
+        st.apply(&sample(SourceId(9), T0, Body::Accesses(aggs)));
+        st.tick(T0);
+        let tables: Vec<String> = st
+            .clients
+            .tables_view(None)
+            .into_iter()
+            .map(|t| t.table)
+            .collect();
+        assert_eq!(tables.len(), 2, "{tables:?}");
+        assert!(tables.iter().all(|t| !t.is_empty()), "{tables:?}");
+        assert!(heat_rows(&st).iter().all(|(_, n)| !n.trim().is_empty()));
+        let batch = st.take_flush(T0.add_secs(1)).unwrap();
+        let mut sent = batch.tables.table_name.clone();
+        sent.sort();
+        assert_eq!(sent, ["items", "orders"]);
+        assert_eq!(batch.clients.total_requests, [30], "requests still count");
     }
 }

@@ -71,6 +71,7 @@ pub fn spawn_live(spec: &LiveSpec, poll: &Pace, tx: &mpsc::Sender<Vec<Sample>>) 
     if let Some(ev) = &spec.events {
         let mut cfg = EventsConfig::new(EVENTS_SOURCE, &ev.url, &ev.stream);
         cfg.from_start = ev.catch_up;
+        cfg.delimiter.clone_from(&spec.sampler.delimiter);
         // Its own thread: parsing a busy stream is real CPU work, and must
         // not delay the health checks or the UI on the main thread.
         let tx = tx.clone();

@@ -34,13 +34,14 @@ fn ago(now: Timestamp, at: Timestamp) -> String {
     }
 }
 
-fn key_shown(key: &str, redact: bool) -> String {
-    let k = crate::ui::widgets::key_label(key, redact);
+fn key_shown(key: &str, redact: bool, delim: &str) -> String {
+    let k = crate::ui::widgets::key_label(key, redact, delim);
     k.chars().take(32).collect()
 }
 
 /// Lines describing a Redis node, most useful first; empty for other sources.
-pub fn node_detail(src: &SourceState, redact: bool, now: Timestamp) -> Vec<String> {
+/// With `redact`, a key shows only up to its prefix by `delim`.
+pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp) -> Vec<String> {
     let Some(r) = &src.redis_info else {
         return Vec::new();
     };
@@ -69,7 +70,7 @@ pub fn node_detail(src: &SourceState, redact: bool, now: Timestamp) -> Vec<Strin
         let key = e
             .key
             .as_deref()
-            .map(|k| format!(" {}", key_shown(k, redact)))
+            .map(|k| format!(" {}", key_shown(k, redact, delim)))
             .unwrap_or_default();
         out.push(format!(
             "slow: {} {}{key} by {} {}",
@@ -88,7 +89,8 @@ pub fn node_detail(src: &SourceState, redact: bool, now: Timestamp) -> Vec<Strin
         let parts: Vec<String> = top
             .iter()
             .take(4)
-            .map(|(p, n)| format!("{} {n}", key_shown(&format!("{p}:*"), false)))
+            // Rows (`user:*`, `(none)`), never keys: nothing to redact.
+            .map(|(row, n)| format!("{} {n}", row.chars().take(32).collect::<String>()))
             .collect();
         out.push(format!(
             "expired (notified) since start: {}",
@@ -163,7 +165,7 @@ mod tests {
             key: Some("user:42".into()),
             client: "api".into(),
         }]);
-        let lines = node_detail(&s, true, Timestamp(5_000));
+        let lines = node_detail(&s, true, ":", Timestamp(5_000));
         let text = lines.join("\n");
         assert!(text.contains("get 500/s 2.0µs"), "{text}");
         assert!(text.contains("get p50 1.0µs p99 2.0µs"), "{text}");

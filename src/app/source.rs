@@ -92,7 +92,8 @@ pub struct SourceState {
     pub slowlog: VecDeque<SlowEntry>,
     /// Redis: `LATENCY LATEST` as last read.
     pub latency_events: Vec<LatencyEvent>,
-    /// Redis: keys reported expired (`--expiry-events`) per prefix, since start.
+    /// Redis: keys reported expired (`--expiry-events`) per prefix row
+    /// (`user:*`, or `(none)` for keys without the delimiter), since start.
     pub expired_by_prefix: FxHashMap<String, u64>,
     /// Redis: why expired-key notifications are not arriving, if known.
     pub expiry_note: Option<String>,
@@ -186,17 +187,18 @@ impl SourceState {
         self.top_commands = rates;
     }
 
-    /// Count expired keys by prefix (at most [`PREFIXES_KEPT`] prefixes).
-    pub(crate) fn add_expired(&mut self, e: &crate::sample::ExpiredKeys) {
+    /// Count expired keys by prefix row as the sampler groups them by
+    /// `delim` (at most [`PREFIXES_KEPT`] rows).
+    pub(crate) fn add_expired(&mut self, e: &crate::sample::ExpiredKeys, delim: &str) {
         if e.note.is_some() || !e.keys.is_empty() {
             self.expiry_note.clone_from(&e.note);
         }
         for k in &e.keys {
-            let p = k.split_once(':').map_or(k.as_str(), |(p, _)| p);
-            if let Some(n) = self.expired_by_prefix.get_mut(p) {
+            let row = crate::engines::keyspace::key_row(k, delim);
+            if let Some(n) = self.expired_by_prefix.get_mut(&row) {
                 *n += 1;
             } else if self.expired_by_prefix.len() < PREFIXES_KEPT {
-                self.expired_by_prefix.insert(p.to_string(), 1);
+                self.expired_by_prefix.insert(row, 1);
             }
         }
     }

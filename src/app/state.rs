@@ -45,7 +45,7 @@ pub struct TickTotals {
 }
 
 /// Static facts about the session shown in the header.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SessionInfo {
     /// Context name, if any.
     pub context: Option<String>,
@@ -57,11 +57,30 @@ pub struct SessionInfo {
     pub writes_allowed: bool,
     /// Key names are shown only up to their prefix.
     pub redact_keys: bool,
+    /// Key prefix delimiter (`--key-delimiter`): keys named by access
+    /// events, probes and expiry notifications group by it as the
+    /// sampler's do, and redaction keeps the part before it.
+    pub key_delimiter: String,
     /// Why writes are off, for the status line (e.g. "--read-only was given").
     pub read_only_reason: Option<String>,
     /// Disk the Postgres databases may use (`--pg-capacity`): the size is
     /// shown against it, and the pool model counts it as capacity.
     pub pg_capacity: Option<u64>,
+}
+
+impl Default for SessionInfo {
+    fn default() -> Self {
+        Self {
+            context: None,
+            banner: None,
+            demo: false,
+            writes_allowed: false,
+            redact_keys: false,
+            key_delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
+            read_only_reason: None,
+            pg_capacity: None,
+        }
+    }
 }
 
 /// The whole application state.
@@ -217,8 +236,9 @@ impl State {
                 }
             }
             Body::Expired(e) => {
+                let delim = self.session.key_delimiter.clone();
                 if let Some(src) = self.source_mut(s.source) {
-                    src.add_expired(e);
+                    src.add_expired(e, &delim);
                 }
                 // A hot key that expired is missing now: a warming candidate.
                 for k in &e.keys {

@@ -264,6 +264,23 @@ impl State {
         self.warm.dry_pending = None;
         if let Some(c) = self.ui.confirm.as_mut() {
             let mut lines = d.lines.clone();
+            if d.unmatched > 0 {
+                let example = d
+                    .unmatched_example
+                    .as_deref()
+                    .map_or_else(String::new, |k| {
+                        let shown = crate::ui::widgets::key_label(
+                            k,
+                            self.session.redact_keys,
+                            &self.session.key_delimiter,
+                        );
+                        format!(" (e.g. {shown})")
+                    });
+                lines.push(format!(
+                    "{} keys match no warm rule and will be skipped{example}",
+                    d.unmatched
+                ));
+            }
             lines.push(if d.failed {
                 "the dry run failed: y still tries, n or Esc to cancel".to_string()
             } else {

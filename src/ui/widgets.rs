@@ -120,15 +120,11 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
-/// A key name as shown: with `redact`, only up to its prefix.
-pub fn key_label(name: &str, redact: bool) -> String {
-    if !redact {
-        return name.to_string();
-    }
-    match name.find(':') {
-        Some(i) => format!("{}:…", &name[..i]),
-        None => "…".to_string(),
-    }
+/// A key name as shown: with `redact`, only up to its prefix by the
+/// configured delimiter, so `--redact-keys` hides the same part the
+/// sampler's grouping would.
+pub fn key_label(name: &str, redact: bool, delim: &str) -> String {
+    crate::engines::keyspace::redacted(name, redact, delim)
 }
 
 fn cells_of(c: char) -> usize {
@@ -443,7 +439,8 @@ mod tests {
         assert_eq!(pct(None), "n/a");
         assert_eq!(pct(Some(0.9312)), "93.1%");
         assert_eq!(duration(65_000), "1m05s");
-        assert_eq!(key_label("user:123", true), "user:…");
+        assert_eq!(key_label("user:123", true, ":"), "user:…");
+        assert_eq!(key_label("sess_9f2a", true, ":"), "…");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("ab", 4), "ab  ");
     }

@@ -25,7 +25,8 @@ mod tests;
 use std::collections::VecDeque;
 
 pub use obs::{
-    KeyHeat, KeyKind, KeyspaceSample, NO_PREFIX, OTHER_PREFIXES, SampledKey, prefix_of, row_name,
+    DEFAULT_DELIMITER, KeyHeat, KeyKind, KeyspaceSample, NO_PREFIX, OTHER_PREFIXES, SampledKey,
+    key_row, prefix_of, redacted, row_name,
 };
 pub use pass::{BigKey, HotKey};
 pub use stats::{Estimate, Z95};
@@ -82,7 +83,7 @@ impl KeyspaceEngine {
     pub fn new(config: KeyspaceConfig) -> Self {
         Self {
             config,
-            delimiter: ":".to_string(),
+            delimiter: DEFAULT_DELIMITER.to_string(),
             budget: 0,
             db_keys: 0,
             current: None,

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// Group of keys without the delimiter (`counter`, `config`).
 pub const NO_PREFIX: &str = "(none)";
 
+/// The key delimiter when none is configured (`--key-delimiter`).
+pub const DEFAULT_DELIMITER: &str = ":";
+
 /// Group that takes new prefixes once `max_prefixes` are tracked, so a
 /// delimiter that does not fit the naming cannot grow memory without bound.
 pub const OTHER_PREFIXES: &str = "(other)";
@@ -201,5 +204,25 @@ pub fn row_name(group: &str, delim: &str) -> String {
         group.to_string()
     } else {
         format!("{group}{delim}*")
+    }
+}
+
+/// The row a key counts for wherever keys are grouped (the sampler, access
+/// events, warm probes, expired-key counts): `user:*`, or [`NO_PREFIX`] for
+/// a key without the delimiter — never the key itself, which would make one
+/// row per key and show its whole name where names are redacted.
+pub fn key_row(key: &str, delim: &str) -> String {
+    row_name(prefix_of(key, delim).unwrap_or(NO_PREFIX), delim)
+}
+
+/// A key name as the screen may show it: with `redact`, only its prefix and
+/// the delimiter (`user:…`), and `…` for a key without a prefix.
+pub fn redacted(key: &str, redact: bool, delim: &str) -> String {
+    if !redact {
+        return key.to_string();
+    }
+    match prefix_of(key, delim) {
+        Some(p) => format!("{p}{delim}…"),
+        None => "…".to_string(),
     }
 }

@@ -50,6 +50,23 @@ fn prefixes_are_first_segments() {
 }
 
 #[test]
+fn a_key_without_the_delimiter_is_never_its_own_row_or_label() {
+    assert_eq!(key_row("user:42", ":"), "user:*");
+    assert_eq!(key_row("user/42", "/"), "user/*");
+    assert_eq!(key_row("sess_9f2a", ":"), NO_PREFIX);
+    assert_eq!(
+        key_row("user:42", "/"),
+        NO_PREFIX,
+        "the configured delimiter"
+    );
+    assert_eq!(redacted("user:42", true, ":"), "user:…");
+    assert_eq!(redacted("a::b", true, "::"), "a::…");
+    assert_eq!(redacted("sess_9f2a", true, ":"), "…");
+    assert_eq!(redacted("user:42", true, "/"), "…");
+    assert_eq!(redacted("sess_9f2a", false, ":"), "sess_9f2a");
+}
+
+#[test]
 fn heat_readings_become_low_rate_estimates() {
     assert_eq!(KeyHeat::LfuFreq(5).est_rate(), 0.0);
     assert_eq!(KeyHeat::LfuFreq(0).est_rate(), 0.0);

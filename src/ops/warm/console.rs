@@ -259,17 +259,18 @@ async fn dry(rules: &[Rule], id: u64, keys: Vec<String>) -> WarmDry {
             }
         }
     }
-    if !none.is_empty() {
-        lines.push(format!(
-            "{} keys match no warm rule and will be skipped (e.g. {})",
-            none.len(),
-            none[0]
-        ));
-    }
     if rules.is_empty() {
         lines.push("no [[warm.rules]] in the config file: nothing can be warmed".to_string());
     }
-    WarmDry { id, lines, failed }
+    WarmDry {
+        id,
+        lines,
+        failed,
+        unmatched: none.len() as u64,
+        // The key goes back as data, never into a line: the app shows it
+        // redacted where keys are.
+        unmatched_example: none.into_iter().next(),
+    }
 }
 
 enum Source {

@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 
 use super::schema::{EventRef, Malformed};
 use crate::engines::heatmap::fingerprint::Fingerprinter;
+use crate::engines::keyspace::DEFAULT_DELIMITER;
 use crate::sample::{AccessAgg, KeyAccess, StreamStats};
 
 #[derive(Debug, Clone)]
@@ -47,7 +48,7 @@ pub struct Flush {
 ///
 /// Groups are found by an identity built in a reused buffer from the
 /// borrowed fields, so an event of a known group allocates nothing.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Aggregator {
     index: FxHashMap<Box<[u8]>, usize>,
     groups: Vec<(Group, Sums)>,
@@ -57,6 +58,14 @@ pub struct Aggregator {
     prints: Fingerprinter,
     stats: StreamStats,
     rounding: Rounder,
+    // Key-only events group by the key's prefix, split at this.
+    delimiter: String,
+}
+
+impl Default for Aggregator {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Rounds weighted sums to whole counts without bias: `x` becomes
@@ -96,11 +105,23 @@ impl Rounder {
 }
 
 impl Aggregator {
-    /// An empty aggregator.
+    /// An empty aggregator; key-only events group by the default delimiter.
     pub fn new() -> Self {
+        Self::with_delimiter(DEFAULT_DELIMITER)
+    }
+
+    /// An empty aggregator whose key-only events group by `delim` (the
+    /// `--key-delimiter` the sampler uses), so they share its rows.
+    pub fn with_delimiter(delim: &str) -> Self {
         Self {
+            index: FxHashMap::default(),
+            groups: Vec::new(),
+            keys: FxHashMap::default(),
+            ident: Vec::new(),
             prints: Fingerprinter::new(100_000),
-            ..Self::default()
+            stats: StreamStats::default(),
+            rounding: Rounder::default(),
+            delimiter: delim.to_string(),
         }
     }
 
@@ -157,7 +178,7 @@ impl Aggregator {
             e.client,
             e.table.unwrap_or_default(),
             e.tables.unwrap_or_default(),
-            e.prefix_as_table().unwrap_or_default(),
+            e.prefix_as_table(&self.delimiter).unwrap_or_default(),
         ] {
             id.extend_from_slice(part.as_bytes());
             id.push(0);
@@ -170,7 +191,7 @@ impl Aggregator {
         let i = match self.index.get(id.as_slice()) {
             Some(&i) => i,
             None => {
-                let owned = e.to_event();
+                let owned = e.to_event(&self.delimiter);
                 let text = query
                     .and_then(|q| self.prints.get(q))
                     .map(|f| f.text.clone());
@@ -390,5 +411,31 @@ mod tests {
         assert!(near(lookups, 5000.0), "{lookups}");
         assert!(near(hits, 5000.0 * 2.0 / 3.0), "{hits}");
         assert!(near(key_count, 5000.0), "{key_count}");
+    }
+
+    #[test]
+    fn key_only_events_group_by_prefix_and_keys_without_one_share_a_group() {
+        // `user:1` has no `/`, `user/2` no `:`: each joins `(none)` under
+        // the other delimiter.
+        for (delim, want) in [(":", ["(none)", "user:*"]), ("/", ["(none)", "user/*"])] {
+            let mut a = Aggregator::with_delimiter(delim);
+            for i in 0..1_000 {
+                let key = format!("sess_{i:04}");
+                let mut e = ev("api", "", "", Some(false));
+                e.table = None;
+                e.key = Some(&key);
+                a.add("1-0", Ok(e));
+            }
+            for key in ["user:1", "user/2"] {
+                let mut e = ev("api", "", key, Some(true));
+                e.table = None;
+                a.add("1-1", Ok(e));
+            }
+            let f = a.flush();
+            let mut tables: Vec<&str> = f.accesses.iter().map(|g| g.table.as_str()).collect();
+            tables.sort_unstable();
+            assert_eq!(tables, want, "one group per prefix, not per key");
+            assert_eq!(f.keys.len(), 1_002, "keys are still counted one by one");
+        }
     }
 }

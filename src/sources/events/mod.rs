@@ -48,6 +48,9 @@ pub struct EventsConfig {
     pub timeout: Duration,
     /// Pause between reconnect attempts.
     pub retry: Duration,
+    /// Key prefix delimiter: a key-only event counts for its key's prefix
+    /// row, grouped as the key sampler groups keys.
+    pub delimiter: String,
 }
 
 impl EventsConfig {
@@ -63,6 +66,7 @@ impl EventsConfig {
             flush: Duration::from_millis(250),
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
+            delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
         }
     }
 }
@@ -81,7 +85,7 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
     if !send(0, vec![hello]).await {
         return;
     }
-    let mut agg = Aggregator::new();
+    let mut agg = Aggregator::with_delimiter(&cfg.delimiter);
     let mut last: Option<String> = None;
     loop {
         // Resolved on every attempt: TLS files, a unix socket, or the master a

@@ -6,6 +6,8 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::engines::keyspace::{DEFAULT_DELIMITER, NO_PREFIX, prefix_of, row_name};
+
 /// One cache access, as an application or proxy reports it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Event {
@@ -176,19 +178,24 @@ impl<'a> EventRef<'a> {
         )
     }
 
-    /// The key's prefix stands in for the table when nothing else names one.
-    pub fn prefix_as_table(&self) -> Option<&'a str> {
+    /// The key's prefix group (by `delim`, as the sampler groups keys)
+    /// stands in for the table when nothing else names one: `user` for
+    /// `user:42`, [`NO_PREFIX`] for a key without the delimiter — never the
+    /// key itself, which would make a row and a group per key and show the
+    /// whole name where keys are redacted.
+    pub fn prefix_as_table(&self, delim: &str) -> Option<&'a str> {
         match (self.tables().next(), self.query, self.key) {
-            (None, None, Some(k)) => Some(k.split_once(':').map_or(k, |(p, _)| p)),
+            (None, None, Some(k)) => Some(prefix_of(k, delim).unwrap_or(NO_PREFIX)),
             _ => None,
         }
     }
 
-    /// An owned copy, with defaults filled in.
-    pub fn to_event(&self) -> Event {
+    /// An owned copy, with defaults filled in; a key-only event's table is
+    /// its prefix row by `delim` (`user:*`, or [`NO_PREFIX`]).
+    pub fn to_event(&self, delim: &str) -> Event {
         let mut tables: Vec<String> = self.tables().map(str::to_string).collect();
-        if let Some(p) = self.prefix_as_table() {
-            tables.push(prefix_row(p, self.key.unwrap_or_default()));
+        if let Some(p) = self.prefix_as_table(delim) {
+            tables.push(row_name(p, delim));
         }
         Event {
             client: if self.client.is_empty() {
@@ -216,23 +223,15 @@ impl<'a> EventRef<'a> {
 /// Client name of events without one.
 pub const UNNAMED: &str = "(unnamed)";
 
-/// `user` of key `user:42` → row `user:*`; a key without `:` is its own row.
-pub fn prefix_row(prefix: &str, key: &str) -> String {
-    if prefix.len() < key.len() {
-        format!("{prefix}:*")
-    } else {
-        prefix.to_string()
-    }
-}
-
 impl Event {
     /// Parse an entry's field/value pairs into an owned event (see
     /// [`EventRef::parse`]); a key-only event is attributed to the key's
-    /// prefix (`user:*`) as its table.
+    /// prefix by the default delimiter (`user:*`, or [`NO_PREFIX`]) as its
+    /// table.
     pub fn parse<'a>(
         pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
     ) -> Result<Event, Malformed> {
-        EventRef::parse(pairs).map(|e| e.to_event())
+        EventRef::parse(pairs).map(|e| e.to_event(DEFAULT_DELIMITER))
     }
 
     /// Field/value pairs for `XADD`, in schema order; optional fields are
@@ -354,6 +353,15 @@ mod tests {
         assert_eq!(e.client, "(unnamed)");
         assert_eq!(e.op, "get");
         assert_eq!(e.sample_rate, 1.0);
+        let e = parse(&[("key", "sess_9f2a"), ("hit", "1")]).unwrap();
+        assert_eq!(e.tables, ["(none)"], "never the key itself");
+        let ev = EventRef::parse([(b"key".as_slice(), b"user/42".as_slice())]).unwrap();
+        assert_eq!(
+            ev.to_event("/").tables,
+            ["user/*"],
+            "the configured delimiter"
+        );
+        assert_eq!(ev.to_event(":").tables, ["(none)"]);
         let e = parse(&[("tables", "a, b,,c")]).unwrap();
         assert_eq!(e.tables, ["a", "b", "c"]);
         assert_eq!(e.hit, None, "no hit field: not a lookup");

@@ -218,7 +218,10 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             .unwrap_or_default();
         let mut spans = vec![
             Span::styled(" preview ", theme.dim),
-            Span::styled(key_label(key, state.session.redact_keys), theme.text),
+            Span::styled(
+                key_label(key, state.session.redact_keys, &state.session.key_delimiter),
+                theme.text,
+            ),
             Span::styled(" (1 KiB) → ", theme.dim),
             Span::styled(
                 if targets.is_empty() {

@@ -156,7 +156,13 @@ pub fn keys_line(v: &KeyspaceView, redact: bool, theme: &Theme) -> Line<'static>
         .hot
         .iter()
         .take(3)
-        .map(|h| format!("{} ({})", key_label(&h.key, redact), heat_label(h.heat)))
+        .map(|h| {
+            format!(
+                "{} ({})",
+                key_label(&h.key, redact, &v.delimiter),
+                heat_label(h.heat)
+            )
+        })
         .collect();
     let big: Vec<String> = v
         .big
@@ -168,7 +174,7 @@ pub fn keys_line(v: &KeyspaceView, redact: bool, theme: &Theme) -> Line<'static>
                 (None, Some(e)) => format!("{} {}", si(e as f64), b.kind.label()),
                 (None, None) => "–".to_string(),
             };
-            format!("{} ({size})", key_label(&b.key, redact))
+            format!("{} ({size})", key_label(&b.key, redact, &v.delimiter))
         })
         .collect();
     let or_none = |v: Vec<String>| {

@@ -10,6 +10,7 @@ use ratatui::widgets::Paragraph;
 use super::keyspace::cliff_line;
 use crate::action::Pane;
 use crate::app::state::State;
+use crate::engines::keyspace::prefix_of;
 use crate::engines::warming::{CandidateReason, JobState, WarmJob};
 use crate::theme::Theme;
 use crate::ui::widgets::{
@@ -92,19 +93,20 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     ))];
     let body_h = queue.height.saturating_sub(1) as usize;
     let (selected, rows) = visible(&d.candidates, state.ui.selected(Pane::Warming), body_h);
+    let delim = state.session.key_delimiter.as_str();
     for (i, c) in rows {
         let marked = state.ui.marked.contains(&c.key_hash);
         let style = row_style(focused && i == selected, marked, theme);
         let name = c.name.as_deref().map_or_else(
             || format!("#{:016x}", c.key_hash),
-            |n| key_label(n, state.session.redact_keys),
+            |n| key_label(n, state.session.redact_keys, delim),
         );
         // The key's prefix: what a warm rule would match it by.
         let prefix = c
             .name
             .as_deref()
-            .and_then(|n| n.split_once(':'))
-            .map_or_else(|| "–".to_string(), |(p, _)| format!("{p}:*"));
+            .and_then(|n| prefix_of(n, delim))
+            .map_or_else(|| "–".to_string(), |p| format!("{p}{delim}*"));
         let (reason_color, left) = match c.reason {
             CandidateReason::MissingHot { .. } => (theme.hot, "missing".to_string()),
             CandidateReason::Expiring { time_left_ms } => (theme.warm, duration(time_left_ms)),

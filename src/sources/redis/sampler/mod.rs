@@ -70,7 +70,7 @@ impl Default for SamplerConfig {
     fn default() -> Self {
         Self {
             budget: DEFAULT_BUDGET,
-            delimiter: ":".to_string(),
+            delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             memory: false,
             elements: ElementCounts::Auto,
             min_pass: DEFAULT_MIN_PASS,
