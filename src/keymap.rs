@@ -466,6 +466,38 @@ mod tests {
     }
 
     #[test]
+    fn esc_and_a_key_arriving_as_alt_key_are_both_seen() {
+        let km = Keymap::default();
+        let alt2 = press(KeyCode::Char('2'), KeyModifiers::ALT);
+        let keys = km.split_meta(InputMode::Normal, Pane::Heatmap, alt2);
+        assert_eq!(keys, vec![press(KeyCode::Esc, KeyModifiers::NONE), ch('2')]);
+        assert_eq!(
+            normal(&km, Pane::Heatmap, keys[0]),
+            Resolved::Action(Action::Back)
+        );
+        assert_eq!(
+            normal(&km, Pane::Heatmap, keys[1]),
+            Resolved::Action(Action::Focus(Pane::Warming))
+        );
+        // A bound Alt chord, a plain key and a Ctrl chord stay one key.
+        let bound = Keymap::with_overrides(&over(&[("global", "help", &["alt-h"])])).unwrap();
+        let alth = press(KeyCode::Char('h'), KeyModifiers::ALT);
+        assert_eq!(
+            bound.split_meta(InputMode::Normal, Pane::Heatmap, alth),
+            vec![alth]
+        );
+        assert_eq!(
+            km.split_meta(InputMode::Normal, Pane::Heatmap, ch('2')),
+            vec![ch('2')]
+        );
+        let ctrl = press(KeyCode::Char('x'), KeyModifiers::CONTROL);
+        assert_eq!(
+            km.split_meta(InputMode::Normal, Pane::Heatmap, ctrl),
+            vec![ctrl]
+        );
+    }
+
+    #[test]
     fn terminal_shift_variants_normalise() {
         let km = Keymap::default();
         let save = Resolved::Action(Action::SaveScreen);
