@@ -28,6 +28,9 @@ pub struct BackendRow {
     pub kind: SourceKind,
     /// Health state machine's state.
     pub health: HealthState,
+    /// Whether any health check has been recorded yet (before the first,
+    /// the state machine's `Healthy` means "not known yet").
+    pub checked: bool,
     /// Connection state of the source.
     pub status: SourceStatus,
     /// Health-check round trip percentiles (ms), measured over the window.
@@ -386,6 +389,7 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
                 name: s.name.clone(),
                 kind: s.kind,
                 health: b.state(),
+                checked: b.health().checks() > 0 || b.health().last_transition().is_some(),
                 status: s.status.clone(),
                 p50_ms: percentile(&sorted, 0.50),
                 p99_ms: percentile(&sorted, 0.99),

@@ -335,6 +335,35 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoint_is_connecting_until_checked_and_down_when_its_source_gives_up() {
+        use crate::engines::pool::HealthState;
+        use crate::sample::SourceStatus;
+        let mut st = State::new(SessionInfo::default(), 1000);
+        let hello = Body::Hello {
+            name: "db".into(),
+            kind: SourceKind::PgPrimary,
+        };
+        st.apply(&sample(0, hello));
+        st.tick(Timestamp(0));
+        assert!(!st.derived.backends[0].checked, "no check yet");
+        st.apply(&sample(
+            10,
+            Body::Status(SourceStatus::Error("bad port".into())),
+        ));
+        st.tick(Timestamp(10));
+        let row = &st.derived.backends[0];
+        assert_eq!(row.health, HealthState::Down);
+        assert!(row.checked);
+        assert!(
+            st.derived
+                .db_route
+                .as_ref()
+                .is_none_or(|r| r.targets.is_empty()),
+            "nothing is routed to an endpoint that gave up"
+        );
+    }
+
+    #[test]
     fn a_promotion_moves_the_backend_and_says_so() {
         let mut st = State::new(SessionInfo::default(), 1000);
         let hello = |kind| Body::Hello {

@@ -18,7 +18,7 @@ use crate::engines::intern::key_hash;
 use crate::engines::optimizer::{BackendKind, Measurement, Optimizer, OptimizerConfig};
 use crate::engines::pool::{BackendConfig, Pool, PoolConfig};
 use crate::engines::warming::{JobBoard, TtlState, WarmingConfig, WarmingEngine};
-use crate::sample::{Body, RedisStats, Sample, SourceId, SourceKind};
+use crate::sample::{Body, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
 
 /// Health checks per sparkline point.
 pub const RTT_GROUP: u32 = 5;
@@ -216,6 +216,13 @@ impl State {
             Body::Status(st) => {
                 if let Some(src) = self.source_mut(s.source) {
                     src.status = st.clone();
+                    // A source that gave up (a URL that does not parse, an
+                    // unsupported server) is down, not "never checked": the
+                    // routing model must not send anything there.
+                    let (backend, kind) = (src.backend, src.kind);
+                    if let (SourceStatus::Error(_), Some(b)) = (st, backend) {
+                        self.pool_for_mut(kind).set_backend_health(b, false, at);
+                    }
                 }
             }
             Body::Health { ok, rtt_us } => self.health(s.source, *ok, *rtt_us, at),

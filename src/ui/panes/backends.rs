@@ -135,6 +135,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             && r.health == HealthState::Down
         {
             ("down·out".to_string(), theme.error)
+        } else if !r.checked {
+            ("connecting".to_string(), theme.warn)
         } else {
             (r.health.label().to_string(), health_color(r.health, theme))
         };
