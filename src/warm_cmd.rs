@@ -26,6 +26,13 @@ pub fn warm(
     live: Option<LiveSpec>,
     allow_writes_flag: bool,
 ) -> anyhow::Result<()> {
+    if let Some((_, why)) = settings
+        .warm_rules_elsewhere
+        .iter()
+        .find(|(name, _)| *name == args.rule)
+    {
+        bail!("{why}");
+    }
     let Some(rule) = settings.warm_rules.iter().find(|r| r.name == args.rule) else {
         let known: Vec<&str> = settings
             .warm_rules

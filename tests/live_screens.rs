@@ -152,6 +152,7 @@ fn rule() -> Rule {
         mode: Mode::Fill,
         max_keys_per_s: None,
         batch: None,
+        contexts: Vec::new(),
     })
     .unwrap()
 }

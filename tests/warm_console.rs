@@ -42,6 +42,7 @@ fn rule(redis: &RedisServer, pg: &PgServer, rate: u64, batch: usize) -> Rule {
         mode: Mode::Fill,
         max_keys_per_s: Some(rate),
         batch: Some(batch),
+        contexts: Vec::new(),
     })
     .unwrap()
 }

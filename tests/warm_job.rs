@@ -55,6 +55,7 @@ fn rule_for(pattern: &str, batch: usize, rate: u64) -> Rule {
         mode: Mode::Fill,
         max_keys_per_s: Some(rate),
         batch: Some(batch),
+        contexts: Vec::new(),
     })
     .unwrap()
 }

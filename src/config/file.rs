@@ -419,15 +419,17 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
         }
     }
     file.backends = raw.backends;
-    if let Some(w) = raw.warm {
-        file.warm_rules = super::warm::rules(w, &file)?;
-    }
+    let warm = raw.warm;
     if let Some(sk) = raw.stats_sink {
         file.stats_sink = super::sink::sink(sk, &file)?;
     }
     for (name, ctx) in raw.contexts {
         let ctx = validate_context(&file, &name, ctx)?;
         file.contexts.insert(name, ctx);
+    }
+    // After the contexts: a rule names the contexts it belongs to.
+    if let Some(w) = warm {
+        file.warm_rules = super::warm::rules(w, &file)?;
     }
     if let Some(name) = &file.context
         && !file.contexts.contains_key(name)

@@ -204,8 +204,11 @@ pub struct Settings {
     pub declared: Vec<DeclaredBackend>,
     /// The Redis key sampler (flags, else `[sampler]`, else defaults).
     pub sampler: SamplerConfig,
-    /// Warm rules (`[[warm.rules]]`), checked.
+    /// Warm rules (`[[warm.rules]]`), checked, that this context may use.
     pub warm_rules: Vec<crate::ops::warm::rules::Rule>,
+    /// Rules of the file this context may not use, and why (`heliostat
+    /// warm --rule` says so instead of "no such rule").
+    pub warm_rules_elsewhere: Vec<(String, String)>,
     /// Where client statistics are flushed (`--stats-sink` or `[stats_sink]`).
     pub stats_sink: Option<StatsSink>,
     /// Disk the Postgres databases may use (`--pg-capacity`, a context's
@@ -355,6 +358,17 @@ pub fn resolve_with(
     };
 
     let (writes_allowed, read_only_reason) = writes(cli, &mode, ctx_name.as_deref(), ctx);
+    let (mut warm_rules, mut warm_rules_elsewhere) = (Vec::new(), Vec::new());
+    for rule in file.map(|f| f.warm_rules.clone()).unwrap_or_default() {
+        let why = match (&ctx_name, ctx) {
+            (Some(name), Some(c)) => warm::not_for_context(&rule, name, c),
+            _ => None,
+        };
+        match why {
+            Some(why) => warm_rules_elsewhere.push((rule.name, why)),
+            None => warm_rules.push(rule),
+        }
+    }
     let top = |f: fn(&ConfigFile) -> Option<String>| file.and_then(f).map(|v| env.expand_home(&v));
     let theme = cli
         .theme
@@ -423,7 +437,8 @@ pub fn resolve_with(
         log_file,
         keymap: file.map(|f| f.keymap.clone()).unwrap_or_default(),
         declared: file.map(|f| f.backends.clone()).unwrap_or_default(),
-        warm_rules: file.map(|f| f.warm_rules.clone()).unwrap_or_default(),
+        warm_rules,
+        warm_rules_elsewhere,
         pg_capacity: cli.pg_capacity.or_else(|| ctx.and_then(|c| c.pg_capacity)),
         stats_sink: sink::resolve(
             cli.stats_sink.as_deref(),

@@ -4,9 +4,10 @@
 use serde::Deserialize;
 
 use super::error::ConfigError;
-use super::file::ConfigFile;
+use super::file::{ConfigFile, ContextConfig};
 use super::secrets::{UrlKind, check_url};
 use crate::ops::warm::rules::{Rule, RuleSpec};
+use crate::sources::redis::display_name;
 
 /// The `[warm]` table as written.
 #[derive(Debug, Default, Deserialize)]
@@ -14,6 +15,31 @@ use crate::ops::warm::rules::{Rule, RuleSpec};
 pub(crate) struct RawWarm {
     #[serde(default)]
     rules: Vec<RuleSpec>,
+}
+
+/// Why `rule` may not be used in context `name` (`None`: it may). A rule
+/// that names its contexts is used only in those; one that does not, only
+/// where the context watches the server it writes to, so a rule for one
+/// environment never writes into another's Redis from the wrong context.
+pub(crate) fn not_for_context(rule: &Rule, name: &str, ctx: &ContextConfig) -> Option<String> {
+    if !rule.contexts.is_empty() {
+        return (!rule.contexts.iter().any(|c| c == name)).then(|| {
+            format!(
+                "rule `{}` is for contexts {} only, not `{name}`",
+                rule.name,
+                rule.contexts.join(", ")
+            )
+        });
+    }
+    let target = display_name(&rule.redis);
+    if ctx.redis.iter().any(|u| display_name(u) == target) {
+        return None;
+    }
+    Some(format!(
+        "rule `{}` writes to {target}, which context `{name}` does not watch; \
+         add contexts = [\"{name}\"] to the rule to use it here",
+        rule.name
+    ))
 }
 
 /// Check every rule.
@@ -33,6 +59,17 @@ pub(crate) fn rules(raw: RawWarm, file: &ConfigFile) -> Result<Vec<Rule>, Config
         }
         check_url(UrlKind::Redis, &spec.redis).map_err(|m| bad("redis", m))?;
         check_url(UrlKind::Postgres, &spec.postgres).map_err(|m| bad("postgres", m))?;
+        if let Some(c) = spec
+            .contexts
+            .iter()
+            .find(|c| !file.contexts.contains_key(*c))
+        {
+            let known = file.context_names().join(", ");
+            return Err(bad(
+                "contexts",
+                format!("context `{c}` is not defined (defined: {known})"),
+            ));
+        }
         out.push(Rule::from_spec(spec).map_err(|(field, msg)| bad(field, msg))?);
     }
     Ok(out)

@@ -504,3 +504,80 @@ fn debug_output_redacts_passwords() {
 }
 
 mod env;
+
+#[test]
+fn a_warm_rule_is_used_only_in_its_contexts_or_where_its_target_is_watched() {
+    let src = r#"
+[contexts.staging]
+redis = ["redis://cache-s:6379"]
+allow_writes = true
+
+[contexts.prod]
+redis = ["redis://cache-p:6379"]
+
+[[warm.rules]]
+name = "users-prod"
+key = "user:${id}"
+redis = "redis://cache-p:6379"
+postgres = "postgres://app@db/app"
+query = "SELECT id, v AS value FROM t WHERE id = ANY($1)"
+ttl = 60
+
+[[warm.rules]]
+name = "users-staging"
+key = "user:${id}"
+redis = "redis://cache-s:6379"
+postgres = "postgres://app@db/app"
+query = "SELECT id, v AS value FROM t WHERE id = ANY($1)"
+ttl = 60
+
+[[warm.rules]]
+name = "shared"
+key = "s:${id}"
+redis = "redis://other:6379"
+postgres = "postgres://app@db/app"
+query = "SELECT id, v AS value FROM t WHERE id = ANY($1)"
+ttl = 60
+contexts = ["staging"]
+"#;
+    let names =
+        |s: &Settings| -> Vec<String> { s.warm_rules.iter().map(|r| r.name.clone()).collect() };
+    let s = settle(&["--context", "staging"], &[], Some(src)).unwrap();
+    assert_eq!(names(&s), ["users-staging", "shared"]);
+    let (name, why) = &s.warm_rules_elsewhere[0];
+    assert_eq!(name, "users-prod");
+    assert!(
+        why.contains("cache-p:6379") && why.contains("`staging` does not watch"),
+        "{why}"
+    );
+    let s = settle(&["--context", "prod"], &[], Some(src)).unwrap();
+    assert_eq!(names(&s), ["users-prod"]);
+    assert!(
+        s.warm_rules_elsewhere[1]
+            .1
+            .contains("for contexts staging only")
+    );
+    // Without a context, flags decide (and writes need --allow-writes).
+    let s = settle(
+        &["--redis", "redis://x"],
+        &[],
+        Some(
+            src.replace("[contexts.staging]", "[contexts.s]")
+                .replace("[contexts.prod]", "[contexts.p]")
+                .replace("[\"staging\"]", "[\"s\"]")
+                .as_str(),
+        ),
+    )
+    .unwrap();
+    assert_eq!(s.warm_rules.len(), 3);
+    // A context that does not exist is a mistake with its line.
+    let bad = src.replace("contexts = [\"staging\"]", "contexts = [\"stagin\"]");
+    let msg =
+        crate::config::parse_config(std::path::Path::new("/cfg/config.toml"), &bad, Some(0o600))
+            .unwrap_err()
+            .to_string();
+    assert!(
+        msg.contains("line 32") && msg.contains("contexts") && msg.contains("`stagin`"),
+        "{msg}"
+    );
+}

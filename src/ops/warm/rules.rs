@@ -50,6 +50,10 @@ pub struct RuleSpec {
     /// Keys per SELECT (and per write round trip); default 1000, or 5000
     /// without a rate limit.
     pub batch: Option<usize>,
+    /// The contexts whose console may use this rule; empty: a context
+    /// whose `redis` servers include the rule's target.
+    #[serde(default)]
+    pub contexts: Vec<String>,
 }
 
 /// How a rule's TTL is chosen.
@@ -86,6 +90,8 @@ pub struct Rule {
     pub max_keys_per_s: Option<u64>,
     /// Keys per SELECT.
     pub batch: usize,
+    /// Contexts that may use it (empty: by its target, see [`RuleSpec`]).
+    pub contexts: Vec<String>,
 }
 
 /// A mistake in a rule: which field, and what is wrong.
@@ -145,6 +151,7 @@ impl Rule {
             mode: s.mode,
             max_keys_per_s,
             batch,
+            contexts: s.contexts,
         })
     }
 
@@ -176,6 +183,7 @@ mod tests {
             mode: Mode::Fill,
             max_keys_per_s: None,
             batch: None,
+            contexts: Vec::new(),
         }
     }
 
