@@ -10,7 +10,9 @@ use super::state::State;
 use crate::engines::Timestamp;
 use crate::engines::heatmap::{Measure, RowId, RowKind};
 use crate::engines::intern::key_hash;
-use crate::engines::keyspace::{KeyspaceConfig, KeyspaceEngine, KeyspaceSample, row_name};
+use crate::engines::keyspace::{
+    KeyHeat, KeyspaceConfig, KeyspaceEngine, KeyspaceSample, obs::RECENT_IDLE_SECS, row_name,
+};
 use crate::engines::warming::TtlState;
 use crate::sample::SourceId;
 
@@ -43,8 +45,18 @@ impl State {
         engine.ingest(k, at);
         let revisit = engine.revisit_secs(at);
         let min_rate = self.warming.config().min_hot_rate;
+        self.warm.prune_written(
+            at,
+            i64::try_from(RECENT_IDLE_SECS * 1000).unwrap_or(i64::MAX),
+        );
         for key in &k.keys {
-            let rate = key.heat.map_or(0.0, |h| h.est_rate());
+            let mut rate = key.heat.map_or(0.0, |h| h.est_rate());
+            if let Some(KeyHeat::IdleSecs(idle)) = key.heat {
+                let touched = at.add_millis(-i64::try_from(idle * 1000).unwrap_or(i64::MAX));
+                if self.warm.touched_by_warming(key_hash(&key.key), touched) {
+                    rate = 0.0;
+                }
+            }
             let hash = if rate > 0.0 && rate >= min_rate {
                 let n = (rate * revisit).round().clamp(1.0, MAX_CREDIT) as u32;
                 self.warming.record_named_n(&key.key, n, at)
@@ -92,5 +104,60 @@ impl State {
                 self.heatmap.record(row, whole as u32, 0, 0, now);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::state::SessionInfo;
+    use crate::engines::keyspace::{KeyKind, SampledKey};
+
+    fn sighting(st: &mut State, at: i64, key: &str, idle: u64) {
+        let k = SampledKey {
+            key: key.into(),
+            kind: KeyKind::String,
+            ttl_ms: Some(100_000),
+            heat: Some(KeyHeat::IdleSecs(idle)),
+            memory: None,
+            elements: None,
+        };
+        let sample = KeyspaceSample {
+            pass: 1,
+            pass_done: false,
+            db_keys: 10,
+            budget: 1000,
+            sent: 0,
+            delimiter: ":".into(),
+            keys: vec![k],
+        };
+        st.keyspace_sample(SourceId(1), &sample, Timestamp(at));
+    }
+
+    #[test]
+    fn the_consoles_own_write_is_not_an_access_and_keeps_the_refresh_cap() {
+        let mut st = State::new(SessionInfo::default(), 1000);
+        let h = key_hash("user:1");
+        // A real access first: the key is tracked.
+        sighting(&mut st, 0, "user:1", 0);
+        assert_eq!(st.warming.tracker().refreshes(h), Some(0));
+        // Warming rewrote it between 10 s and 12 s.
+        st.warming.note_refreshed(h, Timestamp(12_000));
+        st.warm
+            .written
+            .insert(h, (Timestamp(10_000), Timestamp(12_000)));
+        // Seen at 20 s, idle 9 s: touched at 11 s, by the write.
+        sighting(&mut st, 20_000, "user:1", 9);
+        assert_eq!(
+            st.warming.tracker().refreshes(h),
+            Some(1),
+            "still one refresh"
+        );
+        // Idle 2 s at 25 s: touched at 23 s, after the job: a real access.
+        sighting(&mut st, 25_000, "user:1", 2);
+        assert_eq!(st.warming.tracker().refreshes(h), Some(0));
+        // Windows older than the sampler's credit horizon are forgotten.
+        sighting(&mut st, 200_000, "user:2", 500);
+        assert!(st.warm.written.is_empty());
     }
 }

@@ -2,7 +2,7 @@
 //! when live), starting jobs and preloads, their progress, and the
 //! automatic rounds of the background-refresh and predictive strategies.
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::actions::Effect;
 use super::state::State;
@@ -45,6 +45,30 @@ pub struct WarmBoard {
     /// A job ended: probe the hot keys at the next round, not an interval
     /// later, so the queue stops listing keys that were just written.
     probe_now: bool,
+    /// Key hash → when the job that wrote it ran (start, end). The key
+    /// sampler's idle time cannot tell the console's own `SET` from a real
+    /// access; a touch inside that window is taken as the write, so a
+    /// refresh never counts as use (or the refresh cap would never apply).
+    pub(crate) written: FxHashMap<u64, (Timestamp, Timestamp)>,
+}
+
+/// Slack around a job's window for clocks and the sampler's whole seconds.
+const WRITE_SLACK_MS: i64 = 1_500;
+
+impl WarmBoard {
+    /// Whether a key last touched at `touched` was touched by warming.
+    pub(crate) fn touched_by_warming(&self, hash: u64, touched: Timestamp) -> bool {
+        self.written.get(&hash).is_some_and(|&(from, to)| {
+            touched.as_millis() >= from.as_millis() - WRITE_SLACK_MS
+                && touched.as_millis() <= to.as_millis() + WRITE_SLACK_MS
+        })
+    }
+
+    /// Forget windows older than any idle time the sampler credits.
+    pub(crate) fn prune_written(&mut self, now: Timestamp, keep_ms: i64) {
+        self.written
+            .retain(|_, (_, to)| now.as_millis() - to.as_millis() <= keep_ms + WRITE_SLACK_MS);
+    }
 }
 
 impl State {
@@ -385,6 +409,18 @@ impl State {
             at,
         );
         self.warm.probe_now |= p.finished.is_some();
+        if p.finished.is_some() {
+            // Whatever it wrote (all of it, or part before a cancel or a
+            // failure) was written while it ran.
+            let from = self
+                .jobs
+                .get(p.job)
+                .and_then(|j| j.started_at)
+                .unwrap_or(at);
+            for &h in self.job_keys.get(&p.job).into_iter().flatten() {
+                self.warm.written.insert(h, (from, at));
+            }
+        }
         match &p.finished {
             None => {}
             Some(Ok(())) => {
