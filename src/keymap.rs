@@ -144,14 +144,14 @@ pub enum KeymapError {
         home: &'static str,
     },
     /// A key spec that does not parse.
-    #[error("[keys.{scope}] {action}: {source}")]
+    #[error("[keys.{scope}] {action}: {cause}")]
     BadKey {
         /// The scope.
         scope: String,
         /// The action.
         action: String,
         /// Why the spec is wrong.
-        source: KeyParseError,
+        cause: KeyParseError,
     },
     /// Two actions of one scope share a key.
     #[error(
@@ -274,10 +274,10 @@ impl Keymap {
                 }
                 let mut keys: Vec<Key> = Vec::with_capacity(specs.len());
                 for spec in specs {
-                    let key = spec.parse().map_err(|source| KeymapError::BadKey {
+                    let key = spec.parse().map_err(|cause| KeymapError::BadKey {
                         scope: scope_name.clone(),
                         action: action_name.clone(),
-                        source,
+                        cause,
                     })?;
                     if !keys.contains(&key) {
                         keys.push(key);

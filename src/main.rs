@@ -193,7 +193,7 @@ fn console(mut settings: Settings, env: &Env) -> anyhow::Result<()> {
     }
     let color = color_tier(settings.color);
     let theme = Theme::load(&settings.theme)
-        .with_context(|| format!("loading theme {}", settings.theme))?
+        .map_err(|e| settings.theme_error(e.to_string()))?
         .downgrade(color);
     let _log_guard = init_logging(&settings, env);
     tracing::info!(mode = ?settings.mode, context = ?settings.context, "starting");
@@ -236,7 +236,7 @@ fn snapshot(args: &SnapshotArgs, settings: &Settings) -> anyhow::Result<()> {
         ColorMode::TrueColor
     };
     let theme = Theme::load(&settings.theme)
-        .with_context(|| format!("loading theme {}", settings.theme))?
+        .map_err(|e| settings.theme_error(e.to_string()))?
         .downgrade(tier);
     let state = match live {
         None => demo_state(

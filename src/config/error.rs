@@ -14,12 +14,12 @@ pub enum ConfigError {
         path: PathBuf,
     },
     /// The file exists but cannot be read.
-    #[error("config file {}: cannot read it: {source}", path.display())]
+    #[error("config file {}: cannot read it: {cause}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// The IO error.
-        source: std::io::Error,
+        /// The IO error (in the message; a `source` would print it twice).
+        cause: std::io::Error,
     },
     /// Something in the file is wrong: syntax, an unknown key, a wrong type,
     /// a value out of range, a bad URL or key binding.

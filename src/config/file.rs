@@ -144,7 +144,10 @@ struct RawContext {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { label = \"PROD\", color = \"red\" }"
+)]
 struct RawBanner {
     label: String,
     color: Option<String>,
@@ -232,7 +235,7 @@ impl ConfigFile {
     pub(crate) fn error_at(&self, path: &[&str], message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.clone(),
-            line: self.locator.line_of(path),
+            line: self.locator.line_near(path),
             key: Some(key_name(path)),
             message: message.into(),
         }
@@ -292,6 +295,14 @@ impl Locator {
             .iter()
             .find(|(p, _, _)| p.iter().map(String::as_str).eq(path.iter().copied()))
             .map(|(_, k, _)| self.line(k.start))
+    }
+
+    /// The line of `path`, or of the nearest enclosing table that is in
+    /// the file (a key that is missing is reported where it belongs).
+    fn line_near(&self, path: &[&str]) -> Option<usize> {
+        (1..=path.len())
+            .rev()
+            .find_map(|n| self.line_of(&path[..n]))
     }
 
     /// The narrowest key whose key or value span holds `at`.
@@ -392,28 +403,28 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
         };
     }
     for (i, b) in raw.backends.iter().enumerate() {
-        let bad = |what: &str| {
-            file.error_at(
-                &["backends"],
-                format!("backends[{i}] (`{}`): {what}", b.name),
-            )
+        let at = format!("[{i}]");
+        let bad = |key: &str, what: &str| {
+            file.error_at(&["backends", &at, key], format!("`{}`: {what}", b.name))
         };
         if b.name.trim().is_empty() {
-            return Err(bad("name is empty"));
+            return Err(bad("name", "name is empty"));
         }
         let nums = [
-            Some(b.latency_ms),
-            b.p99_ms,
-            Some(b.throughput_eps),
-            b.cost_per_hour,
+            ("latency_ms", Some(b.latency_ms)),
+            ("p99_ms", b.p99_ms),
+            ("throughput_eps", Some(b.throughput_eps)),
+            ("cost_per_hour", b.cost_per_hour),
         ];
-        if nums.iter().flatten().any(|v| !v.is_finite() || *v < 0.0) {
-            return Err(bad(
-                "latency_ms, p99_ms, throughput_eps and cost_per_hour must be numbers ≥ 0",
-            ));
+        if let Some((key, _)) = nums
+            .iter()
+            .find(|(_, v)| v.is_some_and(|v| !v.is_finite() || v < 0.0))
+        {
+            return Err(bad(key, "must be a number ≥ 0"));
         }
         if !(0.0..=1.0).contains(&b.reliability) {
             return Err(bad(
+                "reliability",
                 "reliability is a fraction between 0 and 1 (e.g. 0.999)",
             ));
         }

@@ -177,6 +177,9 @@ pub struct Settings {
     pub banner: Option<Banner>,
     /// Theme name or path.
     pub theme: String,
+    /// Where the file chose the theme (its message empty), `None` for a
+    /// flag or the default: [`Settings::theme_error`] fills it in.
+    pub theme_at: Option<Located>,
     /// When to use colours (`NO_COLOR` already folded in: it gives `Never`
     /// unless `--color` or the file says otherwise).
     pub color: ColorMode,
@@ -216,7 +219,35 @@ pub struct Settings {
     pub pg_capacity: Option<u64>,
 }
 
+/// Where in a config file a setting was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// Dotted key path.
+    pub key: Option<String>,
+}
+
 impl Settings {
+    /// A theme that failed to load, said where it was chosen: the file's
+    /// line and key, or `--theme`.
+    pub fn theme_error(&self, message: String) -> ConfigError {
+        match &self.theme_at {
+            Some(at) => ConfigError::Invalid {
+                path: at.path.clone(),
+                line: at.line,
+                key: at.key.clone(),
+                message,
+            },
+            None => ConfigError::Arg {
+                origin: "--theme".into(),
+                message,
+            },
+        }
+    }
+
     /// True when running the built-in demo.
     pub fn is_demo(&self) -> bool {
         self.mode == Mode::Demo
@@ -252,9 +283,9 @@ pub fn load(cli: &Cli, env: &Env) -> Result<Option<ConfigFile>, ConfigError> {
 /// Reads and validates one config file; a missing file is `Ok(None)` unless
 /// `explicit`.
 pub fn read_config(path: &Path, explicit: bool) -> Result<Option<ConfigFile>, ConfigError> {
-    let read_err = |source| ConfigError::Read {
+    let read_err = |cause| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -379,6 +410,20 @@ pub fn resolve_with(
         })
         .or_else(|| top(|f| f.theme.clone()))
         .unwrap_or_else(|| DEFAULT_THEME.to_string());
+    // Where the theme was chosen, so a theme that fails to load names the
+    // file, line and key that chose it.
+    let theme_at = file
+        .filter(|_| cli.theme.is_none())
+        .and_then(|f| match (&ctx_name, ctx.and_then(|c| c.theme.as_ref())) {
+            (Some(name), Some(_)) => Some(f.error_at(&["contexts", name, "theme"], "")),
+            _ => f.theme.is_some().then(|| f.error_at(&["theme"], "")),
+        })
+        .and_then(|e| match e {
+            ConfigError::Invalid {
+                path, line, key, ..
+            } => Some(Located { path, line, key }),
+            _ => None,
+        });
     let color = cli.color.or_else(|| file.and_then(|f| f.color)).unwrap_or(
         if !hermetic && env.var("NO_COLOR").is_some() {
             ColorMode::Never
@@ -426,6 +471,7 @@ pub fn resolve_with(
         banner: ctx.and_then(|c| c.banner.clone()),
         context: ctx_name,
         theme,
+        theme_at,
         color,
         refresh: Duration::from_secs_f64(refresh),
         writes_allowed,

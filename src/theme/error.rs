@@ -9,15 +9,16 @@ pub enum ThemeError {
     /// The spec is neither a built-in name nor a readable file.
     #[error(
         "theme `{spec}` is not a built-in theme ({builtins}) and could not be read as a file: \
-         {source}; pass a built-in name or the path of a .toml theme file"
+         {cause}; pass a built-in name or the path of a .toml theme file"
     )]
     NotFound {
         /// What the user asked for.
         spec: String,
         /// The built-in names, comma separated.
         builtins: String,
-        /// Why reading it as a file failed.
-        source: std::io::Error,
+        /// Why reading it as a file failed (in the message, not a source:
+        /// error chains would print it twice).
+        cause: std::io::Error,
     },
     /// The file was read but something in it is wrong.
     #[error("{0}")]

@@ -237,10 +237,10 @@ impl Theme {
             return Self::builtin(spec);
         }
         let path = Path::new(spec);
-        let text = std::fs::read_to_string(path).map_err(|source| ThemeError::NotFound {
+        let text = std::fs::read_to_string(path).map_err(|cause| ThemeError::NotFound {
             spec: spec.to_owned(),
             builtins: BUILTIN_NAMES.join(", "),
-            source,
+            cause,
         })?;
         let name = path
             .file_stem()

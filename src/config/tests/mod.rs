@@ -581,3 +581,31 @@ contexts = ["staging"]
         "{msg}"
     );
 }
+
+#[test]
+fn a_theme_chosen_in_the_file_fails_with_its_line_and_a_missing_key_with_its_table() {
+    let src = "theme = \"default\"\n[contexts.a]\nredis = [\"redis://x\"]\ntheme = \"nah\"\n";
+    let s = settle(&["--context", "a"], &[], Some(src)).unwrap();
+    let msg = s.theme_error("no such theme".into()).to_string();
+    assert!(
+        msg.contains("line 4") && msg.contains("`contexts.a.theme`"),
+        "{msg}"
+    );
+    let s = settle(&[], &[], Some(src)).unwrap();
+    assert!(
+        s.theme_error("x".into())
+            .to_string()
+            .contains("line 1, key `theme`")
+    );
+    let s = settle(&["--theme", "nah"], &[], Some(src)).unwrap();
+    assert!(s.theme_error("x".into()).to_string().starts_with("--theme"));
+    // A rule without a ttl: the line of its table.
+    let rule = "refresh = 1.0\n\n[[warm.rules]]\nname = \"u\"\nkey = \"u:${id}\"\nredis = \"redis://x\"\npostgres = \"postgres://x@y/z\"\nquery = \"select $1\"\n";
+    let msg = crate::config::parse_config(std::path::Path::new("/c.toml"), rule, Some(0o600))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("line 3") && msg.contains("warm.rules[0].ttl"),
+        "{msg}"
+    );
+}
