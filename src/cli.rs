@@ -48,6 +48,8 @@ pub const REFRESH_MAX: f64 = 10.0;
 /// With no server configured it runs a built-in demo workload.
 #[derive(Debug, Clone, PartialEq, Parser)]
 #[command(name = "heliostat", version, after_help = AFTER_HELP)]
+// Listed apart from a subcommand's own options in its --help.
+#[command(next_help_heading = "Global options")]
 pub struct Cli {
     /// Context from the config file: sources, theme, banner, writes
     #[arg(long, value_name = "NAME", global = true)]
@@ -55,7 +57,8 @@ pub struct Cli {
     /// Config file [default: $XDG_CONFIG_HOME/heliostat/config.toml]
     #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
-    /// Redis node to watch (repeatable; redis://, rediss://, unix://, redis+sentinel://)
+    /// Redis node to watch (repeatable; redis://, rediss://, unix://, redis+sentinel://);
+    /// `warm` writes only to its rule's redis
     #[arg(long, value_name = "URL", global = true)]
     pub redis: Vec<String>,
     /// TLS: CA certificate (PEM) to trust for rediss:// URLs instead of the system's
