@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 
 use super::widgets::{pct, ratio_sparkline, si};
 use crate::app::state::State;
-use crate::sample::SourceStatus;
+use crate::sample::{SourceKind, SourceStatus};
 use crate::theme::Theme;
 
 /// Rows the header needs.
@@ -151,12 +151,22 @@ fn stats_line(state: &State, theme: &Theme, width: u16) -> Line<'static> {
         Span::styled("  pg buffer hit ", theme.dim),
         Span::styled(pct(d.pg_buffer_ratio), theme.text),
     ];
-    for (label, p) in [("cache nodes", pool), ("db", d.db_pool.as_ref())] {
+    for (label, p, redis) in [
+        ("cache nodes", pool, true),
+        ("db", d.db_pool.as_ref(), false),
+    ] {
         if let Some(p) = p.filter(|p| p.total_backends > 0) {
+            // Not yet checked is not healthy (the pool model starts there).
+            let unchecked = d
+                .backends
+                .iter()
+                .filter(|b| (b.kind == SourceKind::Redis) == redis && !b.checked)
+                .count();
             spans.push(Span::styled(
                 format!(
                     "  {label} {}/{} healthy",
-                    p.healthy_backends, p.total_backends
+                    p.healthy_backends.saturating_sub(unchecked),
+                    p.total_backends
                 ),
                 if p.degraded { theme.error } else { theme.dim },
             ));
