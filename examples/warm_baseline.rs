@@ -55,12 +55,12 @@ fn main() -> anyhow::Result<()> {
             .await?;
         let mut written = 0u64;
         for row in &found {
-            let Some(key) = rule.key.render(|c| row.get(c)) else {
+            let (Some(key), Some(value)) = (rule.key.render(|c| row.get(c)), &row.value) else {
                 continue;
             };
             let reply: Option<String> = redis::cmd("SET")
                 .arg(&key)
-                .arg(&row.value[..])
+                .arg(&value[..])
                 .arg("NX")
                 .arg("PX")
                 .arg(rule.ttl_ms(&key, ttl_s))

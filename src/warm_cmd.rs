@@ -94,7 +94,8 @@ pub fn warm(
             }
             let d = dry_run(rule, &keys, &mut rows, &mut target)
                 .await
-                .map_err(anyhow::Error::msg)?;
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("rule `{}`: dry run", rule.name))?;
             let s = d.scaled();
             let how = if d.looked_at < d.keys {
                 format!(" (estimated from an even sample of {})", d.looked_at)
@@ -102,8 +103,8 @@ pub fn warm(
                 String::new()
             };
             println!(
-                "dry run of rule `{}` ({:?} mode) for {} keys{how}:\n  new {}\n  overwrite {}\n  left alone {}\n  type conflict {}\n  no row {}\n  no rule match {}",
-                rule.name, rule.mode, s.keys, s.new, s.overwrite, s.skipped, s.type_conflict, s.no_row, s.no_rule
+                "dry run of rule `{}` ({:?} mode) for {} keys{how}:\n  new {}\n  overwrite {}\n  left alone {}\n  type conflict {}\n  no row {}\n  null value {}\n  no usable TTL {}\n  no rule match {}",
+                rule.name, rule.mode, s.keys, s.new, s.overwrite, s.skipped, s.type_conflict, s.no_row, s.null_value, s.no_ttl, s.no_rule
             );
             return Ok(());
         }
@@ -140,9 +141,7 @@ pub fn warm(
             bail!(
                 "warm job failed: {}",
                 report
-                    .paused
-                    .clone()
-                    .or(report.first_error.clone())
+                    .reason()
                     .unwrap_or_else(|| "see the counts above".into())
             );
         }
@@ -230,7 +229,7 @@ fn progress(r: &Report, started: Instant, tty: bool) {
         r.done(),
         r.keys,
         rate,
-        r.written.errors + r.query_errors + r.redis_errors,
+        r.written.errors + r.query_errors + r.redis_errors + r.no_ttl,
         eta
     );
     if tty {
@@ -244,7 +243,7 @@ fn progress(r: &Report, started: Instant, tty: bool) {
 fn summary(rule: &Rule, r: &Report, started: Instant) {
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "rule `{}`: {} keys in {secs:.2} s ({:.0} keys/s)\n  written {}\n  already there {}\n  absent (refresh) {}\n  type conflict {}\n  no row {}\n  no rule match {}\n  write errors {}\n  failed batches: query {}, redis {}{}{}",
+        "rule `{}`: {} keys in {secs:.2} s ({:.0} keys/s)\n  written {}\n  already there {}\n  absent (refresh) {}\n  type conflict {}\n  no row {}\n  null value {}\n  no usable TTL {}\n  no rule match {}\n  write errors {}\n  failed batches: query {}, redis {}{}{}",
         rule.name,
         r.keys,
         r.done() as f64 / secs.max(1e-6),
@@ -253,6 +252,8 @@ fn summary(rule: &Rule, r: &Report, started: Instant) {
         r.written.absent,
         r.written.type_conflict,
         r.no_row,
+        r.null_value,
+        r.no_ttl,
         r.no_rule,
         r.written.errors,
         r.query_errors,

@@ -389,3 +389,126 @@ fn heliostat_warm_from_queue_warms_the_missing_hot_keys_it_saw() {
     let none: Option<String> = redis.cmd(&["GET", "session:9"]).unwrap();
     assert_eq!(none, None);
 }
+
+#[test]
+fn heliostat_warm_fails_on_rows_without_a_usable_ttl_and_names_no_key() {
+    let (redis, pg) = setup();
+    pg.sql("ALTER TABLE users ADD COLUMN ttl numeric; UPDATE users SET ttl = 599.8 WHERE id <> 2;");
+    let config = redis.dir().join("heliostat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[warm.rules]]\nname = \"users\"\nkey = \"user:${{id}}\"\nredis = \"{}\"\npostgres = \"{}\"\n\
+             query = \"SELECT id::text AS id, payload AS value, ttl FROM users WHERE id = ANY($1::text[]::int[])\"\n\
+             ttl_column = \"ttl\"\n",
+            redis.url(),
+            pg.url()
+        ),
+    )
+    .unwrap();
+    let warm = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_heliostat"))
+            .args(["warm", "--rule", "users", "--keys", "user:1,user:2,user:1"])
+            .args(extra)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let dry = warm(&["--dry-run"]);
+    let stdout = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("for 2 keys")
+            && stdout.contains("new 1")
+            && stdout.contains("no usable TTL 1"),
+        "{stdout}"
+    );
+    let out = warm(&["--allow-writes"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a key left unwritten fails the run: {stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("2 keys in")
+            && stdout.contains("written 1")
+            && stdout.contains("no usable TTL 1"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(
+            "warm job failed: rule `users`: no usable TTL in column `ttl` (NULL, not a number, not above 0, or over 10 years) (1 key)"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("user:2"), "no key name: {stderr}");
+    let ttl: i64 = redis.cmd(&["PTTL", "user:1"]).unwrap();
+    assert!((539_000..=660_000).contains(&ttl), "599.8 s ± 10 %: {ttl}");
+    let none: Option<String> = redis.cmd(&["GET", "user:2"]).unwrap();
+    assert_eq!(none, None);
+}
+
+#[test]
+fn a_console_job_refused_by_a_replica_fails_with_a_reason_that_names_no_key() {
+    let (primary, pg) = setup();
+    let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &primary.port.to_string()]);
+    support::wait_for("the replica to sync", Duration::from_secs(20), || {
+        replica
+            .info("replication")
+            .contains("master_link_status:up")
+    });
+    runtime().block_on(async {
+        let log = JobLog {
+            url: pg.url(),
+            schema: "ops".into(),
+            sink_id: "console-2".into(),
+            context: None,
+        };
+        // Batches of 10: the job stops after the first.
+        let mut c = Console::with_log(vec![rule(&replica, &pg, 0, 10)], true, Some(log));
+        c.misses(1..=40);
+        c.press(KeyCode::Char('2')).await;
+        c.press(KeyCode::Char('W')).await;
+        c.until(|s| s.warm.dry_pending.is_none()).await;
+        let fx = c.press(KeyCode::Char('y')).await;
+        let Some(Effect::Warm { job, .. }) = fx.first().cloned() else {
+            panic!("{fx:?}");
+        };
+        c.until(|s| s.jobs.get(job).is_some_and(|j| j.state.is_terminal()))
+            .await;
+        let j = c.state.jobs.get(job).unwrap();
+        let JobState::Failed { reason } = &j.state else {
+            panic!("{j:?}");
+        };
+        assert!(
+            reason.starts_with(
+                "rule `users`: Redis refused every write of a batch, job stopped: READONLY"
+            ) && reason.ends_with("(10 keys)"),
+            "{reason}"
+        );
+        assert_eq!(j.progress.done, 10, "one batch: {j:?}");
+        let status = &c.state.ui.status.as_ref().unwrap().text;
+        assert!(
+            status.contains("READONLY") && !status.contains("user:"),
+            "{status}"
+        );
+        let q = "SELECT outcome || ' ' || errors || ' ' || reason FROM ops.warm_jobs";
+        let mut row = String::new();
+        for _ in 0..100 {
+            if pg.sql("SELECT to_regclass('ops.warm_jobs') IS NOT NULL") == "t" {
+                row = pg.sql(&format!("SELECT coalesce(({q}), '')"));
+                if !row.is_empty() {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(
+            row.starts_with("failed 10 rule `users`: Redis refused"),
+            "{row}"
+        );
+        assert!(!row.contains("user:"), "{row}");
+    });
+}

@@ -3,7 +3,11 @@
 //! side has its own tests): values and TTLs, idempotence, missing rows,
 //! cancellation within one batch, the rate limit, the memory guard, a
 //! cluster (slot owners, a slot migrating mid-job: `ASK`; a slot moved:
-//! `MOVED`), a Redis restart mid-job.
+//! `MOVED`), a Redis restart mid-job; a query without a `value` column,
+//! NULL values, TTL columns of every numeric type and unusable TTLs, keys
+//! given twice, a cancel during the rate limit's wait, the first second
+//! of a limited job, a replica (`READONLY`) and a user without `SET`
+//! (`NOPERM`) ending the job after one batch.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use heliostat::ops::warm::job::{Report, Row, Rows, run};
+use heliostat::ops::warm::job::{FetchError, Report, Row, Rows, run};
 use heliostat::ops::warm::rules::{Rule, RuleSpec};
 use heliostat::ops::warm::target::Target;
 use heliostat::ops::warm::write::Mode;
@@ -24,13 +28,13 @@ use support::RedisServer;
 struct Table(HashMap<String, String>);
 
 impl Rows for Table {
-    async fn fetch(&mut self, _rule: &Rule, values: &[String]) -> Result<Vec<Row>, String> {
+    async fn fetch(&mut self, _rule: &Rule, values: &[String]) -> Result<Vec<Row>, FetchError> {
         Ok(values
             .iter()
             .filter_map(|v| {
                 self.0.get(v).map(|payload| Row {
                     columns: vec![("id".into(), v.clone())],
-                    value: payload.as_bytes().to_vec(),
+                    value: Some(payload.as_bytes().to_vec()),
                 })
             })
             .collect())
@@ -42,7 +46,11 @@ fn rule(batch: usize, rate: u64) -> Rule {
 }
 
 fn rule_for(pattern: &str, batch: usize, rate: u64) -> Rule {
-    Rule::from_spec(RuleSpec {
+    Rule::from_spec(rule_spec(pattern, batch, rate)).unwrap()
+}
+
+fn rule_spec(pattern: &str, batch: usize, rate: u64) -> RuleSpec {
+    RuleSpec {
         name: "users".into(),
         key: pattern.into(),
         redis: "redis://127.0.0.1:1".into(),
@@ -56,8 +64,7 @@ fn rule_for(pattern: &str, batch: usize, rate: u64) -> Rule {
         max_keys_per_s: Some(rate),
         batch: Some(batch),
         contexts: Vec::new(),
-    })
-    .unwrap()
+    }
 }
 
 fn table(n: usize) -> Table {
@@ -514,7 +521,7 @@ struct RestartDuring<'a> {
 }
 
 impl Rows for RestartDuring<'_> {
-    async fn fetch(&mut self, rule: &Rule, values: &[String]) -> Result<Vec<Row>, String> {
+    async fn fetch(&mut self, rule: &Rule, values: &[String]) -> Result<Vec<Row>, FetchError> {
         self.calls += 1;
         if self.calls == self.at {
             self.server.restart();
@@ -542,10 +549,9 @@ fn a_redis_restart_mid_job_fails_the_job_and_a_second_run_fills_only_the_rest() 
     assert_eq!(first.redis_errors, 1, "{first:?}");
     assert!(
         first
-            .first_error
-            .as_deref()
-            .unwrap_or("")
-            .starts_with("redis: "),
+            .reason()
+            .unwrap_or_default()
+            .starts_with("rule `users`: redis: "),
         "{first:?}"
     );
     let done = first.written.written;
@@ -666,7 +672,7 @@ fn hot_keys_and_values_are_read_from_postgres_column_types() {
             .unwrap();
         let mut got: Vec<(String, Vec<u8>)> = got
             .into_iter()
-            .map(|r| (r.get("id").unwrap().to_string(), r.value))
+            .map(|r| (r.get("id").unwrap().to_string(), r.value.unwrap()))
             .collect();
         got.sort();
         assert_eq!(
@@ -714,8 +720,8 @@ fn keys_arriving_while_the_job_runs_are_warmed_and_a_failed_key_query_is_reporte
     );
     assert_eq!(report.query_errors, 1);
     assert_eq!(
-        report.first_error.as_deref(),
-        Some("hot_keys_query: connection reset")
+        report.reason().as_deref(),
+        Some("rule `users`: hot_keys_query: connection reset")
     );
     assert!(report.failed());
     let n: i64 = server.cmd(&["DBSIZE"]).unwrap();
@@ -752,4 +758,374 @@ fn a_dry_run_during_a_slot_migration_follows_ask_to_the_importing_node() {
     // Nothing was written by looking.
     assert_eq!(cluster.keys_in_slot(src, slot).len(), 100);
     assert_eq!(cluster.keys_in_slot(dst, slot).len(), 100);
+}
+
+/// A runtime, the target at `url`, and `run` with a cancel flag of the
+/// caller's.
+fn run_with(
+    url: &str,
+    rule: &Rule,
+    keys: &[String],
+    rows: &mut impl Rows,
+    cancel: &Arc<AtomicBool>,
+    progress: impl FnMut(&Report),
+) -> Report {
+    support::runtime().block_on(async {
+        let mut target = Target::open(url).await.unwrap();
+        let job = run(rule, keys, rows, &mut target, cancel, progress);
+        tokio::time::timeout(std::time::Duration::from_secs(60), job)
+            .await
+            .expect("the job ends (no hang)")
+    })
+}
+
+/// Rows as given, by id: any columns, any value (or NULL).
+struct Given(HashMap<String, Row>);
+
+impl Rows for Given {
+    async fn fetch(&mut self, _rule: &Rule, values: &[String]) -> Result<Vec<Row>, FetchError> {
+        Ok(values
+            .iter()
+            .filter_map(|v| self.0.get(v).cloned())
+            .collect())
+    }
+}
+
+/// `users` with each row's TTL from the column `ttl`, no jitter.
+fn ttl_column_rule(pattern: &str, batch: usize, rate: u64) -> Rule {
+    Rule::from_spec(RuleSpec {
+        ttl: None,
+        ttl_column: Some("ttl".into()),
+        ttl_jitter: Some(0.0),
+        ..rule_spec(pattern, batch, rate)
+    })
+    .unwrap()
+}
+
+fn row(id: &str, value: Option<&str>, ttl: Option<&str>) -> Row {
+    let mut columns = vec![("id".into(), id.to_string())];
+    if let Some(t) = ttl {
+        columns.push(("ttl".into(), t.to_string()));
+    }
+    Row {
+        columns,
+        value: value.map(|v| v.as_bytes().to_vec()),
+    }
+}
+
+#[test]
+fn a_query_without_a_value_column_ends_the_job_on_its_first_batch_and_null_values_are_never_written()
+ {
+    use heliostat::ops::warm::dry::dry_run;
+    use heliostat::ops::warm::job::Failure;
+    use heliostat::ops::warm::pg::PgRows;
+    let pg = support::postgres::PgServer::start();
+    pg.sql(
+        "CREATE TABLE users (id int PRIMARY KEY, payload text); \
+         INSERT INTO users SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'p' || g END \
+         FROM generate_series(1, 1000) g;",
+    );
+    let redis = RedisServer::start();
+    let mut rule = rule_for("user:${id}", 100, 0);
+    // `payload`, not `payload AS value`.
+    rule.query =
+        "SELECT id::text AS id, payload FROM users WHERE id = ANY($1::text[]::int[])".into();
+    let ks: Vec<String> = (1..=1000).map(|i| format!("user:{i}")).collect();
+    support::runtime().block_on(async {
+        let mut rows = PgRows::connect(&pg.url()).await.unwrap();
+        let mut target = Target::open(&redis.url()).await.unwrap();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let r = run(&rule, &ks, &mut rows, &mut target, &cancel, |_| {}).await;
+        assert!(r.failed(), "{r:?}");
+        assert_eq!(
+            (r.query_errors, r.written.total(), r.done()),
+            (1, 0, 0),
+            "one batch tried, nothing written: {r:?}"
+        );
+        assert_eq!(r.ended_by().map(|f| f.kind), Some(Failure::Query));
+        let why = r.reason().unwrap();
+        assert_eq!(
+            why,
+            "rule `users`: the query returns no `value` column: name the column to cache `value` (… AS value)"
+        );
+        let n: i64 = redis.cmd(&["DBSIZE"]).unwrap();
+        assert_eq!(n, 0, "no empty strings cached");
+        let e = dry_run(&rule, &ks, &mut rows, &mut target)
+            .await
+            .unwrap_err();
+        assert!(e.contains("no `value` column"), "the dry run says so too: {e}");
+
+        // Refresh over real values: a NULL payload leaves the cached value
+        // alone, counted as its own kind, and the dry run agrees.
+        let mut c = redis.client();
+        let mut pipe = redis::pipe();
+        for k in &ks {
+            pipe.cmd("SET").arg(k).arg("cached").ignore();
+        }
+        let () = pipe.query(&mut c).unwrap();
+        rule.query =
+            "SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])"
+                .into();
+        rule.mode = Mode::Refresh;
+        let d = dry_run(&rule, &ks, &mut rows, &mut target).await.unwrap();
+        assert_eq!(
+            (d.overwrite, d.null_value, d.no_row, d.no_ttl),
+            (900, 100, 0, 0),
+            "{d:?}"
+        );
+        let r = run(&rule, &ks, &mut rows, &mut target, &cancel, |_| {}).await;
+        assert_eq!((r.written.written, r.null_value, r.done()), (900, 100, 1000));
+        assert!(!r.failed(), "nothing to cache is no failure: {r:?}");
+        let kept: String = redis.cmd(&["GET", "user:10"]).unwrap();
+        assert_eq!(kept, "cached");
+        let fresh: String = redis.cmd(&["GET", "user:11"]).unwrap();
+        assert_eq!(fresh, "p11");
+
+        // A Postgres error quoting a key's value does not repeat it.
+        let odd = vec!["user:1".to_string(), "user:s3cret".to_string()];
+        let r = run(&rule, &odd, &mut rows, &mut target, &cancel, |_| {}).await;
+        let why = r.reason().unwrap();
+        assert!(
+            why.starts_with("rule `users`: query: ") && why.contains("invalid input syntax"),
+            "{why}"
+        );
+        assert!(!why.contains("s3cret"), "{why}");
+    });
+}
+
+#[test]
+fn ttls_from_a_column_are_seconds_of_any_numeric_type_and_unusable_ones_fail_the_job() {
+    use heliostat::ops::warm::dry::dry_run;
+    use heliostat::ops::warm::pg::PgRows;
+    let pg = support::postgres::PgServer::start();
+    pg.sql(
+        "CREATE TABLE users (id int PRIMARY KEY, payload text, ttl numeric); \
+         INSERT INTO users VALUES (1, 'p1', 599.8), (2, 'p2', 600), (3, 'p3', 86400.25), \
+         (4, 'p4', -5), (5, 'p5', NULL), (6, 'p6', 0), (7, 'p7', 1e12);",
+    );
+    let redis = RedisServer::start();
+    let mut rule = ttl_column_rule("user:${id}", 100, 0);
+    rule.query =
+        "SELECT id::text AS id, payload AS value, ttl FROM users WHERE id = ANY($1::text[]::int[])"
+            .into();
+    let ks: Vec<String> = (1..=7).map(|i| format!("user:{i}")).collect();
+    support::runtime().block_on(async {
+        let mut rows = PgRows::connect(&pg.url()).await.unwrap();
+        let mut target = Target::open(&redis.url()).await.unwrap();
+        let d = dry_run(&rule, &ks, &mut rows, &mut target).await.unwrap();
+        assert_eq!((d.new, d.no_ttl, d.no_row), (3, 4, 0), "{d:?}");
+        let cancel = Arc::new(AtomicBool::new(false));
+        let r = run(&rule, &ks, &mut rows, &mut target, &cancel, |_| {}).await;
+        assert_eq!((r.written.written, r.no_ttl, r.no_row), (3, 4, 0), "{r:?}");
+        assert!(r.failed(), "keys left unwritten for want of a TTL fail the job");
+        assert_eq!(
+            r.reason().as_deref(),
+            Some(
+                "rule `users`: no usable TTL in column `ttl` (NULL, not a number, not above 0, or over 10 years) (4 keys)"
+            )
+        );
+        // Float columns read as numbers too.
+        let mut as_float = rule.clone();
+        as_float.query = as_float.query.replace("ttl FROM", "ttl::float8 AS ttl FROM");
+        let got = rows
+            .fetch(&as_float, &["1".to_string(), "5".to_string()])
+            .await
+            .unwrap();
+        let ttls: Vec<Option<&str>> = got.iter().map(|r| r.get("ttl")).collect();
+        assert!(ttls.contains(&Some("599.8")) && ttls.contains(&None), "{ttls:?}");
+        // A TTL column the query does not return ends the job at once.
+        let mut missing = rule.clone();
+        missing.query = missing.query.replace(", ttl FROM", " FROM");
+        let r = run(&missing, &ks, &mut rows, &mut target, &cancel, |_| {}).await;
+        assert_eq!(
+            r.reason().as_deref(),
+            Some("rule `users`: the query returns no `ttl` column, the rule's ttl_column (… AS ttl)")
+        );
+    });
+    let pttl = |k: &str| redis.cmd::<i64>(&["PTTL", k]).unwrap();
+    assert!((599_000..=599_800).contains(&pttl("user:1")), "599.8 s");
+    assert!((599_000..=600_000).contains(&pttl("user:2")));
+    assert!((86_399_000..=86_400_250).contains(&pttl("user:3")));
+    for i in 4..=7 {
+        assert_eq!(pttl(&format!("user:{i}")), -2, "user:{i} not written");
+    }
+}
+
+#[test]
+fn keys_given_twice_are_warmed_and_counted_once() {
+    use heliostat::ops::warm::dry::dry_run;
+    let server = RedisServer::start();
+    let k = |i: u32| format!("{{user}}:{i}");
+    let ks = vec![k(1), k(1), k(2), k(1), k(3), k(2)];
+    for batch in [100, 1] {
+        let _: () = server.cmd(&["FLUSHALL"]).unwrap();
+        let (r, _) = warm(&server, &rule(batch, 0), &ks, &mut table(10), None);
+        assert_eq!(r.keys, 3, "batch {batch}: {r:?}");
+        assert_eq!(
+            (r.written.written, r.written.existed, r.no_row),
+            (3, 0, 0),
+            "batch {batch}: {r:?}"
+        );
+        assert!(!r.failed());
+    }
+    let d = support::runtime()
+        .block_on(async {
+            let mut target = Target::open(&server.url()).await.unwrap();
+            dry_run(&rule(100, 0), &ks, &mut table(10), &mut target).await
+        })
+        .unwrap();
+    assert_eq!((d.keys, d.skipped, d.no_row), (3, 3, 0), "{d:?}");
+}
+
+#[test]
+fn a_cancel_during_the_rate_limits_wait_returns_promptly() {
+    let server = RedisServer::start();
+    // One key a second: after the second batch the job waits a second.
+    let rule = rule(100_000, 1);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let cancelled_at = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let mut calls = 0;
+    let r = run_with(
+        &server.url(),
+        &rule,
+        &keys(10),
+        &mut table(10),
+        &cancel,
+        |_| {
+            calls += 1;
+            if calls == 2 {
+                let (cancel, at) = (cancel.clone(), cancelled_at.clone());
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    *at.lock().unwrap() = Some(Instant::now());
+                    cancel.store(true, Ordering::Relaxed);
+                });
+            }
+        },
+    );
+    let ended = Instant::now();
+    let at = cancelled_at.lock().unwrap().expect("the cancel came");
+    assert!(r.cancelled, "{r:?}");
+    assert_eq!(r.written.written, 2, "nothing after the cancel: {r:?}");
+    let late = ended.duration_since(at);
+    assert!(
+        late < std::time::Duration::from_millis(250),
+        "the wait ends with the cancel, not with the pacing: {late:?}"
+    );
+}
+
+#[test]
+fn a_rate_limit_below_the_batch_size_holds_from_the_first_second() {
+    let server = RedisServer::start();
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    // The most keys seen in Redis during the job's first 0.9 s.
+    let watcher = {
+        let (server_url, stop) = (server.url(), stop.clone());
+        std::thread::spawn(move || {
+            let mut c = redis::Client::open(server_url)
+                .unwrap()
+                .get_connection()
+                .unwrap();
+            let mut most = 0i64;
+            while !stop.load(Ordering::Relaxed) && started.elapsed().as_millis() < 900 {
+                let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+                most = most.max(n);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            most
+        })
+    };
+    let (r, _) = warm(
+        &server,
+        &rule(1_000, 100),
+        &keys(300),
+        &mut table(300),
+        None,
+    );
+    let secs = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let most = watcher.join().unwrap();
+    assert_eq!(r.written.written, 300, "{r:?}");
+    assert!(most <= 100, "{most} keys written in the first second");
+    assert!(
+        secs >= 1.9,
+        "300 keys at 100/s take 2 s after the first 100: {secs:.2}"
+    );
+}
+
+/// Keys for a job that finds Redis refusing every write.
+fn refused_job(url: &str) -> Report {
+    let mut rows = Given(
+        (0..1_000)
+            .map(|i| {
+                let id = i.to_string();
+                // One row of the first batch has a TTL no one can use.
+                let ttl = if i == 7 { "-1" } else { "600" };
+                let r = row(&id, Some("v"), Some(ttl));
+                (id, r)
+            })
+            .collect(),
+    );
+    let cancel = Arc::new(AtomicBool::new(false));
+    run_with(
+        url,
+        &ttl_column_rule("{user}:${id}", 100, 0),
+        &keys(1_000),
+        &mut rows,
+        &cancel,
+        |_| {},
+    )
+}
+
+#[test]
+fn a_replica_or_a_user_without_set_ends_the_job_after_one_batch() {
+    use heliostat::ops::warm::job::Failure;
+    // READONLY: a replica (an old master after a failover answers the same).
+    let master = RedisServer::start();
+    let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
+    support::wait_for(
+        "the replica to sync",
+        std::time::Duration::from_secs(20),
+        || {
+            replica
+                .info("replication")
+                .contains("master_link_status:up")
+        },
+    );
+    let r = refused_job(&replica.url());
+    assert!(r.failed(), "{r:?}");
+    assert_eq!(
+        (r.written.errors, r.no_ttl, r.done()),
+        (99, 1, 100),
+        "one batch, then the job stopped: {r:?}"
+    );
+    assert_eq!(r.ended_by().map(|f| f.kind), Some(Failure::Write));
+    let why = r.reason().unwrap();
+    assert!(
+        why.starts_with(
+            "rule `users`: Redis refused every write of a batch, job stopped: READONLY"
+        ) && why.contains("(99 keys); rule `users`: no usable TTL in column `ttl`"),
+        "what ended the job first, then the rest: {why}"
+    );
+    assert!(!why.contains("{user}"), "no key names: {why}");
+
+    // NOPERM: a user that may do anything but SET.
+    let server = RedisServer::start();
+    let _: () = server
+        .cmd(&[
+            "ACL", "SETUSER", "warmer", "on", ">pw-9", "~*", "&*", "+@all", "-set",
+        ])
+        .unwrap();
+    let url = format!("redis://warmer:pw-9@127.0.0.1:{}", server.port);
+    let r = refused_job(&url);
+    assert_eq!((r.written.errors, r.done()), (99, 100), "{r:?}");
+    assert!(
+        r.reason()
+            .unwrap()
+            .starts_with("rule `users`: Redis refused every write of a batch, job stopped: NOPERM"),
+        "{r:?}"
+    );
+    let n: i64 = server.cmd(&["DBSIZE"]).unwrap();
+    assert_eq!(n, 0);
 }

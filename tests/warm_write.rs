@@ -115,7 +115,30 @@ fn refusals_are_counted_with_their_reason() {
     }
     assert!(o.errors > 0 && o.written > 0, "{o:?}");
     assert_eq!(o.total(), 100, "every key is accounted for");
+    assert_eq!(o.keyless, o.errors, "OOM has nothing to do with the key");
     assert!(o.first_error.unwrap().starts_with("OOM"));
+    // A full batch refused, every key for the same server-wide reason.
+    let full: Vec<Item> = (0..5)
+        .map(|i| item(&format!("more:{i}"), &big, 0))
+        .collect();
+    let refused = rt.block_on(write(&server, Mode::Fill, &full));
+    assert!(refused.all_refused_keyless(), "{refused:?}");
+}
+
+#[test]
+fn a_refusal_that_depends_on_the_key_is_not_taken_for_one_every_key_gets() {
+    let server = RedisServer::start();
+    let rt = runtime();
+    // A TTL Redis refuses (beyond what it can add to now) is per item.
+    let items = vec![
+        item("bad:ttl:secret-name", "v", u64::MAX / 2),
+        item("bad:ttl:2", "v", u64::MAX / 2),
+    ];
+    let o = rt.block_on(write(&server, Mode::Fill, &items));
+    assert_eq!((o.errors, o.keyless), (2, 0), "{o:?}");
+    assert!(!o.all_refused_keyless());
+    let why = o.first_error.unwrap();
+    assert!(!why.contains("secret-name"), "{why}");
 }
 
 #[test]

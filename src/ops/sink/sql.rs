@@ -346,7 +346,14 @@ async fn insert_job(pool: &PgPool, schema: &str, r: &WarmJobRecord) -> Result<()
     );
     let w = &r.report.written;
     let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-    let errors = w.errors + w.type_conflict + r.report.query_errors + r.report.redis_errors;
+    let errors = w.errors
+        + w.type_conflict
+        + r.report.no_ttl
+        + r.report.query_errors
+        + r.report.redis_errors;
+    // `no_row`: keys the database had nothing to cache for (no row, or a
+    // NULL value).
+    let no_row = r.report.no_row + r.report.null_value;
     sqlx::query(&sql)
         .bind(&r.sink_id)
         .bind(n(r.job))
@@ -356,7 +363,7 @@ async fn insert_job(pool: &PgPool, schema: &str, r: &WarmJobRecord) -> Result<()
         .bind(n(r.report.keys))
         .bind(n(w.written))
         .bind(n(w.existed + w.absent))
-        .bind(n(r.report.no_row))
+        .bind(n(no_row))
         .bind(n(errors))
         .bind(&r.outcome)
         .bind(&r.reason)

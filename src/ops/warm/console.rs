@@ -248,10 +248,18 @@ async fn dry(rules: &[Rule], id: u64, keys: Vec<String>) -> WarmDry {
                 } else {
                     String::new()
                 };
-                lines.push(format!(
+                let mut line = format!(
                     "  {} keys{how}: {} new, {} overwritten, {} left alone, {} type conflict, {} no row",
                     s.keys, s.new, s.overwrite, s.skipped, s.type_conflict, s.no_row
-                ));
+                );
+                // Rare kinds, said only when they occur.
+                if s.null_value > 0 {
+                    line.push_str(&format!(", {} null value", s.null_value));
+                }
+                if s.no_ttl > 0 {
+                    line.push_str(&format!(", {} no usable TTL", s.no_ttl));
+                }
+                lines.push(line);
             }
             Err(e) => {
                 failed = true;
@@ -355,12 +363,11 @@ async fn run_job(
     let outcome = match (&result, total.cancelled, &total.paused) {
         (Err(e), _, _) => Err(e.clone()),
         (Ok(()), true, _) => Err("cancelled".to_string()),
-        (Ok(()), false, Some(p)) => Err(format!("paused: {p}")),
-        (Ok(()), false, None) if total.failed() => Err(total
-            .first_error
-            .clone()
+        // What ended the job first (a failure, a guard), then the rest.
+        (Ok(()), false, _) if total.failed() => Err(total
+            .reason()
             .unwrap_or_else(|| format!("{} keys failed", errors(&total)))),
-        (Ok(()), false, None) => Ok(()),
+        (Ok(()), false, _) => Ok(()),
     };
     tracing::info!(job, %label, rules = ?rule_names, keys = total.keys, written = total.written.written,
         errors = errors(&total), outcome = ?outcome, "warm job ended");
@@ -391,7 +398,8 @@ async fn run_job(
     }
 }
 
-/// Keys that failed or were not written for want of a rule or a row.
+/// Keys that failed or were not written for want of a rule, a row, a
+/// value or a TTL.
 fn errors(r: &Report) -> u64 {
-    r.written.errors + r.written.type_conflict + r.no_row + r.no_rule
+    r.written.errors + r.written.type_conflict + r.no_row + r.no_rule + r.null_value + r.no_ttl
 }

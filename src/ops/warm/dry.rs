@@ -1,7 +1,11 @@
 //! A dry run: what a warm job would do, read from the servers, nothing
-//! written. Large key sets are sampled evenly and the counts scaled.
+//! written. Large key sets are sampled evenly and the counts scaled. Rows
+//! are judged as the job judges them ([`usable`]), and keys given twice
+//! count once, as in the job.
 
-use super::job::Rows;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::job::{Rows, Unusable, usable};
 use super::rules::Rule;
 use super::target::Target;
 use super::write::Mode;
@@ -12,7 +16,7 @@ pub const SAMPLE: usize = 10_000;
 /// What a job would do with its keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DryRun {
-    /// Keys asked for.
+    /// Keys asked for (each once).
     pub keys: u64,
     /// Keys looked at (all, or an even sample).
     pub looked_at: u64,
@@ -26,6 +30,10 @@ pub struct DryRun {
     pub type_conflict: u64,
     /// No row in the database.
     pub no_row: u64,
+    /// A row whose value is NULL: not written.
+    pub null_value: u64,
+    /// A row without a usable TTL: not written, the job would fail.
+    pub no_ttl: u64,
     /// Not matched by the rule's pattern.
     pub no_rule: u64,
 }
@@ -46,6 +54,8 @@ impl DryRun {
             skipped: s(self.skipped),
             type_conflict: s(self.type_conflict),
             no_row: s(self.no_row),
+            null_value: s(self.null_value),
+            no_ttl: s(self.no_ttl),
             no_rule: s(self.no_rule),
         }
     }
@@ -58,8 +68,10 @@ pub async fn dry_run<R: Rows>(
     rows: &mut R,
     target: &mut Target,
 ) -> Result<DryRun, String> {
+    let mut once = FxHashSet::default();
+    let keys: Vec<&String> = keys.iter().filter(|k| once.insert(k.as_str())).collect();
     let step = keys.len().div_ceil(SAMPLE).max(1);
-    let sample: Vec<&String> = keys.iter().step_by(step).collect();
+    let sample: Vec<&String> = keys.iter().copied().step_by(step).collect();
     let mut d = DryRun {
         keys: keys.len() as u64,
         looked_at: sample.len() as u64,
@@ -72,20 +84,25 @@ pub async fn dry_run<R: Rows>(
             None => d.no_rule += 1,
         }
     }
-    for batch in wanted.chunks(rule.batch) {
+    for batch in wanted.chunks(rule.batch.max(1)) {
         let values: Vec<String> = batch.iter().map(|(_, v)| v.clone()).collect();
-        let found = rows.fetch(rule, &values).await?;
-        let made: rustc_hash::FxHashSet<String> = found
-            .iter()
-            .filter_map(|r| rule.key.render(|c| r.get(c)))
-            .collect();
-        let with_row: Vec<String> = batch
-            .iter()
-            .filter(|(k, _)| made.contains(*k))
-            .map(|(k, _)| (*k).to_string())
-            .collect();
-        d.no_row += (batch.len() - with_row.len()) as u64;
-        let types = target.types(&with_row).await.map_err(|e| e.to_string())?;
+        let found = rows.fetch(rule, &values).await.map_err(|e| e.to_string())?;
+        let mut made: FxHashMap<String, &super::job::Row> = FxHashMap::default();
+        for r in &found {
+            if let Some(k) = rule.key.render(|c| r.get(c)) {
+                made.entry(k).or_insert(r);
+            }
+        }
+        let mut to_write: Vec<String> = Vec::new();
+        for (k, _) in batch {
+            match made.get(*k).map(|r| usable(rule, k, r)) {
+                None => d.no_row += 1,
+                Some(Err(Unusable::NullValue)) => d.null_value += 1,
+                Some(Err(Unusable::NoTtl)) => d.no_ttl += 1,
+                Some(Ok(_)) => to_write.push((*k).to_string()),
+            }
+        }
+        let types = target.types(&to_write).await.map_err(|e| e.to_string())?;
         for t in types {
             match (rule.mode, t.as_str()) {
                 (Mode::Fill, "none") => d.new += 1,

@@ -10,20 +10,32 @@
 //! outcome and the guards allow it, so a cancel or a guard still stops
 //! within one batch. Keys may arrive while the job runs ([`run_feed`]):
 //! a preload starts writing before its hot-keys query has finished.
+//!
+//! A job ends early, with the reason, when going on could only fail the
+//! same way: Redis is gone, Redis refused every key of a batch for a
+//! reason that is not the key's (`READONLY`, `NOPERM`, …), or the query
+//! lacks a column the rule needs. A cancel is honoured between batches and
+//! during the rate limit's wait.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tokio::time::Instant;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+use xxhash_rust::xxh3::xxh3_128;
 
 use super::latency::LatencyGuard;
-use super::rules::{Rule, Ttl};
+pub use super::report::{Failed, Failure, Report};
+use super::rules::{MAX_TTL_S, Rule, Ttl};
 use super::target::Target;
-use super::write::{Item, Outcome};
+use super::write::Item;
 use crate::sources::redis::info::Info;
 use crate::sources::redis::sampler::Pacer;
+
+/// How often a wait looks at the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(20);
 
 /// One result row of a rule's query: its columns as text, and the value.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -32,8 +44,9 @@ pub struct Row {
     /// not a map: rows have a few columns, and their names are shared
     /// between the rows of a result.
     pub columns: Vec<(Arc<str>, String)>,
-    /// The `value` column.
-    pub value: Vec<u8>,
+    /// The `value` column; `None` when NULL (nothing to cache: never
+    /// written, not even as an empty string).
+    pub value: Option<Vec<u8>>,
 }
 
 impl Row {
@@ -46,6 +59,25 @@ impl Row {
     }
 }
 
+/// Why a batch's rows could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// This batch's query failed (a timeout, a lost connection): the next
+    /// batch may fare better.
+    #[error("{0}")]
+    Batch(String),
+    /// The query cannot serve the rule for any batch (its result lacks a
+    /// column the rule needs): the job ends.
+    #[error("{0}")]
+    Rule(String),
+}
+
+impl From<String> for FetchError {
+    fn from(e: String) -> Self {
+        FetchError::Batch(e)
+    }
+}
+
 /// Where a rule's rows come from (Postgres in the console).
 pub trait Rows {
     /// Run the rule's query with `$1` = `values`.
@@ -53,68 +85,39 @@ pub trait Rows {
         &mut self,
         rule: &Rule,
         values: &[String],
-    ) -> impl std::future::Future<Output = Result<Vec<Row>, String>>;
+    ) -> impl std::future::Future<Output = Result<Vec<Row>, FetchError>>;
 }
 
-/// How a job ended, or stands.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    /// Keys asked for.
-    pub keys: u64,
-    /// What the writes did.
-    pub written: Outcome,
-    /// Keys the rule's pattern does not match.
-    pub no_rule: u64,
-    /// Keys whose row the query did not return.
-    pub no_row: u64,
-    /// Batches whose query failed (their keys are not written).
-    pub query_errors: u64,
-    /// Batches lost to a Redis failure (connection, timeout).
-    pub redis_errors: u64,
-    /// The first failure's reason.
-    pub first_error: Option<String>,
-    /// Stopped by a cancel (between batches).
-    pub cancelled: bool,
-    /// Stopped by a guard, and why.
-    pub paused: Option<String>,
+/// Why a row that answers a key is not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// Its `value` is NULL.
+    NullValue,
+    /// It has no usable TTL.
+    NoTtl,
 }
 
-impl Report {
-    /// Keys dealt with so far (written or not).
-    pub fn done(&self) -> u64 {
-        self.written.total() + self.no_rule + self.no_row
-    }
+/// What `row` (the row of `key`) would write: its value and TTL in ms
+/// (the rule's jitter applied), or why not. The job and the dry run both
+/// decide by this.
+pub fn usable<'r>(rule: &Rule, key: &str, row: &'r Row) -> Result<(&'r [u8], u64), Unusable> {
+    let value = row.value.as_deref().ok_or(Unusable::NullValue)?;
+    let base = rule.base_ttl_ms(|c| row.get(c)).ok_or(Unusable::NoTtl)?;
+    Ok((value, rule.jittered_ms(key, base)))
+}
 
-    /// Whether anything failed.
-    pub fn failed(&self) -> bool {
-        self.query_errors > 0
-            || self.redis_errors > 0
-            || self.written.errors > 0
-            || self.paused.is_some()
-    }
-
-    /// Add another job's report (a job over several rules): counts add up,
-    /// the first error and the first pause are kept.
-    pub fn add(&mut self, r: &Report) {
-        self.keys += r.keys;
-        self.written.add(&r.written);
-        self.no_rule += r.no_rule;
-        self.no_row += r.no_row;
-        self.query_errors += r.query_errors;
-        self.redis_errors += r.redis_errors;
-        if self.first_error.is_none() {
-            self.first_error.clone_from(&r.first_error);
-        }
-        self.cancelled |= r.cancelled;
-        if self.paused.is_none() {
-            self.paused.clone_from(&r.paused);
-        }
-    }
-
-    fn error(&mut self, e: String) {
-        if self.first_error.is_none() {
-            self.first_error = Some(e);
-        }
+/// The reason given for rows without a usable TTL.
+fn no_ttl_reason(rule: &Rule) -> String {
+    let years = MAX_TTL_S / (365 * 86_400);
+    match &rule.ttl {
+        Ttl::Column(c) => format!(
+            "rule `{}`: no usable TTL in column `{c}` (NULL, not a number, not above 0, or over {years} years)",
+            rule.name
+        ),
+        Ttl::Fixed(s) => format!(
+            "rule `{}`: ttl {s} is not between 1 s and {years} years",
+            rule.name
+        ),
     }
 }
 
@@ -171,20 +174,36 @@ struct Batch {
 struct Feed {
     rx: KeyFeed,
     pending: VecDeque<(String, String)>,
+    /// Every key received (its 128-bit digest: no copy of the key, and
+    /// no collision in practice), so a key given twice is dealt with once.
+    seen: FxHashSet<u128>,
     ended: bool,
 }
 
 impl Feed {
+    fn new(rx: KeyFeed) -> Feed {
+        Feed {
+            rx,
+            pending: VecDeque::new(),
+            seen: FxHashSet::default(),
+            ended: false,
+        }
+    }
+
     /// The next batch of up to `size` keys, waiting for more keys while
     /// fewer are at hand; `None` when none are left. Keys received are
-    /// counted in `report` (and those the rule does not match, and a failed
-    /// key query: the keys received before it are still warmed).
+    /// counted in `report`, each once, in the order they came (and those
+    /// the rule does not match, and a failed key query: the keys received
+    /// before it are still warmed).
     async fn next(&mut self, rule: &Rule, size: usize, report: &mut Report) -> Option<Batch> {
         while self.pending.len() < size && !self.ended {
             match self.rx.recv().await {
                 Some(Ok(chunk)) => {
-                    report.keys += chunk.len() as u64;
                     for k in chunk {
+                        if !self.seen.insert(xxh3_128(k.as_bytes())) {
+                            continue;
+                        }
+                        report.keys += 1;
                         match rule.key.first_value(&k).map(str::to_string) {
                             Some(v) => self.pending.push_back((k, v)),
                             None => report.no_rule += 1,
@@ -193,7 +212,9 @@ impl Feed {
                 }
                 Some(Err(e)) => {
                     report.query_errors += 1;
-                    report.error(e);
+                    report.fail(Failure::KeyQuery, 1, false, || {
+                        format!("rule `{}`: {e}", rule.name)
+                    });
                     self.ended = true;
                 }
                 None => self.ended = true,
@@ -206,6 +227,38 @@ impl Feed {
         let (keys, values) = self.pending.drain(..n).unzip();
         Some(Batch { keys, values })
     }
+}
+
+/// Sleep until `at`; `true` (at once) when `cancel` is set meanwhile.
+async fn wait_until(at: Instant, cancel: &AtomicBool) -> bool {
+    let cancelled = async {
+        while !cancel.load(Ordering::Relaxed) {
+            tokio::time::sleep(CANCEL_POLL).await;
+        }
+    };
+    tokio::select! {
+        () = tokio::time::sleep_until(at) => cancel.load(Ordering::Relaxed),
+        () = cancelled => true,
+    }
+}
+
+/// `msg` without the batch's keys, nor its values where quoted (a
+/// Postgres error quotes the input it could not read): messages do not
+/// hold key names.
+fn scrub(msg: &str, batch: &Batch) -> String {
+    let mut out = msg.to_string();
+    for k in batch.keys.iter().filter(|k| !k.is_empty()) {
+        if out.contains(k.as_str()) {
+            out = out.replace(k.as_str(), "…");
+        }
+    }
+    for v in &batch.values {
+        let quoted = format!("\"{v}\"");
+        if out.contains(&quoted) {
+            out = out.replace(&quoted, "\"…\"");
+        }
+    }
+    out
 }
 
 /// Run `rule` for `keys`, reporting after every batch through `progress`.
@@ -234,24 +287,30 @@ pub async fn run_feed<R: Rows>(
     mut progress: impl FnMut(&Report),
 ) -> Report {
     let mut report = Report::default();
-    let size = rule.batch.max(1);
-    let mut feed = Feed {
-        rx: feed,
-        pending: VecDeque::new(),
-        ended: false,
-    };
+    // Never more than a second's allowance: the first batch goes at once.
+    let size = rule.batch_size();
+    let mut feed = Feed::new(feed);
     let mut pacer = rule
         .max_keys_per_s
         .map(|n| Pacer::new(u32::try_from(n).unwrap_or(u32::MAX), Instant::now()));
     let Some(first) = feed.next(rule, size, &mut report).await else {
         return finish(report, progress);
     };
+    let redis_failed = |report: &mut Report, e: &dyn std::fmt::Display, batch: Option<&Batch>| {
+        report.redis_errors += 1;
+        report.fail(Failure::Redis, 1, true, || {
+            let e = match batch {
+                Some(b) => scrub(&e.to_string(), b),
+                None => e.to_string(),
+            };
+            format!("rule `{}`: redis: {e}", rule.name)
+        });
+    };
     // The guards look before the first batch, then after each write.
     let mut last_info = match redis.info().await {
         Ok(infos) => infos,
         Err(e) => {
-            report.redis_errors += 1;
-            report.error(format!("redis: {e}"));
+            redis_failed(&mut report, &e, None);
             return finish(report, progress);
         }
     };
@@ -280,8 +339,11 @@ pub async fn run_feed<R: Rows>(
             report.cancelled = true;
             break;
         }
-        if let Some(p) = &pacer {
-            tokio::time::sleep_until(p.ready_at()).await;
+        if let Some(p) = &pacer
+            && wait_until(p.ready_at(), cancel).await
+        {
+            report.cancelled = true;
+            break;
         }
         let started = Instant::now();
         let found = match fetched.take() {
@@ -290,10 +352,20 @@ pub async fn run_feed<R: Rows>(
         };
         let items = match found {
             Ok(found) => Some(prepare(rule, &batch.keys, found, &mut report)),
-            Err(e) => {
+            Err(FetchError::Batch(e)) => {
                 report.query_errors += 1;
-                report.error(format!("query: {e}"));
+                report.fail(Failure::Query, 1, false, || {
+                    format!("rule `{}`: query: {}", rule.name, scrub(&e, &batch))
+                });
                 None
+            }
+            Err(FetchError::Rule(e)) => {
+                // Every batch would fail the same way.
+                report.query_errors += 1;
+                report.fail(Failure::Query, 1, true, || {
+                    format!("rule `{}`: {e}", rule.name)
+                });
+                break;
             }
         };
         // This batch's write (then the guards' look at the target), and the
@@ -322,13 +394,29 @@ pub async fn run_feed<R: Rows>(
             progress(&report);
             continue;
         };
-        match written {
-            Ok(o) => report.written.add(&o),
+        let o = match written {
+            Ok(o) => o,
             Err(e) => {
-                report.redis_errors += 1;
-                report.error(format!("redis: {e}"));
+                redis_failed(&mut report, &e, Some(&batch));
                 break;
             }
+        };
+        report.written.add(&o);
+        if o.errors > 0 {
+            let why = o.first_error.as_deref().unwrap_or("refused");
+            if o.all_refused_keyless() {
+                // The same answer for any key: the rest would be refused too.
+                report.fail(Failure::Write, o.errors, true, || {
+                    format!(
+                        "rule `{}`: Redis refused every write of a batch, job stopped: {why}",
+                        rule.name
+                    )
+                });
+                break;
+            }
+            report.fail(Failure::Write, o.errors, false, || {
+                format!("rule `{}`: Redis refused writes: {why}", rule.name)
+            });
         }
         if let Some(p) = &mut pacer {
             p.charge(started, batch.keys.len() as u64);
@@ -353,30 +441,27 @@ pub async fn run_feed<R: Rows>(
     finish(report, progress)
 }
 
-fn finish(mut report: Report, mut progress: impl FnMut(&Report)) -> Report {
-    if let Some(e) = report.written.first_error.clone() {
-        report.error(format!("redis: {e}"));
-    }
+fn finish(report: Report, mut progress: impl FnMut(&Report)) -> Report {
     progress(&report);
     report
 }
 
 /// A batch's rows → the items to write: only keys this batch asked for,
-/// made by the rule's own pattern, each once; the rest counted.
+/// made by the rule's own pattern, each once, with a value and a usable
+/// TTL; the rest counted.
 fn prepare(rule: &Rule, asked: &[String], rows: Vec<Row>, report: &mut Report) -> Vec<Item> {
-    let index: FxHashMap<&str, usize> = asked
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_str(), i))
-        .collect();
+    let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+    index.reserve(asked.len());
+    for (i, k) in asked.iter().enumerate() {
+        index.entry(k.as_str()).or_insert(i);
+    }
     let mut seen = vec![false; asked.len()];
     let mut items = Vec::with_capacity(rows.len());
+    let mut no_ttl = 0;
     for row in rows {
+        // A row with NULL in the pattern's columns names no key: the key
+        // it was meant for counts as having no row.
         let Some(key) = rule.key.render(|c| row.get(c)) else {
-            let first = rule.key.columns().next().unwrap_or("id");
-            report.error(format!(
-                "query: a row lacks the pattern's columns (needs {first})"
-            ));
             continue;
         };
         let Some(&i) = index.get(key.as_str()) else {
@@ -385,21 +470,19 @@ fn prepare(rule: &Rule, asked: &[String], rows: Vec<Row>, report: &mut Report) -
         if std::mem::replace(&mut seen[i], true) {
             continue;
         }
-        let base = match &rule.ttl {
-            Ttl::Fixed(s) => Some(*s),
-            Ttl::Column(c) => row.get(c).and_then(|v| v.trim().parse().ok()),
-        };
-        let Some(base) = base.filter(|&s| s > 0) else {
-            report.no_row += 1;
-            report.error(format!("row for {key}: no usable TTL"));
-            continue;
-        };
-        let ttl_ms = rule.ttl_ms(&key, base);
-        items.push(Item {
-            key,
-            value: row.value,
-            ttl_ms,
-        });
+        match usable(rule, &key, &row) {
+            Ok((_, ttl_ms)) => items.push(Item {
+                key,
+                value: row.value.unwrap_or_default(),
+                ttl_ms,
+            }),
+            Err(Unusable::NullValue) => report.null_value += 1,
+            Err(Unusable::NoTtl) => no_ttl += 1,
+        }
+    }
+    if no_ttl > 0 {
+        report.no_ttl += no_ttl;
+        report.fail(Failure::Ttl, no_ttl, false, || no_ttl_reason(rule));
     }
     report.no_row += seen.iter().filter(|s| !**s).count() as u64;
     items

@@ -7,6 +7,7 @@ pub mod job;
 pub mod latency;
 pub mod pattern;
 pub mod pg;
+pub mod report;
 pub mod rules;
 pub mod slot;
 pub mod target;

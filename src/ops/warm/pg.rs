@@ -10,13 +10,13 @@ use std::time::Duration;
 use std::borrow::Cow;
 
 use futures_util::TryStreamExt;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow, PgValueFormat, Postgres};
 use sqlx::{Column, Decode, Row as _, TypeInfo, ValueRef};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::job::{Row, Rows};
+use super::job::{FetchError, Row, Rows};
 use super::pattern::KeyPattern;
-use super::rules::Rule;
+use super::rules::{Rule, Ttl};
 use crate::config::redact_url;
 
 /// Rows decoded between turns given to the rest of the task.
@@ -198,15 +198,56 @@ impl PgRows {
 }
 
 impl Rows for PgRows {
-    async fn fetch(&mut self, rule: &Rule, values: &[String]) -> Result<Vec<Row>, String> {
+    /// The rule's query for `values`. A result that lacks a column the
+    /// rule needs (`value`, the pattern's, the TTL column) cannot serve
+    /// any batch: [`FetchError::Rule`], found on the first row.
+    async fn fetch(&mut self, rule: &Rule, values: &[String]) -> Result<Vec<Row>, FetchError> {
         let (mut names, mut out) = (Vec::new(), Vec::new());
-        self.for_rows(&rule.query, Some(values), |r| {
-            out.push(to_row(r, &mut names)?);
-            Ok(())
-        })
-        .await?;
-        Ok(out)
+        let mut wrong: Option<String> = None;
+        let done = self
+            .for_rows(&rule.query, Some(values), |r| {
+                if names.is_empty()
+                    && let Some(why) = lacks(rule, r)
+                {
+                    wrong = Some(why.clone());
+                    return Err(why);
+                }
+                out.push(to_row(r, &mut names)?);
+                Ok(())
+            })
+            .await;
+        match (done, wrong) {
+            (_, Some(why)) => Err(FetchError::Rule(why)),
+            (Err(e), None) => Err(FetchError::Batch(e)),
+            (Ok(()), None) => Ok(out),
+        }
     }
+}
+
+/// The column a rule needs that the query's result lacks, said so that
+/// the fix is plain.
+fn lacks(rule: &Rule, r: &PgRow) -> Option<String> {
+    let has = |n: &str| r.columns().iter().any(|c| c.name() == n);
+    if !has("value") {
+        return Some(
+            "the query returns no `value` column: name the column to cache `value` (… AS value)"
+                .into(),
+        );
+    }
+    if let Some(c) = rule.key.columns().find(|c| !has(c)) {
+        return Some(format!(
+            "the query returns no `{c}` column, which the key pattern {} needs (… AS {c})",
+            rule.key
+        ));
+    }
+    if let Ttl::Column(c) = &rule.ttl
+        && !has(c)
+    {
+        return Some(format!(
+            "the query returns no `{c}` column, the rule's ttl_column (… AS {c})"
+        ));
+    }
+    None
 }
 
 /// How a column is read.
@@ -216,6 +257,9 @@ enum Kind {
     Int2,
     Int4,
     Int8,
+    Float4,
+    Float8,
+    Numeric,
     Bytes,
     Other,
 }
@@ -226,6 +270,9 @@ fn kind(ty: &str) -> Kind {
         "INT2" => Kind::Int2,
         "INT4" => Kind::Int4,
         "INT8" => Kind::Int8,
+        "FLOAT4" => Kind::Float4,
+        "FLOAT8" => Kind::Float8,
+        "NUMERIC" => Kind::Numeric,
         "BYTEA" => Kind::Bytes,
         _ => Kind::Other,
     }
@@ -254,21 +301,78 @@ fn text(r: &PgRow, i: usize) -> Result<Option<Cow<'_, str>>, String> {
         Kind::Int2 => Cow::Owned(i16::decode(raw).map_err(bad)?.to_string()),
         Kind::Int4 => Cow::Owned(i32::decode(raw).map_err(bad)?.to_string()),
         Kind::Int8 => Cow::Owned(i64::decode(raw).map_err(bad)?.to_string()),
+        Kind::Float4 => Cow::Owned(f32::decode(raw).map_err(bad)?.to_string()),
+        Kind::Float8 => Cow::Owned(f64::decode(raw).map_err(bad)?.to_string()),
+        Kind::Numeric if raw.format() == PgValueFormat::Text => {
+            Cow::Borrowed(raw.as_str().map_err(bad)?)
+        }
+        Kind::Numeric => {
+            let bytes = raw.as_bytes().map_err(bad)?;
+            Cow::Owned(numeric_text(bytes).ok_or_else(|| cast_hint(r, i))?)
+        }
         Kind::Bytes | Kind::Other => return Err(cast_hint(r, i)),
     }))
 }
 
+/// A `numeric` in Postgres' binary form (digit count, weight, sign, display
+/// scale, then base-10000 digits) → its exact decimal text. `None` for NaN,
+/// ±Infinity (no TTL, no key) and anything malformed.
+fn numeric_text(b: &[u8]) -> Option<String> {
+    use std::fmt::Write as _;
+    let word = |i: usize| b.get(i..i + 2).map(|w| u16::from_be_bytes([w[0], w[1]]));
+    let ndigits = usize::from(word(0)?);
+    let weight = i64::from(word(2)? as i16);
+    let negative = match word(4)? {
+        0x0000 => false,
+        0x4000 => true,
+        _ => return None,
+    };
+    let dscale = usize::from(word(6)?);
+    let digits: Vec<u16> = (0..ndigits)
+        .map(|i| word(8 + 2 * i).filter(|&d| d < 10_000))
+        .collect::<Option<_>>()?;
+    // The base-10000 digit standing for 10000^(weight - i).
+    let at = |i: i64| usize::try_from(i).ok().and_then(|i| digits.get(i)).copied();
+    let mut out = String::new();
+    if negative && digits.iter().any(|&d| d != 0) {
+        out.push('-');
+    }
+    if weight < 0 {
+        out.push('0');
+    }
+    for i in 0..=weight {
+        let d = at(i).unwrap_or(0);
+        if i == 0 {
+            let _ = write!(out, "{d}");
+        } else {
+            let _ = write!(out, "{d:04}");
+        }
+    }
+    if dscale > 0 {
+        let mut frac = String::with_capacity(dscale + 4);
+        let mut i = weight + 1;
+        while frac.len() < dscale {
+            let _ = write!(frac, "{:04}", at(i).unwrap_or(0));
+            i += 1;
+        }
+        frac.truncate(dscale);
+        out.push('.');
+        out.push_str(&frac);
+    }
+    Some(out)
+}
+
 /// Text of every column, and the `value` column's bytes (text, or `bytea`
-/// as is). A column of a type that is not text-like is named with the cast
-/// that fixes it. `names`: the result's column names, shared by its rows
-/// (filled from the first row).
+/// as is; `None` when NULL). A column of a type that is not text-like is
+/// named with the cast that fixes it. `names`: the result's column names,
+/// shared by its rows (filled from the first row).
 fn to_row(r: &PgRow, names: &mut Vec<Arc<str>>) -> Result<Row, String> {
     if names.is_empty() {
         *names = r.columns().iter().map(|c| Arc::from(c.name())).collect();
     }
     let mut out = Row {
         columns: Vec::with_capacity(names.len()),
-        value: Vec::new(),
+        value: None,
     };
     for (i, name) in names.iter().enumerate() {
         if &**name == "value" {
@@ -277,15 +381,17 @@ fn to_row(r: &PgRow, names: &mut Vec<Arc<str>>) -> Result<Row, String> {
                 continue;
             }
             if kind(raw.type_info().name()) == Kind::Bytes {
-                out.value = <&[u8] as Decode<Postgres>>::decode(raw)
-                    .map_err(|e| e.to_string())?
-                    .to_vec();
+                out.value = Some(
+                    <&[u8] as Decode<Postgres>>::decode(raw)
+                        .map_err(|e| e.to_string())?
+                        .to_vec(),
+                );
                 continue;
             }
         }
         let Some(t) = text(r, i)? else { continue };
         if &**name == "value" {
-            out.value = t.into_owned().into_bytes();
+            out.value = Some(t.into_owned().into_bytes());
         } else {
             out.columns.push((name.clone(), t.into_owned()));
         }
@@ -300,5 +406,41 @@ fn describe(e: &sqlx::Error) -> String {
         }
         sqlx::Error::PoolTimedOut => "timed out waiting for a connection".into(),
         other => other.to_string().chars().take(160).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Postgres' binary `numeric`: digit count, weight, sign, scale, digits.
+    fn numeric(weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [digits.len() as u16, weight as u16, sign, dscale]
+            .into_iter()
+            .chain(digits.iter().copied())
+        {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn numerics_read_as_their_exact_decimal_text() {
+        let t = |w, s, d, digits: &[u16]| numeric_text(&numeric(w, s, d, digits));
+        assert_eq!(t(0, 0, 1, &[599, 8000]).as_deref(), Some("599.8"));
+        assert_eq!(t(0, 0, 0, &[600]).as_deref(), Some("600"));
+        assert_eq!(
+            t(1, 0, 0, &[1]).as_deref(),
+            Some("10000"),
+            "trailing zero groups"
+        );
+        assert_eq!(t(1, 0, 2, &[12, 3456, 7800]).as_deref(), Some("123456.78"));
+        assert_eq!(t(-1, 0x4000, 2, &[500]).as_deref(), Some("-0.05"));
+        assert_eq!(t(-2, 0, 6, &[1200]).as_deref(), Some("0.000012"));
+        assert_eq!(t(0, 0, 0, &[]).as_deref(), Some("0"));
+        assert_eq!(t(0, 0xC000, 0, &[]), None, "NaN");
+        assert_eq!(t(0, 0xD000, 0, &[]), None, "Infinity");
+        assert_eq!(numeric_text(&[0, 1]), None, "malformed");
     }
 }

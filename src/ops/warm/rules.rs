@@ -19,6 +19,10 @@ pub const DEFAULT_BATCH: usize = 1_000;
 pub const DEFAULT_BATCH_UNLIMITED: usize = 5_000;
 /// ±10 % so warmed keys do not all expire in the same second.
 pub const DEFAULT_JITTER: f64 = 0.1;
+/// The longest TTL a rule may give, in seconds: 10 years (315 360 000 s).
+/// A longer one is a mistake (a key meant to expire, kept for ever), and
+/// past `i64` milliseconds Redis refuses every `SET`.
+pub const MAX_TTL_S: u64 = 10 * 365 * 86_400;
 
 /// A rule as written in the file.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,7 +42,8 @@ pub struct RuleSpec {
     pub hot_keys_query: Option<String>,
     /// TTL in seconds.
     pub ttl: Option<u64>,
-    /// Or: the result column holding each row's TTL in seconds.
+    /// Or: the result column holding each row's TTL in seconds (an
+    /// integer, a decimal or a float; rounded up to the millisecond).
     pub ttl_column: Option<String>,
     /// Relative TTL spread, 0 to 0.5.
     pub ttl_jitter: Option<f64>,
@@ -48,7 +53,7 @@ pub struct RuleSpec {
     /// Rate limit; 0 = unlimited, only when said explicitly.
     pub max_keys_per_s: Option<u64>,
     /// Keys per SELECT (and per write round trip); default 1000, or 5000
-    /// without a rate limit.
+    /// without a rate limit; never more than `max_keys_per_s`.
     pub batch: Option<usize>,
     /// The contexts whose console may use this rule; empty: a context
     /// whose `redis` servers include the rule's target.
@@ -61,7 +66,7 @@ pub struct RuleSpec {
 pub enum Ttl {
     /// The same for every key (seconds).
     Fixed(u64),
-    /// From this result column (seconds).
+    /// From this result column (seconds, fractions rounded up to the ms).
     Column(String),
 }
 
@@ -120,7 +125,20 @@ impl Rule {
                 ));
             }
             (Some(0), None) => return Err(("ttl", "ttl must be at least 1 second".into())),
+            (Some(t), None) if t > MAX_TTL_S => {
+                return Err((
+                    "ttl",
+                    format!("{t} s is longer than the longest TTL, 10 years ({MAX_TTL_S} s)"),
+                ));
+            }
             (Some(t), None) => Ttl::Fixed(t),
+            (None, Some(c)) if c.trim().is_empty() => {
+                return Err((
+                    "ttl_column",
+                    "ttl_column is empty: name the result column holding each row's TTL in seconds"
+                        .into(),
+                ));
+            }
             (None, Some(c)) => Ttl::Column(c),
         };
         let jitter = s.ttl_jitter.unwrap_or(DEFAULT_JITTER);
@@ -155,13 +173,50 @@ impl Rule {
         })
     }
 
+    /// Keys per batch: the rule's `batch`, but never more than one
+    /// second's allowance of its rate limit, so no batch (the first one
+    /// included, which goes at once) writes faster than the limit says.
+    pub fn batch_size(&self) -> usize {
+        let cap = self
+            .max_keys_per_s
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        self.batch.min(cap).max(1)
+    }
+
     /// The TTL to write for `key`, in ms: `base_s` spread by the jitter, the
     /// same for a key every time (so a re-run does not reshuffle expiries).
     pub fn ttl_ms(&self, key: &str, base_s: u64) -> u64 {
+        self.jittered_ms(key, base_s.saturating_mul(1000))
+    }
+
+    /// [`Rule::ttl_ms`] for a base already in milliseconds.
+    pub fn jittered_ms(&self, key: &str, base_ms: u64) -> u64 {
         let u = (key_hash(key) >> 11) as f64 / (1u64 << 53) as f64;
         let factor = 1.0 + self.jitter * (2.0 * u - 1.0);
-        ((base_s as f64 * 1000.0) * factor).round().max(1.0) as u64
+        (base_ms as f64 * factor).round().max(1.0) as u64
     }
+
+    /// The base TTL in ms a row gives (before the jitter): the rule's own,
+    /// or its TTL column's seconds (`599.8`, `600`, ` 1e3 `) rounded up to
+    /// the millisecond. `None`: no usable TTL (the column is NULL, absent,
+    /// not a number, not positive, or longer than [`MAX_TTL_S`]).
+    pub fn base_ttl_ms<'a>(&self, column: impl FnOnce(&str) -> Option<&'a str>) -> Option<u64> {
+        match &self.ttl {
+            Ttl::Fixed(s) => (1..=MAX_TTL_S).contains(s).then(|| s * 1000),
+            Ttl::Column(c) => column(c).and_then(parse_ttl_ms),
+        }
+    }
+}
+
+/// Seconds as text → milliseconds, rounded up; `None` unless a finite
+/// number above 0 and at most [`MAX_TTL_S`].
+pub fn parse_ttl_ms(text: &str) -> Option<u64> {
+    let s: f64 = text.trim().parse().ok()?;
+    if !s.is_finite() || s <= 0.0 || s > MAX_TTL_S as f64 {
+        return None;
+    }
+    // At most 3.2e11 ms here: exact in an f64, and within a u64.
+    Some((s * 1000.0).ceil() as u64)
 }
 
 #[cfg(test)]
@@ -256,6 +311,73 @@ mod tests {
             .0,
             "ttl_jitter"
         );
+    }
+
+    #[test]
+    fn an_empty_ttl_column_and_a_ttl_beyond_ten_years_are_refused() {
+        let err = |s: RuleSpec| Rule::from_spec(s).unwrap_err();
+        let (field, msg) = err(RuleSpec {
+            ttl: None,
+            ttl_column: Some(" ".into()),
+            ..spec()
+        });
+        assert_eq!(field, "ttl_column");
+        assert!(msg.contains("empty"), "{msg}");
+        let (field, msg) = err(RuleSpec {
+            ttl: Some(9_223_372_036_854_775_807),
+            ..spec()
+        });
+        assert_eq!(field, "ttl");
+        assert!(msg.contains("10 years (315360000 s)"), "{msg}");
+        assert!(
+            Rule::from_spec(RuleSpec {
+                ttl: Some(MAX_TTL_S),
+                ..spec()
+            })
+            .is_ok(),
+            "10 years exactly is fine"
+        );
+    }
+
+    #[test]
+    fn column_ttls_are_seconds_rounded_up_to_the_millisecond() {
+        assert_eq!(parse_ttl_ms("600"), Some(600_000));
+        assert_eq!(parse_ttl_ms(" 599.8 "), Some(599_800));
+        assert_eq!(parse_ttl_ms("0.0001"), Some(1), "rounded up, not to 0");
+        assert_eq!(parse_ttl_ms("1e3"), Some(1_000_000));
+        for bad in ["0", "-5", "-0.5", "", "soon", "NaN", "inf", "315360001"] {
+            assert_eq!(parse_ttl_ms(bad), None, "{bad:?}");
+        }
+        let r = Rule::from_spec(RuleSpec {
+            ttl: None,
+            ttl_column: Some("ttl".into()),
+            ..spec()
+        })
+        .unwrap();
+        assert_eq!(
+            r.base_ttl_ms(|c| (c == "ttl").then_some("2.5")),
+            Some(2_500)
+        );
+        assert_eq!(r.base_ttl_ms(|_| None), None, "NULL or absent");
+        let fixed = Rule::from_spec(spec()).unwrap();
+        assert_eq!(fixed.base_ttl_ms(|_| None), Some(600_000));
+    }
+
+    #[test]
+    fn a_batch_never_holds_more_than_one_seconds_allowance() {
+        let r = |rate, batch| {
+            Rule::from_spec(RuleSpec {
+                max_keys_per_s: Some(rate),
+                batch: Some(batch),
+                ..spec()
+            })
+            .unwrap()
+            .batch_size()
+        };
+        assert_eq!(r(100, 1000), 100);
+        assert_eq!(r(1, 100_000), 1);
+        assert_eq!(r(20_000, 500), 500);
+        assert_eq!(r(0, 5000), 5000, "no limit, no cap");
     }
 
     #[test]

@@ -46,7 +46,11 @@ pub struct Outcome {
     pub type_conflict: u64,
     /// The server refused the write for another reason (OOM, READONLY, …).
     pub errors: u64,
-    /// The first such reason.
+    /// Of those, the refusals that have nothing to do with the key (see
+    /// [`keyless`]): when every key of a batch gets one, every later key
+    /// would too.
+    pub keyless: u64,
+    /// The first such reason (never holding the key's name).
     pub first_error: Option<String>,
     /// Keys a cluster node redirected (`MOVED` / `ASK`): not written, not
     /// counted above; the caller retries them where the redirect says.
@@ -115,6 +119,7 @@ impl Outcome {
         self.absent += o.absent;
         self.type_conflict += o.type_conflict;
         self.errors += o.errors;
+        self.keyless += o.keyless;
         if self.first_error.is_none() {
             self.first_error.clone_from(&o.first_error);
         }
@@ -124,6 +129,52 @@ impl Outcome {
     pub fn total(&self) -> u64 {
         self.written + self.existed + self.absent + self.type_conflict + self.errors
     }
+
+    /// Whether every key was refused for a reason that is not the key's:
+    /// the server is a replica now, the user may not write, the command is
+    /// not understood, memory is full. Going on would fail every key.
+    pub fn all_refused_keyless(&self) -> bool {
+        self.errors > 0 && self.errors == self.total() && self.keyless == self.errors
+    }
+}
+
+/// Whether a refusal is the same for every key: `READONLY` (a replica, an
+/// old master after a failover), `NOPERM` / `NOAUTH` (the user may not
+/// write), `OOM`, `MISCONF` (writes stopped on a failed save),
+/// `MASTERDOWN`, `NOREPLICAS`, or `ERR` for an unknown command, a syntax
+/// error or a wrong number of arguments (an old server).
+pub fn keyless(e: &redis::RedisError) -> bool {
+    match e.code() {
+        Some(
+            "READONLY" | "NOPERM" | "NOAUTH" | "OOM" | "MISCONF" | "MASTERDOWN" | "NOREPLICAS",
+        ) => true,
+        Some("ERR") => e.detail().is_some_and(|d| {
+            let d = d.to_ascii_lowercase();
+            [
+                "syntax error",
+                "unknown command",
+                "wrong number of arguments",
+            ]
+            .iter()
+            .any(|m| d.starts_with(m))
+        }),
+        _ => false,
+    }
+}
+
+/// A server's refusal as text, without `key` (a few refusals quote it;
+/// key names are not for messages, `--redact-keys`).
+fn refusal(e: &redis::RedisError, key: &str) -> String {
+    let why = match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        _ => e.to_string(),
+    };
+    let why = if key.is_empty() {
+        why
+    } else {
+        why.replace(key, "…")
+    };
+    why.chars().take(120).collect()
 }
 
 /// Write `items` in one pipeline. `Err` only when the round trip itself
@@ -252,12 +303,10 @@ async fn write_chunk<C: ConnectionLike>(
             }
             (_, Err(e)) => {
                 out.errors += 1;
+                out.keyless += u64::from(keyless(&e));
                 if out.first_error.is_none() {
-                    let why = match (e.code(), e.detail()) {
-                        (Some(code), Some(detail)) => format!("{code} {detail}"),
-                        _ => e.to_string(),
-                    };
-                    out.first_error = Some(why.chars().take(120).collect());
+                    let key = items.get(i).map_or("", |it| it.key.as_str());
+                    out.first_error = Some(refusal(&e, key));
                 }
             }
             (Mode::Fill, Ok(Value::Nil)) => out.existed += 1,
@@ -303,6 +352,45 @@ mod tests {
             None,
             "a malformed redirect is an error like any other"
         );
+    }
+
+    #[test]
+    fn refusals_that_every_key_would_get_are_told_apart() {
+        for reply in [
+            "-READONLY You can't write against a read only replica.\r\n",
+            "-NOPERM User warm has no permissions to run the 'set' command\r\n",
+            "-NOAUTH Authentication required.\r\n",
+            "-OOM command not allowed when used memory > 'maxmemory'.\r\n",
+            "-ERR syntax error\r\n",
+            "-ERR unknown command 'SET', with args beginning with:\r\n",
+        ] {
+            assert!(keyless(&server_error(reply)), "{reply}");
+        }
+        for reply in [
+            "-ERR invalid expire time in 'set' command\r\n",
+            "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+            "-MOVED 12 127.0.0.1:7002\r\n",
+        ] {
+            assert!(!keyless(&server_error(reply)), "{reply}");
+        }
+        let quoting = server_error("-ERR no such key 'user:secret:7' here\r\n");
+        assert_eq!(
+            refusal(&quoting, "user:secret:7"),
+            "ERR no such key '…' here",
+            "a key in a refusal is not repeated"
+        );
+        let all = Outcome {
+            errors: 3,
+            keyless: 3,
+            ..Outcome::default()
+        };
+        assert!(all.all_refused_keyless());
+        let some = Outcome {
+            written: 1,
+            ..all.clone()
+        };
+        assert!(!some.all_refused_keyless(), "one key went through");
+        assert!(!Outcome::default().all_refused_keyless());
     }
 
     #[test]
