@@ -1,7 +1,9 @@
 //! The client-statistics sink against real, throw-away PostgreSQL clusters:
 //! a retried batch is written once, totals stay exact under load across a
-//! server restart, consoles share one history, and a role that may not
-//! create the tables gets a clear error and loses nothing.
+//! server restart, consoles share one history, a role that may not
+//! create the tables gets a clear error and loses nothing, tables made by
+//! an earlier build are repaired or named, and a schema named by a
+//! reserved word works.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,8 +16,9 @@ use std::time::Duration;
 
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::clients::BatchColumns;
-use heliostat::ops::sink::sql::{flush, migrate};
+use heliostat::ops::sink::sql::{WarmJobRecord, flush, migrate, record_warm_job};
 use heliostat::ops::sink::{SinkCmd, SinkConfig, spawn_sink};
+use heliostat::ops::warm::job::Report;
 use heliostat::sample::{AccessAgg, Body, Sample, SinkReport, SourceId};
 use heliostat::sources::redis::wall_now;
 use sqlx::postgres::PgPoolOptions;
@@ -308,4 +311,174 @@ fn a_role_that_may_not_create_the_tables_gets_a_clear_error_and_loses_nothing() 
         assert!(!state.sink_busy(), "{:?}", state.clients.flush_stats());
         assert_eq!(stored(&pg)["api"], "7|6|1|3|7|true");
     });
+}
+
+/// Send `state`'s pending batch and apply the answer.
+async fn flush_pending(
+    state: &mut State,
+    cmd_tx: &mpsc::Sender<SinkCmd>,
+    rx: &mut mpsc::Receiver<Vec<Sample>>,
+) {
+    let b = state.take_flush(wall_now()).unwrap();
+    cmd_tx.send(SinkCmd::Flush(b)).await.unwrap();
+    let reply = rx.recv().await.unwrap();
+    reply.iter().for_each(|s| state.apply(s));
+}
+
+fn warm_record(job: u64) -> WarmJobRecord {
+    WarmJobRecord {
+        sink_id: "console-a".into(),
+        job,
+        context: Some("staging".into()),
+        rule: "users".into(),
+        started_ms: 1_700_000_000_000,
+        report: Report::default(),
+        outcome: "done".into(),
+        reason: None,
+    }
+}
+
+#[test]
+fn tables_made_by_an_earlier_build_are_repaired_or_named() {
+    let pg = PgServer::start();
+    // As an earlier build left them: warm_jobs with its retired NOT NULL
+    // column, client_statistics before last_seen_at; written by a role
+    // that may not alter them.
+    pg.sql("CREATE ROLE writer LOGIN PASSWORD 'w'");
+    runtime().block_on(async {
+        let admin = PgPoolOptions::new().connect(&pg.url()).await.unwrap();
+        migrate(&admin, "heliostat").await.unwrap();
+        pg.sql(
+            "ALTER TABLE heliostat.warm_jobs ADD COLUMN overwritten bigint NOT NULL; \
+             ALTER TABLE heliostat.client_statistics DROP COLUMN last_seen_at; \
+             GRANT USAGE ON SCHEMA heliostat TO writer; \
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA heliostat TO writer; \
+             GRANT USAGE ON ALL SEQUENCES IN SCHEMA heliostat TO writer",
+        );
+        let (tx, mut rx) = mpsc::channel(64);
+        let (cmd_tx, cmd_rx) = mpsc::channel(4);
+        let mut cfg = SinkConfig::new(&pg.url_for("writer:w", "postgres"));
+        cfg.read_every = None;
+        spawn_sink(cfg, cmd_rx, tx);
+        let mut state = State::new(SessionInfo::default(), 1000);
+        state.sink.enabled = true;
+        state.apply(&Sample {
+            source: SourceId(0),
+            generation: 0,
+            at: wall_now(),
+            body: Body::Accesses(vec![access("api", "users", 7, 1, 3)]),
+        });
+        // The writer may not repair them: the error (the Clients pane's
+        // "sink failing") names both columns and what an owner must run.
+        flush_pending(&mut state, &cmd_tx, &mut rx).await;
+        let err = state.clients.flush_stats().last_error.unwrap();
+        for want in [
+            "setting up the sink's tables",
+            "heliostat.client_statistics lacks column last_seen_at",
+            "heliostat.warm_jobs.overwritten is NOT NULL without a default",
+            "must be owner",
+            "ALTER TABLE \"heliostat\".warm_jobs ALTER COLUMN overwritten DROP NOT NULL",
+        ] {
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        assert!(state.sink_busy(), "the deltas wait for a retry");
+        let e = record_warm_job(
+            &pg.url_for("writer:w", "postgres"),
+            "heliostat",
+            &warm_record(1),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.contains("overwritten"), "{e}");
+
+        // The owner's start repairs both; the writer's retry then works,
+        // and so does recording a warm job.
+        migrate(&admin, "heliostat").await.unwrap();
+        assert_eq!(
+            pg.sql(
+                "SELECT column_name || ':' || is_nullable FROM information_schema.columns \
+                 WHERE table_schema = 'heliostat' \
+                 AND column_name IN ('overwritten', 'last_seen_at') ORDER BY 1"
+            ),
+            "last_seen_at:YES\noverwritten:YES"
+        );
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while state.sink_busy() && tokio::time::Instant::now() < deadline {
+            if let Some(b) = state.flush_due(wall_now()) {
+                cmd_tx.send(SinkCmd::Flush(b)).await.unwrap();
+            }
+            settle(&mut state, &mut rx);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!state.sink_busy(), "{:?}", state.clients.flush_stats());
+        assert_eq!(stored(&pg)["api"], "7|6|1|3|7|true");
+        record_warm_job(
+            &pg.url_for("writer:w", "postgres"),
+            "heliostat",
+            &warm_record(2),
+        )
+        .await
+        .unwrap();
+        assert_eq!(pg.sql("SELECT job FROM heliostat.warm_jobs"), "2");
+
+        // What cannot be repaired is named, even for the owner.
+        pg.sql(
+            "ALTER TABLE heliostat.client_table_statistics ADD COLUMN region text NOT NULL DEFAULT 'eu'; \
+             ALTER TABLE heliostat.client_table_statistics ALTER COLUMN region DROP DEFAULT; \
+             ALTER TABLE heliostat.heliostat_sink_batches DROP COLUMN last_seq",
+        );
+        let e = migrate(&admin, "heliostat").await.unwrap_err().to_string();
+        for want in [
+            "heliostat.heliostat_sink_batches lacks column last_seq",
+            "heliostat.client_table_statistics.region is NOT NULL without a default",
+        ] {
+            assert!(e.contains(want), "{want}: {e}");
+        }
+    });
+}
+
+#[test]
+fn a_schema_named_by_a_reserved_word_works_end_to_end() {
+    let pg = PgServer::start();
+    runtime().block_on(async {
+        let (tx, mut rx) = mpsc::channel(64);
+        let (cmd_tx, cmd_rx) = mpsc::channel(4);
+        let mut cfg = SinkConfig::new(&pg.url());
+        cfg.schema = "user".into();
+        cfg.read_every = Some(Duration::from_millis(200));
+        spawn_sink(cfg, cmd_rx, tx);
+        let mut state = State::new(SessionInfo::default(), 1000);
+        state.sink.enabled = true;
+        state.apply(&Sample {
+            source: SourceId(0),
+            generation: 0,
+            at: wall_now(),
+            body: Body::Accesses(vec![access("api", "users", 5, 0, 2)]),
+        });
+        flush_pending(&mut state, &cmd_tx, &mut rx).await;
+        assert!(
+            !state.sink_busy(),
+            "{:?}",
+            state.clients.flush_stats().last_error
+        );
+        // The totals are read back from "user".client_statistics.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !settle(&mut state, &mut rx) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            state.sink.read_error.is_none(),
+            "{:?}",
+            state.sink.read_error
+        );
+        assert_eq!(state.sink.stored.len(), 1);
+        record_warm_job(&pg.url(), "user", &warm_record(1))
+            .await
+            .unwrap();
+    });
+    assert_eq!(
+        pg.sql("SELECT client_name || ':' || total_requests FROM \"user\".client_statistics"),
+        "api:5"
+    );
+    assert_eq!(pg.sql("SELECT rule FROM \"user\".warm_jobs"), "users");
 }

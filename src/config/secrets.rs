@@ -100,10 +100,7 @@ pub fn url_has_password(url: &str) -> bool {
 /// `url` with any password replaced by `***`; anything that is not a URL is
 /// returned unchanged. Use it wherever a URL reaches the screen or a log.
 pub fn redact_url(url: &str) -> String {
-    let mut ranges = query_passwords(url);
-    if let Some(r) = split(url).and_then(|p| p.password) {
-        ranges.push(r);
-    }
+    let mut ranges = passwords(url);
     ranges.sort_unstable();
     let mut out = String::with_capacity(url.len());
     let mut at = 0;
@@ -152,12 +149,47 @@ pub(crate) fn check_url(kind: UrlKind, url: &str) -> Result<(), String> {
             kind.example()
         ));
     }
-    if kind == UrlKind::Redis {
-        // Caught here, at start, rather than as a source's error later.
-        crate::sources::redis::endpoint::Endpoint::parse(url)
-            .map_err(|e| format!("`{}`: {e}", redact_url(url)))?;
+    // Parsed here as the connection will parse it, so a bad port or option
+    // is a load error naming the file and line (or the flag), not a
+    // source's, sink's or warm job's error later.
+    match kind {
+        UrlKind::Redis => crate::sources::redis::endpoint::Endpoint::parse(url)
+            .map(drop)
+            .map_err(|e| format!("`{}`: {e}", redact_url(url))),
+        UrlKind::Postgres => check_postgres(url),
     }
-    Ok(())
+}
+
+/// What sqlx says of a Postgres URL, with the URL redacted and any password
+/// that found its way into the message hidden too.
+fn check_postgres(url: &str) -> Result<(), String> {
+    use std::str::FromStr as _;
+    let Err(e) = sqlx::postgres::PgConnectOptions::from_str(url) else {
+        return Ok(());
+    };
+    // sqlx wraps some of its configuration errors twice: drop every prefix.
+    let text = e.to_string();
+    let mut why = text
+        .trim_start_matches("error with configuration: ")
+        .to_string();
+    if why.contains("ssl_mode") {
+        why.push_str("; sslmode is one of disable, allow, prefer, require, verify-ca, verify-full");
+    }
+    for (s, e) in passwords(url) {
+        if let Some(pw) = url.get(s..e) {
+            why = why.replace(pw, "***");
+        }
+    }
+    Err(format!("`{}`: {why}", redact_url(url)))
+}
+
+/// Byte ranges of every password in `url` (userinfo and query).
+fn passwords(url: &str) -> Vec<(usize, usize)> {
+    let mut ranges = query_passwords(url);
+    if let Some(r) = split(url).and_then(|p| p.password) {
+        ranges.push(r);
+    }
+    ranges
 }
 
 /// `password`, `redis_password`, `pg-password`…
@@ -323,6 +355,20 @@ mod tests {
                 .unwrap_err()
                 .contains("no host")
         );
+        let e = check_url(UrlKind::Postgres, "postgres://u:pw@db:notaport/x").unwrap_err();
+        assert!(
+            e == "`postgres://u:***@db:notaport/x`: invalid port number",
+            "{e}"
+        );
+        let e = check_url(UrlKind::Postgres, "postgres://db/x?sslmode=bogus").unwrap_err();
+        assert!(e.contains("sslmode is one of disable"), "{e}");
+        // A password that sqlx repeats (here as the sslmode) is hidden too.
+        let e = check_url(
+            UrlKind::Postgres,
+            "postgres://db/x?password=s3cr3t&sslmode=s3cr3t",
+        )
+        .unwrap_err();
+        assert!(e.contains("unknown value \"***\" for `ssl_mode`"), "{e}");
         let e = check_url(UrlKind::Redis, "redis://:pw@h?colour=red").unwrap_err();
         assert!(
             e.contains("unknown URL option `colour`") && !e.contains("pw@"),

@@ -132,6 +132,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("line 2") && msg.contains("url"), "{msg}");
+        let msg = parse("[stats_sink]\nurl = \"postgres://db/ops\"\n\nschema = \"pg_x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("line 4, key `stats_sink.schema`")
+                && msg.contains("reserved for PostgreSQL's system schemas"),
+            "{msg}"
+        );
+        // A reserved word is fine: the schema is always quoted.
+        let f = parse("[stats_sink]\nurl = \"postgres://db/ops\"\nschema = \"user\"\n").unwrap();
+        assert_eq!(f.stats_sink.schema.as_deref(), Some("user"));
+        let msg = resolve(Some("postgres://db/ops"), Some("pg_temp"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("--stats-sink-schema: schema `pg_temp`"),
+            "{msg}"
+        );
         let msg = parse("[stats_sink]\nread_every = -1\n")
             .unwrap_err()
             .to_string();

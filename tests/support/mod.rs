@@ -5,7 +5,8 @@
 //! `RedisServer` is one process (a data node, a cluster node or a Sentinel);
 //! `cluster` forms a Redis Cluster of them, `sentinel` a master, a replica
 //! and a Sentinel watching them; `tls` makes throw-away certificates;
-//! `postgres` runs throw-away PostgreSQL clusters (`PgServer`).
+//! `postgres` runs throw-away PostgreSQL clusters (`PgServer`) and a
+//! PgBouncer in front of one (`PgBouncer`).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -88,6 +89,11 @@ fn reap_leftovers() {
             // shutdown takes its backends along.
             let _ = Command::new("kill")
                 .arg("-QUIT")
+                .arg(server.to_string())
+                .status();
+        } else if cmdline.contains("pgbouncer") && cmdline.contains("heliostat-pg-") {
+            let _ = Command::new("kill")
+                .arg("-TERM")
                 .arg(server.to_string())
                 .status();
         } else if cmdline.contains("redis-server") || cmdline.contains("redis-sentinel") {

@@ -377,3 +377,115 @@ fn remove_stale_dirs() {
         }
     }
 }
+
+/// A PgBouncer of our own in front of a [`PgServer`], with PgBouncer's
+/// defaults where they matter (unknown startup parameters refused, no
+/// `max_prepared_statements` on 1.18): database `tx` is the server's
+/// `postgres` database in transaction pooling, `session` the same in
+/// session pooling; one server connection per pool, so consecutive
+/// transactions of different clients share it.
+pub struct PgBouncer {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    dir: PathBuf,
+    pid: Option<u32>,
+}
+
+impl PgBouncer {
+    /// Start one in front of `server` (`pgbouncer` must be installed:
+    /// scripts/test installs it).
+    pub fn start(server: &PgServer) -> Self {
+        let dir = cluster_dir();
+        let bin = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("pgbouncer is installed (scripts/test installs it)");
+        write_as_owner(&dir.join("users.txt"), "\"postgres\" \"\"\n");
+        for _ in 0..5 {
+            let port = free_port();
+            let db = format!("host=127.0.0.1 port={} dbname=postgres", server.port);
+            let ini = format!(
+                "[databases]\ntx = {db} pool_mode=transaction\nsession = {db} pool_mode=session\n\
+                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                 auth_type = trust\nauth_file = {d}/users.txt\npool_mode = transaction\n\
+                 default_pool_size = 1\nlogfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
+                d = dir.display()
+            );
+            let conf = dir.join("pgbouncer.ini");
+            write_as_owner(&conf, &ini);
+            let mut cmd = if as_root() {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--", bin]);
+                c
+            } else {
+                Command::new(bin)
+            };
+            let out = cmd
+                .arg("-d")
+                .arg(&conf)
+                .stdin(Stdio::null())
+                .output()
+                .expect("pgbouncer runs");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut pid = None;
+            while pid.is_none() && Instant::now() < deadline {
+                pid = std::fs::read_to_string(dir.join("pgbouncer.pid"))
+                    .ok()
+                    .and_then(|t| t.trim().parse::<u32>().ok())
+                    .filter(|p| alive(*p));
+                if pid.is_none() {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            let Some(pid) = pid.filter(|_| out.status.success()) else {
+                continue;
+            };
+            let _ = std::fs::write(
+                registry().join(pid.to_string()),
+                std::process::id().to_string(),
+            );
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            return Self {
+                port,
+                dir,
+                pid: Some(pid),
+            };
+        }
+        let log = std::fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default();
+        panic!("could not start pgbouncer: {log}");
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/DB?sslmode=disable` (`tx` or
+    /// `session`).
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// Its log (what it refused and why).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while alive(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = std::fs::remove_file(registry().join(pid.to_string()));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

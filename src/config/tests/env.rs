@@ -264,3 +264,59 @@ fn redis_urls_are_checked_in_full_at_start() {
     );
     assert!(settle(&["--redis", "redis+unix:///run/r.sock"], &[], None).is_ok());
 }
+
+#[test]
+fn postgres_urls_are_checked_in_full_at_load() {
+    // From the file: the line and the key, the password hidden.
+    let src = "[contexts.p]\nredis = \"redis://r\"\npostgres = \"postgres://app:hunter2@db:notaport/x\"\n";
+    let e = parse_config(Path::new("/cfg/config.toml"), src, Some(0o600))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("line 3, key `contexts.p.postgres`")
+            && e.contains("`postgres://app:***@db:notaport/x`: invalid port number")
+            && !e.contains("hunter2"),
+        "{e}"
+    );
+    let src = "[contexts.p]\npostgres = [\"postgres://db/app\", \"postgres://:hunter2@db/app?sslmode=bogus\"]\n";
+    let e = parse_config(Path::new("/cfg/config.toml"), src, Some(0o600))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("line 2, key `contexts.p.postgres[1]`")
+            && e.contains("sslmode is one of disable, allow, prefer")
+            && !e.contains("hunter2"),
+        "{e}"
+    );
+    // From a flag or a variable: the origin.
+    let bad_port = "postgres://app:hunter2@db:notaport/x";
+    let bad_mode = "postgres://app:hunter2@db/x?sslmode=bogus";
+    for (args, vars, origin) in [
+        (vec!["--postgres", bad_port], vec![], "--postgres: "),
+        (vec![], vec![("DATABASE_URL", bad_mode)], "DATABASE_URL: "),
+        (
+            vec!["--redis", "redis://r", "--stats-sink", bad_mode],
+            vec![],
+            "--stats-sink: ",
+        ),
+    ] {
+        let e = settle(&args, &vars, None).unwrap_err().to_string();
+        assert!(
+            e.starts_with(origin) && e.contains("`postgres://app:***@db") && !e.contains("hunter2"),
+            "{e}"
+        );
+        assert!(
+            e.contains("invalid port number")
+                || e.contains("unknown value \"bogus\" for `ssl_mode`"),
+            "{e}"
+        );
+    }
+    assert!(
+        settle(
+            &["--postgres", "postgres://app@db:6432/x?sslmode=verify-full"],
+            &[],
+            None
+        )
+        .is_ok()
+    );
+}

@@ -9,26 +9,43 @@
 //! doubt (the connection broke after sending: the same batch is re-sent with
 //! the same number, and the claim in `sql::flush` makes that exactly-once).
 
+mod columns;
 pub mod sql;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval, timeout};
 
-use crate::config::redact_url;
 use crate::engines::clients::BatchColumns;
 use crate::sample::{Body, FlushOutcome, Sample, SinkReport, SourceId};
 use crate::sources::Reporter;
-use crate::sources::postgres::describe;
+use crate::sources::postgres::{connect_options, describe, explain_pool};
 
 /// The sink's reports come as this source (after the event stream's id).
 pub const SINK_SOURCE: SourceId = SourceId(u16::MAX - 2);
 
 /// How long one flush may take before it is given up as in doubt.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Statements the sink's connections keep prepared (sqlx's default).
+const STATEMENT_CACHE: usize = 100;
+
+/// The sink's connection options: heliostat's own (no `extra_float_digits`
+/// startup parameter, which PgBouncer refuses unless told to ignore it),
+/// named `heliostat-sink`, with sqlx's statement cache on: the flush keeps
+/// its statement prepared, so each flush is one round trip. Behind
+/// PgBouncer in transaction pooling that needs `max_prepared_statements`
+/// (PgBouncer ≥ 1.21); an unnamed statement would not help there, as the
+/// flush runs outside a transaction and its parse and its execution are
+/// two round trips PgBouncer may send to different servers.
+pub fn sink_options(url: &str) -> Result<PgConnectOptions, String> {
+    Ok(connect_options(url)
+        .map_err(|e| format!("stats sink: {e}"))?
+        .application_name("heliostat-sink")
+        .statement_cache_capacity(STATEMENT_CACHE))
+}
 
 /// Where and how the sink writes.
 #[derive(Debug, Clone)]
@@ -110,9 +127,14 @@ impl Conn {
             })
             .clone();
         if !self.migrated {
-            sql::migrate(&pool, schema)
-                .await
-                .map_err(|e| format!("setting up the sink's tables: {}", describe(&e)))?;
+            let why = match sql::migrate(&pool, schema).await {
+                Ok(()) => None,
+                Err(sql::MigrateError::Sql(e)) => Some(explain_pool(&e, &pool).await),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(why) = why {
+                return Err(format!("setting up the sink's tables: {why}"));
+            }
             self.migrated = true;
         }
         Ok(pool)
@@ -132,9 +154,7 @@ pub async fn run_sink(
 ) {
     let out = Reporter::new(SINK_SOURCE, tx);
     let report = |r: SinkReport| out.one(Body::Sink(r));
-    let opts = PgConnectOptions::from_str(&cfg.url)
-        .map(|o| o.application_name("heliostat-sink"))
-        .map_err(|e| format!("bad stats-sink URL {}: {e}", redact_url(&cfg.url)));
+    let opts = sink_options(&cfg.url);
     let mut conn = Conn {
         opts,
         pool: None,
@@ -156,9 +176,13 @@ pub async fn run_sink(
             }
             _ = read.tick(), if cfg.read_every.is_some() => {
                 let r = match conn.ready(&cfg.schema).await {
-                    Ok(pool) => sql::read_clients(&pool, &cfg.schema, cfg.read_limit)
-                        .await
-                        .map_err(|e| format!("reading the shared totals: {}", describe(&e))),
+                    Ok(pool) => match sql::read_clients(&pool, &cfg.schema, cfg.read_limit).await {
+                        Ok(rows) => Ok(rows),
+                        Err(e) => Err(format!(
+                            "reading the shared totals: {}",
+                            explain_pool(&e, &pool).await
+                        )),
+                    },
                     Err(e) => Err(e),
                 };
                 let r = match r {
@@ -182,7 +206,7 @@ async fn flush(cfg: &SinkConfig, conn: &mut Conn, cols: &BatchColumns) -> FlushO
     // Not sent yet: any failure to get a connection is a plain failure.
     let mut c = match pool.acquire().await {
         Ok(c) => c,
-        Err(e) => return FlushOutcome::Failed(describe(&e)),
+        Err(e) => return FlushOutcome::Failed(explain_pool(&e, &pool).await),
     };
     match timeout(
         FLUSH_TIMEOUT,

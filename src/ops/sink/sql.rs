@@ -10,6 +10,7 @@
 use sqlx::postgres::PgPool;
 use sqlx::{Executor, Row};
 
+use super::columns;
 use crate::engines::clients::BatchColumns;
 use crate::sample::StoredClient;
 
@@ -21,24 +22,37 @@ pub const TABLES: [&str; 4] = [
     "warm_jobs",
 ];
 
-/// `schema` if it is a plain lower-case identifier (it is spliced into SQL,
-/// so nothing that needs quoting is accepted).
+/// `schema` if it is a plain lower-case identifier: it is spliced into SQL
+/// (always double-quoted, see [`quoted`], so a reserved word such as `user`
+/// works), and nothing that would need escaping inside the quotes is
+/// accepted. `pg_` names are reserved by PostgreSQL for system schemas.
 pub fn check_schema(schema: &str) -> Result<(), String> {
     let mut chars = schema.chars();
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
     let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if first_ok && rest_ok && schema.len() <= 63 {
-        Ok(())
-    } else {
-        Err(format!(
+    if !(first_ok && rest_ok && schema.len() <= 63) {
+        return Err(format!(
             "schema `{schema}` must be a lower-case identifier (a-z, 0-9, _; at most 63 characters)"
-        ))
+        ));
     }
+    if schema.starts_with("pg_") {
+        return Err(format!(
+            "schema `{schema}`: names starting with pg_ are reserved for PostgreSQL's system schemas"
+        ));
+    }
+    Ok(())
 }
 
-fn migration(s: &str) -> String {
+/// `"schema"`, for splicing into SQL (checked by [`check_schema`], so it
+/// holds no quote).
+fn quoted(schema: &str) -> String {
+    format!("\"{schema}\"")
+}
+
+fn migration(schema: &str) -> String {
+    let s = quoted(schema);
     format!(
         r"
 SELECT pg_advisory_xact_lock(hashtext('heliostat stats sink migration'));
@@ -93,23 +107,89 @@ CREATE TABLE IF NOT EXISTS {s}.warm_jobs (
     )
 }
 
+#[cfg(test)]
+pub(super) fn migration_for_tests(schema: &str) -> String {
+    migration(schema)
+}
+
+/// Why the sink's tables cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The server refused or the connection failed.
+    #[error("{}", crate::sources::postgres::describe(.0))]
+    Sql(#[from] sqlx::Error),
+    /// The tables are not what heliostat writes (made by another build, or
+    /// by hand), and could not be repaired: what is wrong and what to do.
+    #[error("{0}")]
+    Schema(String),
+}
+
 /// Create the schema and tables unless they all exist already (then no DDL
-/// is sent, so a role that may only write to pre-created tables works).
-/// Two consoles migrating at once serialise on an advisory lock.
-pub async fn migrate(pool: &PgPool, schema: &str) -> Result<(), sqlx::Error> {
-    let names: Vec<String> = TABLES.iter().map(|t| format!("{schema}.{t}")).collect();
+/// is sent, so a role that may only write to pre-created tables works),
+/// then check their columns against the ones heliostat writes (see
+/// `columns.rs`): what is safe is repaired, anything else is an error that
+/// names the column. Two consoles migrating at once serialise on an
+/// advisory lock.
+pub async fn migrate(pool: &PgPool, schema: &str) -> Result<(), MigrateError> {
+    check_schema(schema).map_err(MigrateError::Schema)?;
+    let q = quoted(schema);
+    let names: Vec<String> = TABLES.iter().map(|t| format!("{q}.{t}")).collect();
     let present: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM unnest($1::text[]) AS t(n) WHERE to_regclass(t.n) IS NOT NULL",
     )
     .bind(&names)
     .fetch_one(pool)
     .await?;
-    if usize::try_from(present).is_ok_and(|p| p == TABLES.len()) {
-        return Ok(());
+    if usize::try_from(present).is_ok_and(|p| p != TABLES.len()) {
+        let mut tx = pool.begin().await?;
+        tx.execute(sqlx::raw_sql(&migration(schema))).await?;
+        tx.commit().await?;
     }
-    let mut tx = pool.begin().await?;
-    tx.execute(sqlx::raw_sql(&migration(schema))).await?;
-    tx.commit().await
+    check_columns(pool, schema, &q).await
+}
+
+/// Compare the tables' columns with what heliostat writes; repair what is
+/// safe (when the role may), name the rest.
+async fn check_columns(pool: &PgPool, schema: &str, q: &str) -> Result<(), MigrateError> {
+    let found: Vec<columns::Found> = sqlx::query_as(columns::CATALOG_SQL)
+        .bind(schema)
+        .bind(&TABLES[..])
+        .fetch_all(pool)
+        .await?;
+    let mut plan = columns::plan(schema, q, &found);
+    if !plan.repairs.is_empty() {
+        let ddl = format!(
+            "SELECT pg_advisory_xact_lock(hashtext('heliostat stats sink migration'));\n{};",
+            plan.repairs.join(";\n")
+        );
+        let mut tx = pool.begin().await?;
+        let done = match tx.execute(sqlx::raw_sql(&ddl)).await {
+            Ok(_) => tx.commit().await,
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(()) => {
+                for r in &plan.repaired {
+                    tracing::info!(repair = %r, "stats sink: repaired a table made by another build");
+                }
+            }
+            Err(e) => {
+                let why = crate::sources::postgres::describe(&e);
+                let mut named = std::mem::take(&mut plan.repaired);
+                named.append(&mut plan.problems);
+                plan.problems = named;
+                plan.problems.push(format!(
+                    "not repaired ({why}); as the owner run: {}",
+                    plan.repairs.join("; ")
+                ));
+            }
+        }
+    }
+    if plan.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(MigrateError::Schema(plan.problems.join("; ")))
+    }
 }
 
 /// What one flush statement did.
@@ -124,7 +204,8 @@ pub struct Flushed {
     pub tables: i64,
 }
 
-fn flush_sql(s: &str) -> String {
+fn flush_sql(schema: &str) -> String {
+    let s = quoted(schema);
     format!(
         r"
 WITH claim AS (
@@ -268,11 +349,12 @@ pub async fn read_clients(
     schema: &str,
     limit: i64,
 ) -> Result<Vec<StoredClient>, sqlx::Error> {
+    let s = quoted(schema);
     let sql = format!(
         "SELECT client_name, total_requests, successful_requests, failed_requests,
                 total_cached_requests, total_operations,
                 (extract(epoch FROM COALESCE(last_seen_at, last_request_at)) * 1000)::int8 AS seen_ms
-         FROM {schema}.client_statistics
+         FROM {s}.client_statistics
          ORDER BY total_requests DESC, client_name
          LIMIT $1"
     );
@@ -318,28 +400,29 @@ pub struct WarmJobRecord {
 /// the tables first if no flush has yet. A record already there (same
 /// console and job) is left as it is.
 pub async fn record_warm_job(url: &str, schema: &str, r: &WarmJobRecord) -> Result<(), String> {
+    use crate::sources::postgres::explain;
     use sqlx::ConnectOptions;
-    let opts: sqlx::postgres::PgConnectOptions = url
-        .parse()
-        .map_err(|e| format!("bad stats-sink URL {}: {e}", crate::config::redact_url(url)))?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
+    let opts = super::sink_options(url)?.disable_statement_logging();
+    let wait = std::time::Duration::from_secs(3);
+    let pool = match sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(std::time::Duration::from_secs(3))
-        .connect_with(
-            opts.application_name("heliostat-sink")
-                .disable_statement_logging(),
-        )
+        .acquire_timeout(wait)
+        .connect_with(opts.clone())
         .await
-        .map_err(|e| crate::sources::postgres::describe(&e))?;
+    {
+        Ok(p) => p,
+        Err(e) => return Err(explain(&e, &opts, wait).await),
+    };
     let result = insert_job(&pool, schema, r).await;
     pool.close().await;
-    result.map_err(|e| crate::sources::postgres::describe(&e))
+    result.map_err(|e| e.to_string())
 }
 
-async fn insert_job(pool: &PgPool, schema: &str, r: &WarmJobRecord) -> Result<(), sqlx::Error> {
+async fn insert_job(pool: &PgPool, schema: &str, r: &WarmJobRecord) -> Result<(), MigrateError> {
     migrate(pool, schema).await?;
+    let s = quoted(schema);
     let sql = format!(
-        "INSERT INTO {schema}.warm_jobs (sink_id, job, context, rule, started_at, keys, written,
+        "INSERT INTO {s}.warm_jobs (sink_id, job, context, rule, started_at, keys, written,
             left_alone, no_row, errors, outcome, reason)
          VALUES ($1, $2, $3, $4, to_timestamp($5::float8 / 1000), $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (sink_id, job) DO NOTHING"
@@ -388,9 +471,18 @@ mod tests {
             "a;drop",
             "a b",
             &"x".repeat(64),
+            "pg_stats",
+            "pg_",
         ] {
             assert!(check_schema(bad).is_err(), "{bad}");
         }
+        // Reserved words are fine: every use quotes the schema.
+        for ok in ["user", "order", "table", "pgx", "_pg_x"] {
+            assert!(check_schema(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(quoted("user"), "\"user\"");
+        assert!(migration("user").contains("CREATE TABLE IF NOT EXISTS \"user\".warm_jobs"));
+        assert!(flush_sql("order").contains("INSERT INTO \"order\".client_statistics"));
     }
 
     #[test]

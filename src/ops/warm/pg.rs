@@ -1,8 +1,9 @@
 //! Rows for warming, from PostgreSQL: the rule's query with the keys' values
 //! bound as `$1` (a `text[]`, never spliced into SQL), each batch in its own
 //! read-only transaction with a local statement timeout (safe behind
-//! PgBouncer in transaction pooling). Three round trips a batch: `BEGIN`
-//! with the settings, the query, `COMMIT`.
+//! PgBouncer in transaction pooling). Four round trips a batch: `BEGIN`
+//! with the settings, the query's parse (an unnamed statement: nothing
+//! prepared outlives the transaction), its rows, `COMMIT`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use super::job::{FetchError, Row, Rows};
 use super::pattern::KeyPattern;
 use super::rules::{Rule, Ttl};
 use crate::config::redact_url;
+use crate::sources::postgres::{connect_options, explain, explain_pool};
 
 /// Rows decoded between turns given to the rest of the task.
 const YIELD_EVERY: u32 = 1024;
@@ -32,21 +34,31 @@ pub struct PgRows {
 }
 
 impl PgRows {
-    /// Connect (2 connections, 3 s to acquire one), as `heliostat-warm`.
+    /// Connect (2 connections, 3 s to acquire one), as `heliostat-warm`,
+    /// with the options every heliostat connection uses (safe behind
+    /// PgBouncer: no `extra_float_digits`, and no named statements — each
+    /// batch's query is an unnamed statement inside its transaction, one
+    /// more round trip). A connection that cannot be made says why
+    /// (refused, a failed login), not only that the wait timed out.
     pub async fn connect(url: &str) -> Result<PgRows, String> {
-        let opts: sqlx::postgres::PgConnectOptions = url
-            .parse()
-            .map_err(|e| format!("bad Postgres URL {}: {e}", redact_url(url)))?;
+        let opts = connect_options(url)?.application_name("heliostat-warm");
+        let wait = Duration::from_secs(3);
         // No ping before each batch: a connection that broke since is found
         // by the batch itself, which is then tried once more (see `run`).
         let pool = PgPoolOptions::new()
             .max_connections(2)
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect_with(opts.application_name("heliostat-warm"))
-            .await
-            .map_err(|e| format!("{}: {}", redact_url(url), describe(&e)))?;
-        Ok(PgRows { pool })
+            .acquire_timeout(wait)
+            .connect_with(opts.clone())
+            .await;
+        match pool {
+            Ok(pool) => Ok(PgRows { pool }),
+            Err(e) => Err(format!(
+                "{}: {}",
+                redact_url(url),
+                explain(&e, &opts, wait).await
+            )),
+        }
     }
 
     /// Run a query without parameters (a rule's `hot_keys_query`).
@@ -146,7 +158,7 @@ impl PgRows {
             seen.store(true, std::sync::atomic::Ordering::Relaxed);
             each(r)
         };
-        match self.try_rows(query, values, &mut counted).await {
+        let result = match self.try_rows(query, values, &mut counted).await {
             Err(e)
                 if matches!(e, sqlx::Error::Io(_))
                     && !seen.load(std::sync::atomic::Ordering::Relaxed) =>
@@ -155,8 +167,12 @@ impl PgRows {
                 self.try_rows(query, values, &mut counted).await
             }
             other => other,
+        };
+        match result {
+            Ok(done) => done,
+            Err(e @ sqlx::Error::PoolTimedOut) => Err(explain_pool(&e, &self.pool).await),
+            Err(e) => Err(describe(&e)),
         }
-        .map_err(|e| describe(&e))?
     }
 
     async fn try_rows(
@@ -170,7 +186,9 @@ impl PgRows {
             STATEMENT_TIMEOUT.as_millis()
         );
         let mut tx = self.pool.begin_with(begin).await?;
-        let q = sqlx::query(query);
+        // Unnamed (not persistent): with no statement cache, sqlx would
+        // otherwise leave a named statement on the server per batch.
+        let q = sqlx::query(query).persistent(false);
         let q = match values {
             Some(v) => q.bind(v),
             None => q,

@@ -71,7 +71,9 @@ impl PgConfig {
 /// and `~/.pgpass` as libpq reads them), naming the console
 /// `application_name=heliostat`. No `extra_float_digits` startup parameter
 /// and no statement cache: PgBouncer rejects the one and cannot keep the
-/// other in transaction pooling.
+/// other in transaction pooling. Every connection heliostat makes starts
+/// here (the warm executor and the stats sink set their own
+/// `application_name`; the sink turns its statement cache back on).
 pub fn connect_options(url: &str) -> Result<PgConnectOptions, String> {
     let opts = PgConnectOptions::from_str(url)
         .map_err(|e| format!("bad Postgres URL {}: {e}", redact_url(url)))?;
@@ -79,6 +81,35 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions, String> {
         .application_name("heliostat")
         .extra_float_digits(None)
         .statement_cache_capacity(0))
+}
+
+/// Why a pool gave up waiting for a connection. sqlx's pool retries a
+/// refused connection until its acquire timeout and then reports only that
+/// it timed out; one direct attempt (at most `wait`) names the cause: the
+/// connection refused, a failed login, TLS. Any other error is described
+/// as it is.
+pub async fn explain(e: &sqlx::Error, opts: &PgConnectOptions, wait: Duration) -> String {
+    if !matches!(e, sqlx::Error::PoolTimedOut) {
+        return describe(e);
+    }
+    match tokio::time::timeout(wait, opts.connect()).await {
+        Err(_) => "timed out connecting".to_string(),
+        Ok(Err(e)) => describe(&e),
+        Ok(Ok(c)) => {
+            let _ = c.close().await;
+            describe(e)
+        }
+    }
+}
+
+/// [`explain`] for a pool's error, with the pool's own options and timeout.
+pub async fn explain_pool(e: &sqlx::Error, pool: &PgPool) -> String {
+    explain(
+        e,
+        &pool.connect_options(),
+        pool.options().get_acquire_timeout(),
+    )
+    .await
 }
 
 /// `host:port/database` (or the socket directory), never a password.
@@ -202,18 +233,7 @@ async fn connect(cfg: &PgConfig, opts: &PgConnectOptions) -> Result<(PgPool, Pro
         .await;
     let pool = match pool {
         Ok(p) => p,
-        Err(sqlx::Error::PoolTimedOut) => {
-            let direct = tokio::time::timeout(cfg.acquire_timeout, opts.connect()).await;
-            return Err(match direct {
-                Err(_) => "timed out connecting".to_string(),
-                Ok(Err(e)) => describe(&e),
-                Ok(Ok(c)) => {
-                    let _ = c.close().await;
-                    "timed out waiting for a connection".to_string()
-                }
-            });
-        }
-        Err(e) => return Err(describe(&e)),
+        Err(e) => return Err(explain(&e, opts, cfg.acquire_timeout).await),
     };
     let probe = sqlx::raw_sql(queries::PROBE_SQL)
         .fetch_one(&pool)
