@@ -185,14 +185,11 @@ pub struct WarmArgs {
     /// The warming queue's keys that match the rule, after watching the servers (--redis, --events) for --watch seconds
     #[arg(long)]
     pub from_queue: bool,
-    /// With --from-queue: how long to watch before warming
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 10,
-        requires = "from_queue"
-    )]
-    pub watch: u64,
+    /// With --from-queue: how long to watch before warming [default: 10]
+    // Checked by `warm`: clap's `requires` counts a bool flag as always
+    // present (it defaults to false).
+    #[arg(long, value_name = "SECS")]
+    pub watch: Option<u64>,
     /// Read everything, write nothing, print what would happen
     #[arg(long)]
     pub dry_run: bool,

@@ -18,6 +18,9 @@ use heliostat::ops::warm::dry::dry_run;
 use heliostat::ops::warm::job::{Report, run_feed};
 use heliostat::ops::warm::pg::PgRows;
 use heliostat::ops::warm::rules::Rule;
+
+/// Seconds `--from-queue` watches the servers unless `--watch` says.
+const DEFAULT_WATCH_S: u64 = 10;
 use heliostat::ops::warm::target::Target;
 
 pub fn warm(
@@ -26,6 +29,9 @@ pub fn warm(
     live: Option<LiveSpec>,
     allow_writes_flag: bool,
 ) -> anyhow::Result<()> {
+    if args.watch.is_some() && !args.from_queue {
+        bail!("--watch is how long --from-queue watches the servers; it needs --from-queue");
+    }
     if let Some((_, why)) = settings
         .warm_rules_elsewhere
         .iter()
@@ -189,7 +195,8 @@ async fn from_queue(
             "--from-queue watches the servers to build the warming queue: give --redis and --events (or a context with them)"
         );
     };
-    eprintln!("watching for {} s to build the warming queue…", args.watch);
+    let watch = args.watch.unwrap_or(DEFAULT_WATCH_S);
+    eprintln!("watching for {watch} s to build the warming queue…");
     let session = SessionInfo {
         context: settings.context.clone(),
         key_delimiter: settings.sampler.delimiter.clone(),
@@ -197,7 +204,7 @@ async fn from_queue(
     };
     let state = observe(
         spec,
-        Duration::from_secs(args.watch),
+        Duration::from_secs(watch),
         settings.refresh,
         session,
         &[],

@@ -84,3 +84,13 @@ fn a_live_snapshot_shows_the_prefixes_and_the_events() {
     assert!(!ok, "a bad URL is refused");
     assert!(!err.contains("pw@"), "no password in the message: {err}");
 }
+
+#[test]
+fn warm_refuses_watch_without_from_queue() {
+    let (ok, _, err) = heliostat(&["warm", "--rule", "x", "--keys", "a", "--watch", "5"]);
+    assert!(!ok);
+    assert!(
+        err.contains("--watch") && err.contains("needs --from-queue"),
+        "{err}"
+    );
+}
