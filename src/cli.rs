@@ -176,7 +176,7 @@ pub struct WarmArgs {
     /// Keys to warm, comma-separated
     #[arg(long, value_name = "K1,K2,…", value_delimiter = ',')]
     pub keys: Vec<String>,
-    /// Keys to warm, one per line ("-": standard input)
+    /// Keys to warm, one per line, spaces included ("-": standard input)
     #[arg(long, value_name = "FILE")]
     pub keys_file: Option<PathBuf>,
     /// The keys the rule's hot_keys_query lists

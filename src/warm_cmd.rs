@@ -176,7 +176,9 @@ fn given_keys(args: &WarmArgs) -> anyhow::Result<Vec<String>> {
         keys.extend(
             lines
                 .into_iter()
-                .map(|l| l.trim().to_string())
+                // A key is the whole line: spaces are part of it (only a
+                // Windows line end is not).
+                .map(|l| l.strip_suffix('\r').map_or(l.clone(), str::to_string))
                 .filter(|l| !l.is_empty()),
         );
     }

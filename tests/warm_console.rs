@@ -512,3 +512,42 @@ fn a_console_job_refused_by_a_replica_fails_with_a_reason_that_names_no_key() {
         assert!(!row.contains("user:"), "{row}");
     });
 }
+
+#[test]
+fn a_keys_file_line_is_a_whole_key_spaces_included() {
+    let (redis, pg) = setup();
+    let config = redis.dir().join("heliostat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[warm.rules]]\nname = \"users\"\nkey = \"user:${{id}}\"\nredis = \"{}\"\npostgres = \"{}\"\n\
+             query = \"SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])\"\nttl = 600\n",
+            redis.url(),
+            pg.url()
+        ),
+    )
+    .unwrap();
+    let keys = redis.dir().join("keys.txt");
+    // A Windows line end is not part of the key; a trailing space is.
+    std::fs::write(&keys, "user:3\r\n\nuser:4 \n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_heliostat"))
+        .args(["warm", "--rule", "users", "--allow-writes", "--keys-file"])
+        .arg(&keys)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut c = redis.client();
+    let exists = |c: &mut redis::Connection, k: &str| -> bool {
+        redis::cmd("EXISTS").arg(k).query::<i64>(c).unwrap() == 1
+    };
+    assert!(exists(&mut c, "user:3"), "{stdout}");
+    // `user:4 ` is not `user:4`: the row's key differs, nothing is written.
+    assert!(!exists(&mut c, "user:4"), "{stdout}");
+    assert!(!exists(&mut c, "user:4 "), "{stdout}");
+    assert!(
+        stdout.contains("2 keys") || stdout.contains("keys: 2"),
+        "{stdout}"
+    );
+}
