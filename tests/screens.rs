@@ -300,3 +300,25 @@ fn an_event_stream_shows_its_rate_lag_and_malformed_entries() {
         "the reason is in the status line"
     );
 }
+
+#[test]
+fn the_warming_filter_sees_only_what_a_redacted_screen_shows() {
+    let session = SessionInfo {
+        redact_keys: true,
+        ..DemoDriver::demo_session()
+    };
+    let mut d = driver_with(session, 300);
+    let now = d.now();
+    d.state.handle(Action::Focus(Pane::Warming), now);
+    let filtered = |d: &mut DemoDriver, text: &str| {
+        let now = d.now();
+        d.state.ui.filters[Pane::Warming.index()] = text.to_string();
+        d.state.tick(now);
+        d.state.derived.candidates.len()
+    };
+    assert!(filtered(&mut d, "") > 0);
+    assert!(filtered(&mut d, "users") > 0, "the prefix is shown");
+    assert_eq!(filtered(&mut d, "1000"), 0, "a hidden id matches nothing");
+    let mut open = driver(300);
+    assert!(filtered(&mut open, "1000") > 0, "unredacted, it does");
+}

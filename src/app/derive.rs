@@ -181,7 +181,20 @@ impl Derived {
             .unwrap_or(0);
 
         let mut candidates = state.warming.plan(now);
-        candidates.retain(|c| ui.matches(Pane::Warming, c.name.as_deref().unwrap_or("")));
+        // On a redacted screen the filter sees what the screen shows, so it
+        // cannot be used to probe for hidden key names.
+        let (redact, delim) = (state.session.redact_keys, &state.session.key_delimiter);
+        candidates.retain(|c| {
+            let name = c.name.as_deref().unwrap_or("");
+            if redact {
+                ui.matches(
+                    Pane::Warming,
+                    &crate::engines::keyspace::redacted(name, true, delim),
+                )
+            } else {
+                ui.matches(Pane::Warming, name)
+            }
+        });
         sort_candidates(&mut candidates, ui.sort[Pane::Warming.index()]);
         candidates.truncate(500);
 
