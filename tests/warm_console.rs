@@ -134,6 +134,22 @@ impl Console {
     }
 }
 
+/// A config file with the `users` rule (fill, ttl 600) for the binary.
+fn users_config(redis: &RedisServer, pg: &PgServer) -> std::path::PathBuf {
+    let config = redis.dir().join("heliostat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[warm.rules]]\nname = \"users\"\nkey = \"user:${{id}}\"\nredis = \"{}\"\npostgres = \"{}\"\n\
+             query = \"SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])\"\nttl = 600\n",
+            redis.url(),
+            pg.url()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 fn setup() -> (RedisServer, PgServer) {
     let pg = PgServer::start();
     pg.sql(
@@ -330,17 +346,7 @@ fn read_only_refuses_and_the_refresh_round_overwrites_keys_about_to_expire() {
 #[test]
 fn heliostat_warm_from_queue_warms_the_missing_hot_keys_it_saw() {
     let (redis, pg) = setup();
-    let config = redis.dir().join("heliostat.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[warm.rules]]\nname = \"users\"\nkey = \"user:${{id}}\"\nredis = \"{}\"\npostgres = \"{}\"\n\
-             query = \"SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])\"\nttl = 600\n",
-            redis.url(),
-            pg.url()
-        ),
-    )
-    .unwrap();
+    let config = users_config(&redis, &pg);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_heliostat"))
         .args(["warm", "--rule", "users", "--from-queue", "--watch", "4"])
         .arg("--config")
@@ -516,17 +522,7 @@ fn a_console_job_refused_by_a_replica_fails_with_a_reason_that_names_no_key() {
 #[test]
 fn a_keys_file_line_is_a_whole_key_spaces_included() {
     let (redis, pg) = setup();
-    let config = redis.dir().join("heliostat.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[warm.rules]]\nname = \"users\"\nkey = \"user:${{id}}\"\nredis = \"{}\"\npostgres = \"{}\"\n\
-             query = \"SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])\"\nttl = 600\n",
-            redis.url(),
-            pg.url()
-        ),
-    )
-    .unwrap();
+    let config = users_config(&redis, &pg);
     let keys = redis.dir().join("keys.txt");
     // A Windows line end is not part of the key; a trailing space is.
     std::fs::write(&keys, "user:3\r\n\nuser:4 \n").unwrap();

@@ -50,6 +50,9 @@ pub struct WarmBoard {
     /// access; a touch inside that window is taken as the write, so a
     /// refresh never counts as use (or the refresh cap would never apply).
     pub(crate) written: FxHashMap<u64, (Timestamp, Timestamp)>,
+    /// When `written` was last pruned (a scan at most once a second, not
+    /// on every sampler batch).
+    pruned_at: Option<Timestamp>,
 }
 
 /// Slack around a job's window for clocks and the sampler's whole seconds.
@@ -66,6 +69,10 @@ impl WarmBoard {
 
     /// Forget windows older than any idle time the sampler credits.
     pub(crate) fn prune_written(&mut self, now: Timestamp, keep_ms: i64) {
+        if self.written.is_empty() || self.pruned_at.is_some_and(|t| now.millis_since(t) < 1_000) {
+            return;
+        }
+        self.pruned_at = Some(now);
         self.written
             .retain(|_, (_, to)| now.as_millis() - to.as_millis() <= keep_ms + WRITE_SLACK_MS);
     }
