@@ -114,6 +114,8 @@ impl FromStr for Pane {
 pub enum Action {
     /// Leave the console.
     Quit,
+    /// Give the terminal back and stop (Ctrl-Z); `fg` resumes and redraws.
+    Suspend,
     /// Focus the next pane.
     FocusNext,
     /// Focus the previous pane.
@@ -231,8 +233,9 @@ impl ActionScope {
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 39] = [
         Action::Quit,
+        Action::Suspend,
         Action::Help,
         Action::FocusNext,
         Action::FocusPrev,
@@ -318,6 +321,7 @@ impl Action {
     fn info(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Action::Quit => ("quit", "quit heliostat", "quit"),
+            Action::Suspend => ("suspend", "suspend to the shell (fg resumes)", "suspend"),
             Action::FocusNext => ("focus_next", "focus the next pane", "next"),
             Action::FocusPrev => ("focus_prev", "focus the previous pane", "prev"),
             Action::Focus(Pane::Heatmap) => ("focus_heatmap", "focus the Heatmap pane", "heatmap"),

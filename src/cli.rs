@@ -318,8 +318,16 @@ impl FromStr for TermSize {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("`{s}` is not a size; write WIDTHxHEIGHT, e.g. 120x40");
         let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-        let width: u16 = w.trim().parse().map_err(|_| bad())?;
-        let height: u16 = h.trim().parse().map_err(|_| bad())?;
+        // Digits that overflow are a size too large, not "not a size".
+        let dim = |d: &str| -> Result<u16, String> {
+            let d = d.trim();
+            if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(d.parse().unwrap_or(u16::MAX))
+            } else {
+                Err(bad())
+            }
+        };
+        let (width, height) = (dim(w)?, dim(h)?);
         if width < MIN_SIZE.width || height < MIN_SIZE.height {
             return Err(format!("size {s} is too small; the minimum is {MIN_SIZE}"));
         }
@@ -335,8 +343,14 @@ pub fn check_refresh(secs: f64) -> Result<f64, String> {
     if secs.is_finite() && (REFRESH_MIN..=REFRESH_MAX).contains(&secs) {
         Ok(secs)
     } else {
+        // `{secs}` of 1e-320 would print 320 digits: at most 6 significant.
+        let got = if secs.is_finite() && secs != 0.0 && !(1e-3..1e6).contains(&secs.abs()) {
+            format!("{secs:.3e}")
+        } else {
+            format!("{secs}")
+        };
         Err(format!(
-            "refresh must be between {REFRESH_MIN} and {REFRESH_MAX} seconds, got {secs}"
+            "refresh must be between {REFRESH_MIN} and {REFRESH_MAX} seconds, got {got}"
         ))
     }
 }
@@ -524,6 +538,9 @@ mod tests {
         }
         let msg = parse(&["--refresh", "20"]).unwrap_err().to_string();
         assert!(msg.contains("between 0.25 and 10"), "{msg}");
+        let msg = parse(&["--refresh", "1e-320"]).unwrap_err().to_string();
+        assert!(msg.contains("got 1.000e-320"), "{msg}");
+        assert!(msg.len() < 200, "{msg}");
     }
 
     #[test]
@@ -611,6 +628,10 @@ mod tests {
             .to_string();
         assert!(msg.contains("minimum is 20x5"), "{msg}");
         assert_eq!("20X5".parse::<TermSize>(), Ok(MIN_SIZE));
+        let e = "99999x99999".parse::<TermSize>().unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        let e = "12ax40".parse::<TermSize>().unwrap_err();
+        assert!(e.contains("not a size"), "{e}");
     }
 
     #[test]

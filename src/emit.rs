@@ -65,7 +65,8 @@ pub fn emit(args: &EmitArgs, settings: &Settings) -> anyhow::Result<()> {
         }
         let secs = started.elapsed().as_secs_f64().max(1e-6);
         eprintln!(
-            "published {sent} events to {stream} in {secs:.2} s ({:.0}/s)",
+            "published {sent} events to {} in {secs:.2} s ({:.0}/s)",
+            heliostat::text::escape_controls(&stream),
             sent as f64 / secs
         );
         Ok(())

@@ -5,7 +5,8 @@
 //! Resolution: in normal mode the focused pane's scope first, then the global
 //! scope (so Space marks rows in Warming and is free elsewhere). The confirm
 //! dialog and the filter box have their own keys; in them only a Ctrl chord
-//! bound to `quit` (Ctrl-C by default) still reaches the global scope.
+//! bound to `quit` still reaches the global scope. Ctrl-C quits in every mode
+//! whatever the config says: it is the way out a user tries when all else fails.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,7 @@ pub use self::key::{Key, KeyParseError};
 /// Default keys per action, as key spec strings (the config file's syntax).
 const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::Quit, &["q", "ctrl-c"]),
+    (Action::Suspend, &["ctrl-z"]),
     (Action::Help, &["?"]),
     (Action::FocusNext, &["tab"]),
     (Action::FocusPrev, &["backtab"]),
@@ -153,6 +155,19 @@ pub enum KeymapError {
         /// Why the spec is wrong.
         cause: KeyParseError,
     },
+    /// `quit` overridden with no key at all: the console could not be left.
+    #[error("[keys.global] quit needs at least one key (ctrl-c always quits as well)")]
+    NoQuitKey,
+    /// Ctrl-C bound to something other than `quit`.
+    #[error(
+        "[keys.{scope}] {action}: ctrl-c is reserved, it always quits; give `{action}` another key"
+    )]
+    Reserved {
+        /// The scope.
+        scope: String,
+        /// The action.
+        action: String,
+    },
     /// Two actions of one scope share a key.
     #[error(
         "key `{key}` is bound twice in [keys.{scope}]: to `{first}` and to `{second}`; give one of them another key"
@@ -175,6 +190,8 @@ impl KeymapError {
     pub fn location(&self) -> (&str, Vec<&str>) {
         match self {
             KeymapError::UnknownScope { scope } => (scope, vec![]),
+            KeymapError::NoQuitKey => ("global", vec!["quit"]),
+            KeymapError::Reserved { scope, action } => (scope, vec![action.as_str()]),
             KeymapError::UnknownAction { scope, action }
             | KeymapError::WrongScope { scope, action, .. }
             | KeymapError::BadKey { scope, action, .. } => (scope, vec![action.as_str()]),
@@ -216,6 +233,11 @@ pub struct HelpSection {
     pub title: &'static str,
     /// Keys joined like "q, ctrl-c", and what they do.
     pub rows: Vec<(String, &'static str)>,
+}
+
+/// Ctrl-C: always bound to `quit`, never to anything else.
+fn ctrl_c() -> Key {
+    Key::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
 }
 
 /// The bindings: keys per action in help order, plus a lookup index.
@@ -279,8 +301,22 @@ impl Keymap {
                         action: action_name.clone(),
                         cause,
                     })?;
+                    if key == ctrl_c() && action != Action::Quit {
+                        return Err(KeymapError::Reserved {
+                            scope: scope_name.clone(),
+                            action: action_name.clone(),
+                        });
+                    }
                     if !keys.contains(&key) {
                         keys.push(key);
+                    }
+                }
+                if action == Action::Quit {
+                    if keys.is_empty() {
+                        return Err(KeymapError::NoQuitKey);
+                    }
+                    if !keys.contains(&ctrl_c()) {
+                        keys.push(ctrl_c());
                     }
                 }
                 if let Some(slot) = bindings.iter_mut().find(|(a, _)| *a == action) {
@@ -316,13 +352,16 @@ impl Keymap {
             return Resolved::Nothing;
         }
         let key = Key::from_event(&ev);
+        if key == ctrl_c() {
+            return Resolved::Action(Action::Quit);
+        }
         let found = match mode {
             InputMode::Normal => self
                 .lookup(ActionScope::Pane(focused), key)
                 .or_else(|| self.lookup(ActionScope::Global, key)),
             InputMode::Confirm => self
                 .lookup(ActionScope::Confirm, key)
-                .or_else(|| self.chord_quit(key)),
+                .or_else(|| self.chord_global(key)),
             InputMode::Filter => {
                 let plain = !key
                     .modifiers()
@@ -337,7 +376,7 @@ impl Keymap {
                 if let Some(edit) = edit {
                     return Resolved::Filter(edit);
                 }
-                self.chord_quit(key)
+                self.chord_global(key)
             }
         };
         found.map_or(Resolved::Nothing, Resolved::Action)
@@ -360,11 +399,13 @@ impl Keymap {
         self.index.get(&(scope, key)).copied()
     }
 
-    /// Quit when `key` is a Ctrl chord bound to quit: the one way out of every mode.
-    fn chord_quit(&self, key: Key) -> Option<Action> {
-        (key.modifiers().contains(KeyModifiers::CONTROL)
-            && self.lookup(ActionScope::Global, key) == Some(Action::Quit))
-        .then_some(Action::Quit)
+    /// A Ctrl chord bound to quit or suspend: the ways out of every mode.
+    fn chord_global(&self, key: Key) -> Option<Action> {
+        if !key.modifiers().contains(KeyModifiers::CONTROL) {
+            return None;
+        }
+        self.lookup(ActionScope::Global, key)
+            .filter(|a| matches!(a, Action::Quit | Action::Suspend))
     }
 
     /// The keys bound to `action` (empty when unbound).
@@ -697,15 +738,19 @@ mod tests {
             Resolved::Action(Action::Quit)
         );
         assert_eq!(km.keys_label(Action::Mark), "space, v");
-        // Ctrl-C no longer quits: the override replaced both default keys.
-        assert_eq!(
-            normal(
-                &km,
-                Pane::Heatmap,
-                press(KeyCode::Char('c'), KeyModifiers::CONTROL)
-            ),
-            Resolved::Nothing
-        );
+        // Ctrl-C still quits: it is added back to the override, and shown.
+        assert_eq!(km.keys_label(Action::Quit), "x, ctrl-c");
+        for mode in [InputMode::Normal, InputMode::Filter, InputMode::Confirm] {
+            assert_eq!(
+                km.resolve(
+                    mode,
+                    Pane::Warming,
+                    press(KeyCode::Char('c'), KeyModifiers::CONTROL)
+                ),
+                Resolved::Action(Action::Quit),
+                "{mode:?}"
+            );
+        }
         // Everything else keeps its defaults.
         assert_eq!(km.keys_label(Action::Help), "?");
     }
@@ -763,6 +808,14 @@ mod tests {
             ]))
             .is_ok()
         );
+        // No way out is refused, and so is Ctrl-C for anything but quit.
+        let e = err(&[("global", "quit", &[])]);
+        assert_eq!(e, KeymapError::NoQuitKey);
+        assert_eq!(e.location(), ("global", vec!["quit"]));
+        let e = err(&[("warming", "mark", &["ctrl-c"])]);
+        assert!(matches!(e, KeymapError::Reserved { .. }), "{e}");
+        assert_eq!(e.location(), ("warming", vec!["mark"]));
+        assert!(e.to_string().contains("ctrl-c is reserved"), "{e}");
         // The same key in different scopes is fine.
         assert!(Keymap::with_overrides(&over(&[("backends", "toggle_drain", &["w"])])).is_ok());
     }

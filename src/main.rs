@@ -15,6 +15,7 @@ use heliostat::app::state::SessionInfo;
 use heliostat::cli::{Cli, ColorMode as ColorFlag, Command, SnapshotArgs, SnapshotFormat};
 use heliostat::config::{self, Env, Mode, Settings};
 use heliostat::snapshot::{Format, demo_state, encode, render_buffer};
+use heliostat::text::escape_controls;
 use heliostat::theme::{ColorMode, Theme, detect_color_mode};
 use tracing_appender::non_blocking::WorkerGuard;
 
@@ -23,7 +24,9 @@ fn main() -> ExitCode {
     match real_main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("heliostat: {e:#}");
+            // Messages quote arguments, files and servers: no control
+            // byte among them reaches the terminal.
+            eprintln!("heliostat: {}", escape_controls(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -32,6 +35,11 @@ fn main() -> ExitCode {
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     let env = Env::from_process();
     let settings = config::resolve(&cli, &env)?;
+    if cli.command.is_some() {
+        for w in &settings.warnings {
+            eprintln!("heliostat: warning: {}", escape_controls(w));
+        }
+    }
     match &cli.command {
         Some(Command::Snapshot(args)) => snapshot(args, &settings),
         Some(Command::Emit(args)) => emit::emit(args, &settings),
@@ -87,17 +95,24 @@ fn state_dir(env: &Env) -> PathBuf {
 }
 
 /// Logs go to a rolling file, never to the terminal the console draws on:
-/// `STEM.YYYY-MM-DD.EXT` beside `PATH` (`heliostat.2026-11-24.log`). When
-/// the file cannot be made the console runs without logs, and says so
-/// before it takes the terminal (the line stays there after quitting).
+/// `STEM.YYYY-MM-DD.EXT` beside `PATH` (`heliostat.2026-11-24.log`). A path
+/// the user gave must be a file name in a directory that exists (only the
+/// default state directory is created, 0700); a wrong one stops the console
+/// before it starts. When the default file cannot be made the console runs
+/// without logs, and says so before it takes the terminal.
 fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
-    let path = settings
-        .log_file
-        .clone()
-        .unwrap_or_else(|| state_dir(env).join("heliostat.log"));
+    let path = match &settings.log_file {
+        Some(p) => p.clone(),
+        None => state_dir(env).join("heliostat.log"),
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    };
+    let made = if settings.log_file.is_none() {
+        heliostat::files::private_dir(&dir).map_err(|e| e.to_string())
+    } else {
+        Ok(())
     };
     let prefix = path
         .file_stem()
@@ -105,21 +120,22 @@ fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
     let suffix = path
         .extension()
         .map_or_else(|| "log".into(), |s| s.to_string_lossy().into_owned());
-    let appender = std::fs::create_dir_all(&dir)
-        .map_err(|e| e.to_string())
-        .and_then(|()| {
-            tracing_appender::rolling::Builder::new()
-                .rotation(tracing_appender::rolling::Rotation::DAILY)
-                .filename_prefix(prefix)
-                .filename_suffix(suffix)
-                .max_log_files(7)
-                .build(&dir)
-                .map_err(|e| e.to_string())
-        });
+    let appender = made.and_then(|()| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix(prefix)
+            .filename_suffix(suffix)
+            .max_log_files(7)
+            .build(&dir)
+            .map_err(|e| e.to_string())
+    });
     let appender = match appender {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("heliostat: no log file in {}: {e}", dir.display());
+            eprintln!(
+                "heliostat: no log file in {}: {e}",
+                escape_controls(&dir.display().to_string())
+            );
             return None;
         }
     };
@@ -131,8 +147,21 @@ fn init_logging(settings: &Settings, env: &Env) -> Option<WorkerGuard> {
         .with_writer(writer)
         .with_ansi(false)
         .try_init()
-        .ok()?;
+        .ok();
     Some(guard)
+}
+
+/// A log file path the user gave is checked before anything else happens.
+fn check_log_file(settings: &Settings) -> anyhow::Result<()> {
+    match &settings.log_file {
+        Some(p) => heliostat::files::check_log_path(p).map_err(|e| {
+            anyhow::anyhow!(
+                "log file {}: {e}",
+                escape_controls(&p.display().to_string())
+            )
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The live servers to watch; `None` in demo mode.
@@ -174,6 +203,7 @@ fn live_spec(settings: &Settings) -> anyhow::Result<Option<LiveSpec>> {
 }
 
 fn console(mut settings: Settings, env: &Env) -> anyhow::Result<()> {
+    check_log_file(&settings)?;
     let feed = match live_spec(&settings)? {
         None if settings.stats_sink.as_ref().is_some_and(|s| s.from_flag) => bail!(
             "--stats-sink stores what access events say about real clients; the demo's clients are simulated (give --redis/--postgres/--events)"
@@ -191,10 +221,16 @@ fn console(mut settings: Settings, env: &Env) -> anyhow::Result<()> {
             "heliostat draws on a terminal and stdout is not one; use `heliostat snapshot -o FILE` for output without a terminal"
         );
     }
+    for w in &settings.warnings {
+        eprintln!("heliostat: warning: {}", escape_controls(w));
+    }
     let color = color_tier(settings.color);
     let theme = Theme::load(&settings.theme)
         .map_err(|e| settings.theme_error(e.to_string()))?
         .downgrade(color);
+    // What the console writes (logs, saved screens) names keys, hosts and
+    // users: private to the user, whatever the shell's umask.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let _log_guard = init_logging(&settings, env);
     tracing::info!(mode = ?settings.mode, context = ?settings.context, "starting");
     let opts = RunOptions {
@@ -208,6 +244,7 @@ fn console(mut settings: Settings, env: &Env) -> anyhow::Result<()> {
         declared: settings.declared,
         sink: settings.stats_sink,
         warm_rules: settings.warm_rules,
+        notice: settings.warnings.first().cloned(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

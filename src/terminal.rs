@@ -98,6 +98,25 @@ pub fn restore() {
     let _ = io::stdout().flush();
 }
 
+/// Ctrl-Z or SIGTSTP: give the terminal back as it was, stop the process,
+/// and when `fg` (SIGCONT) resumes it take the terminal again; the caller
+/// redraws the whole screen.
+pub fn suspend(term: &mut Term) -> io::Result<()> {
+    restore();
+    // The process stops here until it is continued.
+    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP)?;
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::Release);
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        cursor::Hide
+    )?;
+    // What the shell printed meanwhile is not what the buffer remembers.
+    term.clear()
+}
+
 impl TerminalGuard {
     /// Enter raw mode and the alternate screen. A panic anywhere (a source
     /// task, the events thread) is recorded for [`panicked`] and logged; its
@@ -154,12 +173,19 @@ pub fn draw_synced(term: &mut Term, f: impl FnOnce(&mut ratatui::Frame)) -> io::
 #[derive(Debug)]
 pub struct LeanBackend<W: Write> {
     writer: W,
+    /// Where this backend last put the cursor: the console keeps it hidden,
+    /// and asking the terminal would race the input reader for stdin (and
+    /// time out after 2 s), e.g. in `Terminal::clear` after a resume.
+    cursor: Position,
 }
 
 impl<W: Write> LeanBackend<W> {
     /// Wrap a writer.
     pub fn new(w: W) -> Self {
-        Self { writer: w }
+        Self {
+            writer: w,
+            cursor: Position::ORIGIN,
+        }
     }
 }
 
@@ -261,6 +287,12 @@ impl<W: Write> Backend for LeanBackend<W> {
             bg = cell.bg;
             w.write_all(cell.symbol().as_bytes())?;
         }
+        if let Some((x, y)) = last {
+            self.cursor = Position {
+                x: x.saturating_add(1),
+                y,
+            };
+        }
         queue!(w, SetAttribute(Attribute::Reset))
     }
 
@@ -271,10 +303,11 @@ impl<W: Write> Backend for LeanBackend<W> {
         execute!(self.writer, cursor::Show)
     }
     fn get_cursor_position(&mut self) -> io::Result<Position> {
-        cursor::position().map(|(x, y)| Position { x, y })
+        Ok(self.cursor)
     }
     fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
         let Position { x, y } = position.into();
+        self.cursor = Position { x, y };
         execute!(self.writer, cursor::MoveTo(x, y))
     }
     fn clear(&mut self) -> io::Result<()> {

@@ -167,11 +167,12 @@ fn given_keys(args: &WarmArgs) -> anyhow::Result<Vec<String>> {
         let lines: Vec<String> = if path.as_os_str() == "-" {
             std::io::stdin().lock().lines().collect::<Result<_, _>>()?
         } else {
-            let f =
-                std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
-            std::io::BufReader::new(f)
-                .lines()
-                .collect::<Result<_, _>>()?
+            use heliostat::files::{MAX_KEYS_FILE_BYTES, read_text};
+            read_text(path, MAX_KEYS_FILE_BYTES, "keys")
+                .with_context(|| format!("reading {}", path.display()))?
+                .split('\n')
+                .map(str::to_string)
+                .collect()
         };
         keys.extend(
             lines

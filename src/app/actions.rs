@@ -17,6 +17,8 @@ use crate::keymap::FilterInput;
 pub enum Effect {
     /// Leave the console.
     Quit,
+    /// Suspend to the shell (Ctrl-Z): the loop gives the terminal back.
+    Suspend,
     /// Start warming `keys` as job `job`.
     Warm {
         /// Job id on the board.
@@ -94,6 +96,20 @@ impl State {
         }
     }
 
+    /// A key that means nothing where it was pressed: say so briefly,
+    /// rather than leave the user wondering whether it arrived.
+    pub fn no_action(&mut self, key: &str, now: Timestamp) {
+        let text = match self.ui.mode {
+            super::ui_state::Mode::Confirm => format!("{key}: no action in this dialog"),
+            super::ui_state::Mode::Filter => {
+                format!("{key}: no action in the filter box · enter keeps, esc clears")
+            }
+            _ if self.ui.help => format!("{key}: no action here · esc closes the help"),
+            _ => format!("{key}: no action here · ? for help"),
+        };
+        self.ui.set_status(text, false, now);
+    }
+
     fn help_action(&mut self, action: Action) -> Outcome {
         match action {
             Action::Up => self.ui.help_scroll = self.ui.help_scroll.saturating_sub(1),
@@ -101,7 +117,11 @@ impl State {
             Action::PageUp => self.ui.help_scroll = self.ui.help_scroll.saturating_sub(10),
             Action::PageDown => self.ui.help_scroll = self.ui.help_scroll.saturating_add(10),
             Action::Home => self.ui.help_scroll = 0,
-            _ => return Outcome::Pass,
+            // Closing the overlay and quitting are the global actions'.
+            Action::Help | Action::Back | Action::Quit | Action::Suspend => return Outcome::Pass,
+            // A modal swallows what it does not use: nothing acts on the
+            // pane hidden underneath.
+            _ => {}
         }
         Outcome::Done(Vec::new())
     }
@@ -213,6 +233,7 @@ impl State {
         let none = Vec::new;
         match action {
             Action::Quit => return Outcome::Done(vec![Effect::Quit]),
+            Action::Suspend => return Outcome::Done(vec![Effect::Suspend]),
             Action::FocusNext => self.ui.focus = focus.next(),
             Action::FocusPrev => self.ui.focus = focus.prev(),
             Action::Focus(p) => self.ui.focus = p,

@@ -94,7 +94,11 @@ impl DemoDriver {
             Effect::CancelWarm(job) => self.demo.cancel_warm(*job),
             // Live-only effects: the demo has no rules or servers to ask.
             Effect::Preload { .. } | Effect::DryRun { .. } | Effect::Probe(_) => {}
-            Effect::Quit | Effect::SaveScreen | Effect::CycleTheme | Effect::Refresh(_) => {}
+            Effect::Quit
+            | Effect::Suspend
+            | Effect::SaveScreen
+            | Effect::CycleTheme
+            | Effect::Refresh(_) => {}
         }
     }
 }
@@ -156,6 +160,52 @@ mod tests {
         d.act(Action::Focus(Pane::Clients));
         d.act(Action::Left);
         assert_eq!(d.state.ui.selected(Pane::Clients), 0);
+    }
+
+    #[test]
+    fn the_help_overlay_swallows_keys_meant_for_the_pane_underneath() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.advance(300);
+        d.act(Action::Focus(Pane::Warming));
+        d.act(Action::Down);
+        let (selected, sort) = (d.state.ui.selected(Pane::Warming), d.state.ui.sort);
+        d.act(Action::Help);
+        assert!(d.state.ui.help);
+        for a in [
+            Action::End,
+            Action::CycleSort,
+            Action::Mark,
+            Action::Warm,
+            Action::Focus(Pane::Clients),
+            Action::Pause,
+        ] {
+            assert!(d.act(a).is_empty(), "{a:?} did something");
+        }
+        assert!(d.state.ui.help, "still open");
+        assert_eq!(d.state.ui.focus, Pane::Warming);
+        assert_eq!(d.state.ui.selected(Pane::Warming), selected);
+        assert_eq!(d.state.ui.sort, sort);
+        assert!(d.state.ui.marked.is_empty() && !d.state.ui.paused);
+        assert_eq!(d.state.ui.mode, Mode::Normal, "no dialog opened");
+        d.act(Action::Back);
+        assert!(!d.state.ui.help, "esc closes it");
+        d.act(Action::Help);
+        assert!(matches!(d.act(Action::Quit).as_slice(), [Effect::Quit]));
+    }
+
+    #[test]
+    fn a_key_with_no_action_says_so() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.advance(60);
+        let now = d.now();
+        d.state.no_action("x", now);
+        let s = d.state.ui.status.clone().expect("status");
+        assert_eq!(s.text, "x: no action here · ? for help");
+        assert!(!s.error);
+        d.act(Action::Help);
+        d.state.no_action("x", now);
+        let s = d.state.ui.status.clone().expect("status");
+        assert!(s.text.contains("esc closes the help"), "{}", s.text);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::snapshot::{Format, encode, render_buffer};
 use crate::sources::demo::Demo;
 use crate::sources::pace::Pace;
 use crate::sources::redis::wall_now;
-use crate::terminal::{TerminalGuard, draw_synced};
+use crate::terminal::{Term, TerminalGuard, draw_synced};
 use crate::theme::{ColorMode, Theme, builtin_names};
 use crate::ui::{Chrome, render};
 
@@ -67,6 +67,8 @@ pub struct RunOptions {
     pub sink: Option<StatsSink>,
     /// Warm rules from the config file (live warming).
     pub warm_rules: Vec<Rule>,
+    /// A warning for the status line at start (already printed to stderr).
+    pub notice: Option<String>,
 }
 
 /// Where warm effects go: the demo's simulated cache, or the live warm
@@ -226,6 +228,9 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
         }
     };
     state.ui.theme = opts.theme.name.clone();
+    if let Some(n) = &opts.notice {
+        state.ui.set_status(n.clone(), true, clock.now());
+    }
     state.sink.enabled = sink_tx.is_some();
     let mut flush_tick = interval(SINK_TICK);
     flush_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -242,6 +247,12 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
     let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     // Ctrl-C arrives as a key in raw mode; SIGINT from elsewhere (kill -INT) still restores.
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    // SIGQUIT would dump core with the terminal raw; SIGTSTP would stop it
+    // raw too: both are handled so the terminal is always given back.
+    let mut sigquit = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::quit())?;
+    let mut sigtstp = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(
+        rustix::process::Signal::TSTP.as_raw(),
+    ))?;
     state.ui.page = page_rows(term.size().map(|s| s.height).unwrap_or(24));
     let mut dirty = true;
     // Why the loop ended, when it was not the user's choice.
@@ -265,6 +276,9 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                             for fx in state.handle(a, now) {
                                 match fx {
                                     Effect::Quit => break 'main,
+                                    Effect::Suspend => {
+                                        suspend(&mut term);
+                                    }
                                     Effect::Warm { .. }
                                     | Effect::CancelWarm(_)
                                     | Effect::Preload { .. }
@@ -292,6 +306,10 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                             }
                         }
                         Resolved::Filter(edit) => state.filter_input(edit, now),
+                        // Only presses: releases and repeats resolve to nothing too.
+                        Resolved::Nothing if key.kind == crossterm::event::KeyEventKind::Press => {
+                            state.no_action(&crate::keymap::Key::from_event(&key).to_string(), now);
+                        }
                         Resolved::Nothing => continue,
                     }
                     if state.ui.focus != chrome_for {
@@ -354,6 +372,14 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                 tracing::info!("SIGINT: restoring the terminal and exiting");
                 break;
             }
+            _ = sigquit.recv() => {
+                tracing::info!("SIGQUIT: restoring the terminal and exiting");
+                break;
+            }
+            _ = sigtstp.recv() => {
+                suspend(&mut term);
+                dirty = true;
+            }
         }
     }
     drop(guard);
@@ -413,6 +439,16 @@ async fn final_flush(
 }
 
 /// Rows a page key moves: about half the pane area of a terminal `h` tall.
+/// Suspend (Ctrl-Z, SIGTSTP) and come back; a failure is logged, the loop
+/// goes on with whatever terminal it has.
+fn suspend(term: &mut Term) {
+    tracing::info!("suspended");
+    if let Err(e) = crate::terminal::suspend(term) {
+        tracing::warn!(error = %e, "suspending failed");
+    }
+    tracing::info!("resumed");
+}
+
 fn page_rows(h: u16) -> usize {
     usize::from(h.saturating_sub(10) / 2).max(1)
 }
@@ -437,13 +473,18 @@ fn save_screen(
     dir: &std::path::Path,
     now: Timestamp,
 ) -> std::io::Result<String> {
-    std::fs::create_dir_all(dir)?;
+    use std::io::Write as _;
+    crate::files::private_dir(dir)?;
     let stamp = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now.as_millis())
         .map(|d| d.format("%Y%m%d-%H%M%S").to_string())
         .unwrap_or_else(|| now.as_millis().to_string());
-    let base = dir.join(format!("heliostat-{stamp}"));
+    // Several saves in one second get -2, -3…: an earlier screen is never
+    // overwritten, and the files are private (they show keys and hosts).
+    let (base, files) =
+        crate::files::create_private_set(&dir.join(format!("heliostat-{stamp}")), &["txt", "svg"])?;
     let buf = render_buffer(state, theme, chrome, w, h);
-    std::fs::write(base.with_extension("txt"), encode(&buf, theme, Format::Txt))?;
-    std::fs::write(base.with_extension("svg"), encode(&buf, theme, Format::Svg))?;
+    for (mut f, format) in files.into_iter().zip([Format::Txt, Format::Svg]) {
+        f.write_all(encode(&buf, theme, format).as_bytes())?;
+    }
     Ok(base.display().to_string())
 }

@@ -24,7 +24,6 @@ mod warm;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -171,6 +170,9 @@ pub struct Banner {
 pub struct Settings {
     /// Demo or live sources.
     pub mode: Mode,
+    /// What the user should know before the console starts (printed to
+    /// stderr, then shown in the status line), e.g. a password in `ps`.
+    pub warnings: Vec<String>,
     /// Selected context, if any.
     pub context: Option<String>,
     /// The context's banner, if any.
@@ -287,9 +289,14 @@ pub fn read_config(path: &Path, explicit: bool) -> Result<Option<ConfigFile>, Co
         path: path.to_path_buf(),
         cause,
     };
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    use crate::files::{MAX_CONFIG_BYTES, ReadError, open_regular, read_from};
+    let as_io = |e: ReadError| match e {
+        ReadError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    };
+    let (f, meta) = match open_regular(path) {
+        Ok(x) => x,
+        Err(e) if e.is_not_found() => {
             return if explicit {
                 Err(ConfigError::NotFound {
                     path: path.to_path_buf(),
@@ -298,14 +305,11 @@ pub fn read_config(path: &Path, explicit: bool) -> Result<Option<ConfigFile>, Co
                 Ok(None)
             };
         }
-        Err(e) => return Err(read_err(e)),
+        Err(e) => return Err(read_err(as_io(e))),
     };
-    let meta = f.metadata().map_err(read_err)?;
-    if meta.is_dir() {
-        return Err(read_err(std::io::Error::other("it is a directory")));
-    }
-    let mut src = String::new();
-    f.read_to_string(&mut src).map_err(read_err)?;
+    let bytes = read_from(f, MAX_CONFIG_BYTES, "config").map_err(|e| read_err(as_io(e)))?;
+    let src =
+        String::from_utf8(bytes).map_err(|_| read_err(std::io::Error::other("not UTF-8 text")))?;
     parse_config(path, &src, file_mode(&meta)).map(Some)
 }
 
@@ -342,7 +346,9 @@ pub fn resolve_with(
         cert: cli.tls_cert.clone(),
         key: cli.tls_key.clone(),
     };
-    let password = (!hermetic).then(|| env.var("REDISCLI_AUTH")).flatten();
+    // Only fills URLs the user named, so a snapshot of the demo stays
+    // hermetic while `snapshot --redis URL` gets the password a safe way.
+    let password = env.var("REDISCLI_AUTH");
     let redis = redis
         .iter()
         .map(|u| with_defaults(u, password, &tls))
@@ -467,6 +473,7 @@ pub fn resolve_with(
     };
     Ok(Settings {
         mode,
+        warnings: command_line_passwords(cli),
         sampler,
         banner: ctx.and_then(|c| c.banner.clone()),
         context: ctx_name,
@@ -493,6 +500,30 @@ pub fn resolve_with(
         )?,
         config_path: file.map(|f| f.path.clone()),
     })
+}
+
+/// A password inside a URL on the command line is in `ps` and
+/// `/proc/PID/cmdline` for every local user: say so once, with the safe ways.
+fn command_line_passwords(cli: &Cli) -> Vec<String> {
+    let flags = [
+        ("--redis", cli.redis.iter().collect::<Vec<_>>()),
+        ("--postgres", cli.postgres.iter().collect()),
+        ("--events-redis", cli.events_redis.iter().collect()),
+        ("--stats-sink", cli.stats_sink.iter().collect()),
+    ];
+    let named: Vec<&str> = flags
+        .iter()
+        .filter(|(_, urls)| urls.iter().any(|u| secrets::url_has_password(u)))
+        .map(|(flag, _)| *flag)
+        .collect();
+    if named.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "the password in {} is visible to every local user (ps); use REDISCLI_AUTH, \
+         PGPASSWORD or ~/.pgpass, or a config file only you can read",
+        named.join(", ")
+    )]
 }
 
 fn arg_err(origin: &str, message: &str) -> ConfigError {

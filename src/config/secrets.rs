@@ -165,7 +165,7 @@ pub(crate) fn check_url(kind: UrlKind, url: &str) -> Result<(), String> {
 fn check_postgres(url: &str) -> Result<(), String> {
     use std::str::FromStr as _;
     let Err(e) = sqlx::postgres::PgConnectOptions::from_str(url) else {
-        return Ok(());
+        return postgres_strict(url).map_err(|why| format!("`{}`: {why}", redact_url(url)));
     };
     // sqlx wraps some of its configuration errors twice: drop every prefix.
     let text = e.to_string();
@@ -181,6 +181,70 @@ fn check_postgres(url: &str) -> Result<(), String> {
         }
     }
     Err(format!("`{}`: {why}", redact_url(url)))
+}
+
+/// The URL options sqlx acts on; it ignores any other silently.
+const PG_OPTIONS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
+/// What sqlx lets through but would not do as written: port 0, a broken
+/// percent escape in the user or password (kept literally), an option it
+/// ignores (`connect_timeout=abc` would look accepted).
+fn postgres_strict(url: &str) -> Result<(), String> {
+    let Ok(u) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    if u.port() == Some(0) {
+        return Err("port 0 is not a port number".into());
+    }
+    for (what, part) in [
+        ("user name", u.username()),
+        ("password", u.password().unwrap_or("")),
+    ] {
+        let b = part.as_bytes();
+        let broken = b.iter().enumerate().any(|(i, &c)| {
+            c == b'%'
+                && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        });
+        if broken {
+            return Err(format!(
+                "the {what} has a `%` that is not a percent escape (write %25 for a literal %)"
+            ));
+        }
+    }
+    for (k, _) in u.query_pairs() {
+        if !PG_OPTIONS.contains(&&*k) && !k.starts_with("options[") {
+            let extra = if k == "connect_timeout" {
+                " (heliostat waits 3 s for a connection)"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "unknown URL option `{k}`{extra}; options: {}",
+                PG_OPTIONS.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Byte ranges of every password in `url` (userinfo and query).

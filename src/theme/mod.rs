@@ -237,11 +237,16 @@ impl Theme {
             return Self::builtin(spec);
         }
         let path = Path::new(spec);
-        let text = std::fs::read_to_string(path).map_err(|cause| ThemeError::NotFound {
-            spec: spec.to_owned(),
-            builtins: BUILTIN_NAMES.join(", "),
-            cause,
-        })?;
+        let text = crate::files::read_text(path, crate::files::MAX_CONFIG_BYTES, "theme").map_err(
+            |e| ThemeError::NotFound {
+                spec: spec.to_owned(),
+                builtins: BUILTIN_NAMES.join(", "),
+                cause: match e {
+                    crate::files::ReadError::Io(e) => e,
+                    other => std::io::Error::other(other.to_string()),
+                },
+            },
+        )?;
         let name = path
             .file_stem()
             .map_or_else(|| spec.to_owned(), |s| s.to_string_lossy().into_owned());

@@ -216,7 +216,9 @@ fn rediscli_auth_and_tls_flags_fill_in_what_redis_urls_lack() {
         !format!("{s:?}").contains("s3%20"),
         "the password is redacted"
     );
-    // Context URLs get it too; snapshot reads no environment.
+    // Context URLs get it too, and so does a live snapshot's: the demo
+    // reads no environment, but a server named on the command line needs
+    // the password a safe way in too.
     let s = settle(
         &["--context", "p"],
         &vars,
@@ -225,7 +227,7 @@ fn rediscli_auth_and_tls_flags_fill_in_what_redis_urls_lack() {
     .unwrap();
     assert_eq!(live(&s).0, ["redis://h?password=s3%20cr%26t"]);
     let s = settle(&["snapshot", "--redis", "redis://x"], &vars, None).unwrap();
-    assert_eq!(live(&s).0, ["redis://x"]);
+    assert_eq!(live(&s).0, ["redis://x?password=s3%20cr%26t"]);
     // The events connection too.
     let s = settle(
         &[
@@ -263,6 +265,35 @@ fn redis_urls_are_checked_in_full_at_start() {
         "{e}"
     );
     assert!(settle(&["--redis", "redis+unix:///run/r.sock"], &[], None).is_ok());
+}
+
+#[test]
+fn postgres_urls_sqlx_would_misread_are_refused() {
+    for (url, want) in [
+        ("postgres://h:0/x", "port 0 is not a port number"),
+        ("postgres://us%zzer:hunter2@h/x", "user name has a `%`"),
+        ("postgres://u:hunter2%@h/x", "password has a `%`"),
+        (
+            "postgres://u:hunter2@h/x?connect_timeout=abc",
+            "unknown URL option `connect_timeout` (heliostat waits 3 s",
+        ),
+        (
+            "postgres://h/x?sslmod=require",
+            "unknown URL option `sslmod`",
+        ),
+    ] {
+        let e = settle(&["--postgres", url], &[], None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{url}: {e}");
+        assert!(!e.contains("hunter2"), "{url}: {e}");
+    }
+    for ok in [
+        "postgres://u:p%40ss@h:5432/x?sslmode=require&application_name=a",
+        "postgres://h/x?options[statement_timeout]=5s",
+    ] {
+        assert!(settle(&["--postgres", ok], &[], None).is_ok(), "{ok}");
+    }
 }
 
 #[test]
@@ -319,4 +350,31 @@ fn postgres_urls_are_checked_in_full_at_load() {
         )
         .is_ok()
     );
+}
+
+#[test]
+fn a_password_on_the_command_line_is_warned_about_once() {
+    let s = settle(
+        &[
+            "--redis",
+            "redis://:hunter2@h",
+            "--redis",
+            "redis://:again@h2",
+            "--postgres",
+            "postgres://u:pw@db/x",
+        ],
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    let w = &s.warnings[0];
+    assert!(
+        w.contains("--redis, --postgres") && w.contains("REDISCLI_AUTH"),
+        "{w}"
+    );
+    assert!(!w.contains("hunter2"), "{w}");
+    // The same password from the environment is not in `ps`.
+    let s = settle(&["--redis", "redis://h"], &[("REDISCLI_AUTH", "x")], None).unwrap();
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }

@@ -77,10 +77,44 @@ impl PgConfig {
 pub fn connect_options(url: &str) -> Result<PgConnectOptions, String> {
     let opts = PgConnectOptions::from_str(url)
         .map_err(|e| format!("bad Postgres URL {}: {e}", redact_url(url)))?;
-    Ok(opts
+    Ok(tls_files(opts, url)?
         .application_name("heliostat")
         .extra_float_digits(None)
         .statement_cache_capacity(0))
+}
+
+/// The URL's (or `PGSSLROOTCERT`'s) TLS files, read here, capped and only
+/// if they are regular files, then handed to sqlx as PEM: sqlx would read
+/// whatever the path names, `/dev/zero` included, without a limit.
+fn tls_files(mut opts: PgConnectOptions, url: &str) -> Result<PgConnectOptions, String> {
+    if matches!(opts.get_ssl_mode(), sqlx::postgres::PgSslMode::Disable) {
+        return Ok(opts);
+    }
+    let (mut ca, mut cert, mut key) = (std::env::var("PGSSLROOTCERT").ok(), None, None);
+    if let Ok(u) = url::Url::parse(url) {
+        for (k, v) in u.query_pairs() {
+            match &*k {
+                "sslrootcert" | "ssl-root-cert" | "ssl-ca" => ca = Some(v.into_owned()),
+                "sslcert" | "ssl-cert" => cert = Some(v.into_owned()),
+                "sslkey" | "ssl-key" => key = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+    }
+    let read = |what: &str, p: &str| {
+        crate::files::read_capped(std::path::Path::new(p), crate::files::MAX_PEM_BYTES, "PEM")
+            .map_err(|e| format!("{what} {p}: {e}"))
+    };
+    if let Some(p) = ca.filter(|p| !p.is_empty()) {
+        opts = opts.ssl_root_cert_from_pem(read("sslrootcert", &p)?);
+    }
+    if let Some(p) = cert {
+        opts = opts.ssl_client_cert_from_pem(read("sslcert", &p)?);
+    }
+    if let Some(p) = key {
+        opts = opts.ssl_client_key_from_pem(read("sslkey", &p)?);
+    }
+    Ok(opts)
 }
 
 /// Why a pool gave up waiting for a connection. sqlx's pool retries a

@@ -78,8 +78,9 @@ impl Addr {
     }
 }
 
-fn read_pem(what: &str, path: &PathBuf) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("TLS {what} file {}: {e}", path.display()))
+fn read_pem(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
+    crate::files::read_capped(path, crate::files::MAX_PEM_BYTES, "PEM")
+        .map_err(|e| format!("TLS {what} file {}: {e}", path.display()))
 }
 
 /// A client for `addr` with the endpoint's TLS settings and `auth`/`db`.

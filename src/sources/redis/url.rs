@@ -156,6 +156,11 @@ fn parse_host(s: &str, default_port: u16) -> Result<(String, u16), UrlError> {
             None if after.is_empty() => default_port,
             None => return Err(bad(format!("unexpected `{after}` after `[{host}]`"))),
         };
+        // A bracketed host is an IPv6 address, nothing else (a typo would
+        // otherwise be retried forever as a host that never resolves).
+        if host.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(bad(format!("`[{host}]` is not an IPv6 address")));
+        }
         return Ok((host.to_string(), port));
     }
     let (host, port) = match s.rsplit_once(':') {

@@ -110,6 +110,7 @@ fn bad_urls_say_why_and_never_show_the_password() {
         ),
         ("redis://h#insecure", "not supported"),
         ("redis://:hunter2@[::1", "closing"),
+        ("redis://[zz::1]:6430", "`[zz::1]` is not an IPv6 address"),
         ("redis://:hunter2@", "no host"),
         ("redis://h?sentinel_password=x", "redis+sentinel"),
         ("cache-1:6379", "not a URL"),
