@@ -1,11 +1,12 @@
 //! Small shared drawing helpers: number formats, text sparklines and bars,
 //! pane blocks and scrolling tables.
 
+use ratatui::buffer::CellWidth as _;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
-use unicode_width::UnicodeWidthChar;
+use unicode_segmentation::UnicodeSegmentation as _;
 
 use crate::theme::Theme;
 
@@ -127,20 +128,27 @@ pub fn key_label(name: &str, redact: bool, delim: &str) -> String {
     crate::engines::keyspace::redacted(name, redact, delim)
 }
 
-fn cells_of(c: char) -> usize {
-    c.width().unwrap_or(0)
+/// Cells a grapheme cluster takes, measured as ratatui's buffer measures
+/// it when drawing (an emoji joined with zero-width joiners is one
+/// cluster, not four characters); control characters take none.
+fn cells_of(g: &str) -> usize {
+    if g.contains(char::is_control) {
+        0
+    } else {
+        usize::from(g.cell_width())
+    }
 }
 
-/// Display cells of `s` (a wide character takes two).
+/// Display cells of `s` (a wide character takes two), per grapheme cluster.
 pub fn text_width(s: &str) -> usize {
-    s.chars().map(cells_of).sum()
+    s.graphemes(true).map(cells_of).sum()
 }
 
 /// The longest start of `s` that takes at most `width` cells.
 fn head(s: &str, width: usize) -> &str {
     let mut used = 0;
-    for (i, c) in s.char_indices() {
-        used += cells_of(c);
+    for (i, g) in s.grapheme_indices(true) {
+        used += cells_of(g);
         if used > width {
             return &s[..i];
         }
@@ -151,10 +159,10 @@ fn head(s: &str, width: usize) -> &str {
 /// The longest end of `s` that takes at most `width` cells.
 fn tail(s: &str, width: usize) -> &str {
     let mut used = 0;
-    for (i, c) in s.char_indices().rev() {
-        used += cells_of(c);
+    for (i, g) in s.grapheme_indices(true).rev() {
+        used += cells_of(g);
         if used > width {
-            return &s[i + c.len_utf8()..];
+            return &s[i + g.len()..];
         }
     }
     s
@@ -267,7 +275,7 @@ pub fn pane_block(
     } else {
         theme.title
     };
-    let room = (width as usize).saturating_sub(title.chars().count() + 8);
+    let room = (width as usize).saturating_sub(text_width(title) + 8);
     let extra = if room >= 6 {
         format!(" {} ", fit(extra.trim(), room - 2).trim_end())
     } else {
@@ -402,6 +410,35 @@ mod tests {
         assert_eq!(fit("表表表", 4), "表… ");
         assert_eq!(text_width(&fit("表表表", 4)), 4);
         assert_eq!(fit("abc", 0), "");
+    }
+
+    /// Where the buffer puts a `|` after `s`: the cells `s` really took.
+    fn drawn_width(s: &str) -> usize {
+        let mut buf = ratatui::buffer::Buffer::empty(Rect::new(0, 0, 40, 1));
+        buf.set_string(0, 0, format!("{s}|"), Style::default());
+        (0..40u16)
+            .find(|&x| buf[(x, 0)].symbol() == "|")
+            .map_or(99, usize::from)
+    }
+
+    #[test]
+    fn fitted_names_take_the_cells_they_are_drawn_in() {
+        let family = "👩\u{200d}👩\u{200d}👧\u{200d}👦";
+        for name in [
+            format!("{family}orders"),
+            format!("orders{family}x"),
+            format!("a\u{301}b\u{301}c{family}{family}"),
+            "表表表表".to_string(),
+            "flag 🇫🇷 table".to_string(),
+        ] {
+            for w in 1..12 {
+                let f = fit(&name, w);
+                assert_eq!(drawn_width(&f), w, "fit({name:?}, {w}) = {f:?}");
+                assert_eq!(text_width(&f), w, "{f:?}");
+                let m = fit_middle(&name, w);
+                assert_eq!(drawn_width(&m), w, "fit_middle({name:?}, {w}) = {m:?}");
+            }
+        }
     }
 
     #[test]

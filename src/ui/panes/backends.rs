@@ -22,7 +22,7 @@ use crate::sample::{RedisRole, SourceKind};
 use crate::theme::Theme;
 use crate::ui::widgets::{
     bar, bytes, clip, empty_text, fit, fit_middle, key_label, ms, open_pane, pct, row_style, si,
-    sparkline, visible,
+    sparkline, text_width, visible,
 };
 
 fn health_color(h: HealthState, theme: &Theme) -> Style {
@@ -91,7 +91,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     let longest = d
         .backends
         .iter()
-        .map(|b| b.name.chars().count())
+        .map(|b| text_width(&b.name))
         .max()
         .unwrap_or(0);
     // Names get what the columns leave, up to 30 cells.
