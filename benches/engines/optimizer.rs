@@ -78,7 +78,9 @@ fn populated() -> Optimizer {
 pub fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("optimizer");
 
-    let o = populated();
+    // As in the console: samples arrive, the data tick refreshes, panes rank.
+    let mut o = populated();
+    o.refresh();
     let now = Timestamp::from_secs(HISTORY);
     let steady = WorkloadPattern {
         event_rate: 5000.0,

@@ -275,14 +275,17 @@ impl Optimizer {
         true
     }
 
-    /// Refits every model that has new points (cheap when nothing changed).
+    /// Once per data tick: selects each backend's latency percentiles (kept
+    /// until its next sample) and refits every model that has new points;
+    /// cheap when nothing changed.
     pub fn refresh(&mut self) {
-        if !self.config.enable_ml_prediction {
-            return;
-        }
         let (min, ridge) = (self.config.min_samples_for_prediction, self.config.ridge);
+        let fit = self.config.enable_ml_prediction;
         for st in &mut self.backends {
-            st.model.refit(min, ridge);
+            st.window.settle();
+            if fit {
+                st.model.refit(min, ridge);
+            }
         }
     }
 

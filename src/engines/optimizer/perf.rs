@@ -129,13 +129,17 @@ impl Ewma {
     }
 }
 
-/// A ring of the most recent latency samples; percentiles are selected on
-/// demand (read once per data tick, while samples arrive many times a tick).
+/// A ring of the most recent latency samples. Percentiles are selected at
+/// most once per data tick ([`LatencyWindow::settle`]) and kept until a new
+/// sample arrives, so ranking (which reads them for every backend, every
+/// frame) never sorts.
 #[derive(Debug, Clone, Default)]
 pub struct LatencyWindow {
     ring: Vec<f64>,
     next: usize,
     cap: usize,
+    /// The percentiles of `ring` as it is, when settled since the last push.
+    settled: Option<Percentiles>,
 }
 
 /// Nearest-rank index of quantile `q` in a sorted slice of `n` values.
@@ -155,6 +159,7 @@ impl LatencyWindow {
 
     /// Adds a sample (already sanitized).
     pub fn push(&mut self, x: f64) {
+        self.settled = None;
         if self.ring.len() < self.cap {
             self.ring.push(x);
         } else if let Some(slot) = self.ring.get_mut(self.next) {
@@ -163,8 +168,20 @@ impl LatencyWindow {
         self.next = (self.next + 1) % self.cap;
     }
 
-    /// The percentiles of the samples held, if any (computed on demand).
+    /// Select the percentiles now and keep them until the next sample.
+    pub fn settle(&mut self) {
+        if self.settled.is_none() {
+            self.settled = self.select();
+        }
+    }
+
+    /// The percentiles of the samples held, if any: the settled ones, else
+    /// selected now.
     pub fn percentiles(&self) -> Option<Percentiles> {
+        self.settled.or_else(|| self.select())
+    }
+
+    fn select(&self) -> Option<Percentiles> {
         if self.ring.is_empty() {
             return None;
         }
@@ -243,6 +260,22 @@ pub struct BackendPerformance {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settled_percentiles_hold_until_the_next_sample() {
+        let mut w = LatencyWindow::new(100);
+        for x in 1..=100 {
+            w.push(f64::from(x));
+        }
+        let fresh = w.percentiles();
+        w.settle();
+        assert_eq!(w.settled, fresh, "settling selects the same figures");
+        assert_eq!(w.percentiles().map(|p| p.p99), Some(99.0));
+        w.push(1000.0);
+        assert_eq!(w.settled, None, "a sample unsettles");
+        // 1 left the window, 1000 came in: the 99th of 100 is now 100.
+        assert_eq!(w.percentiles().map(|p| p.p99), Some(100.0));
+    }
 
     #[test]
     fn seed_ewma_alpha_blends_after_first_sample() {
