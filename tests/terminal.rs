@@ -313,3 +313,21 @@ fn hostile_paths_are_refused_before_anything_is_read_or_made() {
     assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
     assert!(err.contains("\\x1b]52;c;aGk=\\x07"), "{err}");
 }
+
+#[test]
+fn warm_without_a_config_says_where_it_looked() {
+    let home = std::env::temp_dir().join(format!("heliostat-home-{}", std::process::id()));
+    let out = Command::new(BIN)
+        .args(["warm", "--rule", "users", "--keys", "user:1"])
+        .env("HOME", &home)
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let want = format!(
+        "looked for {}",
+        home.join(".config/heliostat/config.toml").display()
+    );
+    assert!(err.contains(&want), "{err}");
+}
