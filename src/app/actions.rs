@@ -40,8 +40,10 @@ pub enum Effect {
     DryRun {
         /// Request number, echoed in the answer.
         id: u64,
-        /// Key names.
+        /// Key names, in their rule's mode.
         keys: Vec<String>,
+        /// Key names, in refresh mode.
+        refresh: Vec<String>,
     },
     /// Probe the hot keys' TTLs for a refresh / predictive round (live).
     Probe(Vec<String>),

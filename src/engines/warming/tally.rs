@@ -58,7 +58,8 @@ impl Tally {
     }
 
     /// The counts in words: written, left alone, no row and errors always,
-    /// the rarer kinds only when they occur.
+    /// the rarer kinds only when they occur (errors less those without a
+    /// usable TTL are the keys Redis refused).
     pub fn describe(&self) -> String {
         let mut s = format!(
             "written {} · left alone {} · no row {} · errors {}",
@@ -71,7 +72,6 @@ impl Tally {
             (self.type_conflict, "type conflict"),
             (self.null_value, "null value"),
             (self.no_ttl, "no usable TTL"),
-            (self.refused, "refused"),
             (self.no_rule, "no rule match"),
         ] {
             if n > 0 {
@@ -109,7 +109,7 @@ mod tests {
         assert_eq!(t.handled(), 51);
         assert_eq!(
             t.describe(),
-            "written 39 · left alone 1 · no row 5 · errors 3 · no usable TTL 2 · refused 1 · no rule match 3"
+            "written 39 · left alone 1 · no row 5 · errors 3 · no usable TTL 2 · no rule match 3"
         );
         let mut sum = t;
         sum.add(&t);
