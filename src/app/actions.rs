@@ -269,6 +269,7 @@ impl State {
             Action::Confirm => return Outcome::Done(self.confirm(now)),
             Action::Deny => {
                 if self.ui.confirm.take().is_some() {
+                    self.warm.dry_pending = None;
                     self.ui.mode = Mode::Normal;
                     self.ui.set_status("cancelled", false, now);
                 }

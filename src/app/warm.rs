@@ -217,7 +217,6 @@ impl State {
         if live {
             self.warm.dry_seq += 1;
             let id = self.warm.dry_seq;
-            self.warm.dry_pending = Some(id);
             let names = |v: &[(u64, String)]| v.iter().map(|(_, n)| n.clone()).collect();
             let effect = Effect::DryRun {
                 id,
@@ -235,6 +234,7 @@ impl State {
                     refresh,
                 },
             );
+            self.warm.dry_pending = Some(id);
             return vec![effect];
         }
         let count =
@@ -318,6 +318,8 @@ impl State {
     }
 
     fn open_confirm(&mut self, title: String, lines: Vec<String>, action: Pending) {
+        // A dry run still on its way belongs to a dialog no longer open.
+        self.warm.dry_pending = None;
         self.ui.confirm = Some(Confirm {
             title,
             lines,
@@ -340,6 +342,7 @@ impl State {
             return Vec::new();
         };
         self.ui.mode = Mode::Normal;
+        self.warm.dry_pending = None;
         match c.action {
             Pending::Warm {
                 label,
@@ -477,5 +480,98 @@ impl State {
         };
         let ok = finished.is_ok();
         self.warm.auto.job_ended(p.job, failed, ok, keys, unwritten);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::Action;
+    use crate::app::state::SessionInfo;
+    use crate::ops::warm::rules::RuleSpec;
+    use crate::sample::{Body, KeyAccess, Sample, SourceId};
+
+    const T0: Timestamp = Timestamp::from_secs(1_736_150_400);
+
+    fn live() -> State {
+        let session = SessionInfo {
+            writes_allowed: true,
+            ..SessionInfo::default()
+        };
+        let mut st = State::new(session, 1000);
+        let spec = RuleSpec {
+            name: "users".into(),
+            key: "user:${id}".into(),
+            redis: "redis://cache-1:6379".into(),
+            postgres: "postgres://app@db/app".into(),
+            query: "SELECT id::text AS id, v AS value FROM t WHERE id = ANY($1::text[]::int[])"
+                .into(),
+            hot_keys_query: Some("SELECT id::text AS id FROM t".into()),
+            ttl: Some(600),
+            ttl_column: None,
+            ttl_jitter: None,
+            mode: crate::ops::warm::write::Mode::Fill,
+            max_keys_per_s: None,
+            batch: None,
+            contexts: Vec::new(),
+        };
+        st.warm.rules = vec![Rule::from_spec(spec).expect("rule")];
+        let keys = (1..=4)
+            .map(|i| KeyAccess {
+                key: format!("user:{i}"),
+                count: 20,
+                hits: 0,
+                misses: 20,
+            })
+            .collect();
+        st.apply(&Sample {
+            source: SourceId(0),
+            generation: 0,
+            at: T0,
+            body: Body::KeyAccesses(keys),
+        });
+        st.tick(T0);
+        st.handle(Action::Focus(Pane::Warming), T0);
+        st
+    }
+
+    #[test]
+    fn y_waits_for_the_dry_run_and_a_dialog_closed_before_it_answered_holds_nothing_back() {
+        let mut st = live();
+        let fx = st.handle(Action::WarmAll, T0);
+        let [Effect::DryRun { id, keys, .. }] = fx.as_slice() else {
+            panic!("{fx:?}");
+        };
+        let id = *id;
+        assert_eq!(keys.len(), 4);
+        let lines = st.ui.confirm.as_ref().map(|c| c.lines.join("\n"));
+        assert!(
+            lines
+                .as_deref()
+                .is_some_and(|l| l.starts_with("keys: user:") && l.contains("and 1 more")),
+            "{lines:?}"
+        );
+        assert!(
+            st.handle(Action::Confirm, T0).is_empty(),
+            "not before the dry run"
+        );
+        assert!(st.ui.confirm.is_some());
+        st.handle(Action::Deny, T0);
+        // The late answer fills no other dialog, and R's "y" is not held.
+        st.handle(Action::Preload, T0);
+        st.warm_dry(&WarmDry {
+            id,
+            lines: vec!["  4 keys: 4 new".into()],
+            failed: false,
+            unmatched: 0,
+            unmatched_example: None,
+        });
+        let lines = st.ui.confirm.as_ref().map(|c| c.lines.join("\n"));
+        assert!(
+            lines.as_deref().is_some_and(|l| !l.contains("4 new")),
+            "{lines:?}"
+        );
+        let fx = st.handle(Action::Confirm, T0);
+        assert!(matches!(fx.as_slice(), [Effect::Preload { .. }]), "{fx:?}");
     }
 }
