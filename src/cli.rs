@@ -100,6 +100,10 @@ pub struct Cli {
     /// Allow actions that write (warming) against live servers
     #[arg(long, global = true)]
     pub allow_writes: bool,
+    /// Let the warming strategies start jobs by themselves (preload at
+    /// start, background refresh, predictive); needs writes allowed
+    #[arg(long, conflicts_with_all = ["read_only", "demo"])]
+    pub auto_warm: bool,
     /// Show key names only up to their prefix (screen, screenshots, logs)
     #[arg(long, global = true)]
     pub redact_keys: bool,

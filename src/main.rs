@@ -87,6 +87,7 @@ fn session(settings: &Settings) -> SessionInfo {
             .map(|b| (b.label.clone(), b.color.clone().unwrap_or_default())),
         demo: settings.is_demo(),
         writes_allowed: settings.writes_allowed,
+        auto_warm: settings.auto_warm,
         redact_keys: settings.redact_keys,
         key_delimiter: settings.sampler.delimiter.clone(),
         read_only_reason: settings.read_only_reason.clone(),

@@ -216,15 +216,17 @@ pub struct StatementCounters {
 pub struct WarmProgress {
     /// The job (ids come from the app's job board).
     pub job: u64,
-    /// Keys processed so far.
-    pub done: u32,
-    /// Keys that failed or were skipped so far.
-    pub errors: u32,
+    /// Keys dealt with so far, by outcome.
+    pub tally: crate::engines::warming::Tally,
     /// Set when the job ended: `Ok(())` done, `Err(reason)` failed or cancelled.
     pub finished: Option<Result<(), String>>,
     /// Keys the job has, once known (a preload learns them from its query).
     #[serde(default)]
     pub total: Option<u64>,
+    /// With `finished`: the keys not written for a reason of their own (no
+    /// row, a NULL value, no usable TTL, refused), by hash, bounded.
+    #[serde(default)]
+    pub unwritten: Vec<u64>,
 }
 
 /// A dry run for the confirm dialog, computed from the servers.

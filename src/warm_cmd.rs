@@ -1,11 +1,16 @@
 //! `heliostat warm`: run a warm rule without the console, with the same
-//! executor, progress on standard error, a summary, and a non-zero exit
-//! when anything failed.
+//! executor, progress on standard error (the ETA from the measured rate,
+//! unknown while a preload's keys still arrive), a summary counted and
+//! worded as the console's job list counts them (`Tally::describe`), and a
+//! non-zero exit when anything failed.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
+
+use heliostat::engines::warming::RateWindow;
+use rustc_hash::FxHashSet;
 
 use std::time::Duration;
 
@@ -114,35 +119,49 @@ pub fn warm(
             );
             return Ok(());
         }
-        let started = Instant::now();
         let tty = std::io::stderr().is_terminal();
         let mut last = Instant::now();
         let cancel = Arc::new(AtomicBool::new(false));
+        let mut meter = Meter::new(keys.iter().collect::<FxHashSet<_>>().len() as u64);
+        meter.streaming.store(hot.is_some(), Ordering::Relaxed);
         // The keys given, then the hot keys as their query streams them: the
-        // job starts on the first batch while the rest still arrive.
+        // job starts on the first batch while the rest still arrive (counted
+        // on the way, so the ETA knows the total once the query is done).
         let (tx, feed) = tokio::sync::mpsc::unbounded_channel();
         if !keys.is_empty() {
             let _ = tx.send(Ok(keys));
         }
+        let (hot_tx, mut hot_rx) = tokio::sync::mpsc::unbounded_channel();
         let hot_rows = rows.clone();
         let preload = async move {
             if let Some(q) = hot {
-                hot_rows.send_keys(q, &rule.key, rule.batch, &tx).await;
+                hot_rows.send_keys(q, &rule.key, rule.batch, &hot_tx).await;
             }
+            drop(hot_tx);
+        };
+        let (sent, streaming) = (meter.sent.clone(), meter.streaming.clone());
+        let forward = async move {
+            while let Some(chunk) = hot_rx.recv().await {
+                if let Ok(k) = &chunk {
+                    sent.fetch_add(k.len() as u64, Ordering::Relaxed);
+                }
+                let _ = tx.send(chunk);
+            }
+            streaming.store(false, Ordering::Relaxed);
             drop(tx);
         };
         let job = run_feed(rule, feed, &mut rows, &mut target, &cancel, |r| {
             if last.elapsed().as_millis() >= 500 {
                 last = Instant::now();
-                progress(r, started, tty);
+                meter.show(r, tty);
             }
         });
-        let ((), report) = tokio::join!(preload, job);
-        progress(&report, started, tty);
+        let ((), (), report) = tokio::join!(preload, forward, job);
+        meter.show(&report, tty);
         if tty {
             eprintln!();
         }
-        summary(rule, &report, started);
+        summary(rule, &report, meter.started);
         if report.failed() {
             bail!(
                 "warm job failed: {}",
@@ -229,49 +248,77 @@ async fn from_queue(
     Ok(keys)
 }
 
-fn progress(r: &Report, started: Instant, tty: bool) {
-    let secs = started.elapsed().as_secs_f64().max(1e-3);
-    let rate = r.done() as f64 / secs;
-    let left = r.keys.saturating_sub(r.done()) as f64;
-    let eta = if rate > 0.0 { left / rate } else { 0.0 };
-    let line = format!(
-        "warming: {}/{} keys, {:.0} keys/s, {} errors, ETA {:.0}s",
-        r.done(),
-        r.keys,
-        rate,
-        r.written.errors + r.query_errors + r.redis_errors + r.no_ttl,
-        eta
-    );
-    if tty {
-        eprint!("\r{line}   ");
-        let _ = std::io::stderr().flush();
-    } else {
-        eprintln!("{line}");
+/// The progress line's figures: the rate measured over recent progress, and
+/// the keys there are (the ones given, and the hot keys counted as they
+/// stream: unknown until their query is done).
+struct Meter {
+    started: Instant,
+    window: RateWindow,
+    given: u64,
+    sent: Arc<AtomicU64>,
+    streaming: Arc<AtomicBool>,
+}
+
+impl Meter {
+    fn new(given: u64) -> Meter {
+        Meter {
+            started: Instant::now(),
+            window: RateWindow::starting(0),
+            given,
+            sent: Arc::default(),
+            streaming: Arc::default(),
+        }
+    }
+
+    fn show(&mut self, r: &Report, tty: bool) {
+        let ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.window.record(ms, r.done());
+        let so_far = self.given + self.sent.load(Ordering::Relaxed);
+        let total = (!self.streaming.load(Ordering::Relaxed)).then_some(so_far);
+        let eta = match (self.window.eta_ms(ms, total), total) {
+            (Some(left), _) => format!("{:.0}s", left as f64 / 1e3),
+            (None, None) => format!("? (keys still coming: {so_far} so far)"),
+            (None, Some(_)) => "–".to_string(),
+        };
+        let line = format!(
+            "warming: {}/{} keys · {:.0} keys/s · ETA {eta} · {}",
+            r.done(),
+            total.map_or("?".to_string(), |t| t.to_string()),
+            self.window.rate(ms).unwrap_or(0.0),
+            r.tally().describe(),
+        );
+        if tty {
+            eprint!("\r{line}   ");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("{line}");
+        }
     }
 }
 
 fn summary(rule: &Rule, r: &Report, started: Instant) {
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "rule `{}`: {} keys in {secs:.2} s ({:.0} keys/s)\n  written {}\n  already there {}\n  absent (refresh) {}\n  type conflict {}\n  no row {}\n  null value {}\n  no usable TTL {}\n  no rule match {}\n  write errors {}\n  failed batches: query {}, redis {}{}{}",
+    let mut out = format!(
+        "rule `{}`: {} keys in {secs:.2} s ({:.0} keys/s): {}",
         rule.name,
         r.keys,
         r.done() as f64 / secs.max(1e-6),
-        r.written.written,
-        r.written.existed,
-        r.written.absent,
-        r.written.type_conflict,
-        r.no_row,
-        r.null_value,
-        r.no_ttl,
-        r.no_rule,
-        r.written.errors,
-        r.query_errors,
-        r.redis_errors,
-        if r.cancelled { "\n  cancelled" } else { "" },
-        r.paused
-            .as_deref()
-            .map(|p| format!("\n  paused: {p}"))
-            .unwrap_or_default(),
+        r.tally().describe(),
     );
+    if r.query_errors + r.redis_errors > 0 {
+        out.push_str(&format!(
+            "\n  failed batches: query {}, redis {}",
+            r.query_errors, r.redis_errors
+        ));
+    }
+    if let Some(n) = r.keys.checked_sub(r.done()).filter(|n| *n > 0) {
+        out.push_str(&format!("\n  not tried {n}"));
+    }
+    if r.cancelled {
+        out.push_str("\n  cancelled");
+    }
+    if let Some(p) = &r.paused {
+        out.push_str(&format!("\n  paused: {p}"));
+    }
+    println!("{out}");
 }

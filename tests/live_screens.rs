@@ -10,13 +10,15 @@ use heliostat::app::actions::Effect;
 use heliostat::app::run::chrome;
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::Timestamp;
+use heliostat::engines::warming::Tally;
 use heliostat::export::to_text;
 use heliostat::keymap::Keymap;
+use heliostat::ops::warm::console::WARM_SOURCE;
 use heliostat::ops::warm::rules::{Rule, RuleSpec};
 use heliostat::ops::warm::write::Mode;
 use heliostat::sample::{
-    AccessAgg, Body, FlushOutcome, KeyAccess, Sample, SinkReport, SourceId, StoredClient, WarmDry,
-    WarmProgress,
+    AccessAgg, Body, FlushOutcome, KeyAccess, KeyObs, Sample, SinkReport, SourceId, StoredClient,
+    WarmDry, WarmProgress,
 };
 use heliostat::snapshot::render_buffer;
 use heliostat::theme::Theme;
@@ -173,7 +175,7 @@ fn the_warm_dialog_shows_the_dry_run_then_the_job_runs() {
     st.tick(T0);
     zoom(&mut st, Pane::Warming, T0);
     let fx = st.handle(Action::WarmAll, T0);
-    let [Effect::DryRun { id, keys }] = fx.as_slice() else {
+    let [Effect::DryRun { id, keys, .. }] = fx.as_slice() else {
         panic!("{fx:?}");
     };
     assert_eq!(keys.len(), 30);
@@ -204,10 +206,15 @@ fn the_warm_dialog_shows_the_dry_run_then_the_job_runs() {
     let at = T0.add_secs(2);
     let p = WarmProgress {
         job: *job,
-        done: 12,
-        errors: 1,
+        tally: Tally {
+            written: 10,
+            left_alone: 1,
+            refused: 1,
+            ..Tally::default()
+        },
         finished: None,
         total: None,
+        unwritten: Vec::new(),
     };
     st.apply(&sample(at, Body::WarmProgress(p)));
     st.tick(at);
@@ -251,13 +258,95 @@ fn the_warm_dialog_redacts_the_unmatched_example() {
                 "  2 keys: 2 new, 0 overwritten, 0 left alone, 0 type conflict, 0 no row".into(),
             ],
             failed: false,
-            unmatched: 1,
-            unmatched_example: Some(example.into()),
+            unmatched: 0,
+            unmatched_example: None,
         };
         st.apply(&sample(T0, Body::WarmDry(dry)));
         let s = screen(&st, 120, 24);
-        let line = format!("1 keys match no warm rule and will be skipped {shown}");
+        let line = format!("1 keys match no warm rule and are skipped {shown}");
         assert!(s.contains(&line), "{s}");
         assert_eq!(s.contains("9f2a77c1"), !redact, "{s}");
     }
+}
+
+/// Hot keys of the `users` rule: 1..=2 expire in 100 s (under the 300 s
+/// threshold), 3..=5 are missing. The round's probe is answered as the
+/// warm service would, then the round plans.
+fn answered_round(auto: bool) -> (State, Vec<Effect>) {
+    let mut st = live(true);
+    st.session.auto_warm = auto;
+    st.warm.rules = vec![rule()];
+    let keys = (1..=5)
+        .map(|i| KeyAccess {
+            key: format!("user:{i}"),
+            count: 30,
+            hits: 20,
+            misses: 10,
+        })
+        .collect();
+    st.apply(&sample(T0, Body::KeyAccesses(keys)));
+    st.tick(T0);
+    let fx = st.warm_round(T0);
+    let [Effect::Probe(probed)] = fx.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(probed.len(), 5);
+    let obs = (1..=5)
+        .map(|i| KeyObs {
+            key: format!("user:{i}"),
+            node: WARM_SOURCE,
+            ttl_ms: (i <= 2).then_some(100_000),
+            accesses: 0,
+        })
+        .collect();
+    st.apply(&Sample {
+        source: WARM_SOURCE,
+        generation: 0,
+        at: T0,
+        body: Body::Keys(obs),
+    });
+    let at = T0.add_secs(1);
+    let fx = st.warm_round(at);
+    zoom(&mut st, Pane::Warming, at.add_secs(2));
+    (st, fx)
+}
+
+#[test]
+fn without_auto_warm_the_round_only_says_what_it_would_do() {
+    let (st, fx) = answered_round(false);
+    assert!(fx.is_empty(), "nothing starts by itself: {fx:?}");
+    assert!(st.jobs.active().is_empty());
+    let s = screen(&st, 120, 16);
+    assert!(
+        s.contains("auto-warm off · round 2s ago would refresh 2 keys, would fill 3"),
+        "{s}"
+    );
+    assert!(!s.contains("AUTO-WARM"), "{s}");
+    insta::assert_snapshot!("warm_round_plan_only", s);
+}
+
+#[test]
+fn auto_warm_is_shown_in_the_header_and_its_round_starts_one_job_per_rule() {
+    let (st, fx) = answered_round(true);
+    // The refresh job first; the rule's fill job waits for it to end.
+    let [
+        Effect::Warm {
+            keys,
+            refresh: true,
+            ..
+        },
+    ] = fx.as_slice()
+    else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(keys.len(), 2);
+    let s = screen(&st, 120, 16);
+    let header = s.lines().next().unwrap();
+    assert!(header.contains(" AUTO-WARM "), "{s}");
+    assert!(
+        s.contains("AUTO-WARM · round 2s ago: refreshing 2 keys, filling 3"),
+        "{s}"
+    );
+    assert!(s.contains("auto refresh users"), "{s}");
+    insta::assert_snapshot!("warm_round_auto", s);
 }

@@ -1,163 +1,28 @@
 //! Warming from the console, driven by key events through the real keymap,
 //! against a throw-away Redis and PostgreSQL: the confirm dialog's dry run
 //! from the servers, the job's progress and result on the board, cancel,
-//! preload (`R`), the read-only refusal, and the background-refresh round.
+//! preload (`R`), the read-only refusal, and the background-refresh round
+//! (with automatic warming on).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/console.rs"]
+mod console;
 mod support;
 
 use support::runtime;
 
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use console::{Console, rule, setup, users_config};
+use crossterm::event::KeyCode;
 use heliostat::action::Pane;
 use heliostat::app::actions::Effect;
-use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::warming::{JobState, WarmingStrategy};
-use heliostat::keymap::{Keymap, Resolved};
-use heliostat::ops::warm::console::{JobLog, WarmCmd, spawn_warm_service};
-use heliostat::ops::warm::rules::{Rule, RuleSpec};
-use heliostat::ops::warm::write::Mode;
+use heliostat::ops::warm::console::JobLog;
 use heliostat::sample::{Body, KeyAccess, Sample, SourceId};
 use heliostat::sources::redis::wall_now;
 use support::RedisServer;
-use support::postgres::PgServer;
-use tokio::sync::mpsc;
-
-fn rule(redis: &RedisServer, pg: &PgServer, rate: u64, batch: usize) -> Rule {
-    Rule::from_spec(RuleSpec {
-        name: "users".into(),
-        key: "user:${id}".into(),
-        redis: redis.url(),
-        postgres: pg.url(),
-        query:
-            "SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])"
-                .into(),
-        hot_keys_query: Some("SELECT id::text AS id FROM users WHERE id <= 300".into()),
-        ttl: Some(600),
-        ttl_column: None,
-        ttl_jitter: Some(0.1),
-        mode: Mode::Fill,
-        max_keys_per_s: Some(rate),
-        batch: Some(batch),
-        contexts: Vec::new(),
-    })
-    .unwrap()
-}
-
-struct Console {
-    state: State,
-    keymap: Keymap,
-    rx: mpsc::Receiver<Vec<Sample>>,
-    cmds: mpsc::Sender<WarmCmd>,
-}
-
-impl Console {
-    fn new(rules: Vec<Rule>, writes: bool) -> Console {
-        Console::with_log(rules, writes, None)
-    }
-
-    fn with_log(rules: Vec<Rule>, writes: bool, log: Option<JobLog>) -> Console {
-        let session = SessionInfo {
-            writes_allowed: writes,
-            read_only_reason: (!writes).then(|| "--read-only was given".to_string()),
-            ..SessionInfo::default()
-        };
-        let mut state = State::new(session, 1000);
-        state.warm.rules = rules.clone();
-        let (tx, rx) = mpsc::channel(256);
-        let (cmds, cmd_rx) = mpsc::channel(64);
-        spawn_warm_service(rules, log, cmd_rx, tx);
-        let mut c = Console {
-            state,
-            keymap: Keymap::default(),
-            rx,
-            cmds,
-        };
-        c.state.tick(wall_now());
-        c
-    }
-
-    /// Press `key` as a terminal would deliver it; perform the effects.
-    async fn press(&mut self, key: KeyCode) -> Vec<Effect> {
-        let ev = KeyEvent::new(key, KeyModifiers::NONE);
-        let Resolved::Action(a) = self
-            .keymap
-            .resolve(self.state.ui.mode, self.state.ui.focus, ev)
-        else {
-            panic!("{key:?} is not bound here");
-        };
-        let fx = self.state.handle(a, wall_now());
-        for f in &fx {
-            self.perform(f.clone()).await;
-        }
-        fx
-    }
-
-    async fn perform(&mut self, f: Effect) {
-        if let Some(cmd) = f.warm_cmd() {
-            self.cmds.send(cmd).await.unwrap();
-        }
-    }
-
-    /// Apply samples (ticking) until `done` or 20 s.
-    async fn until(&mut self, mut done: impl FnMut(&State) -> bool) {
-        let end = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !done(&self.state) {
-            match tokio::time::timeout_at(end, self.rx.recv()).await {
-                Ok(Some(batch)) => batch.iter().for_each(|s| self.state.apply(s)),
-                _ => panic!("timed out; status {:?}", self.state.ui.status),
-            }
-            self.state.tick(wall_now());
-        }
-    }
-
-    /// Hot keys missing from the cache: warming candidates.
-    fn misses(&mut self, ids: impl Iterator<Item = u32>) {
-        let keys = ids
-            .map(|i| KeyAccess {
-                key: format!("user:{i}"),
-                count: 20,
-                hits: 0,
-                misses: 20,
-            })
-            .collect();
-        self.state.apply(&Sample {
-            source: SourceId(0),
-            generation: 0,
-            at: wall_now(),
-            body: Body::KeyAccesses(keys),
-        });
-        self.state.tick(wall_now());
-    }
-}
-
-/// A config file with the `users` rule (fill, ttl 600) for the binary.
-fn users_config(redis: &RedisServer, pg: &PgServer) -> std::path::PathBuf {
-    let config = redis.dir().join("heliostat.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[warm.rules]]\nname = \"users\"\nkey = \"user:${{id}}\"\nredis = \"{}\"\npostgres = \"{}\"\n\
-             query = \"SELECT id::text AS id, payload AS value FROM users WHERE id = ANY($1::text[]::int[])\"\nttl = 600\n",
-            redis.url(),
-            pg.url()
-        ),
-    )
-    .unwrap();
-    config
-}
-
-fn setup() -> (RedisServer, PgServer) {
-    let pg = PgServer::start();
-    pg.sql(
-        "CREATE TABLE users (id int PRIMARY KEY, payload text); \
-         INSERT INTO users SELECT g, 'p' || g FROM generate_series(1, 5000) g;",
-    );
-    (RedisServer::start(), pg)
-}
 
 #[test]
 fn w_shows_a_dry_run_from_the_servers_then_warms_and_the_result_lands_on_the_board() {
@@ -194,7 +59,12 @@ fn w_shows_a_dry_run_from_the_servers_then_warms_and_the_result_lands_on_the_boa
             .await;
         let j = c.state.jobs.get(job).unwrap();
         assert_eq!(j.state, JobState::Done, "{j:?}");
-        assert_eq!((j.progress.done, j.progress.errors), (45, 5));
+        // No row is not an error: the database has nothing to cache.
+        assert_eq!((j.progress.done, j.progress.errors), (45, 0));
+        assert_eq!(
+            j.progress.tally.describe(),
+            "written 39 · left alone 1 · no row 5 · errors 0"
+        );
         let v: String = redis.cmd(&["GET", "user:40"]).unwrap();
         assert_eq!(v, "p40");
         let ttl: i64 = redis.cmd(&["TTL", "user:40"]).unwrap();
@@ -291,7 +161,7 @@ fn read_only_refuses_and_the_refresh_round_overwrites_keys_about_to_expire() {
             let k = format!("user:{i}");
             redis.cmd::<()>(&["SET", &k, "stale", "EX", "100"]).unwrap();
         }
-        let mut c = Console::new(vec![rule(&redis, &pg, 0, 50)], true);
+        let mut c = Console::auto(vec![rule(&redis, &pg, 0, 50)]);
         c.state
             .warming
             .set_strategy(WarmingStrategy::BackgroundRefresh);

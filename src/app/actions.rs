@@ -42,8 +42,10 @@ pub enum Effect {
     DryRun {
         /// Request number, echoed in the answer.
         id: u64,
-        /// Key names.
+        /// Key names, in their rule's mode.
         keys: Vec<String>,
+        /// Key names, in refresh mode.
+        refresh: Vec<String>,
     },
     /// Probe the hot keys' TTLs for a refresh / predictive round (live).
     Probe(Vec<String>),
@@ -288,6 +290,7 @@ impl State {
             Action::Confirm => return Outcome::Done(self.confirm(now)),
             Action::Deny => {
                 if self.ui.confirm.take().is_some() {
+                    self.warm.dry_pending = None;
                     self.ui.mode = Mode::Normal;
                     self.ui.set_status("cancelled", false, now);
                 }

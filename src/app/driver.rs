@@ -37,6 +37,8 @@ impl DemoDriver {
             banner: None,
             demo: true,
             writes_allowed: true,
+            // The demo never warms by itself: its jobs start on "y".
+            auto_warm: false,
             redact_keys: false,
             key_delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             read_only_reason: None,

@@ -15,3 +15,4 @@ pub mod source;
 pub mod state;
 pub mod ui_state;
 pub mod warm;
+pub mod warm_round;

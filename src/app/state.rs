@@ -55,6 +55,10 @@ pub struct SessionInfo {
     pub demo: bool,
     /// Writes are allowed in this context.
     pub writes_allowed: bool,
+    /// Automatic warming (preload at start, background refresh,
+    /// predictive) starts jobs by itself: `auto_warm = true` or
+    /// `--auto-warm`, live, with writes allowed. Off, the rounds only plan.
+    pub auto_warm: bool,
     /// Key names are shown only up to their prefix.
     pub redact_keys: bool,
     /// Key prefix delimiter (`--key-delimiter`): keys named by access
@@ -75,6 +79,7 @@ impl Default for SessionInfo {
             banner: None,
             demo: false,
             writes_allowed: false,
+            auto_warm: false,
             redact_keys: false,
             key_delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             read_only_reason: None,

@@ -24,14 +24,19 @@ pub enum Pending {
     Warm {
         /// Short description for the job list.
         label: String,
-        /// The keys.
+        /// Keys warmed in their rule's mode (missing, predicted, preload).
         keys: Vec<(u64, String)>,
+        /// Keys about to expire, overwritten in refresh mode.
+        refresh: Vec<(u64, String)>,
     },
     /// Run a warm rule's preload.
     Preload {
         /// The rule's name.
         rule: String,
     },
+    /// Nothing can run (no key matches a rule, the dry run failed): the
+    /// dialog only informs, and "y" closes it like "n".
+    Nothing,
 }
 
 /// The one-line message under the panes.

@@ -1,18 +1,22 @@
 //! Warming from the console: the confirm dialog (a dry run from the servers
-//! when live), starting jobs and preloads, their progress, and the
-//! automatic rounds of the background-refresh and predictive strategies.
+//! when live), starting jobs and preloads on "y", and their progress and
+//! results. The automatic rounds are in `warm_round.rs`.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::actions::Effect;
 use super::state::State;
 use super::ui_state::{Confirm, Mode, Pending};
+use super::warm_round::AutoRounds;
 use crate::action::Pane;
 use crate::engines::Timestamp;
 use crate::engines::warming::CandidateReason;
 use crate::ops::warm::console::{WarmCmd, rule_for};
 use crate::ops::warm::rules::Rule;
 use crate::sample::{WarmDry, WarmProgress};
+
+/// Keys a confirm dialog names, at most (then "and N more").
+const KEYS_NAMED: usize = 3;
 
 impl Effect {
     /// The live warm service's command for a warming effect; `None` for the
@@ -22,7 +26,7 @@ impl Effect {
             Effect::Warm { job, keys, refresh } => WarmCmd::Warm { job, keys, refresh },
             Effect::CancelWarm(job) => WarmCmd::Cancel(job),
             Effect::Preload { job, rule } => WarmCmd::Preload { job, rule },
-            Effect::DryRun { id, keys } => WarmCmd::DryRun { id, keys },
+            Effect::DryRun { id, keys, refresh } => WarmCmd::DryRun { id, keys, refresh },
             Effect::Probe(keys) => WarmCmd::Probe(keys),
             _ => return None,
         })
@@ -40,11 +44,10 @@ pub struct WarmBoard {
     dry_seq: u64,
     /// A probe round's answers arrived: plan its jobs at the next tick.
     pub round_answered: bool,
-    /// The start-up preloads were asked for.
-    preloaded: bool,
-    /// A job ended: probe the hot keys at the next round, not an interval
-    /// later, so the queue stops listing keys that were just written.
-    probe_now: bool,
+    /// The start-up preloads were asked for (automatic warming only).
+    pub(crate) preloaded: bool,
+    /// The automatic rounds: their plan, jobs, backoff.
+    pub auto: AutoRounds,
     /// Key hash → when the job that wrote it ran (start, end). The key
     /// sampler's idle time cannot tell the console's own `SET` from a real
     /// access; a touch inside that window is taken as the write, so a
@@ -78,9 +81,26 @@ impl WarmBoard {
     }
 }
 
+/// "keys: a, b, c and 27 more", each shown as the screen shows keys
+/// (only up to its prefix where keys are redacted).
+pub(crate) fn keys_line(names: &[&str], redact: bool, delim: &str) -> String {
+    let shown: Vec<String> = names
+        .iter()
+        .take(KEYS_NAMED)
+        .map(|k| crate::ui::widgets::key_label(k, redact, delim))
+        .collect();
+    let more = names.len().saturating_sub(KEYS_NAMED);
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("keys: {}{tail}", shown.join(", "))
+}
+
 impl State {
     /// Whether warming acts on real servers (not the demo's simulation).
-    fn live_warming(&self) -> bool {
+    pub(crate) fn live_warming(&self) -> bool {
         !self.session.demo
     }
 
@@ -101,8 +121,16 @@ impl State {
         true
     }
 
+    fn key_shown(&self, key: &str) -> String {
+        crate::ui::widgets::key_label(key, self.session.redact_keys, &self.session.key_delimiter)
+    }
+
     /// `w` / `W`: the confirm dialog for the marked, selected or all
-    /// candidates. Live, its counts come from a dry run on the servers.
+    /// candidates, naming the keys. Keys about to expire are refreshed
+    /// (refresh mode), the others warmed in their rule's mode, as the
+    /// automatic round would. Live, keys no rule matches are left out (and
+    /// said so), and the counts come from a dry run on the servers: "y"
+    /// waits for it, and is not offered when it failed.
     pub(crate) fn ask_warm(&mut self, all: bool, now: Timestamp) -> Vec<Effect> {
         if self.refuse_read_only(now) {
             return Vec::new();
@@ -125,11 +153,14 @@ impl State {
         } else {
             d.get(self.ui.selected(Pane::Warming)).into_iter().collect()
         };
-        let keys: Vec<(u64, String)> = picked
+        let named: Vec<(u64, String, bool)> = picked
             .iter()
-            .filter_map(|c| c.name.clone().map(|n| (c.key_hash, n)))
+            .filter_map(|c| {
+                let expiring = matches!(c.reason, CandidateReason::Expiring { .. });
+                c.name.clone().map(|n| (c.key_hash, n, expiring))
+            })
             .collect();
-        if keys.is_empty() {
+        if named.is_empty() {
             self.ui.set_status(
                 "nothing to warm: the queue is empty or the keys have no names",
                 true,
@@ -137,26 +168,74 @@ impl State {
             );
             return Vec::new();
         }
+        let live = self.live_warming();
+        let (matched, unmatched): (Vec<_>, Vec<_>) = named
+            .into_iter()
+            .partition(|(_, n, _)| !live || rule_for(&self.warm.rules, n).is_some());
+        let skipped = unmatched.first().map(|(_, example, _)| {
+            format!(
+                "{} keys match no warm rule and are skipped (e.g. {})",
+                unmatched.len(),
+                self.key_shown(example)
+            )
+        });
+        if matched.is_empty() {
+            let rules: Vec<String> = self
+                .warm
+                .rules
+                .iter()
+                .map(|r| format!("`{}` ({})", r.name, r.key))
+                .collect();
+            let lines = vec![
+                skipped.unwrap_or_default(),
+                format!("warm rules: {}", rules.join(", ")),
+                "nothing to warm: n or Esc to close".to_string(),
+            ];
+            self.open_confirm("Nothing to warm".to_string(), lines, Pending::Nothing);
+            return Vec::new();
+        }
+        let names: Vec<&str> = matched.iter().map(|(_, n, _)| n.as_str()).collect();
+        let mut lines = vec![keys_line(
+            &names,
+            self.session.redact_keys,
+            &self.session.key_delimiter,
+        )];
+        lines.extend(skipped);
         let label = if all {
             "whole queue".to_string()
         } else {
-            format!("{} selected", keys.len())
+            format!("{} selected", matched.len())
         };
-        let title = format!("Warm {} keys?", keys.len());
-        if self.live_warming() {
+        let title = format!("Warm {} keys?", matched.len());
+        // The demo's simulated cache has one way to warm: one job.
+        let (refresh, keys): (Vec<_>, Vec<_>) =
+            matched.into_iter().partition(|(_, _, e)| live && *e);
+        let strip = |v: Vec<(u64, String, bool)>| -> Vec<(u64, String)> {
+            v.into_iter().map(|(h, n, _)| (h, n)).collect()
+        };
+        let (refresh, keys) = (strip(refresh), strip(keys));
+        if live {
             self.warm.dry_seq += 1;
             let id = self.warm.dry_seq;
-            self.warm.dry_pending = Some(id);
-            let names: Vec<String> = keys.iter().map(|(_, n)| n.clone()).collect();
+            let names = |v: &[(u64, String)]| v.iter().map(|(_, n)| n.clone()).collect();
+            let effect = Effect::DryRun {
+                id,
+                keys: names(&keys),
+                refresh: names(&refresh),
+            };
+            lines.push("dry run: asking the database and Redis what would happen…".to_string());
+            lines.push("y once the dry run answers, n or Esc to cancel".to_string());
             self.open_confirm(
                 title,
-                vec![
-                    "dry run: asking the database and Redis what would happen…".to_string(),
-                    "y to warm, n or Esc to cancel".to_string(),
-                ],
-                Pending::Warm { label, keys },
+                lines,
+                Pending::Warm {
+                    label,
+                    keys,
+                    refresh,
+                },
             );
-            return vec![Effect::DryRun { id, keys: names }];
+            self.warm.dry_pending = Some(id);
+            return vec![effect];
         }
         let count =
             |f: fn(&CandidateReason) -> bool| picked.iter().filter(|c| f(&c.reason)).count();
@@ -168,7 +247,7 @@ impl State {
                 CandidateReason::Predicted { .. } | CandidateReason::Preload
             )
         });
-        let lines = vec![
+        lines.extend([
             "target: the demo's simulated cache".to_string(),
             format!(
                 "{missing} missing (would be new), {expiring} expiring (refreshed), {predicted} predicted or preload"
@@ -178,8 +257,13 @@ impl State {
                 self.warming.config().batch_size
             ),
             "y to warm, n or Esc to cancel".to_string(),
-        ];
-        self.open_confirm(title, lines, Pending::Warm { label, keys });
+        ]);
+        let pending = Pending::Warm {
+            label,
+            keys,
+            refresh,
+        };
+        self.open_confirm(title, lines, pending);
         Vec::new()
     }
 
@@ -234,6 +318,8 @@ impl State {
     }
 
     fn open_confirm(&mut self, title: String, lines: Vec<String>, action: Pending) {
+        // A dry run still on its way belongs to a dialog no longer open.
+        self.warm.dry_pending = None;
         self.ui.confirm = Some(Confirm {
             title,
             lines,
@@ -242,29 +328,53 @@ impl State {
         self.ui.mode = Mode::Confirm;
     }
 
-    /// "y" in the dialog: start the job.
+    /// "y" in the dialog: start the job (not before the dry run answered).
     pub(crate) fn confirm(&mut self, now: Timestamp) -> Vec<Effect> {
+        if self.warm.dry_pending.is_some() && self.ui.confirm.is_some() {
+            self.ui.set_status(
+                "waiting for the dry run: y once it answers (n or Esc cancels)",
+                false,
+                now,
+            );
+            return Vec::new();
+        }
         let Some(c) = self.ui.confirm.take() else {
             return Vec::new();
         };
         self.ui.mode = Mode::Normal;
         self.warm.dry_pending = None;
         match c.action {
-            Pending::Warm { label, keys } => {
+            Pending::Warm {
+                label,
+                keys,
+                refresh,
+            } => {
                 self.ui.marked.clear();
-                vec![self.start_job(label, keys, false, now)]
+                let mut out = Vec::new();
+                if !keys.is_empty() {
+                    out.push(self.start_job(label.clone(), keys, false, now));
+                }
+                if !refresh.is_empty() {
+                    out.push(self.start_job(format!("{label} (refresh)"), refresh, true, now));
+                }
+                out
             }
             Pending::Preload { rule } => {
-                let id = self.jobs.submit(format!("preload {rule}"), 0, now);
-                let _ = self.jobs.start(id, now);
-                self.ui
-                    .set_status(format!("warm job {id} started: preload {rule}"), false, now);
-                vec![Effect::Preload { job: id, rule }]
+                vec![self.start_preload(format!("preload {rule}"), rule, now)]
             }
+            Pending::Nothing => Vec::new(),
         }
     }
 
-    fn start_job(
+    pub(crate) fn start_preload(&mut self, label: String, rule: String, now: Timestamp) -> Effect {
+        let id = self.jobs.submit_open(label.clone(), now);
+        let _ = self.jobs.start(id, now);
+        self.ui
+            .set_status(format!("warm job {id} started: {label}"), false, now);
+        Effect::Preload { job: id, rule }
+    }
+
+    pub(crate) fn start_job(
         &mut self,
         label: String,
         keys: Vec<(u64, String)>,
@@ -287,175 +397,181 @@ impl State {
         }
     }
 
-    /// A dry run arrived: it replaces the dialog's placeholder lines.
+    /// A dry run arrived: it replaces the dialog's placeholder lines. A
+    /// failed one keeps its reasons and offers no "y".
     pub(crate) fn warm_dry(&mut self, d: &WarmDry) {
         if self.warm.dry_pending != Some(d.id) {
             return;
         }
         self.warm.dry_pending = None;
-        if let Some(c) = self.ui.confirm.as_mut() {
-            let mut lines = d.lines.clone();
-            if d.unmatched > 0 {
-                let example = d
-                    .unmatched_example
-                    .as_deref()
-                    .map_or_else(String::new, |k| {
-                        let shown = crate::ui::widgets::key_label(
-                            k,
-                            self.session.redact_keys,
-                            &self.session.key_delimiter,
-                        );
-                        format!(" (e.g. {shown})")
-                    });
-                lines.push(format!(
-                    "{} keys match no warm rule and will be skipped{example}",
-                    d.unmatched
-                ));
-            }
-            lines.push(if d.failed {
-                "the dry run failed: y still tries, n or Esc to cancel".to_string()
-            } else {
-                "y to warm, n or Esc to cancel".to_string()
-            });
-            c.lines = lines;
+        let example = d.unmatched_example.as_deref().map(|k| self.key_shown(k));
+        let Some(c) = self.ui.confirm.as_mut() else {
+            return;
+        };
+        // The keys (and skipped) lines stay; the placeholder goes.
+        c.lines
+            .retain(|l| l.starts_with("keys: ") || l.contains("match no warm rule"));
+        c.lines.extend(d.lines.iter().cloned());
+        if d.unmatched > 0 {
+            let example = example.map_or_else(String::new, |k| format!(" (e.g. {k})"));
+            c.lines.push(format!(
+                "{} keys match no warm rule and are skipped{example}",
+                d.unmatched
+            ));
         }
-    }
-
-    /// The automatic strategies, once per data tick (live, with rules, where
-    /// writes are allowed): preload at start; every refresh interval a
-    /// probe of the hot keys (`PTTL`), and when its answers are in, one job
-    /// for the expiring keys (background refresh) and the missing hot ones
-    /// (predictive). The engine caps refreshes without a real access.
-    pub fn warm_round(&mut self, now: Timestamp) -> Vec<Effect> {
-        if !self.live_warming() || self.warm.rules.is_empty() || !self.session.writes_allowed {
-            return Vec::new();
+        if d.failed {
+            c.lines
+                .push("the dry run failed (above), so y is not offered: n or Esc to close".into());
+            c.action = Pending::Nothing;
+        } else {
+            c.lines.push("y to warm, n or Esc to cancel".to_string());
         }
-        let strategy = self.warming.config().strategy;
-        let mut out = Vec::new();
-        if !self.warm.preloaded {
-            self.warm.preloaded = true;
-            if strategy.includes_preload() {
-                for r in self
-                    .warm
-                    .rules
-                    .iter()
-                    .filter(|r| r.hot_keys_query.is_some())
-                {
-                    let rule = r.name.clone();
-                    let id = self.jobs.submit(format!("preload {rule} (start)"), 0, now);
-                    let _ = self.jobs.start(id, now);
-                    out.push(Effect::Preload { job: id, rule });
-                }
-            }
-        }
-        let (refresh, predictive) = (
-            strategy.includes_refresh(),
-            strategy.includes_predictive() && self.warming.config().enable_prediction,
-        );
-        if !refresh && !predictive {
-            return out;
-        }
-        if self.warm.round_answered {
-            self.warm.round_answered = false;
-            let busy: FxHashSet<u64> = self.job_keys.values().flatten().copied().collect();
-            // Expiring keys are overwritten (refresh); missing ones filled.
-            let mut expiring = Vec::new();
-            let mut missing = Vec::new();
-            for c in self.warming.plan(now) {
-                let Some(name) = c.name else { continue };
-                if busy.contains(&c.key_hash) || rule_for(&self.warm.rules, &name).is_none() {
-                    continue;
-                }
-                match c.reason {
-                    CandidateReason::Expiring { .. } if refresh => {
-                        expiring.push((c.key_hash, name));
-                    }
-                    CandidateReason::MissingHot { .. } | CandidateReason::Predicted { .. }
-                        if predictive =>
-                    {
-                        missing.push((c.key_hash, name));
-                    }
-                    _ => {}
-                }
-            }
-            if !expiring.is_empty() {
-                out.push(self.start_job("background refresh".into(), expiring, true, now));
-            }
-            if !missing.is_empty() {
-                out.push(self.start_job("predictive".into(), missing, false, now));
-            }
-        }
-        if self.warming.refresh_due(now) || std::mem::take(&mut self.warm.probe_now) {
-            self.warming.begin_round(now);
-            let keys: Vec<String> = self
-                .warming
-                .probe_list(now)
-                .into_iter()
-                .filter_map(|e| e.name)
-                .filter(|n| rule_for(&self.warm.rules, n).is_some())
-                .collect();
-            if !keys.is_empty() {
-                out.push(Effect::Probe(keys));
-            }
-        }
-        out
     }
 
     pub(crate) fn warm_progress(&mut self, p: &WarmProgress, at: Timestamp) {
         if let Some(total) = p.total {
             let _ = self.jobs.set_total(p.job, total);
         }
-        let Some(job) = self.jobs.get(p.job) else {
+        if self.jobs.get(p.job).is_none() {
+            return;
+        }
+        let _ = self.jobs.report(p.job, p.tally, at);
+        let Some(finished) = &p.finished else {
             return;
         };
-        let (done, errors) = (job.progress.done, job.progress.errors);
-        let _ = self.jobs.advance(
-            p.job,
-            u64::from(p.done).saturating_sub(done),
-            u64::from(p.errors).saturating_sub(errors),
-            at,
-        );
-        self.warm.probe_now |= p.finished.is_some();
-        if p.finished.is_some() {
-            // Whatever it wrote (all of it, or part before a cancel or a
-            // failure) was written while it ran.
-            let from = self
-                .jobs
-                .get(p.job)
-                .and_then(|j| j.started_at)
-                .unwrap_or(at);
-            for &h in self.job_keys.get(&p.job).into_iter().flatten() {
-                self.warm.written.insert(h, (from, at));
-            }
+        // Whatever it wrote (all of it, or part before a cancel or a
+        // failure) was written while it ran.
+        let from = self
+            .jobs
+            .get(p.job)
+            .and_then(|j| j.started_at)
+            .unwrap_or(at);
+        let keys = self.job_keys.remove(&p.job).unwrap_or_default();
+        for &h in &keys {
+            self.warm.written.insert(h, (from, at));
         }
-        match &p.finished {
-            None => {}
-            Some(Ok(())) => {
+        let unwritten: FxHashSet<u64> = p.unwritten.iter().copied().collect();
+        let counts = p.tally.describe();
+        let failed = match finished {
+            Ok(()) => {
                 let _ = self.jobs.finish(p.job, at);
-                for h in self.job_keys.remove(&p.job).unwrap_or_default() {
+                for &h in keys.iter().filter(|h| !unwritten.contains(h)) {
                     self.warming.note_refreshed(h, at);
                 }
-                let msg = format!(
-                    "warm job {} done: {} keys, {} errors",
-                    p.job, p.done, p.errors
-                );
-                self.ui.set_status(msg, false, at);
+                let msg = format!("warm job {} done: {counts}", p.job);
+                self.ui.set_status(msg, p.tally.errors() > 0, at);
+                false
             }
-            Some(Err(reason)) if reason == "cancelled" => {
+            Err(reason) if reason == "cancelled" => {
                 let _ = self.jobs.mark_cancelled(p.job, at);
-                self.job_keys.remove(&p.job);
+                self.ui
+                    .set_status(format!("warm job {} cancelled: {counts}", p.job), false, at);
+                false
+            }
+            Err(reason) => {
+                let _ = self.jobs.fail(p.job, reason.clone(), at);
                 self.ui.set_status(
-                    format!("warm job {} cancelled after {} keys", p.job, p.done),
-                    false,
+                    format!("warm job {} failed: {reason} ({counts})", p.job),
+                    true,
                     at,
                 );
+                true
             }
-            Some(Err(reason)) => {
-                let _ = self.jobs.fail(p.job, reason.clone(), at);
-                self.job_keys.remove(&p.job);
-                self.ui
-                    .set_status(format!("warm job {} failed: {reason}", p.job), true, at);
-            }
-        }
+        };
+        let ok = finished.is_ok();
+        self.warm.auto.job_ended(p.job, failed, ok, keys, unwritten);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::Action;
+    use crate::app::state::SessionInfo;
+    use crate::ops::warm::rules::RuleSpec;
+    use crate::sample::{Body, KeyAccess, Sample, SourceId};
+
+    const T0: Timestamp = Timestamp::from_secs(1_736_150_400);
+
+    fn live() -> State {
+        let session = SessionInfo {
+            writes_allowed: true,
+            ..SessionInfo::default()
+        };
+        let mut st = State::new(session, 1000);
+        let spec = RuleSpec {
+            name: "users".into(),
+            key: "user:${id}".into(),
+            redis: "redis://cache-1:6379".into(),
+            postgres: "postgres://app@db/app".into(),
+            query: "SELECT id::text AS id, v AS value FROM t WHERE id = ANY($1::text[]::int[])"
+                .into(),
+            hot_keys_query: Some("SELECT id::text AS id FROM t".into()),
+            ttl: Some(600),
+            ttl_column: None,
+            ttl_jitter: None,
+            mode: crate::ops::warm::write::Mode::Fill,
+            max_keys_per_s: None,
+            batch: None,
+            contexts: Vec::new(),
+        };
+        st.warm.rules = vec![Rule::from_spec(spec).expect("rule")];
+        let keys = (1..=4)
+            .map(|i| KeyAccess {
+                key: format!("user:{i}"),
+                count: 20,
+                hits: 0,
+                misses: 20,
+            })
+            .collect();
+        st.apply(&Sample {
+            source: SourceId(0),
+            generation: 0,
+            at: T0,
+            body: Body::KeyAccesses(keys),
+        });
+        st.tick(T0);
+        st.handle(Action::Focus(Pane::Warming), T0);
+        st
+    }
+
+    #[test]
+    fn y_waits_for_the_dry_run_and_a_dialog_closed_before_it_answered_holds_nothing_back() {
+        let mut st = live();
+        let fx = st.handle(Action::WarmAll, T0);
+        let [Effect::DryRun { id, keys, .. }] = fx.as_slice() else {
+            panic!("{fx:?}");
+        };
+        let id = *id;
+        assert_eq!(keys.len(), 4);
+        let lines = st.ui.confirm.as_ref().map(|c| c.lines.join("\n"));
+        assert!(
+            lines
+                .as_deref()
+                .is_some_and(|l| l.starts_with("keys: user:") && l.contains("and 1 more")),
+            "{lines:?}"
+        );
+        assert!(
+            st.handle(Action::Confirm, T0).is_empty(),
+            "not before the dry run"
+        );
+        assert!(st.ui.confirm.is_some());
+        st.handle(Action::Deny, T0);
+        // The late answer fills no other dialog, and R's "y" is not held.
+        st.handle(Action::Preload, T0);
+        st.warm_dry(&WarmDry {
+            id,
+            lines: vec!["  4 keys: 4 new".into()],
+            failed: false,
+            unmatched: 0,
+            unmatched_example: None,
+        });
+        let lines = st.ui.confirm.as_ref().map(|c| c.lines.join("\n"));
+        assert!(
+            lines.as_deref().is_some_and(|l| !l.contains("4 new")),
+            "{lines:?}"
+        );
+        let fx = st.handle(Action::Confirm, T0);
+        assert!(matches!(fx.as_slice(), [Effect::Preload { .. }]), "{fx:?}");
     }
 }

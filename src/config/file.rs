@@ -139,6 +139,7 @@ struct RawContext {
     theme: Option<String>,
     banner: Option<RawBanner>,
     allow_writes: Option<bool>,
+    auto_warm: Option<bool>,
     redact_keys: Option<bool>,
     pg_capacity: Option<String>,
 }
@@ -202,6 +203,8 @@ pub struct ContextConfig {
     pub banner: Option<Banner>,
     /// Whether actions that write are allowed against these servers.
     pub allow_writes: Option<bool>,
+    /// Whether the console warms by itself (needs writes allowed).
+    pub auto_warm: Option<bool>,
     /// Show key names only up to their prefix.
     pub redact_keys: Option<bool>,
     /// Disk the Postgres databases may use, in bytes.
@@ -219,6 +222,7 @@ impl fmt::Debug for ContextConfig {
             .field("theme", &self.theme)
             .field("banner", &self.banner)
             .field("allow_writes", &self.allow_writes)
+            .field("auto_warm", &self.auto_warm)
             .field("redact_keys", &self.redact_keys)
             .finish()
     }
@@ -556,6 +560,7 @@ fn validate_context(
         theme: raw.theme,
         banner,
         allow_writes: raw.allow_writes,
+        auto_warm: raw.auto_warm,
         redact_keys: raw.redact_keys,
         pg_capacity,
     })

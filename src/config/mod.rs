@@ -189,6 +189,8 @@ pub struct Settings {
     pub refresh: Duration,
     /// Whether actions that write may run.
     pub writes_allowed: bool,
+    /// Whether the console warms by itself (`--auto-warm`, `auto_warm`).
+    pub auto_warm: bool,
     /// `--read-only` was given.
     pub read_only: bool,
     /// Why writes are off, phrased for the status line; `None` when allowed.
@@ -395,6 +397,8 @@ pub fn resolve_with(
     };
 
     let (writes_allowed, read_only_reason) = writes(cli, &mode, ctx_name.as_deref(), ctx);
+    let named_ctx = ctx_name.as_deref().zip(ctx);
+    let auto_warm = warm::auto_warm(cli, mode == Mode::Demo, named_ctx, writes_allowed)?;
     let (mut warm_rules, mut warm_rules_elsewhere) = (Vec::new(), Vec::new());
     for rule in file.map(|f| f.warm_rules.clone()).unwrap_or_default() {
         let why = match (&ctx_name, ctx) {
@@ -482,6 +486,7 @@ pub fn resolve_with(
         color,
         refresh: Duration::from_secs_f64(refresh),
         writes_allowed,
+        auto_warm,
         read_only: cli.read_only,
         read_only_reason,
         redact_keys,

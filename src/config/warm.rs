@@ -42,6 +42,52 @@ pub(crate) fn not_for_context(rule: &Rule, name: &str, ctx: &ContextConfig) -> O
     ))
 }
 
+/// Whether the console warms by itself: `--auto-warm` or the context's
+/// `auto_warm = true`, and never without writes allowed. Asked for where
+/// writes are not allowed, it is refused with the reason (unless
+/// `--read-only` was given: that always wins, and says so on screen). The
+/// demo never warms by itself; only the console (no subcommand) warms at
+/// all.
+pub(crate) fn auto_warm(
+    cli: &crate::cli::Cli,
+    demo: bool,
+    ctx: Option<(&str, &ContextConfig)>,
+    writes_allowed: bool,
+) -> Result<bool, ConfigError> {
+    let by_ctx = ctx.filter(|(_, c)| c.auto_warm == Some(true));
+    if cli.command.is_some() || !(cli.auto_warm || by_ctx.is_some()) {
+        return Ok(false);
+    }
+    let arg = |m: &str| ConfigError::Arg {
+        origin: "--auto-warm".into(),
+        message: m.into(),
+    };
+    if demo {
+        return match cli.auto_warm {
+            true => Err(arg(
+                "the demo never warms by itself (its jobs start on y); --auto-warm is for live servers",
+            )),
+            false => Ok(false),
+        };
+    }
+    if writes_allowed || cli.read_only {
+        return Ok(writes_allowed);
+    }
+    let why = "automatic warming writes to Redis by itself, so it needs writes allowed";
+    match (cli.auto_warm, by_ctx) {
+        (true, _) => Err(arg(&format!(
+            "{why}: add --allow-writes (or use a context with allow_writes = true)"
+        ))),
+        (false, Some((name, _))) => Err(ConfigError::Arg {
+            origin: format!("context `{name}`"),
+            message: format!(
+                "auto_warm = true, but {why}: set allow_writes = true in it, or start with --allow-writes"
+            ),
+        }),
+        (false, None) => Ok(false),
+    }
+}
+
 /// Check every rule.
 pub(crate) fn rules(raw: RawWarm, file: &ConfigFile) -> Result<Vec<Rule>, ConfigError> {
     let mut out: Vec<Rule> = Vec::with_capacity(raw.rules.len());

@@ -130,6 +130,13 @@ fn clock_line(state: &State, theme: &Theme) -> Line<'static> {
         spans.push(Span::styled(" READ-ONLY ", theme.badge));
         spans.push(Span::raw(" "));
     }
+    // Warming that writes by itself is never silent.
+    if state.session.auto_warm {
+        use ratatui::style::Modifier;
+        let style = theme.warn.add_modifier(Modifier::BOLD | Modifier::REVERSED);
+        spans.push(Span::styled(" AUTO-WARM ", style));
+        spans.push(Span::raw(" "));
+    }
     let t = DateTime::<Utc>::from_timestamp_millis(state.derived.at.as_millis())
         .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_default();

@@ -107,3 +107,55 @@ fn a_theme_chosen_in_the_file_fails_with_its_line_and_a_missing_key_with_its_tab
         "{msg}"
     );
 }
+
+#[test]
+fn automatic_warming_is_a_separate_opt_in_that_needs_writes_allowed() {
+    let src = r#"
+[contexts.auto]
+redis = ["redis://cache-a:6379"]
+allow_writes = true
+auto_warm = true
+
+[contexts.manual]
+redis = ["redis://cache-m:6379"]
+allow_writes = true
+
+[contexts.locked]
+redis = ["redis://cache-l:6379"]
+auto_warm = true
+"#;
+    let on = |args: &[&str]| {
+        settle(args, &[], Some(src))
+            .map(|s| s.auto_warm)
+            .map_err(|e| e.to_string())
+    };
+    // Writes allowed alone never warms by itself.
+    assert_eq!(on(&["--context", "manual"]), Ok(false));
+    assert_eq!(on(&["--context", "auto"]), Ok(true));
+    assert_eq!(on(&["--context", "manual", "--auto-warm"]), Ok(true));
+    // --read-only wins over a context's auto_warm (the header says READ-ONLY).
+    assert_eq!(on(&["--context", "auto", "--read-only"]), Ok(false));
+    // Asked for where writes are not allowed: refused, saying why.
+    let e = on(&["--context", "locked"]).unwrap_err();
+    assert!(
+        e.contains("context `locked`")
+            && e.contains("auto_warm = true")
+            && e.contains("allow_writes = true"),
+        "{e}"
+    );
+    assert_eq!(on(&["--context", "locked", "--allow-writes"]), Ok(true));
+    let e = settle(&["--auto-warm"], &[("REDIS_URL", "redis://r")], None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--auto-warm") && e.contains("--allow-writes"),
+        "{e}"
+    );
+    // The demo never warms by itself.
+    let e = settle(&["--auto-warm"], &[], None).unwrap_err().to_string();
+    assert!(e.contains("the demo never warms by itself"), "{e}");
+    // Only the console warms by itself: `heliostat warm` and `snapshot` ignore it.
+    let s = settle(&["--context", "auto", "snapshot"], &[], Some(src)).unwrap();
+    assert!(!s.auto_warm);
+    assert!(Cli::try_parse_from(["heliostat", "--read-only", "--auto-warm"]).is_err());
+}

@@ -7,6 +7,8 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use super::eta::RateWindow;
+use super::tally::Tally;
 use crate::engines::Timestamp;
 
 /// Identifier of a warm job on a [`JobBoard`].
@@ -52,15 +54,20 @@ impl JobState {
 }
 
 /// Keys processed so far: `done` counts every key handled (written,
-/// skipped or failed), `errors` the failed ones among them.
+/// skipped or failed), `errors` the failed ones among them, `tally` the
+/// handled ones by outcome (when the executor reports them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobProgress {
     /// Keys handled.
     pub done: u64,
     /// Keys planned (raised to `done` if the executor handles more).
     pub total: u64,
+    /// Whether `total` is known (a preload learns it from its query).
+    pub total_known: bool,
     /// Keys that failed.
     pub errors: u64,
+    /// The handled keys by outcome.
+    pub tally: Tally,
 }
 
 /// A rejected job transition.
@@ -100,6 +107,8 @@ pub struct WarmJob {
     pub updated_at: Timestamp,
     /// Set by [`WarmJob::cancel`]; the executor checks it between batches.
     pub cancel_requested: bool,
+    /// Recent progress, for the measured rate and the ETA.
+    pub rate: RateWindow,
 }
 
 impl WarmJob {
@@ -110,15 +119,16 @@ impl WarmJob {
             label: label.into(),
             state: JobState::Queued,
             progress: JobProgress {
-                done: 0,
                 total,
-                errors: 0,
+                total_known: true,
+                ..JobProgress::default()
             },
             created_at: now,
             started_at: None,
             finished_at: None,
             updated_at: now,
             cancel_requested: false,
+            rate: RateWindow::default(),
         }
     }
 
@@ -137,6 +147,7 @@ impl WarmJob {
         self.state = JobState::Running;
         self.started_at = Some(now);
         self.updated_at = now;
+        self.rate = RateWindow::starting(now.as_millis());
         Ok(())
     }
 
@@ -156,6 +167,18 @@ impl WarmJob {
         p.errors = p.errors.saturating_add(errors_delta).min(p.done);
         p.total = p.total.max(p.done);
         self.updated_at = now;
+        self.rate.record(now.as_millis(), p.done);
+        Ok(())
+    }
+
+    /// The executor's cumulative tally while Running: `done` and `errors`
+    /// follow it (never backwards).
+    pub fn report(&mut self, tally: Tally, now: Timestamp) -> Result<(), JobError> {
+        let p = self.progress;
+        let done = tally.handled().saturating_sub(p.done);
+        let errors = tally.errors().saturating_sub(p.errors);
+        self.advance(done, errors, now)?;
+        self.progress.tally = tally;
         Ok(())
     }
 
@@ -224,27 +247,30 @@ impl WarmJob {
         crate::engines::ratio(self.progress.done, self.progress.total)
     }
 
-    /// Keys handled per second since start (until `now`, or the finish
-    /// time); `None` before start or when no time has passed.
+    /// Keys handled per second: while running, measured over the recent
+    /// progress (see [`RateWindow`]); once finished, over the whole run.
+    /// `None` before start or when no time has passed.
     pub fn keys_per_sec(&self, now: Timestamp) -> Option<f64> {
         let start = self.started_at?;
-        let end = self.finished_at.unwrap_or(now);
-        let ms = end.millis_since(start);
-        (ms > 0).then(|| self.progress.done as f64 * 1e3 / ms as f64)
+        if let Some(end) = self.finished_at {
+            let ms = end.millis_since(start);
+            return (ms > 0).then(|| self.progress.done as f64 * 1e3 / ms as f64);
+        }
+        if now.millis_since(start) == 0 {
+            return None;
+        }
+        self.rate.rate(now.as_millis())
     }
 
-    /// Estimated milliseconds left while Running; `None` without a rate.
+    /// Estimated milliseconds left while Running, at the measured rate;
+    /// `None` without a rate or while the total is not known.
     pub fn eta_ms(&self, now: Timestamp) -> Option<u64> {
         if self.state != JobState::Running {
             return None;
         }
-        let rate = self.keys_per_sec(now)?;
-        if rate <= 0.0 {
-            return None;
-        }
-        let left = self.progress.total.saturating_sub(self.progress.done) as f64;
-        let ms = left / rate * 1e3;
-        ms.is_finite().then(|| ms.min(u64::MAX as f64) as u64)
+        let p = &self.progress;
+        self.rate
+            .eta_ms(now.as_millis(), p.total_known.then_some(p.total))
     }
 }
 
@@ -274,11 +300,21 @@ impl JobBoard {
         }
     }
 
-    /// Create a queued job; returns its id.
+    /// Create a queued job of `total` keys; returns its id.
     pub fn submit(&mut self, label: impl Into<String>, total: u64, now: Timestamp) -> JobId {
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         self.active.push(WarmJob::new(id, label, total, now));
+        id
+    }
+
+    /// Create a queued job whose keys are not known yet (a preload):
+    /// no ETA until [`JobBoard::set_total`].
+    pub fn submit_open(&mut self, label: impl Into<String>, now: Timestamp) -> JobId {
+        let id = self.submit(label, 0, now);
+        if let Some(j) = self.active.last_mut() {
+            j.progress.total_known = false;
+        }
         id
     }
 
@@ -305,6 +341,11 @@ impl JobBoard {
         self.apply(id, |j| j.start(now))
     }
 
+    /// See [`WarmJob::report`].
+    pub fn report(&mut self, id: JobId, tally: Tally, now: Timestamp) -> Result<(), JobError> {
+        self.apply(id, |j| j.report(tally, now))
+    }
+
     /// See [`WarmJob::advance`].
     pub fn advance(
         &mut self,
@@ -321,6 +362,7 @@ impl JobBoard {
     pub fn set_total(&mut self, id: JobId, total: u64) -> Result<(), JobError> {
         self.apply(id, |j| {
             j.progress.total = total.max(j.progress.done);
+            j.progress.total_known = true;
             Ok(())
         })
     }
@@ -402,12 +444,8 @@ mod tests {
         let j = b.get(id).cloned().ok_or("job")?;
         assert_eq!(j.state, JobState::Running);
         assert_eq!(
-            j.progress,
-            JobProgress {
-                done: 400,
-                total: 1000,
-                errors: 10
-            }
+            (j.progress.done, j.progress.total, j.progress.errors),
+            (400, 1000, 10)
         );
         assert_eq!(j.fraction(), Some(0.4));
         assert_eq!(j.keys_per_sec(T0.add_secs(2)), Some(200.0));
@@ -425,6 +463,41 @@ mod tests {
             Some(275.0),
             "rate frozen at finish"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_preload_has_no_eta_until_its_keys_are_known_and_follows_the_tally()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let mut b = JobBoard::default();
+        let id = b.submit_open("preload users", T0);
+        b.start(id, T0)?;
+        let left_alone = |n| Tally {
+            left_alone: n,
+            ..Tally::default()
+        };
+        b.report(id, left_alone(500), T0.add_secs(1))?;
+        let j = b.get(id).ok_or("job")?;
+        assert_eq!(
+            j.eta_ms(T0.add_secs(1)),
+            None,
+            "not 0 s: the total is unknown"
+        );
+        b.set_total(id, 2_000)?;
+        let j = b.get(id).ok_or("job")?;
+        assert_eq!(
+            j.eta_ms(T0.add_secs(1)),
+            Some(3_000),
+            "500 keys/s, 1500 left"
+        );
+        let no_ttl = Tally {
+            no_ttl: 5,
+            ..left_alone(600)
+        };
+        b.report(id, no_ttl, T0.add_secs(2))?;
+        let j = b.get(id).ok_or("job")?;
+        assert_eq!((j.progress.done, j.progress.errors), (605, 5));
+        assert_eq!(j.progress.tally, no_ttl);
         Ok(())
     }
 

@@ -11,16 +11,22 @@
 //!
 //! Pure: the IO that probes and writes keys is built on top of this.
 
+pub mod backoff;
 pub mod batch;
 pub mod config;
 pub mod estimate;
+pub mod eta;
 pub mod jobs;
 pub mod planner;
+pub mod tally;
 pub mod tracker;
 
+pub use backoff::{KeyBackoff, RoundBackoff};
 pub use batch::{Batch, plan_batches};
 pub use config::{WarmingConfig, WarmingStrategy};
 pub use estimate::{ErrorBound, KeyEstimate};
+pub use eta::RateWindow;
 pub use jobs::{JobBoard, JobError, JobId, JobProgress, JobState, WarmJob};
 pub use planner::{Candidate, CandidateReason, TtlState, WarmingEngine};
+pub use tally::Tally;
 pub use tracker::AccessTracker;

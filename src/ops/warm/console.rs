@@ -19,6 +19,7 @@ use super::rules::Rule;
 use super::target::Target;
 use super::write::Mode;
 use crate::config::redact_url;
+use crate::engines::warming::Tally;
 use crate::ops::sink::sql::{WarmJobRecord, record_warm_job};
 use crate::sample::{Body, KeyObs, Sample, SourceId, WarmDry, WarmProgress};
 use crate::sources::Reporter;
@@ -48,12 +49,15 @@ pub enum WarmCmd {
     },
     /// Stop job `job` at its next batch.
     Cancel(u64),
-    /// Compute the confirm dialog's counts for `keys`.
+    /// Compute the confirm dialog's counts for `keys` (in their rule's
+    /// mode) and `refresh` (in refresh mode).
     DryRun {
         /// The app's request number, echoed back.
         id: u64,
         /// Key names.
         keys: Vec<String>,
+        /// Key names warmed in refresh mode.
+        refresh: Vec<String>,
     },
     /// `PTTL` of each key (grouped by rule; keys of no rule are skipped).
     Probe(Vec<String>),
@@ -143,9 +147,7 @@ async fn serve(
                 cancels.insert(job, cancel.clone());
                 let (tx, log) = (tx.clone(), log.clone());
                 let rules = if refresh {
-                    let mut r = rules.as_ref().clone();
-                    r.iter_mut().for_each(|r| r.mode = Mode::Refresh);
-                    Arc::new(r)
+                    Arc::new(refreshing(&rules))
                 } else {
                     rules.clone()
                 };
@@ -168,10 +170,10 @@ async fn serve(
                     c.store(true, Ordering::Relaxed);
                 }
             }
-            WarmCmd::DryRun { id, keys } => {
+            WarmCmd::DryRun { id, keys, refresh } => {
                 let (rules, tx) = (rules.clone(), tx.clone());
                 tokio::spawn(async move {
-                    let d = dry(&rules, id, keys).await;
+                    let d = dry(&rules, id, keys, refresh).await;
                     let _ = tx.one(Body::WarmDry(d)).await;
                 });
             }
@@ -220,12 +222,28 @@ async fn probe(
     out
 }
 
-async fn dry(rules: &[Rule], id: u64, keys: Vec<String>) -> WarmDry {
-    let (groups, none) = by_rule(rules, keys);
+/// `rules` with every mode set to refresh (a background refresh).
+fn refreshing(rules: &[Rule]) -> Vec<Rule> {
+    let mut r = rules.to_vec();
+    r.iter_mut().for_each(|r| r.mode = Mode::Refresh);
+    r
+}
+
+async fn dry(rules: &[Rule], id: u64, keys: Vec<String>, refresh: Vec<String>) -> WarmDry {
+    let refresh_rules = refreshing(rules);
     let mut lines = Vec::new();
-    let mut failed = groups.is_empty();
-    for (i, keys) in groups {
+    let mut none = Vec::new();
+    let mut looked = false;
+    let mut failed = false;
+    let mut groups = Vec::new();
+    for (rules, keys) in [(&refresh_rules[..], refresh), (rules, keys)] {
+        let (g, n) = by_rule(rules, keys);
+        none.extend(n);
+        groups.extend(g.into_iter().map(|(i, keys)| (rules, i, keys)));
+    }
+    for (rules, i, keys) in groups {
         let Some(rule) = rules.get(i) else { continue };
+        looked = true;
         let rate = rule
             .max_keys_per_s
             .map_or("no rate limit".to_string(), |n| format!("≤ {n} keys/s"));
@@ -270,6 +288,10 @@ async fn dry(rules: &[Rule], id: u64, keys: Vec<String>) -> WarmDry {
     if rules.is_empty() {
         lines.push("no [[warm.rules]] in the config file: nothing can be warmed".to_string());
     }
+    if !looked {
+        failed = true;
+        lines.push("no key matches a warm rule: nothing to look at".to_string());
+    }
     WarmDry {
         id,
         lines,
@@ -297,12 +319,12 @@ async fn run_job(
     label: String,
 ) {
     let started = wall_now();
-    let progress = |done: u64, errors: u64, total: Option<u64>, finished| WarmProgress {
+    let progress = |tally: Tally, total: Option<u64>, finished| WarmProgress {
         job,
-        done: u32::try_from(done).unwrap_or(u32::MAX),
-        errors: u32::try_from(errors).unwrap_or(u32::MAX),
+        tally,
         finished,
         total,
+        unwritten: Vec::new(),
     };
     let mut total = Report::default();
     let mut rule_names: Vec<String> = Vec::new();
@@ -326,7 +348,11 @@ async fn run_job(
                 let keys = hot_keys(rule, &rows).await?;
                 let n = keys.len() as u64;
                 let _ = tx
-                    .one(Body::WarmProgress(progress(0, 0, Some(n), None)))
+                    .one(Body::WarmProgress(progress(
+                        Tally::default(),
+                        Some(n),
+                        None,
+                    )))
                     .await;
                 vec![(i, keys)]
             }
@@ -342,12 +368,9 @@ async fn run_job(
                 .await
                 .map_err(|e| format!("rule `{}`: Redis: {e}", rule.name))?;
             let r = run(rule, &keys, &mut rows, &mut target, cancel, |r| {
-                let p = progress(
-                    base.done() + r.done(),
-                    errors(&base) + errors(r),
-                    None,
-                    None,
-                );
+                let mut tally = base.tally();
+                tally.add(&r.tally());
+                let p = progress(tally, None, None);
                 // Progress is cumulative: one dropped while the channel is full is harmless.
                 let _ = tx.try_one(Body::WarmProgress(p));
             })
@@ -366,12 +389,14 @@ async fn run_job(
         // What ended the job first (a failure, a guard), then the rest.
         (Ok(()), false, _) if total.failed() => Err(total
             .reason()
-            .unwrap_or_else(|| format!("{} keys failed", errors(&total)))),
+            .unwrap_or_else(|| format!("{} keys failed", total.tally().errors()))),
         (Ok(()), false, _) => Ok(()),
     };
-    tracing::info!(job, %label, rules = ?rule_names, keys = total.keys, written = total.written.written,
-        errors = errors(&total), outcome = ?outcome, "warm job ended");
-    let end = progress(total.done(), errors(&total), None, Some(outcome.clone()));
+    let tally = total.tally();
+    tracing::info!(job, %label, rules = ?rule_names, keys = total.keys, written = tally.written,
+        errors = tally.errors(), outcome = ?outcome, "warm job ended: {}", tally.describe());
+    let mut end = progress(tally, None, Some(outcome.clone()));
+    end.unwritten = total.unwritten_keys().collect();
     let _ = tx.one(Body::WarmProgress(end)).await;
     if let Some(log) = log {
         let rec = WarmJobRecord {
@@ -396,10 +421,4 @@ async fn run_job(
             tracing::warn!(job, error = %e, "could not record the warm job in warm_jobs");
         }
     }
-}
-
-/// Keys that failed or were not written for want of a rule, a row, a
-/// value or a TTL.
-fn errors(r: &Report) -> u64 {
-    r.written.errors + r.written.type_conflict + r.no_row + r.no_rule + r.null_value + r.no_ttl
 }

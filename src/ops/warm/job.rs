@@ -27,10 +27,12 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::latency::LatencyGuard;
+use super::report::note_unwritten;
 pub use super::report::{Failed, Failure, Report};
 use super::rules::{MAX_TTL_S, Rule, Ttl};
 use super::target::Target;
 use super::write::Item;
+use crate::engines::intern::key_hash;
 use crate::sources::redis::info::Info;
 use crate::sources::redis::sampler::Pacer;
 
@@ -476,15 +478,22 @@ fn prepare(rule: &Rule, asked: &[String], rows: Vec<Row>, report: &mut Report) -
                 value: row.value.unwrap_or_default(),
                 ttl_ms,
             }),
-            Err(Unusable::NullValue) => report.null_value += 1,
-            Err(Unusable::NoTtl) => no_ttl += 1,
+            Err(why) => {
+                match why {
+                    Unusable::NullValue => report.null_value += 1,
+                    Unusable::NoTtl => no_ttl += 1,
+                }
+                note_unwritten(&mut report.unwritten, [key_hash(&key)]);
+            }
         }
     }
     if no_ttl > 0 {
         report.no_ttl += no_ttl;
         report.fail(Failure::Ttl, no_ttl, false, || no_ttl_reason(rule));
     }
-    report.no_row += seen.iter().filter(|s| !**s).count() as u64;
+    let missing = asked.iter().zip(&seen).filter(|(_, s)| !**s);
+    report.no_row += missing.clone().count() as u64;
+    note_unwritten(&mut report.unwritten, missing.map(|(k, _)| key_hash(k)));
     items
 }
 

@@ -6,6 +6,17 @@
 //! reason reaches the status line, the job list, the log and `warm_jobs`.
 
 use super::write::Outcome;
+use crate::engines::warming::Tally;
+
+/// Unwritten keys a report lists, at most (automatic jobs are far smaller;
+/// a larger manual job lists its first ones).
+pub const MAX_UNWRITTEN: usize = 10_000;
+
+/// Add key hashes to an unwritten list, up to [`MAX_UNWRITTEN`].
+pub fn note_unwritten(list: &mut Vec<u64>, hashes: impl IntoIterator<Item = u64>) {
+    let room = MAX_UNWRITTEN.saturating_sub(list.len());
+    list.extend(hashes.into_iter().take(room));
+}
 
 /// A kind of failure a job counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,12 +93,42 @@ pub struct Report {
     pub cancelled: bool,
     /// Stopped by a guard, and why.
     pub paused: Option<String>,
+    /// Keys without a usable row (no row, a NULL value, no usable TTL), by
+    /// hash (`engines::intern::key_hash`), at most [`MAX_UNWRITTEN`]; the
+    /// keys Redis refused are in `written.unwritten`. See
+    /// [`Report::unwritten_keys`].
+    pub unwritten: Vec<u64>,
 }
 
 impl Report {
     /// Keys dealt with so far (written or not).
     pub fn done(&self) -> u64 {
         self.written.total() + self.no_rule + self.no_row + self.null_value + self.no_ttl
+    }
+
+    /// The keys dealt with, by outcome, in the words the console and the
+    /// headless summary share.
+    pub fn tally(&self) -> Tally {
+        let w = &self.written;
+        Tally {
+            written: w.written,
+            left_alone: w.existed + w.absent,
+            type_conflict: w.type_conflict,
+            no_row: self.no_row,
+            null_value: self.null_value,
+            no_ttl: self.no_ttl,
+            no_rule: self.no_rule,
+            refused: w.errors,
+        }
+    }
+
+    /// Every key dealt with but not written for a reason of its own (no
+    /// row, a NULL value, no usable TTL, a type conflict, refused), by hash.
+    pub fn unwritten_keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.unwritten
+            .iter()
+            .chain(&self.written.unwritten)
+            .copied()
     }
 
     /// Whether anything failed.
@@ -137,6 +178,7 @@ impl Report {
         self.query_errors += r.query_errors;
         self.redis_errors += r.redis_errors;
         self.failures.extend(r.failures.iter().cloned());
+        note_unwritten(&mut self.unwritten, r.unwritten.iter().copied());
         self.cancelled |= r.cancelled;
         if self.paused.is_none() {
             self.paused.clone_from(&r.paused);

@@ -11,6 +11,8 @@
 use redis::Value;
 use redis::aio::ConnectionLike;
 
+use crate::engines::intern::key_hash;
+
 /// How a rule writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,6 +54,11 @@ pub struct Outcome {
     pub keyless: u64,
     /// The first such reason (never holding the key's name).
     pub first_error: Option<String>,
+    /// The keys refused or in a type conflict, by hash (see
+    /// [`super::report::note_unwritten`]): automatic warming leaves them
+    /// out for a while. A key a cluster kept redirecting is counted as an
+    /// error but not listed.
+    pub unwritten: Vec<u64>,
     /// Keys a cluster node redirected (`MOVED` / `ASK`): not written, not
     /// counted above; the caller retries them where the redirect says.
     pub redirected: Vec<Redirect>,
@@ -123,6 +130,7 @@ impl Outcome {
         if self.first_error.is_none() {
             self.first_error.clone_from(&o.first_error);
         }
+        super::report::note_unwritten(&mut self.unwritten, o.unwritten.iter().copied());
     }
 
     /// Keys accounted for.
@@ -295,14 +303,19 @@ async fn write_chunk<C: ConnectionLike>(
         Some(_) if replies.len() > items.len() => replies.pop(),
         _ => None,
     };
+    let key_of = |i: usize| items.get(i).map_or("", |it| it.key.as_str());
     for (i, r) in replies.into_iter().enumerate() {
         match (mode, r) {
-            (_, Err(e)) if e.code() == Some("WRONGTYPE") => out.type_conflict += 1,
+            (_, Err(e)) if e.code() == Some("WRONGTYPE") => {
+                out.type_conflict += 1;
+                super::report::note_unwritten(&mut out.unwritten, [key_hash(key_of(i))]);
+            }
             (_, Err(e)) if let Some(r) = Redirect::from_error(base + i, &e) => {
                 out.redirected.push(r);
             }
             (_, Err(e)) => {
                 out.errors += 1;
+                super::report::note_unwritten(&mut out.unwritten, [key_hash(key_of(i))]);
                 out.keyless += u64::from(keyless(&e));
                 if out.first_error.is_none() {
                     let key = items.get(i).map_or("", |it| it.key.as_str());

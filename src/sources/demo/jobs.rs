@@ -4,6 +4,7 @@
 use super::world::{HOT_KEYS, TABLES};
 use super::{Demo, DemoJob, WARM_BATCH, WARM_RATE};
 use crate::engines::Timestamp;
+use crate::engines::warming::Tally;
 use crate::sample::{Body, Sample, SourceId, WarmProgress};
 
 impl Demo {
@@ -13,8 +14,7 @@ impl Demo {
             id: job,
             keys,
             next: 0,
-            done: 0,
-            errors: 0,
+            tally: Tally::default(),
             cancelled: false,
         });
     }
@@ -38,9 +38,8 @@ impl Demo {
                 while budget > 0 && job.next < job.keys.len() {
                     let n = WARM_BATCH.min(budget).min(job.keys.len() - job.next);
                     let batch = &job.keys[job.next..job.next + n];
-                    let (w, skipped) = self.warm(batch, now);
-                    job.done += w + skipped;
-                    job.errors += skipped;
+                    let t = self.warm(batch, now);
+                    job.tally.add(&t);
                     job.next += n;
                     budget -= n;
                 }
@@ -55,10 +54,10 @@ impl Demo {
                 at: now,
                 body: Body::WarmProgress(WarmProgress {
                     job: job.id,
-                    done: job.done,
-                    errors: job.errors,
+                    tally: job.tally,
                     finished,
                     total: None,
+                    unwritten: Vec::new(),
                 }),
             });
             if done {
@@ -70,10 +69,11 @@ impl Demo {
     }
 
     /// Warm keys in the simulated cache (demo warming acts on it for real):
-    /// returns how many were written (missing keys filled).
-    pub fn warm(&mut self, keys: &[String], now: Timestamp) -> (u32, u32) {
+    /// written (missing keys filled), keys of no table (no rule match), and
+    /// keys of a node that is down (refused).
+    pub fn warm(&mut self, keys: &[String], now: Timestamp) -> Tally {
         let ms = now.as_millis();
-        let (mut written, mut skipped) = (0u32, 0u32);
+        let mut t = Tally::default();
         for key in keys {
             let found = TABLES.iter().position(|t| {
                 key.strip_prefix(t.name)
@@ -81,26 +81,26 @@ impl Demo {
                     .is_some()
             });
             let Some(ti) = found else {
-                skipped += 1;
+                t.no_rule += 1;
                 continue;
             };
             let ttl_ms = i64::from(TABLES[ti].ttl_s) * 1000;
             let table = &mut self.tables[ti];
             if self.nodes[table.node].down_until > ms {
-                skipped += 1;
+                t.refused += 1;
                 continue;
             }
             match (0..HOT_KEYS).find(|&k| Self::key_name(ti, k) == *key) {
                 Some(k) => {
                     table.keys[k].expire_at = ms + ttl_ms;
-                    written += 1;
+                    t.written += 1;
                 }
                 None => {
                     table.tail_fill = (table.tail_fill + 0.0005).min(1.0);
-                    written += 1;
+                    t.written += 1;
                 }
             }
         }
-        (written, skipped)
+        t
     }
 }

@@ -71,8 +71,7 @@ struct DemoJob {
     id: u64,
     keys: Vec<String>,
     next: usize,
-    done: u32,
-    errors: u32,
+    tally: crate::engines::warming::Tally,
     cancelled: bool,
 }
 
@@ -573,7 +572,10 @@ mod tests {
             })
         };
         let p = progress(d.step(DEMO_EPOCH.add_secs(1))).expect("progress");
-        assert_eq!((p.done, p.finished.clone()), (WARM_RATE as u32, None));
+        assert_eq!(
+            (p.tally.handled(), p.finished.clone()),
+            (WARM_RATE as u64, None)
+        );
         d.cancel_warm(1);
         let p = progress(d.step(DEMO_EPOCH.add_secs(2))).expect("progress");
         assert_eq!(p.finished, Some(Err("cancelled".into())));
@@ -585,8 +587,8 @@ mod tests {
         let mut d = Demo::new(1);
         d.step(DEMO_EPOCH);
         let key = Demo::key_name(0, 39);
-        let (w, s) = d.warm(&[key, "nope:1".into()], DEMO_EPOCH);
-        assert_eq!((w, s), (1, 1));
+        let t = d.warm(&[key, "nope:1".into()], DEMO_EPOCH);
+        assert_eq!((t.written, t.no_rule), (1, 1));
         assert!(d.tables[0].keys[39].expire_at > DEMO_EPOCH.as_millis());
     }
 }

@@ -1,6 +1,8 @@
-//! 2 Warming: strategy, the candidate queue (key, rule, reason, time left,
-//! rate, estimated benefit), TTL cliffs the key samplers found, running
-//! jobs with progress, recent results.
+//! 2 Warming: strategy, what the automatic round would do (or does, with
+//! AUTO-WARM), the candidate queue (key, rule, reason, time left, rate,
+//! estimated benefit), TTL cliffs the key samplers found, running jobs with
+//! progress and ETA, recent results counted as `heliostat warm` counts
+//! them.
 
 use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -57,12 +59,17 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     // Many keys of one prefix expiring in the same minute: worth a look
     // before the misses arrive (at most 3 lines).
     let cliffs_h = d.cliffs.len().min(3) as u16;
-    let [queue, cliffs, jobs] = Layout::vertical([
+    let plan = plan_line(state, theme);
+    let [plan_area, queue, cliffs, jobs] = Layout::vertical([
+        Constraint::Length(u16::from(plan.is_some())),
         Constraint::Min(3),
         Constraint::Length(cliffs_h),
         Constraint::Length(jobs_h),
     ])
     .areas(inner);
+    if let Some(line) = plan {
+        frame.render_widget(Paragraph::new(clip(vec![line], plan_area.width)), plan_area);
+    }
     if cliffs_h > 0 {
         let lines: Vec<Line> = d
             .cliffs
@@ -148,27 +155,83 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     frame.render_widget(Paragraph::new(clip(jl, jobs.width)), jobs);
 }
 
+/// What the automatic round would do (auto-warm off: it only plans) or
+/// does (AUTO-WARM); `None` where no round runs (the demo, read-only, no
+/// warm rules).
+fn plan_line(state: &State, theme: &Theme) -> Option<Line<'static>> {
+    let s = &state.session;
+    if s.demo || !s.writes_allowed || state.warm.rules.is_empty() {
+        return None;
+    }
+    let every = duration(state.warming.config().refresh_interval_ms());
+    let auto = &state.warm.auto;
+    let ago = |at| duration(state.now.millis_since(at));
+    if !s.auto_warm {
+        let text = match &auto.plan {
+            Some(p) => format!(
+                " auto-warm off · round {} ago would refresh {} keys, would fill {} · w / W warm them after y/n",
+                ago(p.at),
+                p.refresh,
+                p.fill
+            ),
+            None => {
+                format!(" auto-warm off · rounds (every {every}) only plan; w / W warm after y/n")
+            }
+        };
+        return Some(Line::from(Span::styled(text, theme.dim)));
+    }
+    let mut text = match &auto.plan {
+        Some(p) => format!(
+            " AUTO-WARM · round {} ago: refreshing {} keys, filling {}",
+            ago(p.at),
+            p.refresh,
+            p.fill
+        ),
+        None => format!(" AUTO-WARM · rounds every {every}, the first after the hot keys' probe"),
+    };
+    let held = auto.plan.map_or(0, |p| p.held_back);
+    if held > 0 {
+        text.push_str(&format!(" · {held} keys held back after failing"));
+    }
+    let waiting = auto.plan.map_or(0, |p| p.rules_waiting);
+    if waiting > 0 {
+        text.push_str(&format!(" · {waiting} rules backing off"));
+    }
+    Some(Line::from(Span::styled(text, theme.warn)))
+}
+
 fn job_line(j: &WarmJob, state: &State, theme: &Theme, width: usize) -> Line<'static> {
     let p = &j.progress;
     let now = state.now;
-    let (color, tail) = match &j.state {
+    let (color, status) = match &j.state {
         JobState::Running | JobState::Queued => {
             let rate = j.keys_per_sec(now).map_or("–".into(), si);
-            let eta = j.eta_ms(now).map_or("–".into(), duration);
+            let eta = match j.eta_ms(now) {
+                Some(ms) => duration(ms),
+                None if !p.total_known => "? (keys still coming)".into(),
+                None => "–".into(),
+            };
             (theme.accent, format!("{rate} keys/s · ETA {eta}"))
         }
         JobState::Done => (theme.ok, "done".to_string()),
-        JobState::Failed { reason } => (theme.error, format!("failed: {reason}")),
+        JobState::Failed { .. } => (theme.error, "failed".to_string()),
         JobState::Cancelled => (theme.warn, "cancelled".to_string()),
     };
-    let bar_w = (width / 5).clamp(6, 20);
-    Line::from(vec![
-        Span::styled(format!(" #{} {} ", j.id, fit(&j.label, 12)), theme.text),
+    let total = if p.total_known {
+        p.total.to_string()
+    } else {
+        "?".into()
+    };
+    let bar_w = (width / 12).clamp(4, 10);
+    let mut spans = vec![
+        Span::styled(format!(" #{} {} ", j.id, fit(&j.label, 18)), theme.text),
         Span::styled(bar(j.fraction().unwrap_or(0.0), bar_w), theme.gauge_fill),
-        Span::styled(
-            format!(" {}/{} · {} errors · ", p.done, p.total, p.errors),
-            theme.text,
-        ),
-        Span::styled(tail, color),
-    ])
+        Span::styled(format!(" {}/{total} · ", p.done), theme.text),
+        Span::styled(status, color),
+        Span::styled(format!(" · {}", p.tally.describe()), theme.text),
+    ];
+    if let JobState::Failed { reason } = &j.state {
+        spans.push(Span::styled(format!(" · {reason}"), theme.error));
+    }
+    Line::from(spans)
 }
