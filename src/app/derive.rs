@@ -103,6 +103,8 @@ pub struct Derived {
     pub heat_max: u32,
     /// Warming candidates (filtered and sorted).
     pub candidates: Vec<Candidate>,
+    /// Candidates in the queue before the filter: "N of M shown".
+    pub queue_len: usize,
     /// The tracker's error bound.
     pub bound: Option<ErrorBound>,
     /// Running and recent jobs, newest first.
@@ -181,6 +183,7 @@ impl Derived {
             .unwrap_or(0);
 
         let mut candidates = state.warming.plan(now);
+        let queue_len = candidates.len();
         // On a redacted screen the filter sees what the screen shows, so it
         // cannot be used to probe for hidden key names.
         let (redact, delim) = (state.session.redact_keys, &state.session.key_delimiter);
@@ -318,6 +321,7 @@ impl Derived {
             heatmap: Some(heat),
             heat_max,
             candidates,
+            queue_len,
             bound: Some(state.warming.tracker().error_bound(now)),
             jobs,
             backends,

@@ -24,19 +24,28 @@ use crate::ui::widgets::{
 pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let d = &state.derived;
     let strategy = state.warming.config().strategy;
+    // The tracker's error bound in words: a key it does not track is read
+    // less often than this (Space-Saving's guarantee).
+    // Nothing evicted yet: every key seen is tracked, no bound to state.
     let bound = d.bound.as_ref().map_or(String::new(), |b| {
+        let others = if b.untracked_max_rate > 0.0 {
+            format!(" (others < {}/s)", si(b.untracked_max_rate))
+        } else {
+            String::new()
+        };
         format!(
-            " · {}/{} tracked, ±{}/s",
+            " · {}/{} keys tracked{others}",
             si(b.tracked as f64),
             si(b.capacity as f64),
-            si(b.untracked_max_rate)
         )
     });
-    let extra = format!(
-        " {} · {} queued{bound} ",
-        strategy.label(),
-        d.candidates.len()
-    );
+    let shown = d.candidates.len();
+    let queued = if state.ui.filter(Pane::Warming).is_empty() || shown == d.queue_len {
+        format!("{} queued", d.queue_len)
+    } else {
+        format!("{shown} of {} queued shown", d.queue_len)
+    };
+    let extra = format!(" {} · {queued}{bound} ", strategy.label());
     let extra_style = theme.dim;
     let inner = open_pane(
         frame,
