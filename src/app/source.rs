@@ -238,3 +238,60 @@ impl SourceState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::ExpiredKeys;
+
+    fn node() -> SourceState {
+        SourceState::new(SourceId(1), "cache-1:6379".into(), SourceKind::Redis)
+    }
+
+    #[test]
+    fn a_million_distinct_expired_prefixes_keep_the_busiest_rows() {
+        let mut s = node();
+        for chunk in 0..100 {
+            let mut keys: Vec<String> = (0..10_000)
+                .map(|i| format!("p{}:k", chunk * 10_000 + i))
+                .collect();
+            keys.extend((0..50).map(|i| format!("busy:{i}")));
+            let e = ExpiredKeys {
+                keys,
+                dropped: 3,
+                note: None,
+            };
+            s.add_expired(&e, ":");
+            assert!(s.expired_by_prefix.len() <= PREFIXES_KEPT);
+        }
+        assert_eq!(s.expired_by_prefix.get("busy:*"), Some(&5_000));
+        let kept: u64 = s.expired_by_prefix.values().sum();
+        assert_eq!(
+            kept + s.expired_dropped,
+            100 * 10_050 + 300,
+            "every key counted"
+        );
+    }
+
+    #[test]
+    fn only_the_latest_infos_commands_are_kept() {
+        let mut s = node();
+        for round in 0..1_000u64 {
+            let stats: Vec<(String, u64, u64)> = (0..1_000)
+                .map(|i| (format!("cmd{}", round * 1_000 + i), 10, 10))
+                .collect();
+            s.observe_commands(&stats, 1.0, false);
+            assert!(s.command_totals.len() <= MAX_COMMANDS);
+        }
+        assert!(s.command_totals.contains_key("cmd999999"));
+        assert!(
+            !s.command_totals.contains_key("cmd0"),
+            "gone from INFO: forgotten"
+        );
+        // A command seen in two INFOs has a rate.
+        let again = vec![("cmd999999".to_string(), 30, 50)];
+        s.observe_commands(&again, 2.0, false);
+        assert_eq!(s.top_commands.len(), 1);
+        assert_eq!(s.top_commands[0].per_sec, 10.0);
+    }
+}

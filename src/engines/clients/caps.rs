@@ -47,10 +47,13 @@ impl ClientsEngine {
     }
 
     /// Bring rows and clients back under their caps (cheap when under).
+    /// When the entries over a cap all owe the sink, trying again before
+    /// the sink answers could only fail the same way (at the cost of a scan
+    /// per delta): the next trim waits for an acknowledgement.
     pub(super) fn trim(&mut self) {
         let over_rows = self.tables.len() > self.config.max_table_rows.max(1);
         let over_clients = self.names.clients_len() > self.config.max_clients.max(1);
-        if !over_rows && !over_clients {
+        if (!over_rows && !over_clients) || self.trim_blocked {
             return;
         }
         let (in_flight_rows, in_flight_clients) = self.in_flight_ids();
@@ -66,6 +69,8 @@ impl ClientsEngine {
             self.evict_clients(&in_flight_clients);
         }
         self.release_names(&in_flight_rows, &in_flight_clients);
+        self.trim_blocked = self.tables.len() > self.config.max_table_rows.max(1)
+            || self.names.clients_len() > self.config.max_clients.max(1);
     }
 
     /// Table keys and client ids of the batch awaiting its answer.

@@ -55,6 +55,9 @@ pub struct ClientsEngine {
     stats: FlushStats,
     /// What the caps dropped.
     pub(super) caps: CapStats,
+    /// A trim could not get under a cap (everything over it owes the
+    /// sink): no new attempt before the next acknowledgement.
+    pub(super) trim_blocked: bool,
 }
 
 /// Names an interner holds for a cap of `cap` entries: room for a quarter
@@ -91,6 +94,7 @@ impl ClientsEngine {
             retry_at: None,
             stats: FlushStats::default(),
             caps: CapStats::default(),
+            trim_blocked: false,
         }
     }
 
@@ -368,6 +372,7 @@ impl ClientsEngine {
                 s.last_ok_at = Some(now);
                 self.retry_at = None;
                 // What the batch held may go now.
+                self.trim_blocked = false;
                 self.trim();
                 Settlement::Acked
             }

@@ -58,6 +58,9 @@ pub struct Level {
     open_index: Option<i64>,
     open: Vec<Cell>,
     touched: Vec<u32>,
+    /// Per row: listed in `touched` (a row whose open cell was cleared and
+    /// filled again is listed once, however often that happens).
+    listed: Vec<bool>,
     closed: VecDeque<Closed>,
     dropped_late: u64,
     /// Cells a closed bucket keeps: the busiest rows of the bucket.
@@ -74,6 +77,7 @@ impl Level {
             open_index: None,
             open: Vec::new(),
             touched: Vec::new(),
+            listed: Vec::new(),
             closed: VecDeque::new(),
             dropped_late: 0,
             max_cells: usize::MAX,
@@ -128,6 +132,8 @@ impl Level {
         let cells: usize = self.closed.iter().map(|b| b.cells.capacity()).sum();
         cells * std::mem::size_of::<(u32, Cell)>()
             + self.open.capacity() * std::mem::size_of::<Cell>()
+            + self.listed.capacity()
+            + self.touched.capacity() * 4
             + self.closed.capacity() * std::mem::size_of::<Closed>()
     }
 
@@ -135,6 +141,7 @@ impl Level {
     pub fn ensure_rows(&mut self, rows: usize) {
         if self.open.len() < rows {
             self.open.resize(rows, Cell::default());
+            self.listed.resize(rows, false);
         }
     }
 
@@ -158,11 +165,11 @@ impl Level {
         if r >= self.open.len() {
             self.ensure_rows(r + 1);
         }
-        let cell = &mut self.open[r];
-        if cell.is_empty() {
+        if let Some(listed) = self.listed.get_mut(r).filter(|l| !**l) {
+            *listed = true;
             self.touched.push(row);
         }
-        cell.merge(delta);
+        self.open[r].merge(delta);
     }
 
     fn add_late(&mut self, row: u32, idx: i64, open: i64, delta: &Cell) {
@@ -196,9 +203,11 @@ impl Level {
         if let Some(open) = self.open_index {
             if !self.touched.is_empty() {
                 self.touched.sort_unstable();
-                self.touched.dedup();
                 let mut cells = Vec::with_capacity(self.touched.len());
                 for &r in &self.touched {
+                    if let Some(l) = self.listed.get_mut(r as usize) {
+                        *l = false;
+                    }
                     if let Some(c) = self.open.get_mut(r as usize) {
                         let c = std::mem::take(c);
                         if !c.is_empty() {
@@ -269,10 +278,7 @@ impl Level {
         if let Some(open) = self.open_index {
             if open >= from && open < to {
                 let c = col(open);
-                let mut seen = self.touched.clone();
-                seen.sort_unstable();
-                seen.dedup();
-                for r in seen {
+                for &r in &self.touched {
                     if let Some(cell) = self.open.get(r as usize).filter(|c| !c.is_empty()) {
                         f(c, open, r, cell);
                     }
@@ -380,6 +386,21 @@ mod tests {
             "{}",
             l.approx_bytes()
         );
+    }
+
+    #[test]
+    fn a_row_cleared_and_refilled_a_million_times_is_listed_once() {
+        let mut l = Level::new(300, 10);
+        for _ in 0..1_000_000 {
+            l.add(3, 1_000, &hit());
+            l.clear_open(3);
+        }
+        l.add(3, 1_000, &hit());
+        assert_eq!(l.touched.len(), 1);
+        assert_eq!(collect(&l, 0, 1, 1), vec![(0, 3, 1)]);
+        l.advance(400_000);
+        assert!(l.touched.is_empty());
+        assert_eq!(collect(&l, 0, 1, 1), vec![(0, 3, 1)]);
     }
 
     #[test]
