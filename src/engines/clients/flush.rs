@@ -49,7 +49,7 @@ impl Default for ClientsConfig {
             rate_half_life_ms: 10_000,
             dense_client_limit: 1 << 16,
             max_clients: 10_000,
-            max_table_rows: 50_000,
+            max_table_rows: 20_000,
             max_operations: 256,
         }
     }

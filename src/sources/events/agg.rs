@@ -13,11 +13,11 @@ use crate::sample::{AccessAgg, KeyAccess, StreamStats};
 
 /// Groups (client, tables, query, operation) one flush holds; events of
 /// further groups are counted in one `(other)` group.
-pub const MAX_GROUPS_PER_FLUSH: usize = 10_000;
+pub const MAX_GROUPS_PER_FLUSH: usize = 5_000;
 
 /// Keys one flush holds; accesses of further keys are dropped and counted
 /// (the warming tracker keeps the hottest keys anyway).
-pub const MAX_KEYS_PER_FLUSH: usize = 20_000;
+pub const MAX_KEYS_PER_FLUSH: usize = 10_000;
 
 #[derive(Debug, Clone)]
 struct Group {

@@ -113,7 +113,11 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
                     return;
                 }
                 let pos = last.get_or_insert_with(|| "0-0".to_string());
-                match read_loop(&cfg, &mut conn, pos, &mut agg, generation, &send).await {
+                // The reader waits while the app has more than a few
+                // batches to catch up on, so the channel never holds more
+                // than those few of its aggregates.
+                let busy = || tx.max_capacity() - tx.capacity() > QUEUED_BATCHES;
+                match read_loop(&cfg, &mut conn, pos, &mut agg, generation, &send, busy).await {
                     Ok(()) => return,
                     Err(e) => e,
                 }
@@ -238,6 +242,7 @@ async fn read_loop<F, Fut>(
     agg: &mut Aggregator,
     generation: u32,
     send: &F,
+    busy: impl Fn() -> bool,
 ) -> Result<(), String>
 where
     F: Fn(u32, Vec<Body>) -> Fut,
@@ -250,6 +255,12 @@ where
     // near REPLY_BYTES (a reply is held whole while it is read).
     let mut batch = cfg.batch.max(1);
     loop {
+        // The app is behind: leave the backlog in the stream (bounded by
+        // its MAXLEN) rather than in this process, until it catches up.
+        if !agg.is_empty() && last_flush.elapsed() >= cfg.flush && busy() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        }
         // With aggregates waiting, block no longer than the flush deadline.
         let block = if agg.is_empty() {
             cfg.block
@@ -314,6 +325,11 @@ where
         }
     }
 }
+
+/// Batches of samples (from any source) the app may have queued for the
+/// reader to hand it more aggregates; beyond, it stops reading until the
+/// app catches up.
+pub const QUEUED_BATCHES: usize = 8;
 
 /// Bytes an `XREAD` reply aims at: entries per read shrink when they are
 /// large (a 1 MB entry is read 16 at a time, not 10 000).
