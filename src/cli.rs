@@ -168,7 +168,9 @@ Examples:
   heliostat emit --redis redis://localhost:6379 --events heliostat:events \\
       client=api table=users key=user:42 op=get hit=1 latency_us=180 saved_us=2400
   heliostat emit --redis redis://localhost:6379 --events heliostat:events --count 100000
-      (no FIELD=VALUE: a synthetic workload of plausible events)";
+      (no FIELD=VALUE: a synthetic workload of plausible events)
+  heliostat emit --redis redis://localhost:6379 --events bench --count 1000000 --distinct
+      (every event names a new client, table, query and key)";
 
 /// Arguments of `heliostat warm`.
 #[derive(Debug, Clone, PartialEq, Args)]
@@ -211,6 +213,10 @@ pub struct EmitArgs {
     /// Cap the stream with XADD MAXLEN ~ N (0 = no cap)
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub maxlen: u64,
+    /// Synthetic events whose client, table, query and key are new in every
+    /// event (to measure memory against unbounded names)
+    #[arg(long, conflicts_with = "fields")]
+    pub distinct: bool,
     /// The event's fields (schema in docs/EVENTS.md); none: synthetic events
     #[arg(value_name = "FIELD=VALUE")]
     pub fields: Vec<String>,

@@ -49,8 +49,12 @@ pub fn emit(args: &EmitArgs, settings: &Settings) -> anyhow::Result<()> {
         let mut sent = 0u64;
         while sent < args.count {
             let n = (args.count - sent).min(BATCH);
-            let batch: Vec<Event> = (0..n)
-                .map(|_| given.clone().unwrap_or_else(|| synth.next_event()))
+            let batch: Vec<Event> = (sent..sent + n)
+                .map(|i| match &given {
+                    Some(e) => e.clone(),
+                    None if args.distinct => synth.distinct_event(i),
+                    None => synth.next_event(),
+                })
                 .collect();
             publish(&mut conn, &stream, maxlen, &batch)
                 .await

@@ -298,6 +298,9 @@ pub struct RedisStats {
     /// Per-command latency percentiles (name, [p50, p99, p99.9] in ns) from
     /// `INFO latencystats` (Redis ≥ 7; since the last stats reset).
     pub latencystats: Vec<(String, [u64; 3])>,
+    /// Commands past the per-`INFO` cap, left out of the two lists above.
+    #[serde(default)]
+    pub commands_dropped: u64,
     /// Replicas attached (a primary).
     pub replicas: u32,
     /// Bytes the slowest replica is behind (a primary with replicas).
@@ -477,6 +480,7 @@ pub struct KeyAccess {
 
 /// How an access-event stream reader is doing (cumulative for its run).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StreamStats {
     /// Stream entries read.
     pub read: u64,
@@ -487,6 +491,20 @@ pub struct StreamStats {
     /// How far behind the newest entry read is: wall clock minus the
     /// entry id's millisecond part (the stream's server clock).
     pub lag_ms: Option<i64>,
+    /// Tables named past the per-event limit, dropped.
+    pub tables_dropped: u64,
+    /// Key accesses dropped because a flush already held its most keys.
+    pub keys_dropped: u64,
+    /// Events counted in the `(other)` group because a flush already held
+    /// its most groups.
+    pub groups_folded: u64,
+}
+
+impl StreamStats {
+    /// Everything the reader's limits dropped (tables and key accesses).
+    pub fn dropped(&self) -> u64 {
+        self.tables_dropped.saturating_add(self.keys_dropped)
+    }
 }
 
 /// What the key sampler saw of one key.

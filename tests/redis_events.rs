@@ -262,3 +262,91 @@ fn reading_starts_at_new_entries_unless_asked_to_catch_up_and_survives_a_restart
         assert_eq!(new.stats.read, 2);
     });
 }
+
+#[test]
+fn an_event_naming_twenty_thousand_tables_and_a_1_mb_key_keeps_the_console_bounded() {
+    use heliostat::app::state::{SessionInfo, State};
+    use heliostat::sources::events::schema::{MAX_KEY_BYTES, MAX_TABLES_PER_EVENT};
+
+    let server = RedisServer::start();
+    let rt = runtime();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(256);
+        tokio::spawn(run_events(reader(&server.url(), 1), tx));
+        connected(&mut rx).await;
+        let tables: Vec<String> = (0..20_000).map(|i| format!("wide_{i}")).collect();
+        let tables = tables.join(",");
+        let key = format!("blob:{}", "k".repeat(1 << 20));
+        let mut c = server.client();
+        for i in 0..5 {
+            let client = format!("c{i}");
+            let _: String = redis::cmd("XADD")
+                .arg(STREAM)
+                .arg("*")
+                .arg(&[
+                    "client", &client, "tables", &tables, "key", &key, "hit", "1",
+                ])
+                .query(&mut c)
+                .unwrap();
+        }
+        // Fed into a console's state, as the live loop does (the reader's
+        // hello was read by `connected`).
+        let mut state = State::new(SessionInfo::default(), 1000);
+        state.apply(&Sample {
+            source: SourceId(1),
+            generation: 1,
+            at: heliostat::sources::redis::wall_now(),
+            body: Body::Hello {
+                name: format!("events {STREAM}"),
+                kind: heliostat::sample::SourceKind::Events,
+            },
+        });
+        let mut stats = StreamStats::default();
+        let end = tokio::time::Instant::now() + Duration::from_secs(10);
+        while stats.read < 5 || state.clients.held().0 < 5 {
+            let Ok(Some(batch)) = tokio::time::timeout_at(end, rx.recv()).await else {
+                panic!("read {} of 5 events", stats.read);
+            };
+            for s in &batch {
+                if let Body::Stream(st) = &s.body {
+                    stats = st.clone();
+                }
+                state.apply(s);
+            }
+        }
+        state.tick(heliostat::sources::redis::wall_now());
+        let per_event = 20_000 - MAX_TABLES_PER_EVENT as u64;
+        assert_eq!(stats.tables_dropped, 5 * per_event, "{stats:?}");
+        assert_eq!(stats.malformed, 0);
+        // 64 tables, one row each, however many the events named.
+        assert_eq!(state.heatmap.row_count(), MAX_TABLES_PER_EVENT);
+        assert_eq!(state.clients.held(), (5, 5 * MAX_TABLES_PER_EVENT));
+        assert!(
+            state.heatmap.approx_bytes() < 1 << 20,
+            "{}",
+            state.heatmap.approx_bytes()
+        );
+        // The 1 MB key is one key, tracked by the hash of its cut name and
+        // kept without a name (nothing may warm it).
+        assert_eq!(state.warming.tracker().len(), 1);
+        let warming = state.warming.approx_bytes();
+        assert!(warming < 256 << 10, "not a megabyte per key: {warming}");
+        let shown = state
+            .derived
+            .candidates
+            .iter()
+            .filter_map(|c| c.name.as_ref());
+        assert!(shown.into_iter().all(|n| n.len() <= MAX_KEY_BYTES));
+        // What was dropped is on screen, next to the stream.
+        let chrome =
+            heliostat::app::run::chrome(&heliostat::keymap::Keymap::default(), state.ui.focus);
+        let theme = heliostat::theme::Theme::default();
+        let screen = heliostat::export::to_text(&heliostat::snapshot::render_buffer(
+            &state, &theme, &chrome, 200, 50,
+        ));
+        assert!(
+            screen.contains(&format!("{} dropped", 5 * per_event)),
+            "{screen}"
+        );
+    });
+}

@@ -288,6 +288,7 @@ fn an_event_stream_shows_its_rate_lag_and_malformed_entries() {
         malformed,
         last_malformed: Some("17-0: hit must be 1 or 0, got \"maybe\"".into()),
         lag_ms: Some(3_000),
+        ..StreamStats::default()
     };
     d.state.apply(&sample(now, Body::Stream(stats(1_000, 0))));
     d.state

@@ -15,6 +15,10 @@ use crate::sample::{RedisRole, SourceId, SourceKind, SourceStatus};
 /// Heatmap columns computed per tick; the pane shows the newest that fit.
 pub const HEAT_COLUMNS: usize = 240;
 
+/// Heatmap rows given cells per tick (after the filter and sort); the rest
+/// are counted in the view's `more_rows`.
+pub const HEAT_ROWS: usize = 500;
+
 /// One row of the Backends pane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackendRow {
@@ -172,9 +176,14 @@ impl Derived {
         // the last complete bucket, so the grid changes once per bucket,
         // not on every tick (a half-filled bucket would also look cold).
         let back = i64::from(res).saturating_mul(ui.heat_offset as i64 + 1);
-        let mut heat = state.heatmap.view(now.add_secs(-back), res, HEAT_COLUMNS);
+        let mut heat = state
+            .heatmap
+            .view_rows(now.add_secs(-back), res, HEAT_COLUMNS);
         heat.rows.retain(|r| ui.matches(Pane::Heatmap, &r.name));
         sort_heat(&mut heat.rows, ui.sort[Pane::Heatmap.index()]);
+        // Cells only for the rows a pane can reach: each costs HEAT_COLUMNS
+        // cells, and the heatmap may hold ten thousand rows.
+        state.heatmap.fill_cells(&mut heat, HEAT_ROWS);
         let heat_max = heat
             .rows
             .iter()

@@ -109,6 +109,12 @@ impl State {
 
     pub(crate) fn key_accesses(&mut self, keys: &[crate::sample::KeyAccess], at: Timestamp) {
         for k in keys {
+            // A key cut for being too long: tracked by its (cut, hashed)
+            // name but never named, so nothing can warm the wrong key.
+            if crate::engines::bounded::is_cut(&k.key) {
+                self.warming.record_n(key_hash(&k.key), k.count, at);
+                continue;
+            }
             let hash = self.warming.record_named_n(&k.key, k.count, at);
             // Only misses since the last flush: the key is not in the cache.
             if k.misses > 0 && k.hits == 0 {
@@ -124,10 +130,10 @@ impl State {
         };
         let dt = src.last_stats_at.map_or(0.0, |l| at.secs_since(l));
         src.last_stats_at = Some(at);
-        let (before, bad_before) = src
+        let (before, bad_before, dropped_before) = src
             .stream
             .as_ref()
-            .map_or((st.read, 0), |s| (s.read, s.malformed));
+            .map_or((st.read, 0, 0), |s| (s.read, s.malformed, s.dropped()));
         if dt > 0.0 {
             src.ops_per_sec = st.read.saturating_sub(before) as f64 / dt;
         }
@@ -138,6 +144,16 @@ impl State {
             let msg = format!(
                 "event stream: {} malformed entries skipped; latest {why}",
                 st.malformed
+            );
+            self.ui.set_status(msg, true, at);
+        } else if st.dropped() > dropped_before {
+            let msg = format!(
+                "event stream: {} tables past {} in one event and {} key accesses past {} keys \
+                 in one flush dropped",
+                st.tables_dropped,
+                crate::sources::events::schema::MAX_TABLES_PER_EVENT,
+                st.keys_dropped,
+                crate::sources::events::agg::MAX_KEYS_PER_FLUSH
             );
             self.ui.set_status(msg, true, at);
         }

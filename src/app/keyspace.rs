@@ -50,6 +50,16 @@ impl State {
             i64::try_from(RECENT_IDLE_SECS * 1000).unwrap_or(i64::MAX),
         );
         for key in &k.keys {
+            // A key too long to keep by name: its accesses are tracked by
+            // the hash of the whole, and it is never named or warmed.
+            if key.key.len() > crate::sources::events::schema::MAX_KEY_BYTES {
+                let rate = key.heat.map_or(0.0, |h| h.est_rate());
+                if rate > 0.0 && rate >= min_rate {
+                    let n = (rate * revisit).round().clamp(1.0, MAX_CREDIT) as u32;
+                    self.warming.record_n(key_hash(&key.key), n, at);
+                }
+                continue;
+            }
             let mut rate = key.heat.map_or(0.0, |h| h.est_rate());
             if let Some(KeyHeat::IdleSecs(idle)) = key.heat {
                 let touched = at.add_millis(-i64::try_from(idle * 1000).unwrap_or(i64::MAX));

@@ -54,8 +54,13 @@ pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp)
             .iter()
             .map(|c| format!("{} {} {}", c.name, rate(c.per_sec), us(c.us_per_call)))
             .collect();
+        let untracked = if r.commands_dropped > 0 {
+            format!(" · {} more not tracked", r.commands_dropped)
+        } else {
+            String::new()
+        };
         out.push(format!(
-            "commands (heliostat's included): {}",
+            "commands (heliostat's included): {}{untracked}",
             cmds.join(" · ")
         ));
     }
@@ -92,8 +97,13 @@ pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp)
             // Rows (`user:*`, `(none)`), never keys: nothing to redact.
             .map(|(row, n)| format!("{} {n}", row.chars().take(32).collect::<String>()))
             .collect();
+        let dropped = if src.expired_dropped > 0 {
+            format!(" · {} in rows dropped", src.expired_dropped)
+        } else {
+            String::new()
+        };
         out.push(format!(
-            "expired (notified) since start: {}",
+            "expired (notified) since start: {}{dropped}",
             parts.join(" · ")
         ));
     }

@@ -15,8 +15,10 @@ pub struct SinkBoard {
     /// A sink is configured: batches wait for its answers (without one they
     /// are settled in memory so pending deltas stay small).
     pub enabled: bool,
-    /// The shared totals last read back, by client.
-    pub stored: FxHashMap<ClientId, StoredClient>,
+    /// The shared totals last read back, by client name (replaced by each
+    /// read, so bounded by the read's limit; names, not ids, so that they
+    /// hold no interned name of the clients engine).
+    pub stored: FxHashMap<String, StoredClient>,
     /// When they were read.
     pub stored_at: Option<Timestamp>,
     /// The last read-back or set-up failure (cleared by a good read).
@@ -72,11 +74,7 @@ impl State {
                 };
             }
             SinkReport::Stored(rows) => {
-                let names = self.clients.names_mut();
-                self.sink.stored = rows
-                    .iter()
-                    .map(|c| (names.client(&c.name), c.clone()))
-                    .collect();
+                self.sink.stored = rows.iter().map(|c| (c.name.clone(), c.clone())).collect();
                 self.sink.stored_at = Some(at);
                 self.sink.read_error = None;
             }
@@ -91,16 +89,18 @@ impl State {
             return clients;
         }
         for c in &mut clients {
-            c.stored = self.sink.stored.get(&c.client).map(|s| s.requests);
+            c.stored = self.sink.stored.get(&c.name).map(|s| s.requests);
         }
-        let local: rustc_hash::FxHashSet<ClientId> = clients.iter().map(|c| c.client).collect();
+        let local: rustc_hash::FxHashSet<&str> = clients.iter().map(|c| c.name.as_str()).collect();
         let mut only_stored: Vec<ClientView> = self
             .sink
             .stored
             .iter()
-            .filter(|(id, _)| !local.contains(id))
-            .map(|(id, s)| ClientView {
-                client: *id,
+            .filter(|(name, _)| !local.contains(name.as_str()))
+            .map(|(_, s)| ClientView {
+                // Not a client of this console: an id no local client has,
+                // so its table breakdown is empty.
+                client: ClientId(u32::MAX),
                 name: s.name.clone(),
                 requests: 0,
                 successes: 0,

@@ -16,6 +16,12 @@ pub const PREFIXES_KEPT: usize = 500;
 /// Slow-log entries kept per node.
 pub const SLOWLOG_KEPT: usize = 50;
 
+/// Commands whose cumulative stats are kept per node.
+pub const MAX_COMMANDS: usize = crate::sources::redis::info::MAX_COMMANDS;
+
+/// Longest prefix-row name counted for expired keys, in bytes.
+const PREFIX_BYTES: usize = 128;
+
 /// One command's rate over the last interval (`INFO commandstats` deltas).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandRate {
@@ -95,6 +101,9 @@ pub struct SourceState {
     /// Redis: keys reported expired (`--expiry-events`) per prefix row
     /// (`user:*`, or `(none)` for keys without the delimiter), since start.
     pub expired_by_prefix: FxHashMap<String, u64>,
+    /// Redis: expired keys not counted in a prefix row (their row was
+    /// dropped past [`PREFIXES_KEPT`], or the listener named too many).
+    pub expired_dropped: u64,
     /// Redis: why expired-key notifications are not arriving, if known.
     pub expiry_note: Option<String>,
     /// Access-event stream: entries read, malformed, lag.
@@ -146,6 +155,7 @@ impl SourceState {
             command_totals: FxHashMap::default(),
             slowlog: VecDeque::new(),
             expired_by_prefix: FxHashMap::default(),
+            expired_dropped: 0,
             expiry_note: None,
             latency_events: Vec::new(),
             stream: None,
@@ -168,8 +178,13 @@ impl SourceState {
     /// after a reset (`fresh`) there is only a new baseline.
     pub(crate) fn observe_commands(&mut self, stats: &[(String, u64, u64)], dt: f64, fresh: bool) {
         let mut rates = Vec::new();
-        for (name, calls, usec) in stats {
-            let before = self.command_totals.insert(name.clone(), (*calls, *usec));
+        // Only the latest INFO's commands are kept (it lists every command
+        // called since the last reset, at most MAX_COMMANDS of them), so a
+        // name that is gone is forgotten.
+        let mut old = std::mem::take(&mut self.command_totals);
+        for (name, calls, usec) in stats.iter().take(MAX_COMMANDS) {
+            self.command_totals.insert(name.clone(), (*calls, *usec));
+            let before = old.remove(name);
             if let (false, Some((c0, u0))) = (fresh, before)
                 && *calls > c0
                 && dt > 0.0
@@ -193,13 +208,25 @@ impl SourceState {
         if e.note.is_some() || !e.keys.is_empty() {
             self.expiry_note.clone_from(&e.note);
         }
+        self.expired_dropped = self.expired_dropped.saturating_add(e.dropped);
         for k in &e.keys {
             let row = crate::engines::keyspace::key_row(k, delim);
-            if let Some(n) = self.expired_by_prefix.get_mut(&row) {
+            let row = crate::engines::bounded::name(&row, PREFIX_BYTES);
+            if let Some(n) = self.expired_by_prefix.get_mut(&*row) {
                 *n += 1;
-            } else if self.expired_by_prefix.len() < PREFIXES_KEPT {
-                self.expired_by_prefix.insert(row, 1);
+            } else {
+                self.expired_by_prefix.insert(row.into_owned(), 1);
             }
+        }
+        // Past the cap the rows with the fewest expiries go (their keys
+        // are counted as dropped).
+        if self.expired_by_prefix.len() > PREFIXES_KEPT {
+            let before: u64 = self.expired_by_prefix.values().sum();
+            crate::engines::bounded::trim(&mut self.expired_by_prefix, PREFIXES_KEPT, |_, &n| {
+                Some(n)
+            });
+            let after: u64 = self.expired_by_prefix.values().sum();
+            self.expired_dropped = self.expired_dropped.saturating_add(before - after);
         }
     }
 
@@ -209,5 +236,62 @@ impl SourceState {
         while self.slowlog.len() > SLOWLOG_KEPT {
             self.slowlog.pop_front();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::ExpiredKeys;
+
+    fn node() -> SourceState {
+        SourceState::new(SourceId(1), "cache-1:6379".into(), SourceKind::Redis)
+    }
+
+    #[test]
+    fn a_million_distinct_expired_prefixes_keep_the_busiest_rows() {
+        let mut s = node();
+        for chunk in 0..100 {
+            let mut keys: Vec<String> = (0..10_000)
+                .map(|i| format!("p{}:k", chunk * 10_000 + i))
+                .collect();
+            keys.extend((0..50).map(|i| format!("busy:{i}")));
+            let e = ExpiredKeys {
+                keys,
+                dropped: 3,
+                note: None,
+            };
+            s.add_expired(&e, ":");
+            assert!(s.expired_by_prefix.len() <= PREFIXES_KEPT);
+        }
+        assert_eq!(s.expired_by_prefix.get("busy:*"), Some(&5_000));
+        let kept: u64 = s.expired_by_prefix.values().sum();
+        assert_eq!(
+            kept + s.expired_dropped,
+            100 * 10_050 + 300,
+            "every key counted"
+        );
+    }
+
+    #[test]
+    fn only_the_latest_infos_commands_are_kept() {
+        let mut s = node();
+        for round in 0..1_000u64 {
+            let stats: Vec<(String, u64, u64)> = (0..1_000)
+                .map(|i| (format!("cmd{}", round * 1_000 + i), 10, 10))
+                .collect();
+            s.observe_commands(&stats, 1.0, false);
+            assert!(s.command_totals.len() <= MAX_COMMANDS);
+        }
+        assert!(s.command_totals.contains_key("cmd999999"));
+        assert!(
+            !s.command_totals.contains_key("cmd0"),
+            "gone from INFO: forgotten"
+        );
+        // A command seen in two INFOs has a rate.
+        let again = vec![("cmd999999".to_string(), 30, 50)];
+        s.observe_commands(&again, 2.0, false);
+        assert_eq!(s.top_commands.len(), 1);
+        assert_eq!(s.top_commands[0].per_sec, 10.0);
     }
 }

@@ -3,6 +3,7 @@
 //! Every engine takes time as a parameter (`now: Timestamp`), never reads the
 //! clock, never panics on any input, and works on interned ids on its hot path.
 
+pub mod bounded;
 pub mod clients;
 pub mod counters;
 pub mod heatmap;

@@ -86,11 +86,15 @@ fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize) -> Line<'a>
                         .filter(|&ms| ms >= 1000 && s.ops_per_sec > 0.0)
                         .map(|ms| format!(" {:.0}s behind", ms as f64 / 1000.0))
                         .unwrap_or_default();
-                    let bad = if st.malformed > 0 {
+                    let mut bad = if st.malformed > 0 {
                         format!(" {} malformed", st.malformed)
                     } else {
                         String::new()
                     };
+                    // Past the per-event and per-flush limits.
+                    if st.dropped() > 0 {
+                        bad.push_str(&format!(" {} dropped", st.dropped()));
+                    }
                     let color = if bad.is_empty() && lag.is_empty() {
                         theme.ok
                     } else {

@@ -240,6 +240,58 @@ impl ClientNames {
         Self::default()
     }
 
+    /// Empty interners holding at most `clients`, `tables` and
+    /// `operations` names (further names count as `(other)`).
+    pub fn with_limits(clients: usize, tables: usize, operations: usize) -> Self {
+        Self {
+            clients: Interner::with_limit(clients),
+            tables: Interner::with_limit(tables),
+            operations: Interner::with_limit(operations),
+        }
+    }
+
+    /// Client names held.
+    pub fn clients_len(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Table names held.
+    pub fn tables_len(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// New names that counted as `(other)` because an interner was full.
+    pub fn overflowed(&self) -> u64 {
+        self.clients
+            .overflowed()
+            .saturating_add(self.tables.overflowed())
+            .saturating_add(self.operations.overflowed())
+    }
+
+    /// Forget every name `keep` does not vouch for: `keep` says whether a
+    /// client, table or operation id is still referred to.
+    pub(super) fn release_unused(
+        &mut self,
+        clients: impl Fn(u32) -> bool,
+        tables: impl Fn(u32) -> bool,
+        operations: impl Fn(u32) -> bool,
+    ) {
+        fn sweep(i: &mut Interner, keep: impl Fn(u32) -> bool) {
+            let gone: Vec<u32> = i.ids().filter(|&id| !keep(id)).collect();
+            for id in gone {
+                i.release(id);
+            }
+        }
+        sweep(&mut self.clients, clients);
+        sweep(&mut self.tables, tables);
+        sweep(&mut self.operations, operations);
+    }
+
+    /// The id of a client name, if it is held.
+    pub fn client_id(&self, name: &str) -> Option<ClientId> {
+        self.clients.get(name).map(ClientId)
+    }
+
     /// The id of client `name` (assigned on first use).
     pub fn client(&mut self, name: &str) -> ClientId {
         ClientId(self.clients.intern(name))

@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::caps::CapStats;
 use super::delta::{ClientAccum, ClientDelta, ClientId, ClientNames, TableAccum, TableKey};
 use super::flush::{
     ClientRow, ClientsConfig, FlushBatch, FlushStats, Settlement, TableRow, bounded_error,
@@ -52,6 +53,17 @@ pub struct ClientsEngine {
     /// No new attempt before this (set by a failure, cleared by a send).
     retry_at: Option<Timestamp>,
     stats: FlushStats,
+    /// What the caps dropped.
+    pub(super) caps: CapStats,
+    /// A trim could not get under a cap (everything over it owes the
+    /// sink): no new attempt before the next acknowledgement.
+    pub(super) trim_blocked: bool,
+}
+
+/// Names an interner holds for a cap of `cap` entries: room for a quarter
+/// more, held by entries that owe the sink deltas and cannot go yet.
+fn name_limit(cap: usize) -> usize {
+    cap.max(1).saturating_add(cap / 4).saturating_add(1)
 }
 
 impl Default for ClientsEngine {
@@ -65,8 +77,12 @@ impl ClientsEngine {
     pub fn new(config: ClientsConfig) -> Self {
         Self {
             slots: Slots::new(config.dense_client_limit),
+            names: ClientNames::with_limits(
+                name_limit(config.max_clients),
+                name_limit(config.max_table_rows),
+                config.max_operations.saturating_add(1),
+            ),
             config,
-            names: ClientNames::new(),
             tables: FxHashMap::default(),
             pending_clients: Vec::new(),
             pending_tables: Vec::new(),
@@ -77,6 +93,8 @@ impl ClientsEngine {
             last_flush_at: None,
             retry_at: None,
             stats: FlushStats::default(),
+            caps: CapStats::default(),
+            trim_blocked: false,
         }
     }
 
@@ -95,9 +113,25 @@ impl ClientsEngine {
         &mut self.names
     }
 
-    /// Merges one delta into totals and pending accumulators.
-    #[inline]
+    /// Merges one delta into totals and pending accumulators, then keeps
+    /// the caps.
     pub fn apply(&mut self, delta: &ClientDelta, now: Timestamp) {
+        self.merge(delta, now);
+        self.trim();
+    }
+
+    /// Applies a slice of deltas that all arrived at `now`; the caps are
+    /// kept after the whole slice, so no id it names is released before
+    /// its delta is merged.
+    pub fn apply_all(&mut self, deltas: &[ClientDelta], now: Timestamp) {
+        for d in deltas {
+            self.merge(d, now);
+        }
+        self.trim();
+    }
+
+    #[inline]
+    fn merge(&mut self, delta: &ClientDelta, now: Timestamp) {
         if self.last_flush_at.is_none() {
             // The first delta starts the first flush interval.
             self.last_flush_at = Some(now);
@@ -125,6 +159,11 @@ impl ClientsEngine {
                     d_total: d.d_total,
                     d_err: d.d_err,
                 };
+                if !self.tables.contains_key(&d.key) && !self.room_for_row() {
+                    self.caps.rows_refused = self.caps.rows_refused.saturating_add(1);
+                    self.slots.slot_mut(d.key.client.0).totals.touch(now);
+                    return;
+                }
                 let e = self.tables.entry(d.key).or_default();
                 e.totals.add(&acc, now);
                 e.pending.merge(&acc);
@@ -146,13 +185,6 @@ impl ClientsEngine {
                     self.pending_clients.push(c.0);
                 }
             }
-        }
-    }
-
-    /// Applies a slice of deltas that all arrived at `now`.
-    pub fn apply_all(&mut self, deltas: &[ClientDelta], now: Timestamp) {
-        for d in deltas {
-            self.apply(d, now);
         }
     }
 
@@ -180,6 +212,11 @@ impl ClientsEngine {
     /// Records the sink's latest error for display (cleared by the next ack).
     pub fn set_last_error(&mut self, text: &str) {
         self.stats.last_error = Some(bounded_error(text));
+    }
+
+    /// Client ids with pending deltas or a pending last-seen touch.
+    pub(super) fn pending_client_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.pending_clients.iter().copied()
     }
 
     /// Pending client + table rows: the measure of the size trigger.
@@ -334,6 +371,9 @@ impl ClientsEngine {
                 s.last_error = None;
                 s.last_ok_at = Some(now);
                 self.retry_at = None;
+                // What the batch held may go now.
+                self.trim_blocked = false;
+                self.trim();
                 Settlement::Acked
             }
             _ => self.ignore(seq),

@@ -27,6 +27,15 @@ pub struct ClientsConfig {
     pub rate_half_life_ms: u64,
     /// Client ids below this live in a `Vec`; larger ids in a map.
     pub dense_client_limit: u32,
+    /// Clients kept: past this, the least recently seen ones without
+    /// pending deltas are forgotten (with their table rows).
+    pub max_clients: usize,
+    /// (client, table, operation) rows kept: past this, the least recently
+    /// updated ones without pending deltas are forgotten.
+    pub max_table_rows: usize,
+    /// Operation names kept besides the built-in ones; further names count
+    /// as `(other)`.
+    pub max_operations: usize,
 }
 
 impl Default for ClientsConfig {
@@ -39,6 +48,9 @@ impl Default for ClientsConfig {
             retry_max_ms: 30_000,
             rate_half_life_ms: 10_000,
             dense_client_limit: 1 << 16,
+            max_clients: 10_000,
+            max_table_rows: 20_000,
+            max_operations: 256,
         }
     }
 }

@@ -16,6 +16,7 @@
 //! give `batch.to_columns(engine.names())` to the sink task, and feed its
 //! answer back with `ack` / `nack` / `nack_in_doubt`.
 
+mod caps;
 mod delta;
 mod engine;
 mod flush;
@@ -23,10 +24,13 @@ mod totals;
 mod view;
 
 #[cfg(test)]
+mod captests;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
 
+pub use caps::CapStats;
 pub use delta::{
     ClientAccum, ClientDelta, ClientId, ClientNames, Operation, OperationDelta, RequestDelta,
     TableAccum, TableDelta, TableId, TableKey,

@@ -58,8 +58,14 @@ pub struct Level {
     open_index: Option<i64>,
     open: Vec<Cell>,
     touched: Vec<u32>,
+    /// Per row: listed in `touched` (a row whose open cell was cleared and
+    /// filled again is listed once, however often that happens).
+    listed: Vec<bool>,
     closed: VecDeque<Closed>,
     dropped_late: u64,
+    /// Cells a closed bucket keeps: the busiest rows of the bucket.
+    max_cells: usize,
+    dropped_cells: u64,
 }
 
 impl Level {
@@ -71,8 +77,33 @@ impl Level {
             open_index: None,
             open: Vec::new(),
             touched: Vec::new(),
+            listed: Vec::new(),
             closed: VecDeque::new(),
             dropped_late: 0,
+            max_cells: usize::MAX,
+            dropped_cells: 0,
+        }
+    }
+
+    /// The same level, whose closed buckets keep at most `max_cells` cells
+    /// (the rows with the most accesses in the bucket), so its memory is
+    /// bounded by `retention × max_cells` however many rows there are.
+    pub fn with_max_cells(mut self, max_cells: usize) -> Self {
+        self.max_cells = max_cells.max(1);
+        self
+    }
+
+    /// Cells left out of closed buckets by the per-bucket cap (each a
+    /// row's figures for one bucket; the rows' totals still count them).
+    pub fn dropped_cells(&self) -> u64 {
+        self.dropped_cells
+    }
+
+    /// Forget what `row` did in the open bucket (its id goes to another
+    /// name; what it did in closed buckets is hidden by the caller).
+    pub fn clear_open(&mut self, row: u32) {
+        if let Some(c) = self.open.get_mut(row as usize) {
+            *c = Cell::default();
         }
     }
 
@@ -101,6 +132,8 @@ impl Level {
         let cells: usize = self.closed.iter().map(|b| b.cells.capacity()).sum();
         cells * std::mem::size_of::<(u32, Cell)>()
             + self.open.capacity() * std::mem::size_of::<Cell>()
+            + self.listed.capacity()
+            + self.touched.capacity() * 4
             + self.closed.capacity() * std::mem::size_of::<Closed>()
     }
 
@@ -108,6 +141,7 @@ impl Level {
     pub fn ensure_rows(&mut self, rows: usize) {
         if self.open.len() < rows {
             self.open.resize(rows, Cell::default());
+            self.listed.resize(rows, false);
         }
     }
 
@@ -131,11 +165,11 @@ impl Level {
         if r >= self.open.len() {
             self.ensure_rows(r + 1);
         }
-        let cell = &mut self.open[r];
-        if cell.is_empty() {
+        if let Some(listed) = self.listed.get_mut(r).filter(|l| !**l) {
+            *listed = true;
             self.touched.push(row);
         }
-        cell.merge(delta);
+        self.open[r].merge(delta);
     }
 
     fn add_late(&mut self, row: u32, idx: i64, open: i64, delta: &Cell) {
@@ -156,6 +190,9 @@ impl Level {
         if let Some(b) = self.closed.get_mut(pos) {
             match b.cells.binary_search_by_key(&row, |(r, _)| *r) {
                 Ok(i) => b.cells[i].1.merge(delta),
+                Err(_) if b.cells.len() >= self.max_cells => {
+                    self.dropped_cells = self.dropped_cells.saturating_add(1);
+                }
                 Err(i) => b.cells.insert(i, (row, *delta)),
             }
         }
@@ -168,12 +205,21 @@ impl Level {
                 self.touched.sort_unstable();
                 let mut cells = Vec::with_capacity(self.touched.len());
                 for &r in &self.touched {
+                    if let Some(l) = self.listed.get_mut(r as usize) {
+                        *l = false;
+                    }
                     if let Some(c) = self.open.get_mut(r as usize) {
-                        cells.push((r, std::mem::take(c)));
+                        let c = std::mem::take(c);
+                        if !c.is_empty() {
+                            cells.push((r, c));
+                        }
                     }
                 }
                 self.touched.clear();
-                self.closed.push_back(Closed { index: open, cells });
+                self.keep_busiest(&mut cells);
+                if !cells.is_empty() {
+                    self.closed.push_back(Closed { index: open, cells });
+                }
             }
         }
         self.open_index = Some(idx);
@@ -181,6 +227,22 @@ impl Level {
         while self.closed.front().is_some_and(|b| b.index <= oldest) {
             self.closed.pop_front();
         }
+    }
+
+    /// Keep the `max_cells` busiest cells (most accesses, then most time
+    /// saved, then the lower row id), sorted by row id again.
+    fn keep_busiest(&mut self, cells: &mut Vec<(u32, Cell)>) {
+        if cells.len() <= self.max_cells {
+            return;
+        }
+        let dropped = cells.len() - self.max_cells;
+        cells.select_nth_unstable_by(self.max_cells - 1, |a, b| {
+            (b.1.accesses, b.1.saved_us, a.0).cmp(&(a.1.accesses, a.1.saved_us, b.0))
+        });
+        cells.truncate(self.max_cells);
+        cells.sort_unstable_by_key(|(r, _)| *r);
+        cells.shrink_to_fit();
+        self.dropped_cells = self.dropped_cells.saturating_add(dropped as u64);
     }
 
     /// Advance the open bucket to the one holding `ms`, so that a quiet period
@@ -193,8 +255,14 @@ impl Level {
     }
 
     /// Sum cells of buckets `from..to` (bucket indices of this level), calling
-    /// `f(column, row, cell)` where `column = (index - from) / per_column`.
-    pub fn scan(&self, from: i64, to: i64, per_column: i64, mut f: impl FnMut(usize, u32, &Cell)) {
+    /// `f(column, index, row, cell)` where `column = (index - from) / per_column`.
+    pub fn scan(
+        &self,
+        from: i64,
+        to: i64,
+        per_column: i64,
+        mut f: impl FnMut(usize, i64, u32, &Cell),
+    ) {
         let per = per_column.max(1);
         let col = |index: i64| (index.saturating_sub(from) / per).max(0) as usize;
         let start = self.closed.partition_point(|b| b.index < from);
@@ -204,15 +272,15 @@ impl Level {
             }
             let c = col(b.index);
             for (r, cell) in &b.cells {
-                f(c, *r, cell);
+                f(c, b.index, *r, cell);
             }
         }
         if let Some(open) = self.open_index {
             if open >= from && open < to {
                 let c = col(open);
                 for &r in &self.touched {
-                    if let Some(cell) = self.open.get(r as usize) {
-                        f(c, r, cell);
+                    if let Some(cell) = self.open.get(r as usize).filter(|c| !c.is_empty()) {
+                        f(c, open, r, cell);
                     }
                 }
             }
@@ -244,7 +312,7 @@ mod tests {
 
     fn collect(l: &Level, from: i64, to: i64, per: i64) -> Vec<(usize, u32, u32)> {
         let mut v = Vec::new();
-        l.scan(from, to, per, |c, r, cell| v.push((c, r, cell.accesses)));
+        l.scan(from, to, per, |c, _, r, cell| v.push((c, r, cell.accesses)));
         v.sort_unstable();
         v
     }
@@ -281,6 +349,58 @@ mod tests {
         l.add(1, 0, &hit()); // beyond retention
         assert_eq!(l.dropped_late(), 1);
         assert_eq!(collect(&l, 7, 8, 1), vec![(0, 1, 1), (0, 2, 1)]);
+    }
+
+    #[test]
+    fn closed_buckets_keep_their_busiest_cells_whatever_the_rows() {
+        let mut l = Level::new(10, 100).with_max_cells(50);
+        let busy = Cell {
+            accesses: 1000,
+            ..hit()
+        };
+        // A million row figures over 100 buckets: 10 000 rows in each.
+        let one = hit();
+        for i in 0..1_000_000u32 {
+            let ms = i64::from(i / 10_000) * 10_000;
+            l.add(i % 20_000, ms, if i % 10_000 == 7 { &busy } else { &one });
+        }
+        l.advance(1_000_000);
+        assert_eq!(l.stored_buckets(), 99, "the oldest aged out");
+        let stored: usize = l.closed.iter().map(|b| b.cells.len()).sum();
+        assert!(stored <= 100 * 50, "{stored}");
+        assert!(l.dropped_cells() > 0);
+        // The busy row of each bucket is among the kept ones.
+        assert!(
+            l.closed
+                .iter()
+                .all(|b| b.cells.iter().any(|(r, _)| r % 10_000 == 7))
+        );
+        // Late events into a full bucket are dropped and counted too.
+        let before = l.dropped_cells();
+        l.add(19_999, 10_000, &hit());
+        assert_eq!(l.dropped_cells(), before + 1);
+        let open = 20_000 * std::mem::size_of::<Cell>();
+        // The dense open bucket grows by doubling: up to twice the rows.
+        assert!(
+            l.approx_bytes() < 2 * open + 100 * 50 * 40 + 100 * 64,
+            "{}",
+            l.approx_bytes()
+        );
+    }
+
+    #[test]
+    fn a_row_cleared_and_refilled_a_million_times_is_listed_once() {
+        let mut l = Level::new(300, 10);
+        for _ in 0..1_000_000 {
+            l.add(3, 1_000, &hit());
+            l.clear_open(3);
+        }
+        l.add(3, 1_000, &hit());
+        assert_eq!(l.touched.len(), 1);
+        assert_eq!(collect(&l, 0, 1, 1), vec![(0, 3, 1)]);
+        l.advance(400_000);
+        assert!(l.touched.is_empty());
+        assert_eq!(collect(&l, 0, 1, 1), vec![(0, 3, 1)]);
     }
 
     #[test]

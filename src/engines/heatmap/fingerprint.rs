@@ -279,11 +279,22 @@ fn dollar_quote_end(b: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Fingerprint one query text. Never panics, whatever the input.
+/// Bytes of a query's text that are fingerprinted: a longer text is cut
+/// first (its fingerprint is that of its start).
+pub const MAX_QUERY_BYTES: usize = 8 << 10;
+
+/// Tables a fingerprint names at most (the first ones in the text).
+pub const MAX_QUERY_TABLES: usize = 64;
+
+/// The fingerprint of `sql`'s first [`MAX_QUERY_BYTES`] bytes, naming at
+/// most [`MAX_QUERY_TABLES`] tables.
 pub fn fingerprint(sql: &str) -> Fingerprint {
-    let toks = lex(sql);
+    let toks = lex(crate::engines::bounded::prefix(sql, MAX_QUERY_BYTES));
+    let mut tables = tables(&toks);
+    tables.truncate(MAX_QUERY_TABLES);
     Fingerprint {
         text: normalise(&toks),
-        tables: tables(&toks),
+        tables,
     }
 }
 
@@ -489,39 +500,86 @@ pub type QueryId = u32;
 
 /// Caches fingerprints by the hash of the raw query text, so a query seen a
 /// million times is lexed once.
-#[derive(Debug, Default, Clone)]
+///
+/// Bounded: at most `max_prints` fingerprints and `max_bytes` of their
+/// texts are kept; past either, the least recently used eighth is
+/// forgotten and its ids are handed out again (a caller that keeps ids
+/// must expect a reused id to name another fingerprint: compare
+/// [`Fingerprinter::text_hash`]).
+#[derive(Debug, Clone)]
 pub struct Fingerprinter {
     by_raw: FxHashMap<u64, QueryId>,
     by_text: FxHashMap<String, QueryId>,
-    prints: Vec<Fingerprint>,
+    prints: Vec<Option<Fingerprint>>,
+    /// Per id: the tick of its last use, and the hash of its text.
+    used: Vec<(u64, u64)>,
+    free: Vec<QueryId>,
+    tick: u64,
+    bytes: usize,
     max_raw: usize,
+    max_prints: usize,
+    max_bytes: usize,
+    evicted: u64,
+}
+
+impl Default for Fingerprinter {
+    fn default() -> Self {
+        Self::new(100_000)
+    }
+}
+
+/// Heap bytes a kept fingerprint costs (text twice: the print and the
+/// index key; table names; bookkeeping).
+fn cost(fp: &Fingerprint) -> usize {
+    2 * fp.text.len()
+        + fp.tables.iter().map(|t| t.len() + 24).sum::<usize>()
+        + std::mem::size_of::<Fingerprint>()
+        + 64
 }
 
 impl Fingerprinter {
-    /// A cache that remembers at most `max_raw` distinct raw texts (the
-    /// fingerprints themselves are kept: they are what the heatmap rows name).
+    /// A cache that remembers at most `max_raw` distinct raw texts, and
+    /// 10 000 fingerprints in 4 MiB of text.
     pub fn new(max_raw: usize) -> Self {
         Self {
+            by_raw: FxHashMap::default(),
+            by_text: FxHashMap::default(),
+            prints: Vec::new(),
+            used: Vec::new(),
+            free: Vec::new(),
+            tick: 0,
+            bytes: 0,
             max_raw,
-            ..Self::default()
+            max_prints: 10_000,
+            max_bytes: 4 << 20,
+            evicted: 0,
         }
     }
 
-    /// The id of `sql`'s fingerprint; `true` when the fingerprint is new.
+    /// The same cache keeping at most `max_prints` fingerprints and
+    /// `max_bytes` of fingerprint data.
+    pub fn with_max_prints(mut self, max_prints: usize, max_bytes: usize) -> Self {
+        self.max_prints = max_prints.max(1);
+        self.max_bytes = max_bytes.max(1);
+        self
+    }
+
+    /// The id of `sql`'s fingerprint; `true` when the fingerprint is new
+    /// (or its id was reused for it).
     pub fn id(&mut self, sql: &str) -> (QueryId, bool) {
+        self.tick += 1;
         let h = super::super::intern::key_hash(sql);
         if let Some(&id) = self.by_raw.get(&h) {
+            self.touch(id);
             return (id, false);
         }
         let fp = fingerprint(sql);
         let (id, new) = match self.by_text.get(&fp.text) {
-            Some(&id) => (id, false),
-            None => {
-                let id = QueryId::try_from(self.prints.len()).unwrap_or(QueryId::MAX);
-                self.by_text.insert(fp.text.clone(), id);
-                self.prints.push(fp);
-                (id, true)
+            Some(&id) => {
+                self.touch(id);
+                (id, false)
             }
+            None => (self.insert(fp), true),
         };
         if self.by_raw.len() >= self.max_raw.max(1) {
             // Raw texts that differ only in literals are unbounded; forget them
@@ -532,19 +590,93 @@ impl Fingerprinter {
         (id, new)
     }
 
+    fn touch(&mut self, id: QueryId) {
+        if let Some(u) = self.used.get_mut(id as usize) {
+            u.0 = self.tick;
+        }
+    }
+
+    fn insert(&mut self, fp: Fingerprint) -> QueryId {
+        let c = cost(&fp);
+        while !self.by_text.is_empty()
+            && (self.by_text.len() >= self.max_prints || self.bytes + c > self.max_bytes)
+        {
+            self.evict();
+        }
+        self.bytes += c;
+        let used = (self.tick, super::super::intern::key_hash(&fp.text));
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.prints.push(None);
+                self.used.push(used);
+                QueryId::try_from(self.prints.len() - 1).unwrap_or(QueryId::MAX)
+            }
+        };
+        self.by_text.insert(fp.text.clone(), id);
+        if let Some(p) = self.prints.get_mut(id as usize) {
+            *p = Some(fp);
+        }
+        if let Some(u) = self.used.get_mut(id as usize) {
+            *u = used;
+        }
+        id
+    }
+
+    /// Forget the least recently used eighth of the fingerprints.
+    fn evict(&mut self) {
+        let mut ranked: Vec<(u64, QueryId)> = self
+            .by_text
+            .values()
+            .map(|&id| (self.used.get(id as usize).map_or(0, |u| u.0), id))
+            .collect();
+        let n = (ranked.len() / 8).max(1).min(ranked.len());
+        if n < ranked.len() {
+            ranked.select_nth_unstable(n - 1);
+        }
+        for &(_, id) in &ranked[..n] {
+            if let Some(fp) = self.prints.get_mut(id as usize).and_then(Option::take) {
+                self.bytes = self.bytes.saturating_sub(cost(&fp));
+                self.by_text.remove(&fp.text);
+                self.free.push(id);
+            }
+        }
+        // Raw texts may map to the ids just freed.
+        self.by_raw.clear();
+        self.evicted = self.evicted.saturating_add(n as u64);
+    }
+
     /// The fingerprint behind `id`.
     pub fn get(&self, id: QueryId) -> Option<&Fingerprint> {
-        self.prints.get(id as usize)
+        self.prints.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// A hash of the text of `id`'s fingerprint: tells a reused id apart.
+    pub fn text_hash(&self, id: QueryId) -> u64 {
+        self.used.get(id as usize).map_or(0, |u| u.1)
     }
 
     /// How many distinct fingerprints are known.
     pub fn len(&self) -> usize {
-        self.prints.len()
+        self.by_text.len()
     }
 
     /// True when no query was fingerprinted yet.
     pub fn is_empty(&self) -> bool {
-        self.prints.is_empty()
+        self.by_text.is_empty()
+    }
+
+    /// Fingerprints forgotten to stay under the caps.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    /// Approximate heap bytes held.
+    pub fn approx_bytes(&self) -> usize {
+        self.bytes
+            + self.by_raw.capacity() * 16
+            + self.prints.capacity() * std::mem::size_of::<Option<Fingerprint>>()
+            + self.used.capacity() * 16
     }
 }
 
@@ -628,6 +760,51 @@ mod tests {
         }
         assert!(fp.by_raw.len() <= 10);
         assert_eq!(fp.len(), 2);
+    }
+
+    #[test]
+    fn a_million_distinct_fingerprints_stay_under_the_caps() {
+        let mut fp = Fingerprinter::new(1000).with_max_prints(1000, 1 << 20);
+        let mut last = 0;
+        for i in 0..1_000_000 {
+            let (id, new) = fp.id(&format!("SELECT a FROM t_{i} WHERE id = {i}"));
+            assert!(new);
+            assert!((id as usize) < 1000);
+            last = id;
+        }
+        assert!(fp.len() <= 1000);
+        assert!(fp.approx_bytes() < 2 << 20, "{}", fp.approx_bytes());
+        assert!(fp.evicted() >= 999_000);
+        assert_eq!(
+            fp.get(last).map(|f| f.text.as_str()),
+            Some("SELECT a FROM t_999999 WHERE id = ?")
+        );
+        // The recently used survive a flood of new ones.
+        let mut lru = Fingerprinter::new(100).with_max_prints(8, 1 << 20);
+        let (hot, _) = lru.id("SELECT 1 FROM hot");
+        for i in 0..1000 {
+            lru.id(&format!("SELECT 1 FROM t{i}"));
+            assert_eq!(lru.id("SELECT 1 FROM hot"), (hot, false));
+        }
+        // The text budget holds too: long fingerprints evict sooner.
+        let mut small = Fingerprinter::new(100).with_max_prints(1000, 64 << 10);
+        let columns = "a, ".repeat(300);
+        for i in 0..2_000 {
+            small.id(&format!("SELECT {columns} FROM t{i}"));
+        }
+        assert!(small.len() < 100, "{}", small.len());
+        assert!(small.approx_bytes() < 200 << 10, "{}", small.approx_bytes());
+    }
+
+    #[test]
+    fn long_queries_are_cut_and_name_few_tables() {
+        let tables: Vec<String> = (0..20_000).map(|i| format!("t{i}")).collect();
+        let q = format!("SELECT * FROM {}", tables.join(", "));
+        let f = fingerprint(&q);
+        assert_eq!(f.tables.len(), MAX_QUERY_TABLES);
+        assert!(f.text.len() <= 3 * MAX_QUERY_BYTES, "{}", f.text.len());
+        let big = format!("SELECT '{}' FROM users", "x".repeat(1 << 20));
+        assert!(fingerprint(&big).text.len() < 64);
     }
 
     #[test]

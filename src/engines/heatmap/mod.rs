@@ -7,6 +7,7 @@
 //! per row or per frame.
 
 mod buckets;
+mod evict;
 pub mod fingerprint;
 mod view;
 
@@ -71,8 +72,16 @@ pub struct HeatmapConfig {
     pub rollup_resolution_s: u32,
     /// Roll-up buckets kept (the seed's 2016 = 7 days of 5 min).
     pub rollup_retention: u32,
-    /// Rows beyond this many fold into one "(other)" row per kind and measure.
+    /// Rows kept: past this, the least recently used eighth is forgotten
+    /// and its ids go to new names.
     pub max_rows: u32,
+    /// Rows a closed base bucket keeps (its busiest), bounding the
+    /// history's memory whatever the number of rows.
+    pub base_cells_per_bucket: u32,
+    /// Rows a closed roll-up bucket keeps (its busiest).
+    pub rollup_cells_per_bucket: u32,
+    /// Distinct query fingerprints kept (least recently used go first).
+    pub max_fingerprints: u32,
     /// Hot needs at least this many accesses per minute in the window.
     pub hot_floor_per_min: f64,
     /// Warm needs at least this many accesses per minute in the window.
@@ -99,6 +108,9 @@ impl Default for HeatmapConfig {
             rollup_resolution_s: 300,
             rollup_retention: 2016,
             max_rows: 10_000,
+            base_cells_per_bucket: 1_000,
+            rollup_cells_per_bucket: 250,
+            max_fingerprints: 10_000,
             hot_floor_per_min: 60.0,
             warm_floor_per_min: 6.0,
             low_hit_ratio: 0.5,
@@ -125,12 +137,43 @@ pub struct RowTotals {
     pub last_access: Option<Timestamp>,
 }
 
+/// Longest row name in bytes; longer names are cut (`…#` and a hash of
+/// the whole keep them apart).
+pub const MAX_ROW_NAME: usize = 256;
+
 #[derive(Debug, Clone)]
 struct Row {
     kind: RowKind,
     measure: Measure,
     name: Box<str>,
     totals: RowTotals,
+    /// Per level: buckets up to this index hold a former name's figures
+    /// (the id was reused), so views leave them out.
+    hide: [i64; 2],
+    /// Bumped whenever the id changes names, so a stored id can tell.
+    generation: u32,
+    /// False between eviction and reuse.
+    live: bool,
+    /// When it was made (the latest `advance`), ms: a row not used yet
+    /// counts as used then, so a row just made is not the first to go.
+    made: i64,
+}
+
+/// A row id as stored for later use, with the row's generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RowRef {
+    id: RowId,
+    generation: u32,
+}
+
+impl Default for RowRef {
+    /// Names no row: never current.
+    fn default() -> Self {
+        Self {
+            id: RowId(u32::MAX),
+            generation: u32::MAX,
+        }
+    }
 }
 
 /// The heatmap engine.
@@ -142,12 +185,16 @@ pub struct Heatmap {
     index: FxHashMap<(RowKind, Measure), FxHashMap<Box<str>, RowId>>,
     levels: [Level; 2],
     fingerprints: Fingerprinter,
-    /// Query id → (fingerprint row, table rows).
-    query_rows: Vec<(RowId, Vec<RowId>)>,
+    /// Query id → (fingerprint row, table rows), as of when they were made.
+    query_rows: Vec<(RowRef, Vec<RowRef>)>,
     counters: FxHashMap<RowId, CumulativeSet<2>>,
     first_seen: Option<Timestamp>,
     horizon: Option<Timestamp>,
     dropped_future: u64,
+    /// Ids of forgotten rows, handed to new names first.
+    free: Vec<RowId>,
+    /// Rows forgotten so far.
+    evicted: u64,
 }
 
 impl Default for Heatmap {
@@ -160,20 +207,26 @@ impl Heatmap {
     /// An empty heatmap.
     pub fn new(config: HeatmapConfig) -> Self {
         let levels = [
-            Level::new(config.base_resolution_s, config.base_retention),
-            Level::new(config.rollup_resolution_s, config.rollup_retention),
+            Level::new(config.base_resolution_s, config.base_retention)
+                .with_max_cells(config.base_cells_per_bucket as usize),
+            Level::new(config.rollup_resolution_s, config.rollup_retention)
+                .with_max_cells(config.rollup_cells_per_bucket as usize),
         ];
+        let fingerprints = Fingerprinter::new(100_000)
+            .with_max_prints(config.max_fingerprints as usize, FINGERPRINT_BYTES);
         let mut h = Self {
             config,
             rows: Vec::new(),
             index: FxHashMap::default(),
             levels,
-            fingerprints: Fingerprinter::new(100_000),
+            fingerprints,
             query_rows: Vec::new(),
             counters: FxHashMap::default(),
             first_seen: None,
             horizon: None,
             dropped_future: 0,
+            free: Vec::new(),
+            evicted: 0,
         };
         for m in Measure::ALL {
             h.row(RowKind::Total, m, "(total)");
@@ -187,28 +240,40 @@ impl Heatmap {
     }
 
     /// The id of the row (kind, measure, name), creating it on first use.
-    /// Past `max_rows`, new names share one "(other)" row.
+    /// Names are cut to [`MAX_ROW_NAME`] bytes. Past `max_rows`, the least
+    /// recently used rows are forgotten first (see [`Heatmap::evicted`]).
     pub fn row(&mut self, kind: RowKind, measure: Measure, name: &str) -> RowId {
-        if let Some(&id) = self.index.get(&(kind, measure)).and_then(|m| m.get(name)) {
+        let name = crate::engines::bounded::name(name, MAX_ROW_NAME);
+        if let Some(&id) = self.index.get(&(kind, measure)).and_then(|m| m.get(&*name)) {
             return id;
         }
-        let name = if self.rows.len() >= self.config.max_rows as usize + Measure::ALL.len() {
-            "(other)"
-        } else {
-            name
-        };
-        let names = self.index.entry((kind, measure)).or_default();
-        if let Some(&id) = names.get(name) {
-            return id;
+        if kind != RowKind::Total && self.live_rows() >= self.config.max_rows.max(1) as usize {
+            self.evict_rows();
         }
-        let id = RowId(u32::try_from(self.rows.len()).unwrap_or(u32::MAX));
-        names.insert(name.into(), id);
-        self.rows.push(Row {
+        let row = Row {
             kind,
             measure,
-            name: name.into(),
+            name: (*name).into(),
             totals: RowTotals::default(),
-        });
+            hide: [i64::MIN; 2],
+            generation: 0,
+            live: true,
+            made: self.horizon.map_or(i64::MIN, Timestamp::as_millis),
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.reuse(id, row);
+                id
+            }
+            None => {
+                self.rows.push(row);
+                RowId(u32::try_from(self.rows.len() - 1).unwrap_or(u32::MAX))
+            }
+        };
+        self.index
+            .entry((kind, measure))
+            .or_default()
+            .insert((*name).into(), id);
         for l in &mut self.levels {
             l.ensure_rows(self.rows.len());
         }
@@ -220,17 +285,29 @@ impl Heatmap {
     pub fn query(&mut self, sql: &str) -> QueryId {
         let (id, new) = self.fingerprints.id(sql);
         if new {
-            if let Some(fp) = self.fingerprints.get(id).cloned() {
-                let fp_row = self.row(RowKind::Fingerprint, Measure::Cache, &fp.text);
-                let tables = fp
-                    .tables
-                    .iter()
-                    .map(|t| self.row(RowKind::Table, Measure::Cache, t))
-                    .collect();
-                self.query_rows.push((fp_row, tables));
+            let rows = self.query_row_refs(id);
+            let slot = id as usize;
+            if slot >= self.query_rows.len() {
+                self.query_rows.resize_with(slot + 1, Default::default);
             }
+            self.query_rows[slot] = rows;
         }
         id
+    }
+
+    /// Current rows of a fingerprint and its tables (made if needed).
+    fn query_row_refs(&mut self, id: QueryId) -> (RowRef, Vec<RowRef>) {
+        let Some(fp) = self.fingerprints.get(id).cloned() else {
+            return Default::default();
+        };
+        let fp_row = self.row(RowKind::Fingerprint, Measure::Cache, &fp.text);
+        let tables: Vec<RowId> = fp
+            .tables
+            .iter()
+            .map(|t| self.row(RowKind::Table, Measure::Cache, t))
+            .collect();
+        let r = |id: RowId| self.row_ref(id);
+        (r(fp_row), tables.into_iter().map(r).collect())
     }
 
     /// The fingerprint behind a query id.
@@ -243,8 +320,8 @@ impl Heatmap {
     #[inline]
     pub fn record(&mut self, row: RowId, accesses: u32, hits: u32, saved_us: u64, at: Timestamp) {
         let measure = match self.rows.get(row.0 as usize) {
-            Some(r) => r.measure,
-            None => return,
+            Some(r) if r.live => r.measure,
+            _ => return,
         };
         if !self.accept(at) {
             return;
@@ -291,6 +368,19 @@ impl Heatmap {
         if !self.accept(at) {
             return;
         }
+        // A row the query used may have been forgotten (its id given to
+        // another name) since: find or make the query's rows again.
+        let stale = self.query_rows.get(q as usize).is_some_and(|(fp, tables)| {
+            std::iter::once(fp)
+                .chain(tables)
+                .any(|r| !self.is_current(*r))
+        });
+        if stale {
+            let rows = self.query_row_refs(q);
+            if let Some(slot) = self.query_rows.get_mut(q as usize) {
+                *slot = rows;
+            }
+        }
         let Some((fp_row, tables)) = self.query_rows.get(q as usize) else {
             return;
         };
@@ -302,10 +392,20 @@ impl Heatmap {
             gap: false,
             saved_us,
         };
-        for &t in tables {
+        let rows = &self.rows;
+        let current = |r: &&RowRef| {
+            rows.get(r.id.0 as usize)
+                .is_some_and(|row| row.live && row.generation == r.generation)
+        };
+        let ids: Vec<RowId> = tables
+            .iter()
+            .chain(std::iter::once(fp_row))
+            .filter(current)
+            .map(|r| r.id)
+            .collect();
+        for t in ids {
             add_to(&mut self.levels, &mut self.rows, t, &cell, at);
         }
-        add_to(&mut self.levels, &mut self.rows, *fp_row, &cell, at);
         add_to(
             &mut self.levels,
             &mut self.rows,
@@ -419,7 +519,7 @@ impl Heatmap {
 
     /// Number of visible rows (excluding the hidden totals).
     pub fn row_count(&self) -> usize {
-        self.rows.len() - Measure::ALL.len()
+        self.live_rows()
     }
 
     /// The time levels (base, roll-up).
@@ -427,9 +527,21 @@ impl Heatmap {
         &self.levels
     }
 
-    /// Approximate bytes held by the time buckets.
+    /// Approximate bytes held by the time buckets, the rows and their
+    /// index, and the fingerprints.
     pub fn approx_bytes(&self) -> usize {
-        self.levels.iter().map(Level::approx_bytes).sum()
+        let levels: usize = self.levels.iter().map(Level::approx_bytes).sum();
+        let rows: usize = self
+            .rows
+            .iter()
+            .map(|r| std::mem::size_of::<Row>() + 2 * (r.name.len() + 24))
+            .sum();
+        let queries: usize = self
+            .query_rows
+            .iter()
+            .map(|(_, t)| 32 + t.capacity() * std::mem::size_of::<RowRef>())
+            .sum();
+        levels + rows + queries + self.fingerprints.approx_bytes()
     }
 
     /// Forget every row and bucket (the seed's `clear`).
@@ -437,6 +549,9 @@ impl Heatmap {
         *self = Self::new(self.config.clone());
     }
 }
+
+/// Bytes of fingerprint text kept at most (least recently used go first).
+const FINGERPRINT_BYTES: usize = 4 << 20;
 
 /// Add `cell` for `row` into every level and the row's totals. A free
 /// function so callers can hold other fields (the query table lists) borrowed.

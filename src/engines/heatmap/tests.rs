@@ -193,16 +193,117 @@ fn aggregated_query_counts_match_single_events() {
 }
 
 #[test]
-fn rows_beyond_cap_fold_into_other() {
+fn rows_beyond_cap_evict_the_least_recently_used() {
     let mut h = Heatmap::new(HeatmapConfig {
-        max_rows: 3,
+        max_rows: 8,
         ..HeatmapConfig::default()
     });
-    let ids: Vec<RowId> = (0..10)
-        .map(|i| h.row(RowKind::Prefix, Measure::Sampled, &format!("p{i}")))
-        .collect();
-    assert_eq!(h.row_count(), 4);
-    assert_eq!(h.describe(ids[9]).map(|d| d.0), Some("(other)"));
+    h.advance(t(0));
+    let keep = h.row(RowKind::Table, Measure::Cache, "keep");
+    for i in 0..20 {
+        let r = h.row(RowKind::Prefix, Measure::Sampled, &format!("p{i}"));
+        h.record(r, 1, 0, 0, t(i));
+        // `keep` is used all along: it is never the least recently used.
+        h.record(keep, 1, 1, 0, t(i));
+        h.advance(t(i));
+        assert!(h.row_count() <= 8);
+    }
+    assert_eq!(h.describe(keep).map(|d| d.0), Some("keep"));
+    assert_eq!(h.evicted(), 20 + 1 - 8);
+    let v = h.view(t(20), 10, 3);
+    let names: Vec<&str> = v.rows.iter().map(|r| r.name.as_str()).collect();
+    assert!(
+        names.contains(&"p19") && !names.contains(&"p0"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_reused_row_shows_none_of_its_former_names_figures() {
+    let mut h = Heatmap::new(HeatmapConfig {
+        max_rows: 2,
+        ..HeatmapConfig::default()
+    });
+    let old = h.row(RowKind::Table, Measure::Cache, "old");
+    h.record(old, 50, 50, 0, t(0));
+    h.advance(t(25));
+    let b = h.row(RowKind::Table, Measure::Cache, "b");
+    h.record(b, 1, 1, 0, t(25));
+    // A third name: "old" is the least recently used and gives its id.
+    let new = h.row(RowKind::Table, Measure::Cache, "new");
+    assert_eq!(new, old, "the id is reused");
+    h.record(new, 3, 0, 0, t(27));
+    let v = h.view(t(30), 10, 6);
+    let row = v.rows.iter().find(|r| r.name == "new").expect("new");
+    assert_eq!(row.window.accesses, 3, "not the 50 of 'old'");
+    assert_eq!(row.totals.accesses, 3);
+    assert_eq!(row.cells.iter().map(|c| c.accesses).sum::<u32>(), 3);
+    assert!(v.rows.iter().all(|r| r.name != "old"));
+}
+
+#[test]
+fn a_million_distinct_tables_and_queries_stay_under_the_caps() {
+    let cfg = HeatmapConfig {
+        max_rows: 1_000,
+        base_cells_per_bucket: 200,
+        rollup_cells_per_bucket: 50,
+        max_fingerprints: 500,
+        ..HeatmapConfig::default()
+    };
+    let mut h = Heatmap::new(cfg);
+    // Half a million tables and half a million queries, ten per second of
+    // a week: every bucket of both levels fills.
+    for i in 0..500_000i64 {
+        let at = t(i * 6 / 5);
+        if i % 10 == 0 {
+            h.advance(at);
+        }
+        let r = h.row(RowKind::Table, Measure::Cache, &format!("table_{i}"));
+        h.record(r, 2, 1, 10, at);
+        let q = h.query(&format!("SELECT * FROM q_{i} WHERE id = {i}"));
+        h.record_query_n(q, 2, 1, 10, at);
+        assert!(h.row_count() <= 1_000);
+    }
+    assert!(h.evicted() >= 1_000_000 - 1_000, "{}", h.evicted());
+    assert!(h.fingerprints_evicted() >= 500_000 - 500);
+    assert!(h.dropped_cells() > 0);
+    // Buckets: 360 × 200 + 2016 × 50 cells of 32 bytes; rows, names,
+    // fingerprints and the open buckets on top.
+    let bytes = h.approx_bytes();
+    assert!(bytes < 8 << 20, "{bytes}");
+    let v = h.view_rows(t(600_000), 10, 240);
+    assert!(v.rows.len() <= 1_000);
+    assert!(v.rows.iter().any(|r| r.name == "table_499999"));
+    let fp = "SELECT * FROM q_499999 WHERE id = ?";
+    assert!(
+        v.rows.iter().any(|r| r.name == fp),
+        "the newest query has its row"
+    );
+}
+
+#[test]
+fn only_the_rows_drawn_get_cells() {
+    let mut h = Heatmap::default();
+    for i in 0..2_000 {
+        let r = h.row(RowKind::Table, Measure::Cache, &format!("t{i}"));
+        h.record(r, i + 1, 0, 0, t(0));
+    }
+    let mut v = h.view_rows(t(5), 10, 240);
+    assert!(v.rows.iter().all(|r| r.cells.is_empty()));
+    h.fill_cells(&mut v, 10);
+    assert_eq!((v.rows.len(), v.more_rows), (10, 1_990));
+    assert_eq!(v.rows[0].name, "t1999", "busiest first");
+    assert_eq!(v.rows[0].cells.len(), 240);
+    assert_eq!(
+        v.rows[0].cells.iter().map(|c| c.accesses).sum::<u32>(),
+        2_000
+    );
+    assert_eq!(v, {
+        let mut full = h.view(t(5), 10, 240);
+        full.more_rows = 1_990;
+        full.rows.truncate(10);
+        full
+    });
 }
 
 #[test]

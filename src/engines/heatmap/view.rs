@@ -113,6 +113,23 @@ pub struct HeatmapView {
     pub recommendations: Vec<Recommendation>,
     /// Fingerprints by time saved.
     pub top_fingerprints: Vec<TopFingerprint>,
+    /// Rows left out by [`Heatmap::fill_cells`]'s limit.
+    pub more_rows: usize,
+    /// Where the columns come from, for [`Heatmap::fill_cells`].
+    #[serde(skip)]
+    span: Span,
+}
+
+/// Recommendations a view keeps (the most urgent).
+pub const MAX_RECOMMENDATIONS: usize = 100;
+
+/// Where a view's columns come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Span {
+    level: usize,
+    from: i64,
+    to: i64,
+    per: i64,
 }
 
 impl Heatmap {
@@ -126,9 +143,16 @@ impl Heatmap {
         z
     }
 
-    /// The grid for `columns` columns of `resolution_s` seconds ending at `now`.
+    /// The grid for `columns` columns of `resolution_s` seconds ending at
+    /// `now`, with every row's cells.
     pub fn view(&self, now: Timestamp, resolution_s: u32, columns: usize) -> HeatmapView {
-        let columns = columns.clamp(1, 4096);
+        let mut v = self.view_rows(now, resolution_s, columns);
+        self.fill_cells(&mut v, usize::MAX);
+        v
+    }
+
+    /// The level, bucket range and buckets per column of a view.
+    fn span(&self, now: Timestamp, resolution_s: u32, columns: usize) -> (Span, i64, i64) {
         let want = i64::from(resolution_s.max(1));
         let span = want.saturating_mul(columns as i64);
         // Finest level whose width divides the request and that still holds
@@ -150,28 +174,49 @@ impl Heatmap {
         let end_col = now.as_millis().div_euclid(res_ms).saturating_add(1);
         let from_col = end_col.saturating_sub(columns as i64);
         let (from, to) = (from_col.saturating_mul(per), end_col.saturating_mul(per));
+        let s = Span {
+            level: pick,
+            from,
+            to,
+            per,
+        };
+        (s, res, from_col.saturating_mul(res_ms))
+    }
 
-        // Scatter the level's cells into per-row column arrays.
+    /// The grid's rows with their window sums, temperatures and all-time
+    /// figures but no cells yet (the per-measure totals have theirs): what
+    /// filtering and sorting need, at a few dozen bytes per row. Give the
+    /// rows to be shown their cells with [`Heatmap::fill_cells`].
+    pub fn view_rows(&self, now: Timestamp, resolution_s: u32, columns: usize) -> HeatmapView {
+        let columns = columns.clamp(1, 4096);
+        let (sp, res, start) = self.span(now, resolution_s, columns);
         let n = self.rows.len();
-        let mut grid: Vec<Option<Vec<Cell>>> = vec![None; n];
-        level.scan(from, to, per, |col, row, cell| {
-            if let Some(slot) = grid.get_mut(row as usize) {
-                let cells = slot.get_or_insert_with(|| vec![Cell::default(); columns]);
+        let mut windows = vec![Cell::default(); n];
+        let mut totals_cells: Vec<(usize, Vec<Cell>)> = Vec::new();
+        let total_ids: Vec<usize> = (0..n)
+            .filter(|&i| self.rows[i].kind == RowKind::Total)
+            .collect();
+        for &i in &total_ids {
+            totals_cells.push((i, vec![Cell::default(); columns]));
+        }
+        self.levels[sp.level].scan(sp.from, sp.to, sp.per, |col, idx, row, cell| {
+            let r = row as usize;
+            if r >= n || self.hidden(row, sp.level, idx) {
+                return;
+            }
+            if let Some(w) = windows.get_mut(r) {
+                w.merge(cell);
+            }
+            if let Some((_, cells)) = totals_cells.iter_mut().find(|(i, _)| *i == r) {
                 if let Some(c) = cells.get_mut(col) {
                     c.merge(cell);
                 }
             }
         });
-
-        let mut rows = Vec::new();
-        let mut totals = Vec::new();
-        for (i, cells) in grid.into_iter().enumerate() {
+        let mut rows = Vec::with_capacity(self.live_rows());
+        for (i, window) in windows.into_iter().enumerate() {
             let r = &self.rows[i];
-            let cells = cells.unwrap_or_else(|| vec![Cell::default(); columns]);
-            let mut window = Cell::default();
-            cells.iter().for_each(|c| window.merge(c));
-            if r.kind == RowKind::Total {
-                totals.push((r.measure, cells));
+            if r.kind == RowKind::Total || !r.live {
                 continue;
             }
             let hit_ratio = match r.measure {
@@ -183,15 +228,19 @@ impl Heatmap {
                 kind: r.kind,
                 measure: r.measure,
                 name: r.name.to_string(),
-                cells,
+                cells: Vec::new(),
                 window,
                 hit_ratio,
                 temperature: Temperature::Frozen,
                 totals: r.totals,
             });
         }
-
-        let quartiles = self.classify(&mut rows, now, span);
+        let totals = totals_cells
+            .into_iter()
+            .map(|(i, cells)| (self.rows[i].measure, cells))
+            .collect();
+        let span_s = i64::from(resolution_s.max(1)).saturating_mul(columns as i64);
+        let quartiles = self.classify(&mut rows, now, span_s);
         rows.sort_by(|a, b| {
             b.window
                 .accesses
@@ -202,14 +251,50 @@ impl Heatmap {
         let top_fingerprints = top_fingerprints(&rows, 10);
         HeatmapView {
             resolution_s: u32::try_from(res).unwrap_or(u32::MAX),
-            start: Timestamp(from_col.saturating_mul(res_ms)),
+            start: Timestamp(start),
             columns,
             rows,
             quartiles,
             totals,
             recommendations: self.recommendations(now),
             top_fingerprints,
+            more_rows: 0,
+            span: sp,
         }
+    }
+
+    /// Keep the first `limit` rows of `view` (as filtered and sorted by the
+    /// caller) and give them their cells; the rest are counted in
+    /// `more_rows`. Cells cost `columns` × 24 bytes a row: only the rows a
+    /// pane can show should have them.
+    pub fn fill_cells(&self, view: &mut HeatmapView, limit: usize) {
+        if view.rows.len() > limit {
+            view.more_rows += view.rows.len() - limit;
+            view.rows.truncate(limit);
+        }
+        let (columns, sp) = (view.columns, view.span);
+        let mut slot = vec![u32::MAX; self.rows.len()];
+        for (k, r) in view.rows.iter_mut().enumerate() {
+            if let Some(s) = slot.get_mut(r.id.0 as usize) {
+                *s = k as u32;
+            }
+            r.cells = vec![Cell::default(); columns];
+        }
+        self.levels[sp.level].scan(sp.from, sp.to, sp.per, |col, idx, row, cell| {
+            let Some(&k) = slot.get(row as usize) else {
+                return;
+            };
+            if k == u32::MAX || self.hidden(row, sp.level, idx) {
+                return;
+            }
+            if let Some(c) = view
+                .rows
+                .get_mut(k as usize)
+                .and_then(|r| r.cells.get_mut(col))
+            {
+                c.merge(cell);
+            }
+        });
     }
 
     /// Quartiles once per kind, then a temperature per row, with absolute
@@ -266,7 +351,10 @@ impl Heatmap {
         let c = &self.config;
         let mut recs = Vec::new();
         for (i, r) in self.rows.iter().enumerate() {
-            if r.measure != Measure::Cache || !matches!(r.kind, RowKind::Table | RowKind::Prefix) {
+            if !r.live
+                || r.measure != Measure::Cache
+                || !matches!(r.kind, RowKind::Table | RowKind::Prefix)
+            {
                 continue;
             }
             let t = &r.totals;
@@ -312,6 +400,7 @@ impl Heatmap {
                 .cmp(&b.priority)
                 .then_with(|| a.name.cmp(&b.name))
         });
+        recs.truncate(MAX_RECOMMENDATIONS);
         recs
     }
 }

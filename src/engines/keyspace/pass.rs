@@ -139,6 +139,17 @@ impl<T: Named + Clone> TopKeys<T> {
     }
 }
 
+/// Longest prefix group name kept, in bytes (cut with a hash of the whole).
+pub const PREFIX_BYTES: usize = 128;
+
+/// Longest key name the hot and big lists keep, in bytes: they are shown,
+/// never used to address a key.
+pub const KEY_BYTES: usize = 1024;
+
+fn shown_key(key: &str) -> String {
+    crate::engines::bounded::name(key, KEY_BYTES).into_owned()
+}
+
 /// One pass of the walk (complete or in progress).
 #[derive(Debug, Clone)]
 pub struct PassAcc {
@@ -192,6 +203,7 @@ impl PassAcc {
         };
         self.sampled += 1;
         let group = prefix_of(&k.key, delim).unwrap_or(NO_PREFIX);
+        let group = &*crate::engines::bounded::name(group, PREFIX_BYTES);
         let acc = match self.prefixes.get_mut(group) {
             Some(a) => a,
             None => {
@@ -225,7 +237,7 @@ impl PassAcc {
                 self.hot.offer(
                     h.hot_score(),
                     HotKey {
-                        key: k.key.clone(),
+                        key: shown_key(&k.key),
                         heat: h,
                         ttl_ms: k.ttl_ms,
                         seen: at,
@@ -244,7 +256,7 @@ impl PassAcc {
             self.big.offer(
                 score,
                 BigKey {
-                    key: k.key.clone(),
+                    key: shown_key(&k.key),
                     kind: k.kind,
                     memory: k.memory,
                     elements: k.elements,

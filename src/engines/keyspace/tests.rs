@@ -330,6 +330,38 @@ fn prefixes_beyond_the_limit_share_one_group() {
 }
 
 #[test]
+fn a_million_distinct_prefixes_and_huge_keys_stay_bounded() {
+    let mut e = KeyspaceEngine::new(KeyspaceConfig::default());
+    let huge = format!("{}:{}", "p".repeat(5000), "k".repeat(1 << 20));
+    for chunk in 0..100 {
+        let keys: Vec<SampledKey> = (0..10_000)
+            .map(|i| {
+                let mut k = key(&format!("p{}:x", chunk * 10_000 + i), 60_000);
+                k.memory = Some(100);
+                k
+            })
+            .chain([SampledKey {
+                memory: Some(u64::MAX / 2),
+                ..key(&huge, 60_000)
+            }])
+            .collect();
+        e.ingest(&batch(1, false, 2_000_000, 10_001, keys), T0);
+    }
+    let v = e.view(T0);
+    // The configured 500 prefixes, then one group for the rest.
+    assert_eq!(v.prefixes.len(), 501);
+    assert_eq!(prefix(&v, OTHER_PREFIXES).sampled, 1_000_100 - 500);
+    assert!(v.prefixes.iter().all(|p| p.name.len() <= 128));
+    // The huge key is the biggest, shown cut.
+    let big = &v.big[0].key;
+    assert!(
+        big.len() <= 1024 && crate::engines::bounded::is_cut(big),
+        "{}",
+        big.len()
+    );
+}
+
+#[test]
 fn the_command_rate_is_measured_over_the_window() {
     let mut e = KeyspaceEngine::new(KeyspaceConfig::default());
     assert_eq!(e.command_rate(T0), None);

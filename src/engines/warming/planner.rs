@@ -210,6 +210,16 @@ impl WarmingEngine {
         hash
     }
 
+    /// Record `n` real accesses of a key known only by its hash (its name
+    /// is not known, so it is never warmed).
+    pub fn record_n(&mut self, key_hash: u64, n: u32, now: Timestamp) {
+        self.tracker.record(key_hash, now);
+        if n > 1 {
+            self.tracker
+                .record_weighted(key_hash, f64::from(n - 1), now);
+        }
+    }
+
     /// True when a refresh round is due (first call, or an interval passed).
     pub fn refresh_due(&self, now: Timestamp) -> bool {
         self.last_round

@@ -4,10 +4,20 @@
 
 use rustc_hash::FxHashMap;
 
-use super::schema::{EventRef, Malformed};
+use super::schema::{EventRef, MAX_KEY_BYTES, MAX_NAME_BYTES, MAX_OP_BYTES, Malformed};
+use crate::engines::bounded;
 use crate::engines::heatmap::fingerprint::Fingerprinter;
+use crate::engines::intern::OVERFLOW;
 use crate::engines::keyspace::DEFAULT_DELIMITER;
 use crate::sample::{AccessAgg, KeyAccess, StreamStats};
+
+/// Groups (client, tables, query, operation) one flush holds; events of
+/// further groups are counted in one `(other)` group.
+pub const MAX_GROUPS_PER_FLUSH: usize = 5_000;
+
+/// Keys one flush holds; accesses of further keys are dropped and counted
+/// (the warming tracker keeps the hottest keys anyway).
+pub const MAX_KEYS_PER_FLUSH: usize = 10_000;
 
 #[derive(Debug, Clone)]
 struct Group {
@@ -50,7 +60,9 @@ pub struct Flush {
 /// borrowed fields, so an event of a known group allocates nothing.
 #[derive(Debug)]
 pub struct Aggregator {
-    index: FxHashMap<Box<[u8]>, usize>,
+    // Groups by a 128-bit hash of their identity: a key of fixed size
+    // however long the names.
+    index: FxHashMap<u128, usize>,
     groups: Vec<(Group, Sums)>,
     keys: FxHashMap<Box<str>, KeySums>,
     ident: Vec<u8>,
@@ -104,6 +116,22 @@ impl Rounder {
     }
 }
 
+/// Add an access to a key's sums; false when the key had no room.
+fn add_key(k: Option<&mut KeySums>, w: f64, lookup: bool, hit: bool) -> bool {
+    let Some(k) = k else {
+        return false;
+    };
+    k.count += w;
+    if lookup {
+        if hit {
+            k.hits += w;
+        } else {
+            k.misses += w;
+        }
+    }
+    true
+}
+
 impl Aggregator {
     /// An empty aggregator; key-only events group by the default delimiter.
     pub fn new() -> Self {
@@ -129,7 +157,11 @@ impl Aggregator {
     pub fn add(&mut self, id: &str, entry: Result<EventRef<'_>, Malformed>) {
         self.stats.read += 1;
         match entry {
-            Ok(e) => self.add_event(&e),
+            Ok(e) => {
+                let dropped = e.tables_dropped() as u64;
+                self.stats.tables_dropped = self.stats.tables_dropped.saturating_add(dropped);
+                self.add_event(&e);
+            }
             Err(why) => {
                 self.stats.malformed += 1;
                 self.stats.last_malformed = Some(format!("{id}: {why}"));
@@ -142,17 +174,17 @@ impl Aggregator {
         let lookup = e.hit.is_some();
         let hit = e.hit == Some(true);
         if let Some(key) = e.key {
-            let k = match self.keys.get_mut(key) {
-                Some(k) => k,
-                None => self.keys.entry(key.into()).or_default(),
+            // A long key is kept cut, with a hash of the whole: counted as
+            // itself, in bounded memory.
+            let key = bounded::name(key, MAX_KEY_BYTES);
+            let room = self.keys.len() < MAX_KEYS_PER_FLUSH;
+            let k = match self.keys.get_mut(&*key) {
+                Some(k) => Some(k),
+                None if room => Some(self.keys.entry((*key).into()).or_default()),
+                None => None,
             };
-            k.count += w;
-            if lookup {
-                if hit {
-                    k.hits += w;
-                } else {
-                    k.misses += w;
-                }
+            if !add_key(k, w, lookup, hit) {
+                self.stats.keys_dropped = self.stats.keys_dropped.saturating_add(1);
             }
         }
         let s = self.group(e);
@@ -170,26 +202,40 @@ impl Aggregator {
         s.latency_us += w * e.latency_us as f64;
     }
 
-    fn group(&mut self, e: &EventRef<'_>) -> &mut Sums {
-        let query = e.query.map(|q| self.prints.id(q).0);
-        let id = &mut self.ident;
-        id.clear();
-        for part in [
-            e.client,
-            e.table.unwrap_or_default(),
-            e.tables.unwrap_or_default(),
-            e.prefix_as_table(&self.delimiter).unwrap_or_default(),
-        ] {
-            id.extend_from_slice(part.as_bytes());
+    /// The group's identity: its names as [`EventRef::to_event`] cuts them
+    /// (so one identity is one owned group), hashed.
+    fn identity(&mut self, e: &EventRef<'_>, query: Option<u64>) -> u128 {
+        fn part(id: &mut Vec<u8>, s: &str, max: usize) {
+            id.extend_from_slice(bounded::name(s, max).as_bytes());
             id.push(0);
         }
+        let id = &mut self.ident;
+        id.clear();
+        part(id, e.client, MAX_NAME_BYTES);
+        for t in e.tables() {
+            part(id, t, MAX_NAME_BYTES);
+        }
+        id.push(1);
+        part(
+            id,
+            e.prefix_as_table(&self.delimiter).unwrap_or_default(),
+            MAX_NAME_BYTES,
+        );
         if let Some(q) = query {
             id.extend_from_slice(&q.to_le_bytes());
         }
         id.push(0);
-        id.extend(e.op.bytes().map(|b| b.to_ascii_lowercase()));
-        let i = match self.index.get(id.as_slice()) {
+        let op = bounded::prefix(e.op, 4 * MAX_OP_BYTES);
+        id.extend(op.bytes().map(|b| b.to_ascii_lowercase()));
+        xxhash_rust::xxh3::xxh3_128(id)
+    }
+
+    fn group(&mut self, e: &EventRef<'_>) -> &mut Sums {
+        let query = e.query.map(|q| self.prints.id(q).0);
+        let ident = self.identity(e, query.map(|q| self.prints.text_hash(q)));
+        let i = match self.index.get(&ident) {
             Some(&i) => i,
+            None if self.groups.len() >= MAX_GROUPS_PER_FLUSH => self.other_group(),
             None => {
                 let owned = e.to_event(&self.delimiter);
                 let text = query
@@ -205,11 +251,33 @@ impl Aggregator {
                     Sums::default(),
                 ));
                 let i = self.groups.len() - 1;
-                self.index.insert(id.as_slice().into(), i);
+                self.index.insert(ident, i);
                 i
             }
         };
         &mut self.groups[i].1
+    }
+
+    /// The group that takes events past [`MAX_GROUPS_PER_FLUSH`].
+    fn other_group(&mut self) -> usize {
+        self.stats.groups_folded = self.stats.groups_folded.saturating_add(1);
+        // Not a hash of any identity: those end in an operation's bytes.
+        let ident = u128::MAX;
+        if let Some(&i) = self.index.get(&ident) {
+            return i;
+        }
+        self.groups.push((
+            Group {
+                client: OVERFLOW.to_string(),
+                tables: OVERFLOW.to_string(),
+                query: None,
+                op: OVERFLOW.to_string(),
+            },
+            Sums::default(),
+        ));
+        let i = self.groups.len() - 1;
+        self.index.insert(ident, i);
+        i
     }
 
     /// Note the newest entry's lag behind the wall clock.
@@ -411,6 +479,68 @@ mod tests {
         assert!(near(lookups, 5000.0), "{lookups}");
         assert!(near(hits, 5000.0 * 2.0 / 3.0), "{hits}");
         assert!(near(key_count, 5000.0), "{key_count}");
+    }
+
+    #[test]
+    fn a_million_distinct_events_in_one_flush_stay_under_the_caps() {
+        let mut a = Aggregator::new();
+        for i in 0..1_000_000u32 {
+            let name = i.to_string();
+            a.add("1-0", Ok(ev(&name, &name, &name, Some(true))));
+            assert!(a.groups.len() <= MAX_GROUPS_PER_FLUSH + 1);
+            assert!(a.keys.len() <= MAX_KEYS_PER_FLUSH);
+        }
+        let st = a.stats().clone();
+        assert_eq!(st.groups_folded, 1_000_000 - MAX_GROUPS_PER_FLUSH as u64);
+        assert_eq!(st.keys_dropped, 1_000_000 - MAX_KEYS_PER_FLUSH as u64);
+        let f = a.flush();
+        assert_eq!(f.accesses.len(), MAX_GROUPS_PER_FLUSH + 1);
+        assert_eq!(f.keys.len(), MAX_KEYS_PER_FLUSH);
+        let other = f
+            .accesses
+            .iter()
+            .find(|g| g.client == OVERFLOW)
+            .expect("(other)");
+        assert_eq!(
+            u64::from(other.count),
+            st.groups_folded,
+            "counted, not lost"
+        );
+        let total: u64 = f.accesses.iter().map(|g| u64::from(g.count)).sum();
+        assert_eq!(total, 1_000_000);
+        // The next flush starts empty again.
+        a.add("2-0", Ok(ev("api", "users", "user:1", Some(true))));
+        assert_eq!(a.flush().accesses.len(), 1);
+    }
+
+    #[test]
+    fn an_event_with_twenty_thousand_tables_and_a_huge_key_costs_little() {
+        let mut a = Aggregator::new();
+        let tables: Vec<String> = (0..20_000).map(|i| format!("t{i}")).collect();
+        let tables = tables.join(",");
+        let key = format!("big:{}", "x".repeat(1 << 20));
+        for _ in 0..3 {
+            let mut e = ev("api", "", &key, Some(true));
+            e.table = None;
+            e.tables = Some(&tables);
+            a.add("1-0", Ok(e));
+        }
+        assert_eq!(
+            a.stats().tables_dropped,
+            3 * (20_000 - super::super::schema::MAX_TABLES_PER_EVENT as u64)
+        );
+        let f = a.flush();
+        assert_eq!(f.accesses.len(), 1, "one group for the three");
+        assert_eq!(f.accesses[0].table.split(',').count(), 64);
+        assert_eq!(f.keys.len(), 1);
+        let k = &f.keys[0];
+        assert!(k.key.len() <= MAX_KEY_BYTES && bounded::is_cut(&k.key));
+        assert_eq!(k.count, 3, "one key, counted as itself");
+        // Another huge key with the same start is another key.
+        let other = format!("{}y", &key[..key.len() - 1]);
+        a.add("1-1", Ok(ev("api", "t", &other, None)));
+        a.add("1-2", Ok(ev("api", "t", &key, None)));
+        assert_eq!(a.flush().keys.len(), 2);
     }
 
     #[test]

@@ -84,11 +84,25 @@ impl Synthetic {
             sample_rate: 1.0,
         }
     }
+
+    /// Event number `i` of a workload where nothing repeats: its client,
+    /// table, query and key are named after `i`, so every event is new to
+    /// every map keyed by names (what `scripts/measure-memory` feeds).
+    pub fn distinct_event(&mut self, i: u64) -> Event {
+        let mut e = self.next_event();
+        let table = format!("t_{i}");
+        e.client = format!("client-{i}");
+        e.query = Some(format!("SELECT * FROM {table} WHERE id = {i}"));
+        e.key = Some(format!("k{i}:{i}"));
+        e.tables = vec![table];
+        e
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engines::heatmap::fingerprint::fingerprint;
 
     #[test]
     fn synthetic_events_are_valid_and_reproducible() {
@@ -100,5 +114,19 @@ mod tests {
             let back = Event::parse(f.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())));
             assert_eq!(back.as_ref(), Ok(&e));
         }
+    }
+
+    #[test]
+    fn distinct_events_share_no_name() {
+        let mut s = Synthetic::new(7);
+        let (a, b) = (s.distinct_event(1), s.distinct_event(2));
+        assert_ne!(a.client, b.client);
+        assert_ne!(a.tables, b.tables);
+        assert_ne!(a.key, b.key);
+        let print = |e: &Event| fingerprint(e.query.as_deref().unwrap_or_default()).text;
+        assert_ne!(print(&a), print(&b), "the fingerprints differ too");
+        let f = a.fields();
+        let back = Event::parse(f.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())));
+        assert_eq!(back.as_ref(), Ok(&a));
     }
 }

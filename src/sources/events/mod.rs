@@ -113,7 +113,11 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
                     return;
                 }
                 let pos = last.get_or_insert_with(|| "0-0".to_string());
-                match read_loop(&cfg, &mut conn, pos, &mut agg, generation, &send).await {
+                // The reader waits while the app has more than a few
+                // batches to catch up on, so the channel never holds more
+                // than those few of its aggregates.
+                let busy = || tx.max_capacity() - tx.capacity() > QUEUED_BATCHES;
+                match read_loop(&cfg, &mut conn, pos, &mut agg, generation, &send, busy).await {
                     Ok(()) => return,
                     Err(e) => e,
                 }
@@ -238,6 +242,7 @@ async fn read_loop<F, Fut>(
     agg: &mut Aggregator,
     generation: u32,
     send: &F,
+    busy: impl Fn() -> bool,
 ) -> Result<(), String>
 where
     F: Fn(u32, Vec<Body>) -> Fut,
@@ -246,7 +251,16 @@ where
     let mut last_flush = Instant::now();
     let mut stats_sent = Instant::now();
     let mut sent_read = u64::MAX;
+    // Entries per read: fewer when entries are large, so one reply stays
+    // near REPLY_BYTES (a reply is held whole while it is read).
+    let mut batch = cfg.batch.max(1);
     loop {
+        // The app is behind: leave the backlog in the stream (bounded by
+        // its MAXLEN) rather than in this process, until it catches up.
+        if !agg.is_empty() && last_flush.elapsed() >= cfg.flush && busy() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        }
         // With aggregates waiting, block no longer than the flush deadline.
         let block = if agg.is_empty() {
             cfg.block
@@ -254,7 +268,8 @@ where
             cfg.flush.saturating_sub(last_flush.elapsed())
         };
         let block_ms = u64::try_from(block.as_millis()).unwrap_or(1000).max(1);
-        let (count, block_ms) = (cfg.batch.to_string(), block_ms.to_string());
+        let (count, block_ms) = (batch.to_string(), block_ms.to_string());
+        let read_before = agg.stats().read;
         let args = [
             "XREAD",
             "COUNT",
@@ -265,12 +280,13 @@ where
             &cfg.stream,
             last.as_str(),
         ];
-        match conn {
+        let bytes = match conn {
             Conn::Wire(w) => {
                 let end = w.call(&args, block).await?;
                 let out = ingest_wire(&w.reply()[..end], last, agg);
                 w.consume(end);
                 out.map_err(|e| describe(&e, false, &cfg.stream))?;
+                end
             }
             Conn::Client(c) => {
                 let reply: Value = redis::cmd("XREAD")
@@ -279,8 +295,10 @@ where
                     .await
                     .map_err(|e| describe(&e.to_string(), e.is_timeout(), &cfg.stream))?;
                 ingest(&reply, last, agg);
+                value_bytes(&reply)
             }
-        }
+        };
+        batch = next_batch(cfg.batch, bytes, agg.stats().read - read_before, batch);
         if agg.is_empty() {
             last_flush = Instant::now();
         }
@@ -305,6 +323,38 @@ where
                 return Ok(());
             }
         }
+    }
+}
+
+/// Batches of samples (from any source) the app may have queued for the
+/// reader to hand it more aggregates; beyond, it stops reading until the
+/// app catches up.
+pub const QUEUED_BATCHES: usize = 8;
+
+/// Bytes an `XREAD` reply aims at: entries per read shrink when they are
+/// large (a 1 MB entry is read 16 at a time, not 10 000).
+pub const REPLY_BYTES: usize = 16 << 20;
+
+/// Entries to ask for next: as many as fit [`REPLY_BYTES`] at the size the
+/// last reply's entries had, between 1 and `max`; unchanged after an
+/// empty reply.
+pub fn next_batch(max: usize, bytes: usize, entries: u64, current: usize) -> usize {
+    let Some(per) = usize::try_from(entries)
+        .ok()
+        .filter(|&n| n > 0)
+        .map(|n| (bytes / n).max(1))
+    else {
+        return current;
+    };
+    (REPLY_BYTES / per).clamp(1, max.max(1))
+}
+
+/// Bytes of the strings in a reply (what the general client held).
+fn value_bytes(v: &Value) -> usize {
+    match v {
+        Value::BulkString(b) => b.len(),
+        Value::Array(a) => a.iter().map(value_bytes).sum(),
+        _ => 0,
     }
 }
 
@@ -458,6 +508,27 @@ mod tests {
         assert_eq!((f.accesses[0].count, f.accesses[0].hits), (2, 1));
         ingest(&Value::Nil, &mut last, &mut agg);
         assert_eq!(last, "7-0", "a timed-out block changes nothing");
+    }
+
+    #[test]
+    fn large_entries_are_read_fewer_at_a_time() {
+        assert_eq!(next_batch(10_000, 2_000_000, 10_000, 10_000), 10_000);
+        assert_eq!(
+            next_batch(10_000, 16 << 20, 16, 10_000),
+            16,
+            "1 MiB entries"
+        );
+        assert_eq!(next_batch(10_000, 600 << 20, 1, 16), 1, "never below one");
+        assert_eq!(
+            next_batch(10_000, 0, 0, 16),
+            16,
+            "an empty reply says nothing"
+        );
+        assert_eq!(
+            next_batch(10_000, 300, 3, 1),
+            10_000,
+            "small again: back up"
+        );
     }
 
     #[test]

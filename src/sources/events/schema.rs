@@ -6,7 +6,28 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::engines::bounded;
 use crate::engines::keyspace::{DEFAULT_DELIMITER, NO_PREFIX, prefix_of, row_name};
+
+/// Tables one event may name (`table` and `tables` together); further ones
+/// are dropped and counted ([`crate::sample::StreamStats::tables_dropped`]).
+pub const MAX_TABLES_PER_EVENT: usize = 64;
+
+/// Longest client or table name kept, in bytes; a longer one is cut, with
+/// a hash of the whole appended so distinct names stay apart.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Longest operation name kept, in bytes (cut the same way).
+pub const MAX_OP_BYTES: usize = 32;
+
+/// Longest key name kept, in bytes. A longer key is shown cut, with a hash
+/// of the whole appended (so it is counted as itself), and never warmed:
+/// its name is not known.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Smallest `sample_rate` taken as given; a smaller positive rate counts as
+/// this, so one event stands for at most 10 000 accesses.
+pub const MIN_SAMPLE_RATE: f64 = 1e-4;
 
 /// One cache access, as an application or proxy reports it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -32,6 +53,11 @@ pub struct Event {
     /// Share of accesses reported (`sample_rate`, 0 < r ≤ 1): each event
     /// counts for `1 / sample_rate` accesses.
     pub sample_rate: f64,
+}
+
+/// `s` cut to `max` bytes the way every name from an event is.
+fn cut(s: &str, max: usize) -> String {
+    bounded::name(s, max).into_owned()
 }
 
 /// Why an entry was skipped.
@@ -105,7 +131,7 @@ pub struct EventRef<'a> {
     pub saved_us: u64,
     /// `status` other than ok.
     pub error: bool,
-    /// `sample_rate` (1 when absent).
+    /// `sample_rate` (1 when absent; at least [`MIN_SAMPLE_RATE`]).
     pub sample_rate: f64,
 }
 
@@ -155,7 +181,7 @@ impl<'a> EventRef<'a> {
                     if !(r > 0.0 && r <= 1.0) {
                         return Err(Malformed::BadSampleRate(shown(s)));
                     }
-                    e.sample_rate = r;
+                    e.sample_rate = r.max(MIN_SAMPLE_RATE);
                 }
                 _ => {}
             }
@@ -167,8 +193,13 @@ impl<'a> EventRef<'a> {
         Ok(e)
     }
 
-    /// The tables named by `table` and `tables`, trimmed, blanks dropped.
+    /// The tables named by `table` and `tables`, trimmed, blanks dropped,
+    /// at most [`MAX_TABLES_PER_EVENT`] (names not cut yet).
     pub fn tables(&self) -> impl Iterator<Item = &'a str> {
+        self.all_tables().take(MAX_TABLES_PER_EVENT)
+    }
+
+    fn all_tables(&self) -> impl Iterator<Item = &'a str> {
         self.table.into_iter().chain(
             self.tables
                 .into_iter()
@@ -176,6 +207,11 @@ impl<'a> EventRef<'a> {
                 .map(str::trim)
                 .filter(|t| !t.is_empty()),
         )
+    }
+
+    /// Tables named past [`MAX_TABLES_PER_EVENT`].
+    pub fn tables_dropped(&self) -> usize {
+        self.all_tables().skip(MAX_TABLES_PER_EVENT).count()
     }
 
     /// The key's prefix group (by `delim`, as the sampler groups keys)
@@ -190,26 +226,28 @@ impl<'a> EventRef<'a> {
         }
     }
 
-    /// An owned copy, with defaults filled in; a key-only event's table is
-    /// its prefix row by `delim` (`user:*`, or [`NO_PREFIX`]).
+    /// An owned copy, with defaults filled in and names cut to their
+    /// limits (the key too, so keep [`EventRef::key`] to hash it whole); a
+    /// key-only event's table is its prefix row by `delim` (`user:*`, or
+    /// [`NO_PREFIX`]).
     pub fn to_event(&self, delim: &str) -> Event {
-        let mut tables: Vec<String> = self.tables().map(str::to_string).collect();
+        let mut tables: Vec<String> = self.tables().map(|t| cut(t, MAX_NAME_BYTES)).collect();
         if let Some(p) = self.prefix_as_table(delim) {
-            tables.push(row_name(p, delim));
+            tables.push(cut(&row_name(p, delim), MAX_NAME_BYTES));
         }
         Event {
             client: if self.client.is_empty() {
                 UNNAMED.to_string()
             } else {
-                self.client.to_string()
+                cut(self.client, MAX_NAME_BYTES)
             },
             tables,
             query: self.query.map(str::to_string),
-            key: self.key.map(str::to_string),
+            key: self.key.map(|k| cut(k, MAX_KEY_BYTES)),
             op: if self.op.is_empty() {
                 "get".to_string()
             } else {
-                self.op.to_ascii_lowercase()
+                cut(&self.op.to_ascii_lowercase(), MAX_OP_BYTES)
             },
             hit: self.hit,
             latency_us: self.latency_us,
@@ -344,6 +382,51 @@ mod tests {
         assert!(bad(&[("table", "t"), ("sample_rate", "NaN")]).contains("sample_rate"));
         let e = Event::parse([(b"client".as_slice(), b"\xff".as_slice())]).unwrap_err();
         assert_eq!(e, Malformed::NotUtf8("client".into()));
+    }
+
+    #[test]
+    fn per_event_limits_cut_names_drop_tables_and_clamp_the_rate() {
+        let many: Vec<String> = (0..20_000).map(|i| format!("t{i}")).collect();
+        let big_key = format!("user:{}", "k".repeat(1 << 20));
+        let long_client = "c".repeat(10_000);
+        let pairs = [
+            ("client", long_client.as_str()),
+            ("tables", &many.join(",")),
+            ("key", big_key.as_str()),
+            ("op", &"G".repeat(1000)),
+            ("sample_rate", "4.9e-324"),
+        ];
+        let ev = EventRef::parse(pairs.iter().map(|(f, v)| (f.as_bytes(), v.as_bytes()))).unwrap();
+        assert_eq!(ev.tables().count(), MAX_TABLES_PER_EVENT);
+        assert_eq!(ev.tables_dropped(), 20_000 - MAX_TABLES_PER_EVENT);
+        assert_eq!(
+            ev.sample_rate, MIN_SAMPLE_RATE,
+            "one event is not 4.3 G accesses"
+        );
+        assert_eq!(
+            ev.key.map(str::len),
+            Some(big_key.len()),
+            "kept whole to hash"
+        );
+        let e = ev.to_event(":");
+        assert_eq!(e.tables.len(), MAX_TABLES_PER_EVENT);
+        assert!(e.client.len() <= MAX_NAME_BYTES && e.client.starts_with("ccc"));
+        assert!(e.op.len() <= MAX_OP_BYTES && e.op.starts_with("ggg"));
+        let key = e.key.unwrap_or_default();
+        assert!(
+            key.len() <= MAX_KEY_BYTES && key.starts_with("user:kkk"),
+            "{}",
+            key.len()
+        );
+        // Short names are untouched; a huge table name is cut.
+        let long_table = "x".repeat(5000);
+        let e = parse(&[("table", &long_table), ("client", "api")]).unwrap();
+        assert_eq!(e.client, "api");
+        assert!(e.tables[0].len() <= MAX_NAME_BYTES);
+        // Rates in range are kept; out of range are still malformed.
+        let e = parse(&[("table", "t"), ("sample_rate", "0.001")]).unwrap();
+        assert_eq!(e.sample_rate, 0.001);
+        assert!(parse(&[("table", "t"), ("sample_rate", "-1")]).is_err());
     }
 
     #[test]

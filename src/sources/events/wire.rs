@@ -12,6 +12,9 @@ use tokio::net::{TcpStream, UnixStream};
 
 use redis::{ConnectionAddr, ConnectionInfo};
 
+/// Read-buffer capacity kept between replies; more is given back.
+const KEEP_BYTES: usize = 4 << 20;
+
 /// Why the connection failed (short, secret-free).
 pub type WireError = String;
 
@@ -158,9 +161,14 @@ impl Wire {
         &self.buf
     }
 
-    /// Drop the first `len` bytes (a reply that has been used).
+    /// Drop the first `len` bytes (a reply that has been used). A buffer
+    /// grown by a large reply is given back, so one burst does not keep
+    /// its memory for the rest of the run.
     pub fn consume(&mut self, len: usize) {
-        self.buf.drain(..len);
+        self.buf.drain(..len.min(self.buf.len()));
+        if self.buf.capacity() > KEEP_BYTES && self.buf.len() < self.buf.capacity() / 4 {
+            self.buf.shrink_to(self.buf.len().max(1 << 16));
+        }
     }
 }
 

@@ -285,12 +285,16 @@ GROUP BY queryid ORDER BY sum({total}) DESC LIMIT {limit}"
     wrap(&select, statement_timeout)
 }
 
-/// The texts of statements seen for the first time (ids are integers: no
-/// quoting issue).
+/// Characters of a statement's text read (`pg_stat_statements` keeps the
+/// whole text, which can be megabytes; the heatmap shows 200).
+pub const TEXT_CHARS: usize = 2048;
+
+/// The texts of statements seen for the first time, cut to [`TEXT_CHARS`]
+/// (ids are integers: no quoting issue).
 pub fn texts_sql(schema: &str, ids: &[i64], statement_timeout: Duration) -> String {
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     let select = format!(
-        "SELECT DISTINCT ON (queryid) queryid::int8 AS queryid, query::text AS query \
+        "SELECT DISTINCT ON (queryid) queryid::int8 AS queryid, left(query, {TEXT_CHARS})::text AS query \
          FROM {schema}.pg_stat_statements(true) WHERE queryid = ANY('{{{}}}'::int8[])",
         list.join(",")
     );

@@ -36,6 +36,23 @@ pub struct ClusterNode {
     pub primary: bool,
 }
 
+/// Cluster nodes watched at most (Redis Cluster's own limit is about a
+/// thousand): each is a task and a connection.
+pub const MAX_CLUSTER_NODES: usize = 1_000;
+
+/// The first [`MAX_CLUSTER_NODES`] nodes a server listed.
+fn capped(mut nodes: Vec<ClusterNode>) -> Vec<ClusterNode> {
+    if nodes.len() > MAX_CLUSTER_NODES {
+        tracing::warn!(
+            listed = nodes.len(),
+            kept = MAX_CLUSTER_NODES,
+            "cluster lists more nodes than are watched"
+        );
+        nodes.truncate(MAX_CLUSTER_NODES);
+    }
+    nodes
+}
+
 /// Parse a `CLUSTER NODES` reply. Nodes still in handshake or without an
 /// address are left out (they get a source once they have one).
 pub fn parse_nodes(text: &str) -> Vec<ClusterNode> {
@@ -301,7 +318,7 @@ impl Supervisor {
                     self.charge(&p.node, 1);
                     let nodes = parse_shards(&v, self.tls);
                     if !nodes.is_empty() {
-                        return Ok(nodes);
+                        return Ok(capped(nodes));
                     }
                     p.shards = false;
                 }
@@ -316,7 +333,7 @@ impl Supervisor {
             .await
             .map_err(|e| describe(&e))?;
         self.charge(&p.node, 1);
-        Ok(parse_nodes(&text))
+        Ok(capped(parse_nodes(&text)))
     }
 
     fn node_config(&self, id: SourceId, n: &ClusterNode) -> NodeConfig {

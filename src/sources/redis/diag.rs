@@ -134,14 +134,25 @@ pub fn parse_slowlog(v: &Value) -> Vec<SlowEntry> {
                 id: u64::try_from(int(f.first())?).ok()?,
                 at: Timestamp(int(f.get(1))?.saturating_mul(1000)),
                 duration_us: u64::try_from(int(f.get(2))?).unwrap_or(0),
-                command: text(args.first())?.to_ascii_uppercase(),
+                command: short(&text(args.first())?.to_ascii_uppercase()),
                 // A script or a long value is not a key worth showing.
                 key: text(args.get(1))
                     .filter(|k| k.len() <= 64 && !k.chars().any(char::is_whitespace)),
-                client: if name.is_empty() { addr } else { name },
+                client: short(if name.is_empty() { &addr } else { &name }),
             })
         })
         .collect()
+}
+
+/// Longest command, client or event name kept from the slow log and
+/// `LATENCY LATEST`, in bytes (a server could send any length).
+pub const NAME_BYTES: usize = 64;
+
+/// Rows of one `LATENCY LATEST` kept (Redis knows a few dozen events).
+pub const LATENCY_ROWS: usize = 64;
+
+fn short(s: &str) -> String {
+    crate::engines::bounded::name(s, NAME_BYTES).into_owned()
 }
 
 /// `LATENCY LATEST` reply → events.
@@ -150,10 +161,11 @@ pub fn parse_latency(v: &Value) -> Vec<LatencyEvent> {
         return Vec::new();
     };
     rows.iter()
+        .take(LATENCY_ROWS)
         .filter_map(|r| {
             let Value::Array(f) = r else { return None };
             Some(LatencyEvent {
-                event: text(f.first())?,
+                event: short(&text(f.first())?),
                 at: Timestamp(int(f.get(1))?.saturating_mul(1000)),
                 latest_ms: u64::try_from(int(f.get(2))?).unwrap_or(0),
                 max_ms: u64::try_from(int(f.get(3))?).unwrap_or(0),

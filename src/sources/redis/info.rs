@@ -61,6 +61,28 @@ pub struct Info {
     pub repl_offset: u64,
     /// Replicas' acknowledged offsets (`slaveN:…,offset=…`), on a primary.
     pub replica_offsets: Vec<u64>,
+    /// Commands past [`MAX_COMMANDS`] left out of `commandstats` and
+    /// `latencystats`.
+    pub commands_dropped: u64,
+}
+
+/// Commands whose stats one `INFO` may add (Redis has a few hundred, with
+/// subcommands); further ones are counted in `commands_dropped`.
+pub const MAX_COMMANDS: usize = 1_000;
+
+/// Longest command name kept, in bytes.
+pub const COMMAND_BYTES: usize = 64;
+
+/// Put a command's figures into `map` if there is room for it.
+fn per_command<V>(map: &mut FxHashMap<String, V>, dropped: &mut u64, name: &str, v: V) {
+    let name = crate::engines::bounded::name(name, COMMAND_BYTES);
+    if let Some(slot) = map.get_mut(&*name) {
+        *slot = v;
+    } else if map.len() < MAX_COMMANDS {
+        map.insert(name.into_owned(), v);
+    } else {
+        *dropped += 1;
+    }
 }
 
 impl Info {
@@ -117,16 +139,22 @@ impl Info {
                             .and_then(|(_, x)| x.parse::<f64>().ok())
                             .map_or(0, |us| (us * 1000.0).round().max(0.0) as u64)
                     };
-                    info.latencystats.insert(
-                        k["latency_percentiles_usec_".len()..].to_string(),
+                    per_command(
+                        &mut info.latencystats,
+                        &mut info.commands_dropped,
+                        &k["latency_percentiles_usec_".len()..],
                         [pct("p50"), pct("p99"), pct("p99.9")],
                     );
                 }
                 _ if k.starts_with("cmdstat_") => {
                     let calls = field(v, "calls").unwrap_or(0);
                     let usec = field(v, "usec").unwrap_or(0);
-                    info.commandstats
-                        .insert(k["cmdstat_".len()..].to_string(), (calls, usec));
+                    per_command(
+                        &mut info.commandstats,
+                        &mut info.commands_dropped,
+                        &k["cmdstat_".len()..],
+                        (calls, usec),
+                    );
                 }
                 _ => {}
             }
@@ -184,6 +212,24 @@ fn field(v: &str, name: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_past_the_cap_are_counted_not_kept() {
+        let mut text = String::from("# Commandstats\r\n");
+        for i in 0..1_000_000 {
+            text.push_str(&format!(
+                "cmdstat_c{i}:calls={i},usec=1,usec_per_call=1\r\n"
+            ));
+        }
+        text.push_str(&format!(
+            "cmdstat_{}:calls=1,usec=1\r\n",
+            "x".repeat(10_000)
+        ));
+        let info = Info::parse(&text);
+        assert_eq!(info.commandstats.len(), MAX_COMMANDS);
+        assert_eq!(info.commands_dropped, 1_000_000 - MAX_COMMANDS as u64 + 1);
+        assert!(info.commandstats.keys().all(|k| k.len() <= COMMAND_BYTES));
+    }
 
     const SAMPLE: &str = "# Server\r\nredis_version:7.0.15\r\nrun_id:787498175b83f6222d70a848ceaad1fa683a8b05\r\nuptime_in_seconds:5433\r\n\r\n# Clients\r\nconnected_clients:3\r\nblocked_clients:1\r\n\r\n# Memory\r\nused_memory:1048576\r\nused_memory_rss:2097152\r\nmaxmemory:0\r\nmaxmemory_policy:allkeys-lfu\r\nmem_fragmentation_ratio:2.00\r\n\r\n# Stats\r\ntotal_commands_processed:120\r\nkeyspace_hits:90\r\nkeyspace_misses:10\r\nevicted_keys:0\r\nexpired_keys:4\r\nrejected_connections:0\r\n\r\n# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=10.0.0.2,port=6379,state=online,offset=900,lag=0\r\nslave1:ip=10.0.0.3,port=6379,state=online,offset=1000,lag=1\r\nmaster_repl_offset:1000\r\n\r\n# Latencystats\r\nlatency_percentiles_usec_get:p50=1.003,p99=2.007,p99.9=3.007\r\n\r\n# Commandstats\r\ncmdstat_get:calls=100,usec=250,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=100\r\ndb2:keys=4,expires=0,avg_ttl=0\r\n";
 

@@ -398,6 +398,7 @@ where
             uptime_s: info.uptime_s,
             commandstats,
             latencystats,
+            commands_dropped: info.commands_dropped,
             replicas: u32::try_from(info.replica_offsets.len()).unwrap_or(u32::MAX),
             replica_lag_bytes: info.replica_lag_bytes(),
         };

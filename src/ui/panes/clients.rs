@@ -22,9 +22,16 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     } else {
         String::new()
     };
+    // Clients, table rows and names forgotten or refused past the caps.
+    let capped = state.clients.cap_stats().dropped();
+    let over_cap = if capped > 0 {
+        format!(" · {} dropped (caps)", si(capped as f64))
+    } else {
+        String::new()
+    };
     let (sink, sink_bad) = sink_text(state);
-    let extra = format!(" {} clients{dropped}{sink} ", d.clients.len());
-    let extra_style = if fs.dropped_deltas > 0 || sink_bad {
+    let extra = format!(" {} clients{dropped}{over_cap}{sink} ", d.clients.len());
+    let extra_style = if fs.dropped_deltas > 0 || capped > 0 || sink_bad {
         theme.warn
     } else {
         theme.dim

@@ -72,13 +72,25 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         );
         return;
     };
+    let drawn = if view.more_rows > 0 {
+        format!(" (first {})", view.rows.len())
+    } else {
+        String::new()
+    };
+    // Rows forgotten past the row cap (least recently used first).
+    let evicted = state.heatmap.evicted();
+    let dropped = if evicted > 0 {
+        format!(" · {} dropped", si(evicted as f64))
+    } else {
+        String::new()
+    };
     let extra = format!(
-        " {}s/col · sort {} · {} rows ",
+        " {}s/col · sort {} · {} rows{drawn}{dropped} ",
         view.resolution_s,
         state.ui.sort_label(Pane::Heatmap),
-        view.rows.len()
+        view.rows.len() + view.more_rows
     );
-    let extra_style = theme.dim;
+    let extra_style = if evicted > 0 { theme.warn } else { theme.dim };
     let inner = open_pane(
         frame,
         area,
