@@ -9,6 +9,7 @@
 mod buckets;
 mod evict;
 pub mod fingerprint;
+mod fingerprinter;
 mod view;
 
 use rustc_hash::FxHashMap;
