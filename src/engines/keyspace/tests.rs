@@ -28,6 +28,7 @@ fn batch(pass: u64, done: bool, db_keys: u64, sent: u64, keys: Vec<SampledKey>) 
         sent,
         delimiter: ":".into(),
         keys,
+        refused: Vec::new(),
     }
 }
 

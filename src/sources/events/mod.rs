@@ -22,7 +22,8 @@ use tokio::sync::mpsc;
 use crate::config::redact_url;
 use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus};
 use crate::sources::redis::endpoint::node_client;
-use crate::sources::redis::{NodeConfig, wall_now};
+use crate::sources::redis::info::Info;
+use crate::sources::redis::{NodeConfig, display_name, wall_now};
 use agg::Aggregator;
 use schema::EventRef;
 use wire::{Cursor, Part, Wire};
@@ -54,7 +55,9 @@ pub struct EventsConfig {
 }
 
 impl EventsConfig {
-    /// Defaults: new entries only, 10 000 per read, flush every 250 ms.
+    /// Defaults: new entries only, 10 000 per read, flush every 250 ms,
+    /// blocking at most 500 ms (so the figures go out every second even
+    /// when nothing arrives).
     pub fn new(id: SourceId, url: &str, stream: &str) -> Self {
         Self {
             id,
@@ -62,7 +65,7 @@ impl EventsConfig {
             stream: stream.to_string(),
             from_start: false,
             batch: 10_000,
-            block: Duration::from_millis(1000),
+            block: Duration::from_millis(500),
             flush: Duration::from_millis(250),
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
@@ -107,13 +110,19 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
             }
         };
         let reason = match connect(&client, &cfg, &mut last).await {
-            Ok(mut conn) => {
+            Ok((mut conn, run)) => {
                 generation += 1;
                 if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
                     return;
                 }
                 let pos = last.get_or_insert_with(|| "0-0".to_string());
-                match read_loop(&cfg, &mut conn, pos, &mut agg, generation, &send).await {
+                let server = (Some(display_name(&cfg.url)), run);
+                let reading = Reading {
+                    cfg: &cfg,
+                    generation,
+                    server,
+                };
+                match read_loop(&reading, &mut conn, pos, &mut agg, &send).await {
                     Ok(()) => return,
                     Err(e) => e,
                 }
@@ -153,18 +162,39 @@ enum Conn {
     Client(MultiplexedConnection),
 }
 
+/// One connection's reading: the settings, its generation and the server
+/// holding the stream (address, `run_id` hash when `INFO` is allowed).
+struct Reading<'a> {
+    cfg: &'a EventsConfig,
+    generation: u32,
+    server: (Option<String>, Option<u64>),
+}
+
+/// The `run_id` hash of the server in an `INFO server` reply, as a node's
+/// poller computes it: it tells which watched node holds the stream.
+fn run_of(text: &str) -> Option<u64> {
+    Some(Info::parse(text).run_id).filter(|&r| r != 0)
+}
+
 /// Connect and, the first time, find where to start: after the newest entry
-/// (only new events) or at the beginning (catch up).
+/// (only new events) or at the beginning (catch up). Also returns the
+/// server's `run_id` hash, when the ACL allows `INFO` (a courtesy).
 async fn connect(
     client: &redis::Client,
     cfg: &EventsConfig,
     last: &mut Option<String>,
-) -> Result<Conn, String> {
+) -> Result<(Conn, Option<u64>), String> {
     let info = client.get_connection_info();
+    let mut run = None;
     let mut conn = if wire::supports(info) {
         let mut w = Wire::connect(info, cfg.timeout).await?;
         // Naming is a courtesy: a restricted ACL may refuse it.
         let _ = w.simple(&["CLIENT", "SETNAME", "heliostat-events"]).await;
+        let end = w.call(&["INFO", "server"], Duration::ZERO).await?;
+        if let Some(Part::Str(text)) = Cursor::new(&w.reply()[..end]).next_part() {
+            run = run_of(&String::from_utf8_lossy(text));
+        }
+        w.consume(end);
         Conn::Wire(w)
     } else {
         let config = AsyncConnectionConfig::new()
@@ -179,6 +209,12 @@ async fn connect(
             .arg("heliostat-events")
             .query_async(&mut c)
             .await;
+        let text: Option<String> = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut c)
+            .await
+            .ok();
+        run = text.as_deref().and_then(run_of);
         Conn::Client(c)
     };
     if last.is_none() && !cfg.from_start {
@@ -201,7 +237,7 @@ async fn connect(
         };
         *last = Some(newest.unwrap_or_else(|| "0-0".to_string()));
     }
-    Ok(conn)
+    Ok((conn, run))
 }
 
 fn newest_id(v: &Value) -> Option<String> {
@@ -232,20 +268,20 @@ fn newest_id_wire(reply: &[u8]) -> Result<Option<String>, String> {
 }
 
 async fn read_loop<F, Fut>(
-    cfg: &EventsConfig,
+    reading: &Reading<'_>,
     conn: &mut Conn,
     last: &mut String,
     agg: &mut Aggregator,
-    generation: u32,
     send: &F,
 ) -> Result<(), String>
 where
     F: Fn(u32, Vec<Body>) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    let (cfg, generation) = (reading.cfg, reading.generation);
     let mut last_flush = Instant::now();
     let mut stats_sent = Instant::now();
-    let mut sent_read = u64::MAX;
+    let mut first = true;
     loop {
         // With aggregates waiting, block no longer than the flush deadline.
         let block = if agg.is_empty() {
@@ -285,8 +321,11 @@ where
             last_flush = Instant::now();
         }
         let flush_due = !agg.is_empty() && last_flush.elapsed() >= cfg.flush;
-        let stats_due = stats_sent.elapsed() >= Duration::from_secs(1);
-        if flush_due || (stats_due && agg.stats().read != sent_read) {
+        // The figures go out every second also when nothing arrived: the
+        // rate then reads 0, and a reader that stopped reporting is stale.
+        let stats_due = first || stats_sent.elapsed() >= Duration::from_secs(1);
+        if flush_due || stats_due {
+            first = false;
             let mut bodies = Vec::with_capacity(3);
             if flush_due {
                 let f = agg.flush();
@@ -298,8 +337,9 @@ where
                     bodies.push(Body::KeyAccesses(f.keys));
                 }
             }
-            bodies.push(Body::Stream(agg.stats().clone()));
-            sent_read = agg.stats().read;
+            let mut stats = agg.stats().clone();
+            (stats.node, stats.node_run) = reading.server.clone();
+            bodies.push(Body::Stream(stats));
             stats_sent = Instant::now();
             if !send(generation, bodies).await {
                 return Ok(());

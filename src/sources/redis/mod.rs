@@ -448,9 +448,14 @@ pub(crate) fn describe(e: &redis::RedisError) -> String {
         || text.contains("NOAUTH")
         || text.contains("WRONGPASS")
     {
-        "authentication failed".to_string()
+        // The server's words say which: no password given, or a wrong one
+        // (they never repeat the password).
+        match e.detail().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => format!("authentication failed: {}", clip(d, 80)),
+            None => "authentication failed".to_string(),
+        }
     } else if text.contains("NOPERM") {
-        format!("permission denied (ACL): {}", clip(&text, 60))
+        format!("permission denied (ACL): {}", clip(&text, 100))
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
         format!("TLS: {}", clip(&text, 90))
