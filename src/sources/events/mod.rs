@@ -449,14 +449,13 @@ fn describe(text: &str, timeout: bool, stream: &str) -> String {
         "timed out".to_string()
     } else if text.contains("Connection refused") || text == "connection refused" {
         "connection refused".to_string()
-    } else if text == "authentication failed"
-        || text.contains("NOAUTH")
-        || text.contains("WRONGPASS")
-    {
+    } else if text.starts_with("authentication failed") {
+        text.chars().take(100).collect()
+    } else if text.contains("NOAUTH") || text.contains("WRONGPASS") {
         "authentication failed".to_string()
     } else if text.contains("WRONGTYPE") {
         format!("{stream} is not a stream")
-    } else if text.contains("NOPERM") {
+    } else if text.to_ascii_lowercase().contains("noperm") {
         format!("no permission to read {stream} (needs +xread +xrevrange)")
     } else {
         text.chars().take(80).collect()

@@ -444,18 +444,15 @@ pub(crate) fn describe(e: &redis::RedisError) -> String {
         "timed out".to_string()
     } else if e.is_connection_refusal() {
         "connection refused".to_string()
-    } else if e.kind() == redis::ErrorKind::AuthenticationFailed
-        || text.contains("NOAUTH")
-        || text.contains("WRONGPASS")
-    {
-        // The server's words say which: no password given, or a wrong one
-        // (they never repeat the password).
-        match e.detail().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => format!("authentication failed: {}", clip(d, 80)),
-            None => "authentication failed".to_string(),
-        }
-    } else if text.contains("NOPERM") {
-        format!("permission denied (ACL): {}", clip(&text, 100))
+    } else if text.contains("NOAUTH") {
+        "authentication failed: the server asks for a password (NOAUTH)".to_string()
+    } else if e.kind() == redis::ErrorKind::AuthenticationFailed || text.contains("WRONGPASS") {
+        // The client library keeps only that AUTH was refused (the
+        // server's WRONGPASS); never the password.
+        "authentication failed: wrong user or password (WRONGPASS)".to_string()
+    } else if lower.contains("noperm") {
+        let words = e.detail().map_or(text.as_str(), str::trim);
+        format!("permission denied (ACL): {}", clip(words, 90))
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
         format!("TLS: {}", clip(&text, 90))
@@ -487,7 +484,10 @@ mod tests {
             redis::ErrorKind::AuthenticationFailed,
             "Password authentication failed",
         ));
-        assert_eq!(describe(&auth), "authentication failed");
+        assert_eq!(
+            describe(&auth),
+            "authentication failed: wrong user or password (WRONGPASS)"
+        );
     }
 
     #[test]
