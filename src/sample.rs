@@ -501,6 +501,10 @@ pub struct StreamStats {
     /// match than the address: `localhost` and `127.0.0.1` are one node).
     #[serde(default)]
     pub node_run: Option<u64>,
+    /// Commands the reader sent that server (cumulative for the console's
+    /// run): the console's own load there, taken out like the pollers'.
+    #[serde(default)]
+    pub commands: u64,
 }
 
 /// What the key sampler saw of one key.

@@ -111,6 +111,9 @@ pub struct SourceState {
     /// stream lives here: the stream's own traffic, taken out of
     /// `ops_per_sec` and shown apart.
     pub stream_xadd_per_sec: f64,
+    /// Redis: the event reader's command count at the previous reading,
+    /// while the stream lives here.
+    pub(crate) stream_reader_seen: Option<u64>,
     /// Redis: why the key sampler is not sampling, if it is not.
     pub sampler_problem: Option<String>,
     /// Postgres: what the role cannot see (no `pg_read_all_stats`), as
@@ -183,6 +186,7 @@ impl SourceState {
             rates_at: None,
             recent_lookups: VecDeque::new(),
             stream_xadd_per_sec: 0.0,
+            stream_reader_seen: None,
             sampler_problem: None,
             pg_privilege_note: None,
             own_ops_per_sec: 0.0,

@@ -389,25 +389,27 @@ impl State {
         }
     }
 
-    /// Whether the access-event stream lives on the node `name` whose
-    /// server run is `run_id`: the reader names the server it reads (its
-    /// `run_id` when `INFO` is allowed, else its address).
-    fn holds_stream(&self, name: &str, run_id: u64) -> bool {
+    /// When the access-event stream lives on the node `name` whose server
+    /// run is `run_id`, the commands its reader has sent there so far: the
+    /// reader names the server it reads (its `run_id` when `INFO` is
+    /// allowed, else its address).
+    fn stream_reader_on(&self, name: &str, run_id: u64) -> Option<u64> {
         self.sources
             .iter()
             .filter(|s| s.kind == SourceKind::Events)
             .filter_map(|s| s.stream.as_ref())
-            .any(|st| match st.node_run {
+            .find(|st| match st.node_run {
                 Some(run) => run == run_id,
                 None => st.node.as_deref() == Some(name),
             })
+            .map(|st| st.commands)
     }
 
     fn redis(&mut self, id: SourceId, r: &RedisStats, at: Timestamp) {
         let limit = super::source::stale_after_ms(self.refresh_ms);
-        let stream_here = self
+        let reader = self
             .source(id)
-            .is_some_and(|s| self.holds_stream(&s.name, r.run_id));
+            .and_then(|s| self.stream_reader_on(&s.name, r.run_id));
         let Some(src) = self.source_mut(id) else {
             return;
         };
@@ -426,6 +428,13 @@ impl State {
         ];
         let mut tick = TickTotals::default();
         let xadd_before = src.command_totals.get("xadd").map_or(0, |c| c.0);
+        // The event reader's own XREADs are the console's load, like the
+        // pollers' (counted by the reader, so only close to this INFO).
+        let reader_cmds = match (reader, src.stream_reader_seen) {
+            (Some(now), Some(before)) => now.saturating_sub(before),
+            _ => 0,
+        };
+        src.stream_reader_seen = reader;
         let mut delta = src.redis_counters.observe(vals, r.run_id);
         // Readings further apart than a refresh or two (an outage the
         // connection survived, a stalled poll) are a gap: their average is
@@ -441,7 +450,7 @@ impl State {
                 // The event stream's XADDs are its own traffic, not the
                 // application's cache operations: taken out and shown apart
                 // (same INFO, so the subtraction is exact).
-                let xadd = if stream_here {
+                let xadd = if reader.is_some() {
                     src.command_totals
                         .get("xadd")
                         .map_or(0, |c| c.0)
@@ -450,6 +459,7 @@ impl State {
                     0
                 };
                 // The console's own load is taken out, so watching does not move the figures.
+                let oc = oc + reader_cmds;
                 let (h, m, c) = (
                     h.saturating_sub(oh),
                     m.saturating_sub(om),

@@ -31,11 +31,16 @@ pub struct Console {
 impl Console {
     /// Watch `spec`, polling and ticking every `refresh`.
     pub fn start(spec: &LiveSpec, refresh: Duration) -> Self {
+        Self::start_paced(spec, refresh, refresh)
+    }
+
+    /// Watch `spec`, polling every `poll` and ticking every `refresh`.
+    pub fn start_paced(spec: &LiveSpec, refresh: Duration, poll: Duration) -> Self {
         let rt = super::runtime();
         let (tx, rx) = mpsc::channel(256);
         {
             let _in_rt = rt.enter();
-            spawn_live(spec, &Pace::fixed(refresh), &tx);
+            spawn_live(spec, &Pace::fixed(poll), &tx);
         }
         let refresh_ms = u64::try_from(refresh.as_millis()).unwrap_or(1000);
         let next_tick = {

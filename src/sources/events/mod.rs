@@ -13,6 +13,7 @@ pub mod emit;
 pub mod schema;
 pub mod wire;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
@@ -90,6 +91,8 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
     }
     let mut agg = Aggregator::with_delimiter(&cfg.delimiter);
     let mut last: Option<String> = None;
+    // Commands this reader sent the stream's server (its own load there).
+    let sent = AtomicU64::new(0);
     loop {
         // Resolved on every attempt: TLS files, a unix socket, or the master a
         // Sentinel names now.
@@ -109,6 +112,11 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
                 continue;
             }
         };
+        // CLIENT SETNAME, INFO and (the first time) XREVRANGE.
+        sent.fetch_add(
+            2 + u64::from(last.is_none() && !cfg.from_start),
+            Ordering::Relaxed,
+        );
         let reason = match connect(&client, &cfg, &mut last).await {
             Ok((mut conn, run)) => {
                 generation += 1;
@@ -121,6 +129,7 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
                     cfg: &cfg,
                     generation,
                     server,
+                    sent: &sent,
                 };
                 match read_loop(&reading, &mut conn, pos, &mut agg, &send).await {
                     Ok(()) => return,
@@ -168,6 +177,8 @@ struct Reading<'a> {
     cfg: &'a EventsConfig,
     generation: u32,
     server: (Option<String>, Option<u64>),
+    /// Commands sent so far, across reconnects.
+    sent: &'a AtomicU64,
 }
 
 /// The `run_id` hash of the server in an `INFO server` reply, as a node's
@@ -301,6 +312,7 @@ where
             &cfg.stream,
             last.as_str(),
         ];
+        reading.sent.fetch_add(1, Ordering::Relaxed);
         match conn {
             Conn::Wire(w) => {
                 let end = w.call(&args, block).await?;
@@ -339,6 +351,7 @@ where
             }
             let mut stats = agg.stats().clone();
             (stats.node, stats.node_run) = reading.server.clone();
+            stats.commands = reading.sent.load(Ordering::Relaxed);
             bodies.push(Body::Stream(stats));
             stats_sent = Instant::now();
             if !send(generation, bodies).await {
