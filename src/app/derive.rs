@@ -45,9 +45,9 @@ pub struct BackendRow {
     /// Why the figures are not current (down: the reason; or silent), and
     /// how old the latest ones are (ms).
     pub stale: Option<(String, Option<u64>)>,
-    /// What part of the source fails while it is connected (sampler,
+    /// What parts of the source fail while it is connected (sampler,
     /// notifications, a privilege), in the server's words where given.
-    pub problem: Option<String>,
+    pub problems: Vec<String>,
     /// Redis: `XADD`s per second of the event stream living on this node,
     /// taken out of `ops_per_sec`.
     pub stream_xadd_per_sec: f64,
@@ -452,7 +452,7 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
                 ops_per_sec: s.live_ops(now, state.refresh_ms),
                 stale: stale.clone().map(|why| (why, s.figures_age_ms(now))),
                 stream_xadd_per_sec: s.stream_xadd_per_sec,
-                problem: s.problem(),
+                problems: s.problems(),
                 errors: s.errors,
                 used: s.used,
                 capacity: s.capacity,

@@ -244,19 +244,21 @@ impl SourceState {
             .then_some(self.ops_per_sec)
     }
 
-    /// What part of this source is failing while it is connected (the key
-    /// sampler, expired-key notifications, a privilege the role lacks),
-    /// the first of them, in the server's words where it gave any.
-    pub fn problem(&self) -> Option<String> {
+    /// What parts of this source fail while it is connected (the key
+    /// sampler, expired-key notifications, a privilege the role lacks), in
+    /// the server's words where it gave any; the most telling first.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
         if let Some(p) = &self.sampler_problem {
-            return Some(format!("key sampler: {p}"));
+            out.push(format!("key sampler: {p}"));
         }
         if let Some(p) = &self.pg_privilege_note {
-            return Some(p.clone());
+            out.push(p.clone());
         }
-        self.expiry_note
-            .as_ref()
-            .map(|n| format!("expiry events: {n}"))
+        if let Some(n) = &self.expiry_note {
+            out.push(format!("expired-key notifications: {n}"));
+        }
+        out
     }
 
     /// How old the latest figures are at `now`.

@@ -140,10 +140,10 @@ fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize, reason_w: u
                     let rate = si_or_dash(s.live_ops(now, state.refresh_ms));
                     ("●", color, format!(" {rate}/s{lag}{bad}"))
                 }
-                None => match (s.problem(), crate::app::pg_detail::pg_alert(s)) {
+                None => match (s.problems().first(), crate::app::pg_detail::pg_alert(s)) {
                     // A part of the selected source that fails says why.
                     (Some(p), _) if selected == Some(s.id) => {
-                        ("●", theme.warn, format!(" {}", clipped(&p)))
+                        ("●", theme.warn, format!(" {}", clipped(p)))
                     }
                     // A Postgres endpoint with something to act on says what.
                     (_, Some(a)) => ("●", theme.warn, format!(" {a}")),

@@ -351,7 +351,7 @@ fn trouble_lines(r: &BackendRow, now: Timestamp, theme: &Theme) -> Vec<Line<'sta
             theme.error,
         )));
     }
-    if let Some(p) = &r.problem {
+    for p in &r.problems {
         out.push(Line::from(Span::styled(format!(" {p}"), theme.warn)));
     }
     if r.stream_xadd_per_sec > 0.0 && r.stale.is_none() {
