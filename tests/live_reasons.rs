@@ -43,14 +43,7 @@ fn pg_spec(urls: &[String]) -> LiveSpec {
 }
 
 fn down_reason(c: &Console, name: &str) -> Option<String> {
-    c.state
-        .sources
-        .iter()
-        .find(|s| s.name == name)
-        .and_then(|s| match &s.status {
-            SourceStatus::Retrying { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
+    down_reason_of(&c.state, name)
 }
 
 fn snapshot(args: &[&str]) -> String {
@@ -325,4 +318,36 @@ fn a_sampler_refused_dbsize_says_so_instead_of_a_coverage() {
         detail.contains("keys seen, coverage unknown") || detail.contains("last complete pass"),
         "{detail}"
     );
+}
+
+/// The event stream's key holds a string: the reader says so.
+#[test]
+fn an_event_key_of_the_wrong_type_says_so() {
+    let server = RedisServer::start();
+    let _: () = server.cmd(&["SET", "ev", "not a stream"]).unwrap();
+    let mut spec = redis_spec(&server.url(), false);
+    spec.events = Some(heliostat::app::live::EventsSpec {
+        url: server.url(),
+        stream: "ev".into(),
+        catch_up: false,
+    });
+    let mut c = Console::start(&spec, REFRESH);
+    c.until("the refusal", Duration::from_secs(10), |st| {
+        down_reason_of(st, "events ev").is_some()
+    });
+    let header = c.header();
+    assert!(
+        header.contains("events ev down: ev is not a stream · retry in"),
+        "{header}"
+    );
+}
+
+fn down_reason_of(st: &heliostat::app::state::State, name: &str) -> Option<String> {
+    st.sources
+        .iter()
+        .find(|s| s.name == name)
+        .and_then(|s| match &s.status {
+            SourceStatus::Retrying { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
 }

@@ -159,7 +159,7 @@ fn a_killed_redis_shows_stale_is_left_out_and_ranks_last() {
     assert!(d.ranking[0].unavailable.is_none());
     let optimizer = c.pane(Pane::Optimizer, 0, 200, 20);
     assert!(
-        optimizer.contains(&format!("{name_a}")) && optimizer.contains("ranked last: down: "),
+        optimizer.contains(&name_a) && optimizer.contains("ranked last: down: "),
         "{optimizer}"
     );
     // With no live node there is no figure at all.
@@ -205,7 +205,7 @@ fn stream_read(st: &State) -> u64 {
 fn event_rates_are_over_a_window_ending_now_and_xadds_are_apart() {
     let server = RedisServer::start();
     let url = server.url();
-    let mut spec = spec(&[url.clone()]);
+    let mut spec = spec(std::slice::from_ref(&url));
     spec.events = Some(EventsSpec {
         url: url.clone(),
         stream: "ev".into(),
