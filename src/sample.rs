@@ -132,6 +132,9 @@ pub enum Body {
     Sink(SinkReport),
     /// A warm dry run for the confirm dialog.
     WarmDry(WarmDry),
+    /// Why a Redis node's key sampler is not sampling (`None`: it is
+    /// again); its `generation` is 0 and does not touch the source's.
+    SamplerStatus(Option<String>),
 }
 
 /// What the client-statistics sink reports.
@@ -378,6 +381,11 @@ pub struct PgDetail {
     /// The slot most worth a look: the inactive one retaining the most WAL,
     /// else the active one retaining the most. Name, bytes, active.
     pub worst_slot: Option<(String, u64, bool)>,
+    /// What this role cannot see, checked at every refresh (no
+    /// `pg_read_all_stats`: other roles' sessions and statements are
+    /// hidden, so the session figures are partial).
+    #[serde(default)]
+    pub hidden: Option<String>,
 }
 
 /// Cumulative block counters of one table.
@@ -498,6 +506,18 @@ pub struct StreamStats {
     /// Events counted in the `(other)` group because a flush already held
     /// its most groups.
     pub groups_folded: u64,
+    /// The server holding the stream, by its address (`host:port`, as a
+    /// node source is named): its `XADD`s are the stream's own traffic.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// The same server's `run_id` hash, when `INFO` is allowed (a surer
+    /// match than the address: `localhost` and `127.0.0.1` are one node).
+    #[serde(default)]
+    pub node_run: Option<u64>,
+    /// Commands the reader sent that server (cumulative for the console's
+    /// run): the console's own load there, taken out like the pollers'.
+    #[serde(default)]
+    pub commands: u64,
 }
 
 impl StreamStats {

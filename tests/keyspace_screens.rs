@@ -120,6 +120,7 @@ fn state() -> State {
                     sent: s * 330,
                     delimiter: ":".into(),
                     keys,
+                    refused: Vec::new(),
                 }),
             ));
         }

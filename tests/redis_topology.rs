@@ -399,7 +399,7 @@ fn unix_sockets_and_passwords_from_the_url_or_rediscli_auth() {
             && st
                 .sources
                 .iter()
-                .filter(|s| matches!(&s.status, SourceStatus::Retrying { reason, .. } if reason == "authentication failed"))
+                .filter(|s| matches!(&s.status, SourceStatus::Retrying { reason, .. } if reason.starts_with("authentication failed")))
                 .count()
                 == 2
     });

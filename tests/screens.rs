@@ -183,9 +183,22 @@ fn source_in_error() {
             reason: "connection refused".into(),
         }),
     });
+    // The reasons in full where there is room, shortened where there is not.
+    let wide = screen(&d.state, 200, 50);
+    assert!(
+        wide.contains("redis-b NOAUTH Authentication required"),
+        "{wide}"
+    );
+    assert!(
+        wide.contains("redis-c down: connection refused · retry in 4s"),
+        "{wide}"
+    );
     let s = screen(&d.state, 120, 40);
-    assert!(s.contains("redis-b NOAUTH Authentication required"));
-    assert!(s.contains("redis-c retrying in 4s"));
+    assert!(s.contains("redis-b NOAUTH Authenticati…"), "{s}");
+    assert!(
+        s.contains("redis-c down: connection refused · retry in 4s"),
+        "{s}"
+    );
     insta::assert_snapshot!(s);
 }
 
@@ -322,4 +335,86 @@ fn the_warming_filter_sees_only_what_a_redacted_screen_shows() {
     assert_eq!(filtered(&mut d, "1000"), 0, "a hidden id matches nothing");
     let mut open = driver(300);
     assert!(filtered(&mut open, "1000") > 0, "unredacted, it does");
+}
+
+/// The demo's node failure: once redis-c is down its last figures are
+/// not shown as current: `–` in the Backends row with its reason and
+/// their age, left out of the header's total, and ranked last by the
+/// Optimizer with the reason.
+#[test]
+fn a_down_node_shows_stale_not_live_figures() {
+    let mut d = driver(600);
+    let down = |d: &DemoDriver| {
+        matches!(
+            d.state.source(SourceId(2)).map(|s| &s.status),
+            Some(SourceStatus::Retrying { .. })
+        )
+    };
+    let mut waited = 0;
+    while !down(&d) {
+        d.advance(1);
+        waited += 1;
+        assert!(waited < 1200, "the demo's node failure comes within 20 min");
+    }
+    d.advance(14);
+    assert!(down(&d), "still down 14 s later");
+    let row = |d: &DemoDriver, name: &str| {
+        d.state
+            .derived
+            .backends
+            .iter()
+            .find(|b| b.name == name)
+            .cloned()
+            .expect("a row")
+    };
+    let c = row(&d, "redis-c");
+    assert_eq!(c.ops_per_sec, None, "no current rate for a down node");
+    let (why, age) = c.stale.clone().expect("stale");
+    assert_eq!(why, "down: connection refused");
+    assert!(age.is_some_and(|ms| ms >= 14_000), "{age:?}");
+    // The header's total is the live nodes' only.
+    let live: f64 = ["redis-a", "redis-b"]
+        .iter()
+        .map(|n| row(&d, n).ops_per_sec.expect("live"))
+        .sum();
+    let total = d.state.derived.ops_per_sec.expect("a total");
+    assert!((total - live).abs() < 1e-6, "{total} vs {live}");
+    assert_eq!(d.state.derived.stale_nodes, 1);
+    // The Optimizer ranks it last, saying why.
+    let last = d.state.derived.ranking.last().expect("ranked");
+    assert_eq!(last.name, "redis-c");
+    assert_eq!(
+        last.unavailable.as_deref(),
+        Some("down: connection refused")
+    );
+    assert!(
+        d.state.derived.ranking[..d.state.derived.ranking.len() - 1]
+            .iter()
+            .all(|r| r.unavailable.is_none())
+    );
+    let s = screen(&d.state, 200, 50);
+    assert!(s.contains("(1 down node left out)"), "{s}");
+    assert!(s.contains("redis-c down: connection refused"), "{s}");
+    d.act(Action::Focus(Pane::Backends));
+    let sel = d
+        .state
+        .derived
+        .backends
+        .iter()
+        .position(|b| b.name == "redis-c")
+        .expect("listed");
+    for _ in 0..sel {
+        d.act(Action::Down);
+    }
+    d.act(Action::Zoom);
+    let backends = screen(&d.state, 160, 40);
+    assert!(
+        backends.contains("redis-c: down: connection refused · next attempt in"),
+        "{backends}"
+    );
+    d.act(Action::Back);
+    d.act(Action::Focus(Pane::Optimizer));
+    d.act(Action::Zoom);
+    let optimizer = screen(&d.state, 160, 40);
+    insta::assert_snapshot!("demo_down_node", format!("{s}\n{backends}\n{optimizer}"));
 }

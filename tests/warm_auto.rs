@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "support/console.rs"]
+#[path = "support/warm_console.rs"]
 mod console;
 mod support;
 

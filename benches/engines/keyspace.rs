@@ -29,6 +29,7 @@ fn batches() -> Option<Vec<KeyspaceSample>> {
             budget: 1000,
             sent: b as u64 * 300,
             delimiter: ":".into(),
+            refused: Vec::new(),
             keys: (0..BATCH)
                 .map(|i| {
                     let p = zipf.sample(&mut rng) as u64;

@@ -43,8 +43,18 @@ pub struct BackendRow {
     pub p99_ms: Option<f64>,
     /// Worst round trip (µs) per group of checks, for the sparkline.
     pub rtt_us: Vec<u64>,
-    /// Commands or transactions per second.
-    pub ops_per_sec: f64,
+    /// Commands or transactions per second; `None` while there is no
+    /// current rate (before two readings, or the source is down or silent).
+    pub ops_per_sec: Option<f64>,
+    /// Why the figures are not current (down: the reason; or silent), and
+    /// how old the latest ones are (ms).
+    pub stale: Option<(String, Option<u64>)>,
+    /// What parts of the source fail while it is connected (sampler,
+    /// notifications, a privilege), in the server's words where given.
+    pub problems: Vec<String>,
+    /// Redis: `XADD`s per second of the event stream living on this node,
+    /// taken out of `ops_per_sec`.
+    pub stream_xadd_per_sec: f64,
     /// Failed health checks.
     pub errors: u64,
     /// Used bytes.
@@ -131,13 +141,22 @@ pub struct Derived {
     pub clients: Vec<ClientView>,
     /// Per-table breakdown of the selected client.
     pub client_tables: Vec<TableView>,
-    /// Cache operations per second (Σ Redis nodes, last tick).
-    pub ops_per_sec: f64,
-    /// Cache hit ratio over the last ten ticks (ratio of sums).
+    /// Cache operations per second: Σ the live Redis nodes' latest rates
+    /// (`None`: no node has a current rate).
+    pub ops_per_sec: Option<f64>,
+    /// Redis nodes whose figures are not current (down or silent): left
+    /// out of `ops_per_sec` and `hit_ratio`.
+    pub stale_nodes: usize,
+    /// `XADD`s per second of the event stream on watched nodes: its own
+    /// traffic, taken out of `ops_per_sec` and shown apart.
+    pub stream_xadd_per_sec: f64,
+    /// Cache hit ratio of the live nodes over the last ten refresh
+    /// intervals (ratio of sums).
     pub hit_ratio: Option<f64>,
     /// Per-tick cache hit ratio, newest last (`None` = no traffic or a gap).
     pub hit_series: Vec<Option<f64>>,
-    /// Postgres shared-buffer hit ratio over the last interval, all endpoints.
+    /// Postgres shared-buffer hit ratio over the last interval, all live
+    /// endpoints.
     pub pg_buffer_ratio: Option<f64>,
     /// Key-sampler estimates, per sampled node (by source id).
     pub keyspace: Vec<NodeKeyspace>,
@@ -166,6 +185,15 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 impl Derived {
     /// Compute from the engines and the UI's view parameters.
     pub fn compute(state: &mut State, now: Timestamp) -> Derived {
+        // A backend whose figures are not current ranks last, saying why.
+        for (o, why) in state
+            .sources
+            .iter()
+            .filter_map(|s| Some((s.opt_id?, s.stale(now, state.refresh_ms))))
+            .collect::<Vec<_>>()
+        {
+            state.optimizer.set_unavailable(o, why);
+        }
         let ui = &state.ui;
         let zooms = state.heatmap.zoom_levels();
         let res = zooms
@@ -252,8 +280,13 @@ impl Derived {
                 cmp_f64(b.p50_ms.unwrap_or(f64::NAN), a.p50_ms.unwrap_or(f64::NAN))
                     .then_with(|| a.name.cmp(&b.name))
             }),
+            // Busiest first; rows without a current rate last.
             2 => backends.sort_by(|a, b| {
-                cmp_f64(b.ops_per_sec, a.ops_per_sec).then_with(|| a.name.cmp(&b.name))
+                cmp_f64(
+                    b.ops_per_sec.unwrap_or(f64::NAN),
+                    a.ops_per_sec.unwrap_or(f64::NAN),
+                )
+                .then_with(|| a.name.cmp(&b.name))
             }),
             _ => backends.sort_by(|a, b| a.name.cmp(&b.name)),
         }
@@ -264,27 +297,32 @@ impl Derived {
         let route = state.pool.preview(&sample_key, 1024);
         let db_route = state.db_pool.preview(&sample_key, 1024);
 
+        let refresh = state.refresh_ms;
+        let nodes = || state.sources.iter().filter(|s| s.kind == SourceKind::Redis);
+        let live = || nodes().filter(|s| s.stale(now, refresh).is_none());
+        let stale_nodes = nodes().count() - live().count();
         // A fold from +0: an empty float sum is -0 (shown as "-0").
-        let ops_per_sec = state
-            .sources
-            .iter()
-            .filter(|s| s.kind == SourceKind::Redis)
-            .fold(0.0, |a, s| a + s.ops_per_sec);
-        let recent: TickTotals =
-            state
-                .history
-                .iter()
-                .rev()
-                .take(10)
-                .fold(TickTotals::default(), |mut a, t| {
-                    a.hits += t.hits;
-                    a.misses += t.misses;
-                    a
-                });
+        let ops_per_sec = live()
+            .filter_map(|s| s.live_ops(now, refresh))
+            .fold(None, |a: Option<f64>, x| Some(a.unwrap_or(0.0) + x));
+        let stream_xadd_per_sec = live()
+            .filter(|s| s.rates_at.is_some())
+            .fold(0.0, |a, s| a + s.stream_xadd_per_sec);
+        // The ratio over the last ten refresh intervals, of live nodes only.
+        let since = now.add_millis(-i64::try_from(10 * refresh).unwrap_or(i64::MAX));
+        let recent = live()
+            .flat_map(|s| s.recent_lookups.iter())
+            .filter(|(at, ..)| *at > since)
+            .fold(TickTotals::default(), |mut a, (_, h, m)| {
+                a.hits += h;
+                a.misses += m;
+                a
+            });
         let (bh, br) = state
             .sources
             .iter()
             .filter(|s| matches!(s.kind, SourceKind::PgPrimary | SourceKind::PgReplica))
+            .filter(|s| s.live_ops(now, refresh).is_some())
             .fold((0, 0), |(h, r), s| (h + s.buffer.0, r + s.buffer.1));
         let keyspace: Vec<NodeKeyspace> = state
             .keyspace
@@ -343,6 +381,8 @@ impl Derived {
             clients,
             client_tables,
             ops_per_sec,
+            stale_nodes,
+            stream_xadd_per_sec,
             hit_ratio: ratio(recent.hits, recent.hits + recent.misses),
             hit_series,
             pg_buffer_ratio: ratio(bh, bh + br),
@@ -398,6 +438,7 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
             } else {
                 Op::Read
             };
+            let stale = s.stale(now, state.refresh_ms);
             Some(BackendRow {
                 detail: if s.kind == SourceKind::Redis {
                     super::node_detail::node_detail(
@@ -417,10 +458,14 @@ fn backend_rows(state: &State, now: Timestamp) -> Vec<BackendRow> {
                 health: b.state(),
                 checked: b.health().checks() > 0 || b.health().last_transition().is_some(),
                 status: s.status.clone(),
-                p50_ms: percentile(&sorted, 0.50),
-                p99_ms: percentile(&sorted, 0.99),
+                // Round trips of a source that is down or silent are history.
+                p50_ms: percentile(&sorted, 0.50).filter(|_| stale.is_none()),
+                p99_ms: percentile(&sorted, 0.99).filter(|_| stale.is_none()),
                 rtt_us: s.rtt_groups.iter().copied().collect(),
-                ops_per_sec: s.ops_per_sec,
+                ops_per_sec: s.live_ops(now, state.refresh_ms),
+                stale: stale.clone().map(|why| (why, s.figures_age_ms(now))),
+                stream_xadd_per_sec: s.stream_xadd_per_sec,
+                problems: s.problems(),
                 errors: s.errors,
                 used: s.used,
                 capacity: s.capacity,

@@ -125,17 +125,25 @@ impl State {
     }
 
     pub(crate) fn stream(&mut self, id: SourceId, st: &crate::sample::StreamStats, at: Timestamp) {
+        let limit = super::source::stale_after_ms(self.refresh_ms);
         let Some(src) = self.source_mut(id) else {
             return;
         };
-        let dt = src.last_stats_at.map_or(0.0, |l| at.secs_since(l));
+        let last = src.last_stats_at;
+        let dt = last.map_or(0.0, |l| at.secs_since(l));
         src.last_stats_at = Some(at);
         let (before, bad_before, dropped_before) = src
             .stream
             .as_ref()
             .map_or((st.read, 0, 0), |s| (s.read, s.malformed, s.dropped()));
-        if dt > 0.0 {
-            src.ops_per_sec = st.read.saturating_sub(before) as f64 / dt;
+        // The reader reports about every second, also when nothing arrives
+        // (then the rate reads 0): the rate is over the interval between
+        // its last two reports, ending at the latest.
+        if dt > 0.0 && last.is_some_and(|l| at.millis_since(l) <= limit) && st.read >= before {
+            src.ops_per_sec = (st.read - before) as f64 / dt;
+            src.rates_at = Some(at);
+        } else {
+            src.rates_at = None;
         }
         src.stream = Some(st.clone());
         if st.malformed > bad_before

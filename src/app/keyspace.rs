@@ -140,6 +140,7 @@ mod tests {
             sent: 0,
             delimiter: ":".into(),
             keys: vec![k],
+            refused: Vec::new(),
         };
         st.keyspace_sample(SourceId(1), &sample, Timestamp(at));
     }

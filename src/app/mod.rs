@@ -3,6 +3,8 @@
 pub mod actions;
 pub mod derive;
 pub mod driver;
+#[cfg(test)]
+mod fresh_tests;
 mod ingest;
 pub mod keyspace;
 pub mod live;

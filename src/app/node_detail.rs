@@ -1,6 +1,7 @@
 //! The selected Redis node's diagnostic lines in the Backends pane: its
 //! busiest commands, latency percentiles, replication, slow log, latency
-//! spikes and expired keys.
+//! spikes and expired keys (why notifications fail is among the source's
+//! problems, shown first).
 
 use super::source::SourceState;
 use crate::engines::Timestamp;
@@ -84,9 +85,6 @@ pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp)
             e.client,
             ago(now, e.at)
         ));
-    }
-    if let Some(note) = &src.expiry_note {
-        out.push(format!("expired-key notifications: {note}"));
     }
     if !src.expired_by_prefix.is_empty() {
         let mut top: Vec<(&String, &u64)> = src.expired_by_prefix.iter().collect();

@@ -2,7 +2,7 @@
 //! tuple rates, deadlocks and temp files (reset-aware), the optimizer's
 //! measurements.
 
-use super::source::PgRates;
+use super::source::{PgRates, stale_after_ms};
 use super::state::State;
 use crate::engines::Timestamp;
 use crate::engines::counters::{CumulativeSet, SetDelta};
@@ -16,20 +16,32 @@ use crate::sample::{PgStats, SourceId, StatementCounters, Statements, TableCount
 impl State {
     pub(super) fn postgres(&mut self, id: SourceId, p: &PgStats, at: Timestamp) {
         let capacity = self.session.pg_capacity.unwrap_or(0);
+        let refresh_ms = self.refresh_ms;
         let Some(src) = self.source_mut(id) else {
             return;
         };
-        let dt = src.last_stats_at.map_or(0.0, |l| at.secs_since(l));
+        let last = src.last_stats_at;
+        let dt = last.map_or(0.0, |l| at.secs_since(l));
         src.last_stats_at = Some(at);
+        // Readings further apart than a refresh or two are a gap, not a rate.
+        let gap = last.is_some_and(|l| at.millis_since(l) > stale_after_ms(refresh_ms));
         let per_sec = |v: u64| if dt > 0.0 { v as f64 / dt } else { 0.0 };
-        if let SetDelta::Values([x, rb, bh, br]) = src
+        match src
             .pg_counters
             .observe([p.xacts, p.rollbacks, p.blks_hit, p.blks_read], p.epoch)
         {
-            src.ops_per_sec = per_sec(x);
-            src.pg_rates.rollbacks = per_sec(rb);
-            src.buffer = (bh, br);
+            SetDelta::Values([x, rb, bh, br]) if !gap && dt > 0.0 => {
+                src.ops_per_sec = per_sec(x);
+                src.pg_rates.rollbacks = per_sec(rb);
+                src.buffer = (bh, br);
+                src.rates_at = Some(at);
+            }
+            _ => {
+                src.buffer = (0, 0);
+                src.rates_at = None;
+            }
         }
+        src.pg_privilege_note = p.detail.as_ref().and_then(|d| d.hidden.clone());
         let mut announce = None;
         if let Some(d) = &p.detail {
             let vals = [
@@ -70,7 +82,8 @@ impl State {
         src.used = p.size_bytes;
         src.capacity = capacity;
         src.lag_bytes = p.lag_bytes;
-        let (backend, opt, ops, rtt) = (src.backend, src.opt_id, src.ops_per_sec, src.rtt_ms);
+        let ops = src.rates_at.map(|_| src.ops_per_sec);
+        let (backend, opt, rtt) = (src.backend, src.opt_id, src.rtt_ms);
         if let Some(msg) = announce {
             self.ui.set_status(msg, true, at);
         }
@@ -82,7 +95,7 @@ impl State {
                 let _ = self.db_pool.update_backend(c);
             }
         }
-        if let (Some(o), Some(lat)) = (opt, rtt) {
+        if let (Some(o), Some(lat), Some(ops)) = (opt, rtt, ops) {
             let m = Measurement {
                 latency_ms: lat,
                 throughput_eps: ops,

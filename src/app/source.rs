@@ -22,6 +22,31 @@ pub const MAX_COMMANDS: usize = crate::sources::redis::info::MAX_COMMANDS;
 /// Longest prefix-row name counted for expired keys, in bytes.
 const PREFIX_BYTES: usize = 128;
 
+/// Readings a figure may miss before it is stale: a source silent for
+/// this many refresh intervals (and at least [`STALE_MIN_MS`]) shows `–`.
+pub const STALE_INTERVALS: u64 = 2;
+
+/// The shortest silence that makes figures stale, ms: a poll that takes a
+/// little longer than a fast refresh interval is not an outage.
+pub const STALE_MIN_MS: u64 = 2_000;
+
+/// Recent lookup readings kept per node for the header's hit ratio.
+pub const LOOKUPS_KEPT: usize = 32;
+
+/// How old a source's figures may be at `refresh_ms` before they are stale.
+pub fn stale_after_ms(refresh_ms: u64) -> u64 {
+    STALE_INTERVALS.saturating_mul(refresh_ms).max(STALE_MIN_MS)
+}
+
+/// `14s`, `3m`, `2h`: an age for the screen.
+pub fn age(ms: u64) -> String {
+    match ms / 1000 {
+        s @ 0..120 => format!("{s}s"),
+        s @ 120..7200 => format!("{}m", s / 60),
+        s => format!("{}h", s / 3600),
+    }
+}
+
 /// One command's rate over the last interval (`INFO commandstats` deltas).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandRate {
@@ -61,6 +86,8 @@ pub struct SourceState {
     pub kind: SourceKind,
     /// Connection state.
     pub status: SourceStatus,
+    /// When `status` last changed.
+    pub status_at: Option<Timestamp>,
     /// Generation of the latest sample (bumped on reconnect or reset).
     pub generation: u32,
     /// Pool backend (Redis and Postgres sources).
@@ -75,8 +102,29 @@ pub struct SourceState {
     /// last: the sparkline moves once per group, not on every check.
     pub rtt_groups: VecDeque<u64>,
     pub(crate) rtt_group: (u64, u32),
-    /// Operations (Redis commands or Postgres transactions) per second.
+    /// Operations (Redis commands or Postgres transactions) per second,
+    /// over the interval between the last two readings (see `rates_at`).
     pub ops_per_sec: f64,
+    /// When the rates were last computed from two readings of one run
+    /// (`None`: fewer than two readings since connecting, or a gap): no
+    /// rate is shown before.
+    pub rates_at: Option<Timestamp>,
+    /// Redis: the latest readings' (at, hits, misses) with the console's
+    /// own lookups taken out, newest last: the header's hit ratio sums
+    /// those of live nodes only.
+    pub recent_lookups: VecDeque<(Timestamp, u64, u64)>,
+    /// Redis: `XADD`s per second on this node while the access-event
+    /// stream lives here: the stream's own traffic, taken out of
+    /// `ops_per_sec` and shown apart.
+    pub stream_xadd_per_sec: f64,
+    /// Redis: the event reader's command count at the previous reading,
+    /// while the stream lives here.
+    pub(crate) stream_reader_seen: Option<u64>,
+    /// Redis: why the key sampler is not sampling, if it is not.
+    pub sampler_problem: Option<String>,
+    /// Postgres: what the role cannot see (no `pg_read_all_stats`), as
+    /// the latest refresh found.
+    pub pg_privilege_note: Option<String>,
     /// Errors seen (failed checks).
     pub errors: u64,
     /// Used bytes and capacity (Redis memory, Postgres database size).
@@ -135,6 +183,7 @@ impl SourceState {
             name,
             kind,
             status: SourceStatus::Connected,
+            status_at: None,
             generation: 0,
             backend: None,
             opt_id: None,
@@ -143,6 +192,12 @@ impl SourceState {
             rtt_groups: VecDeque::new(),
             rtt_group: (0, 0),
             ops_per_sec: 0.0,
+            rates_at: None,
+            recent_lookups: VecDeque::new(),
+            stream_xadd_per_sec: 0.0,
+            stream_reader_seen: None,
+            sampler_problem: None,
+            pg_privilege_note: None,
             own_ops_per_sec: 0.0,
             errors: 0,
             used: 0,
@@ -174,6 +229,61 @@ impl SourceState {
 }
 
 impl SourceState {
+    /// Why this source's figures are not current at `now`: it is down (its
+    /// reason), or it has sent none for longer than [`stale_after_ms`].
+    /// `None` while they are current (or before the first reading).
+    pub fn stale(&self, now: Timestamp, refresh_ms: u64) -> Option<String> {
+        match &self.status {
+            SourceStatus::Retrying { reason, .. } => return Some(format!("down: {reason}")),
+            SourceStatus::Error(e) => return Some(e.clone()),
+            SourceStatus::Connected => {}
+        }
+        // Silent since the latest reading, or since (re)connecting.
+        let since = match (self.last_stats_at, self.status_at) {
+            (Some(l), Some(c)) => l.max(c),
+            (l, c) => l.or(c)?,
+        };
+        let silent = now.millis_since(since);
+        (silent > stale_after_ms(refresh_ms)).then(|| format!("silent for {}", age(silent)))
+    }
+
+    /// The operation rate when it is current at `now`: two readings of one
+    /// run exist and the source is neither down nor silent.
+    pub fn live_ops(&self, now: Timestamp, refresh_ms: u64) -> Option<f64> {
+        (self.rates_at.is_some() && self.stale(now, refresh_ms).is_none())
+            .then_some(self.ops_per_sec)
+    }
+
+    /// What parts of this source fail while it is connected (the key
+    /// sampler, expired-key notifications, a privilege the role lacks), in
+    /// the server's words where it gave any; the most telling first.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = &self.sampler_problem {
+            out.push(format!("key sampler: {p}"));
+        }
+        if let Some(p) = &self.pg_privilege_note {
+            out.push(p.clone());
+        }
+        if let Some(n) = &self.expiry_note {
+            out.push(format!("expired-key notifications: {n}"));
+        }
+        out
+    }
+
+    /// How old the latest figures are at `now`.
+    pub fn figures_age_ms(&self, now: Timestamp) -> Option<u64> {
+        self.last_stats_at.map(|t| now.millis_since(t))
+    }
+
+    /// Note one reading's lookups (Redis), keeping the newest few.
+    pub(crate) fn note_lookups(&mut self, at: Timestamp, hits: u64, misses: u64) {
+        self.recent_lookups.push_back((at, hits, misses));
+        while self.recent_lookups.len() > LOOKUPS_KEPT {
+            self.recent_lookups.pop_front();
+        }
+    }
+
     /// Turn cumulative commandstats into the interval's busiest commands;
     /// after a reset (`fresh`) there is only a new baseline.
     pub(crate) fn observe_commands(&mut self, stats: &[(String, u64, u64)], dt: f64, fresh: bool) {

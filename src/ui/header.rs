@@ -8,7 +8,7 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::widgets::{pct, ratio_sparkline, si};
+use super::widgets::{pct, ratio_sparkline, si, si_or_dash};
 use crate::app::state::State;
 use crate::sample::{SourceKind, SourceStatus};
 use crate::theme::Theme;
@@ -59,26 +59,67 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     }
 }
 
-/// The sources with their status, in `room` cells: full names if they fit,
-/// else names cut to 8, else only the status dots.
+/// The sources with their status, in `room` cells: full names and reasons
+/// if they fit, else names cut to 8, else only the status dots of healthy
+/// sources, then shorter reasons (a source in trouble keeps its name and
+/// a reason: it matters more than a healthy one's name).
 fn sources_line<'a>(state: &'a State, theme: &Theme, room: usize) -> Line<'a> {
-    for name_w in [usize::MAX, 8, 0] {
-        let line = sources_spans(state, theme, name_w);
-        if line.width() <= room || name_w == 0 {
-            return line;
+    let tries = [(usize::MAX, 72), (8, 72)]
+        .into_iter()
+        .chain([72, 48, 40, 32, 28, 24, 20, 16, 12].map(|r| (0, r)));
+    let mut line = Line::default();
+    for (name_w, reason_w) in tries {
+        line = sources_spans(state, theme, name_w, reason_w);
+        if line.width() <= room {
+            break;
         }
     }
-    Line::default()
+    line
 }
 
-fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize) -> Line<'a> {
+/// `text` in at most `n` characters (the Backends detail has it whole).
+fn clipped(text: &str, n: usize) -> String {
+    if text.chars().count() <= n {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(n.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize, reason_w: usize) -> Line<'a> {
+    let clipped = |t: &str| clipped(t, reason_w);
     let mut spans = vec![Span::styled(" heliostat ", theme.title)];
     if let Some(ctx) = &state.session.context {
         spans.push(Span::styled(format!("[{ctx}] "), theme.dim));
     }
+    let now = state.derived.at;
+    // The Backends pane's selected source also says what part of it fails.
+    let d = &state.derived;
+    let selected = d
+        .backends
+        .get(
+            state
+                .ui
+                .selected(crate::action::Pane::Backends)
+                .min(d.backends.len().saturating_sub(1)),
+        )
+        .map(|b| b.source);
     for s in &state.sources {
-        let (dot, color, note) = match &s.status {
-            SourceStatus::Connected => match &s.stream {
+        let stale = s.stale(now, state.refresh_ms);
+        let (dot, color, note) = match (&s.status, stale) {
+            (SourceStatus::Retrying { at, reason }, _) => {
+                let secs = at.millis_since(now).div_ceil(1000);
+                let reason = clipped(reason);
+                (
+                    "◌",
+                    theme.error,
+                    format!(" down: {reason} · retry in {secs}s"),
+                )
+            }
+            (SourceStatus::Error(e), _) => ("✕", theme.error, format!(" {}", clipped(e))),
+            (SourceStatus::Connected, Some(why)) => ("◌", theme.warn, format!(" {why}")),
+            (SourceStatus::Connected, None) => match &s.stream {
                 Some(st) => {
                     // Behind by a second or more: the reader cannot keep up.
                     let lag = st
@@ -100,19 +141,20 @@ fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize) -> Line<'a>
                     } else {
                         theme.warn
                     };
-                    ("●", color, format!(" {}/s{lag}{bad}", si(s.ops_per_sec)))
+                    let rate = si_or_dash(s.live_ops(now, state.refresh_ms));
+                    ("●", color, format!(" {rate}/s{lag}{bad}"))
                 }
-                // A Postgres endpoint with something to act on says what.
-                None => match crate::app::pg_detail::pg_alert(s) {
-                    Some(a) => ("●", theme.warn, format!(" {a}")),
-                    None => ("●", theme.ok, String::new()),
+                None => match (s.problems().first(), crate::app::pg_detail::pg_alert(s)) {
+                    // A part of the selected source that fails says why.
+                    (Some(p), _) if selected == Some(s.id) => {
+                        ("●", theme.warn, format!(" {}", clipped(p)))
+                    }
+                    // A Postgres endpoint with something to act on says what.
+                    (_, Some(a)) => ("●", theme.warn, format!(" {a}")),
+                    (Some(_), None) => ("●", theme.warn, String::new()),
+                    (None, None) => ("●", theme.ok, String::new()),
                 },
             },
-            SourceStatus::Retrying { at, .. } => {
-                let secs = at.millis_since(state.derived.at).div_ceil(1000);
-                ("◌", theme.warn, format!(" retrying in {secs}s"))
-            }
-            SourceStatus::Error(e) => ("✕", theme.error, format!(" {e}")),
         };
         spans.push(Span::styled(dot, color));
         // A source in trouble always keeps its name: the note needs it.
@@ -152,16 +194,37 @@ fn stats_line(state: &State, theme: &Theme, width: u16) -> Line<'static> {
     let d = &state.derived;
     let spark_w = (width as usize / 5).clamp(10, 60);
     let pool = d.pool.as_ref();
+    let nodes = state.sources.iter().any(|s| s.kind == SourceKind::Redis);
+    // With no live node there is no current figure (not "no traffic").
+    let hit = if nodes && d.ops_per_sec.is_none() {
+        "–".to_string()
+    } else {
+        pct(d.hit_ratio)
+    };
     let mut spans = vec![
         Span::styled(" cache ops/s ", theme.dim),
-        Span::styled(si(d.ops_per_sec), theme.title),
+        Span::styled(si_or_dash(d.ops_per_sec), theme.title),
+    ];
+    if d.stale_nodes > 0 {
+        let n = d.stale_nodes;
+        let s = if n == 1 { "" } else { "s" };
+        spans.push(Span::styled(
+            format!(" ({n} down node{s} left out)"),
+            theme.warn,
+        ));
+    }
+    if d.stream_xadd_per_sec > 0.0 {
+        spans.push(Span::styled("  event XADD/s ", theme.dim));
+        spans.push(Span::styled(si(d.stream_xadd_per_sec), theme.text));
+    }
+    spans.extend([
         Span::styled("  cache hit ", theme.dim),
-        Span::styled(pct(d.hit_ratio), theme.title),
+        Span::styled(hit, theme.title),
         Span::raw(" "),
         Span::styled(ratio_sparkline(&d.hit_series, spark_w), theme.sparkline),
         Span::styled("  pg buffer hit ", theme.dim),
         Span::styled(pct(d.pg_buffer_ratio), theme.text),
-    ];
+    ]);
     for (label, p, redis) in [
         ("cache nodes", pool, true),
         ("db", d.db_pool.as_ref(), false),

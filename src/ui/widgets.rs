@@ -57,6 +57,11 @@ pub fn bar(fraction: f64, width: usize) -> String {
     s
 }
 
+/// A rate or count, or `–` when there is none (no current figure).
+pub fn si_or_dash(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_string(), si)
+}
+
 /// 1234 → "1.2k", 5_600_000 → "5.6M".
 pub fn si(v: f64) -> String {
     let a = v.abs();

@@ -6,11 +6,13 @@
 //! `cluster` forms a Redis Cluster of them, `sentinel` a master, a replica
 //! and a Sentinel watching them; `tls` makes throw-away certificates;
 //! `postgres` runs throw-away PostgreSQL clusters (`PgServer`) and a
-//! PgBouncer in front of one (`PgBouncer`).
+//! PgBouncer in front of one (`PgBouncer`); `console` runs the live
+//! sources into a real state and renders it.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod cluster;
+pub mod console;
 pub mod postgres;
 pub mod sentinel;
 pub mod tls;

@@ -299,6 +299,16 @@ impl PgServer {
             .expect("psql runs")
     }
 
+    /// Put `line` first in `pg_hba.conf` and reload (e.g. `host all
+    /// nobody 127.0.0.1/32 trust`, so a missing role is refused as such
+    /// rather than by a failed password check).
+    pub fn hba_first(&self, line: &str) {
+        let path = self.data().join("pg_hba.conf");
+        let old = std::fs::read_to_string(&path).expect("pg_hba.conf");
+        write_as_owner(&path, &format!("{line}\n{old}"));
+        self.sql("SELECT pg_reload_conf()");
+    }
+
     /// The server's own temp dir.
     pub fn dir(&self) -> &Path {
         &self.dir

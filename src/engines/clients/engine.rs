@@ -191,7 +191,7 @@ impl ClientsEngine {
     #[inline]
     fn add_client(&mut self, client: ClientId, acc: &ClientAccum, now: Timestamp) {
         let slot = self.slots.slot_mut(client.0);
-        slot.totals.add(acc, now, self.config.rate_half_life_ms);
+        slot.totals.add(acc, now);
         slot.pending.merge(acc);
         if !slot.has_acc {
             slot.has_acc = true;

@@ -23,8 +23,6 @@ pub struct ClientsConfig {
     pub retry_base_ms: u64,
     /// Cap of the doubling retry delay.
     pub retry_max_ms: u64,
-    /// Half-life of the per-client decayed rates.
-    pub rate_half_life_ms: u64,
     /// Client ids below this live in a `Vec`; larger ids in a map.
     pub dense_client_limit: u32,
     /// Clients kept: past this, the least recently seen ones without
@@ -46,7 +44,6 @@ impl Default for ClientsConfig {
             flush_max_clients: 2_000,
             retry_base_ms: 250,
             retry_max_ms: 30_000,
-            rate_half_life_ms: 10_000,
             dense_client_limit: 1 << 16,
             max_clients: 10_000,
             max_table_rows: 20_000,

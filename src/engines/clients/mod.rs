@@ -40,5 +40,5 @@ pub use flush::{
     BatchColumns, ClientColumns, ClientRow, ClientsConfig, FlushBatch, FlushStats, MAX_ERROR_CHARS,
     Settlement, TableColumns, TableRow,
 };
-pub use totals::{ClientTotals, DecayedRate, TableTotals};
+pub use totals::{ClientTotals, RATE_WINDOW_SECS, TableTotals, WindowRate};
 pub use view::{ClientView, TableView};

@@ -1,4 +1,4 @@
-//! In-memory totals for display, decayed rates, and the per-client storage.
+//! In-memory totals for display, windowed rates, and the per-client storage.
 //!
 //! Totals count every delta at `apply` time; they are what the Clients pane
 //! shows and are independent of whether the sink has flushed yet.
@@ -9,47 +9,84 @@ use serde::{Deserialize, Serialize};
 use super::delta::{ClientAccum, TableAccum};
 use crate::engines::Timestamp;
 
-/// An exponentially decayed event count that reads as events per second.
-///
-/// With a steady rate `r`, the decayed sum converges to `r · h / ln 2` (`h` the
-/// half-life in seconds), so `rate = sum · ln 2 / h`. Decay is applied lazily
-/// when time moves, so many deltas at one `now` cost one multiply-add each.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct DecayedRate {
-    sum: f64,
-    at: Timestamp,
+/// Seconds a client's rates are measured over.
+pub const RATE_WINDOW_SECS: usize = 10;
+
+/// Events per second over the last [`RATE_WINDOW_SECS`] seconds ending at
+/// `now`: a ring of per-second counts. A rate over a stated window, so it
+/// reads the true rate as soon as the window has filled (an exponential
+/// decay with a 10 s half-life read 29 % of it after 5 s and 75 % after
+/// 20 s), and 0 one window after the traffic stopped. Before the window
+/// has filled it is measured from the client's first second (at least one
+/// second), so it starts near the true rate too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WindowRate {
+    /// Events per second, by unix second modulo the window.
+    counts: [u32; RATE_WINDOW_SECS],
+    /// The unix second of the newest bucket.
+    head: i64,
+    /// The first second anything was counted (the window starts no earlier).
+    first: Option<i64>,
 }
 
-impl DecayedRate {
-    /// Adds `n` events at `now` (a clock going backwards decays nothing).
+const N: i64 = RATE_WINDOW_SECS as i64;
+
+fn slot(sec: i64) -> usize {
+    // In 0..N by `rem_euclid`.
+    usize::try_from(sec.rem_euclid(N)).unwrap_or(0)
+}
+
+impl WindowRate {
+    /// Adds `n` events at `now`. Negative corrections and counts older
+    /// than the window change nothing; a clock going backwards within the
+    /// window counts in its own second.
     #[inline]
-    pub fn add(&mut self, n: i64, now: Timestamp, half_life_ms: u64) {
-        if now > self.at {
-            self.sum *= decay(now.millis_since(self.at), half_life_ms);
-            self.at = now;
+    pub fn add(&mut self, n: i64, now: Timestamp) {
+        let sec = now.as_millis().div_euclid(1000);
+        match self.first {
+            None => {
+                self.first = Some(sec);
+                self.head = sec;
+            }
+            Some(first) => {
+                self.first = Some(first.min(sec));
+                if sec > self.head {
+                    if sec.saturating_sub(self.head) >= N {
+                        self.counts = [0; RATE_WINDOW_SECS];
+                    } else {
+                        for s in self.head + 1..=sec {
+                            self.counts[slot(s)] = 0;
+                        }
+                    }
+                    self.head = sec;
+                } else if sec <= self.head.saturating_sub(N) {
+                    return;
+                }
+            }
         }
-        self.sum += n as f64;
-        if !self.sum.is_finite() {
-            self.sum = 0.0;
-        }
+        let add = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+        let c = &mut self.counts[slot(sec)];
+        *c = c.saturating_add(add);
     }
 
-    /// Events per second at `now` (never negative, never NaN or infinite).
-    pub fn per_sec(&self, now: Timestamp, half_life_ms: u64) -> f64 {
-        let h = half_life_ms.max(1) as f64 / 1000.0;
-        let v =
-            self.sum * decay(now.millis_since(self.at), half_life_ms) * std::f64::consts::LN_2 / h;
+    /// Events per second over the window ending at `now` (never negative,
+    /// never NaN or infinite).
+    pub fn per_sec(&self, now: Timestamp) -> f64 {
+        let Some(first) = self.first else {
+            return 0.0;
+        };
+        let now_ms = now.as_millis();
+        let sec = now_ms.div_euclid(1000);
+        // Whole seconds sec-N+1 ..= sec; the current one only so far.
+        let lo = sec.saturating_sub(N - 1);
+        let sum: u64 = (lo.max(self.head.saturating_sub(N - 1))..=sec.min(self.head))
+            .map(|s| u64::from(self.counts[slot(s)]))
+            .sum();
+        let start_ms = lo.max(first).saturating_mul(1000);
+        let span_ms = now_ms.saturating_sub(start_ms).max(1000);
+        let v = sum as f64 * 1000.0 / span_ms as f64;
         if v.is_finite() { v.max(0.0) } else { 0.0 }
     }
-}
-
-/// The factor `2^(-dt / half_life)`.
-#[inline]
-fn decay(dt_ms: u64, half_life_ms: u64) -> f64 {
-    if dt_ms == 0 {
-        return 1.0;
-    }
-    (-(dt_ms as f64) / half_life_ms.max(1) as f64).exp2()
 }
 
 /// Running totals for one client (the `client_statistics` columns, in memory).
@@ -73,10 +110,10 @@ pub struct ClientTotals {
     pub last_request_at: Option<Timestamp>,
     /// Latest delta with operations > 0 (the seed's `last_operation_at` rule).
     pub last_operation_at: Option<Timestamp>,
-    /// Decayed requests per second.
-    pub request_rate: DecayedRate,
-    /// Decayed operations per second.
-    pub operation_rate: DecayedRate,
+    /// Requests per second over the last [`RATE_WINDOW_SECS`].
+    pub request_rate: WindowRate,
+    /// Operations per second over the last [`RATE_WINDOW_SECS`].
+    pub operation_rate: WindowRate,
 }
 
 impl ClientTotals {
@@ -93,7 +130,7 @@ impl ClientTotals {
 
     /// Counts a request/operation delta at `now`.
     #[inline]
-    pub(crate) fn add(&mut self, d: &ClientAccum, now: Timestamp, half_life_ms: u64) {
+    pub(crate) fn add(&mut self, d: &ClientAccum, now: Timestamp) {
         self.touch(now);
         self.requests = self.requests.saturating_add(d.d_req);
         self.successes = self.successes.saturating_add(d.d_succ);
@@ -101,13 +138,13 @@ impl ClientTotals {
         self.cached = self.cached.saturating_add(d.d_cached);
         self.operations = self.operations.saturating_add(d.d_op);
         if d.d_req != 0 {
-            self.request_rate.add(d.d_req, now, half_life_ms);
+            self.request_rate.add(d.d_req, now);
             if d.d_req > 0 && self.last_request_at.is_none_or(|t| now > t) {
                 self.last_request_at = Some(now);
             }
         }
         if d.d_op != 0 {
-            self.operation_rate.add(d.d_op, now, half_life_ms);
+            self.operation_rate.add(d.d_op, now);
             if d.d_op > 0 && self.last_operation_at.is_none_or(|t| now > t) {
                 self.last_operation_at = Some(now);
             }
@@ -219,31 +256,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decayed_rate_converges_to_steady_rate() {
-        let h = 10_000;
-        let mut r = DecayedRate::default();
-        // 100 events/s, one event every 10 ms, for 200 s.
-        for i in 0..20_000 {
-            r.add(1, Timestamp::from_millis(i * 10), h);
+    fn a_window_rate_reads_the_true_rate_at_once_and_zero_one_window_after() {
+        let t0 = 1_736_150_400_000;
+        let at = |ms: i64| Timestamp::from_millis(t0 + ms);
+        let mut r = WindowRate::default();
+        // 5 000 events/s in 250 ms flushes, for 30 s: the true rate after
+        // 2 s, 5 s and 30 s (a 10 s half-life decay read 13 %, 29 %, 88 %).
+        for i in 1..=120 {
+            r.add(1250, at(250 * i));
+            if matches!(i, 8 | 20 | 120) {
+                let v = r.per_sec(at(250 * i));
+                assert!((v - 5000.0).abs() < 300.0, "after {} ms: {v}", 250 * i);
+            }
         }
-        let now = Timestamp::from_millis(199_990);
-        let v = r.per_sec(now, h);
-        assert!((v - 100.0).abs() < 1.0, "rate {v}");
-        // One half-life later with no traffic: half the rate.
-        let later = r.per_sec(now.add_millis(10_000), h);
-        assert!((later - v / 2.0).abs() < 0.5, "later {later}");
+        // Stopped at 30 s: falling, and 0 one window later.
+        let falling = r.per_sec(at(35_000));
+        assert!(falling > 1000.0 && falling < 4000.0, "{falling}");
+        assert_eq!(r.per_sec(at(30_000 + 1000 * N)), 0.0);
     }
 
     #[test]
-    fn decayed_rate_survives_skew_and_garbage() {
-        let mut r = DecayedRate::default();
-        r.add(5, Timestamp::from_secs(100), 0);
-        r.add(5, Timestamp::from_secs(1), 0);
-        assert!(r.per_sec(Timestamp::from_secs(0), 0).is_finite());
-        r.add(-100, Timestamp::from_secs(100), 1000);
-        assert_eq!(r.per_sec(Timestamp::from_secs(100), 1000), 0.0);
-        r.add(i64::MAX, Timestamp(i64::MAX), u64::MAX);
-        assert!(r.per_sec(Timestamp(i64::MIN), u64::MAX).is_finite());
+    fn a_window_rate_survives_skew_and_garbage() {
+        let mut r = WindowRate::default();
+        r.add(5, Timestamp::from_secs(100));
+        r.add(5, Timestamp::from_secs(1));
+        assert!(r.per_sec(Timestamp::from_secs(0)).is_finite());
+        r.add(-100, Timestamp::from_secs(100));
+        assert!(r.per_sec(Timestamp::from_secs(100)) >= 0.0);
+        r.add(i64::MAX, Timestamp(i64::MAX));
+        assert!(r.per_sec(Timestamp(i64::MIN)).is_finite());
+        assert!(r.per_sec(Timestamp(i64::MAX)).is_finite());
+        let mut neg = WindowRate::default();
+        neg.add(-3, Timestamp::from_secs(5));
+        assert_eq!(neg.per_sec(Timestamp::from_secs(5)), 0.0);
     }
 
     #[test]
@@ -265,12 +310,12 @@ mod tests {
             d_op: 1,
             ..ClientAccum::default()
         };
-        t.add(&ops_only, Timestamp(5), 1000);
+        t.add(&ops_only, Timestamp(5));
         assert_eq!(t.last_request_at, None);
         assert_eq!(t.last_operation_at, Some(Timestamp(5)));
         assert_eq!(t.last_seen, Some(Timestamp(5)));
         // An older timestamp never moves "last" backwards.
-        t.add(&ops_only, Timestamp(2), 1000);
+        t.add(&ops_only, Timestamp(2));
         assert_eq!(t.last_operation_at, Some(Timestamp(5)));
         assert_eq!(t.first_seen, Some(Timestamp(5)));
     }

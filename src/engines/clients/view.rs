@@ -27,9 +27,9 @@ pub struct ClientView {
     pub success_ratio: Option<f64>,
     /// Σcached / Σrequests ("n/a" without requests).
     pub cached_ratio: Option<f64>,
-    /// Decayed requests per second at `now`.
+    /// Requests per second over the window ending at `now`.
     pub requests_per_sec: f64,
-    /// Decayed operations per second at `now`.
+    /// Operations per second over the window ending at `now`.
     pub operations_per_sec: f64,
     /// Latest delta of any kind.
     pub last_seen: Option<Timestamp>,
@@ -65,10 +65,9 @@ fn nonneg(v: i64) -> u64 {
 }
 
 impl ClientsEngine {
-    /// Every client, busiest first (decayed request rate, then all-time
+    /// Every client, busiest first (windowed request rate, then all-time
     /// requests, then name and id for ties).
     pub fn clients_view(&self, now: Timestamp) -> Vec<ClientView> {
-        let hl = self.config.rate_half_life_ms;
         let mut out: Vec<ClientView> = self
             .slots
             .iter()
@@ -85,8 +84,8 @@ impl ClientsEngine {
                     operations: t.operations,
                     success_ratio: ratio(nonneg(t.successes), nonneg(t.requests)),
                     cached_ratio: ratio(nonneg(t.cached), nonneg(t.requests)),
-                    requests_per_sec: t.request_rate.per_sec(now, hl),
-                    operations_per_sec: t.operation_rate.per_sec(now, hl),
+                    requests_per_sec: t.request_rate.per_sec(now),
+                    operations_per_sec: t.operation_rate.per_sec(now),
                     last_seen: t.last_seen,
                     stored: None,
                 }

@@ -76,6 +76,8 @@ pub struct KeyspaceEngine {
     sent: VecDeque<(Timestamp, u64)>,
     last_at: Option<Timestamp>,
     passes_done: u64,
+    /// What the server refused the sampler, as the latest batch said.
+    refused: Vec<String>,
 }
 
 impl KeyspaceEngine {
@@ -91,6 +93,7 @@ impl KeyspaceEngine {
             sent: VecDeque::new(),
             last_at: None,
             passes_done: 0,
+            refused: Vec::new(),
         }
     }
 
@@ -102,6 +105,12 @@ impl KeyspaceEngine {
     /// Delimiter the sampler groups by.
     pub fn delimiter(&self) -> &str {
         &self.delimiter
+    }
+
+    /// What the server refused the sampler (in its words), as the latest
+    /// batch said.
+    pub fn refused(&self) -> &[String] {
+        &self.refused
     }
 
     /// When the latest batch arrived.
@@ -116,6 +125,7 @@ impl KeyspaceEngine {
         self.delimiter.clone_from(&s.delimiter);
         self.budget = s.budget;
         self.db_keys = s.db_keys;
+        self.refused.clone_from(&s.refused);
         self.last_at = Some(at);
         self.note_sent(s.sent, at);
         if self.current.as_ref().is_none_or(|c| c.number != s.pass) {

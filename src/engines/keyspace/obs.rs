@@ -184,6 +184,11 @@ pub struct KeyspaceSample {
     pub delimiter: String,
     /// The keys of this batch.
     pub keys: Vec<SampledKey>,
+    /// What the server refused the sampler (the ACL), in its words, e.g.
+    /// `DBSIZE: NOPERM …`: a refused `DBSIZE` leaves the keyspace's size,
+    /// and so the coverage, unknown.
+    #[serde(default)]
+    pub refused: Vec<String>,
 }
 
 /// The prefix of `key`: its first segment before `delim` (`user` for

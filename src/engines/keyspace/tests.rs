@@ -28,6 +28,7 @@ fn batch(pass: u64, done: bool, db_keys: u64, sent: u64, keys: Vec<SampledKey>) 
         sent,
         delimiter: ":".into(),
         keys,
+        refused: Vec::new(),
     }
 }
 
@@ -421,4 +422,34 @@ fn many_random_batches_never_break_the_invariants() {
             }
         }
     }
+}
+
+#[test]
+fn a_refused_dbsize_leaves_the_size_unknown_and_says_so() {
+    let mut e = KeyspaceEngine::new(KeyspaceConfig::default());
+    let mut b = batch(
+        1,
+        false,
+        0,
+        10,
+        (0..40).map(|i| key(&format!("user:{i}"), -1)).collect(),
+    );
+    b.refused =
+        vec!["DBSIZE: NOPERM this user has no permissions to run the 'dbsize' command".into()];
+    e.ingest(&b, T0);
+    let v = e.view(T0);
+    assert!(v.size_unknown);
+    assert_eq!(v.refused, b.refused);
+    assert_eq!(v.sampled, 40);
+    // Allowed again (a reconnect under a wider ACL): known again.
+    let ok = batch(
+        2,
+        true,
+        40,
+        20,
+        (0..40).map(|i| key(&format!("user:{i}"), -1)).collect(),
+    );
+    e.ingest(&ok, T0.add_secs(1));
+    let v = e.view(T0.add_secs(1));
+    assert!(!v.size_unknown && v.refused.is_empty());
 }

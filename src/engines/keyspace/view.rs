@@ -107,6 +107,12 @@ pub struct KeyspaceView {
     pub big: Vec<BigKey>,
     /// TTL cliffs ahead, soonest first.
     pub cliffs: Vec<Cliff>,
+    /// What the server refused the sampler, in its words (e.g. `DBSIZE:
+    /// NOPERM …`).
+    pub refused: Vec<String>,
+    /// `DBSIZE` was refused: the keyspace's size, and so the coverage and
+    /// any scaling, are unknown (estimates are the keys seen).
+    pub size_unknown: bool,
 }
 
 fn coverage(sampled: u64, db_keys: u64) -> f64 {
@@ -141,6 +147,8 @@ pub(super) fn build(e: &KeyspaceEngine, now: Timestamp) -> KeyspaceView {
         hot: Vec::new(),
         big: Vec::new(),
         cliffs: Vec::new(),
+        refused: e.refused.clone(),
+        size_unknown: e.refused.iter().any(|r| r.starts_with("DBSIZE")),
     };
     let Some(b) = e.basis() else {
         return v;

@@ -111,6 +111,8 @@ struct BackendState {
     sample_count: u64,
     last_updated: Option<Timestamp>,
     model: LinearLatencyModel,
+    /// Why its figures are not current (down, silent), if they are not.
+    unavailable: Option<String>,
 }
 
 /// The seed's default setup complexity (maintenance cost 0.5).
@@ -197,6 +199,7 @@ impl Optimizer {
                 sample_count: 0,
                 last_updated: None,
                 model: LinearLatencyModel::new(self.config.model_history),
+                unavailable: None,
             }),
         }
         id
@@ -286,6 +289,17 @@ impl Optimizer {
             if fit {
                 st.model.refit(min, ridge);
             }
+        }
+    }
+
+    /// Marks backend `id` as not measured now (`Some(why)`: down, or its
+    /// figures stale), or as current again (`None`). An unavailable backend
+    /// ranks after every available one, with the reason: its last figures
+    /// describe a past it is no longer in. The caller decides from the time
+    /// it passes (the engine reads no clock).
+    pub fn set_unavailable(&mut self, id: u32, why: Option<String>) {
+        if let Some(st) = self.backends.get_mut(id as usize) {
+            st.unavailable = why;
         }
     }
 

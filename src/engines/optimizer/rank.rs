@@ -58,11 +58,16 @@ pub struct Recommendation {
     pub predicted_by: PredictionSource,
     /// R² of the fit when the model predicted.
     pub model_r2: Option<f64>,
+    /// Why the backend is not measured now (down, stale figures): it ranks
+    /// after every available backend, whatever its score.
+    #[serde(default)]
+    pub unavailable: Option<String>,
 }
 
 impl Optimizer {
-    /// Every backend with figures, best first (score descending, ties by
-    /// name, then id). Backends never observed nor declared are left out.
+    /// Every backend with figures, best first (available before
+    /// unavailable, then score descending, ties by name, then id). Backends
+    /// never observed nor declared are left out.
     pub fn rank(&self, pattern: &WorkloadPattern, now: Timestamp) -> Vec<Recommendation> {
         let mut out: Vec<Recommendation> = self
             .backends
@@ -71,7 +76,10 @@ impl Optimizer {
             .filter_map(|(id, st)| self.recommend(id as u32, st, pattern, now))
             .collect();
         out.sort_by(|a, b| {
-            cmp_f64(b.score, a.score)
+            a.unavailable
+                .is_some()
+                .cmp(&b.unavailable.is_some())
+                .then_with(|| cmp_f64(b.score, a.score))
                 .then_with(|| a.name.cmp(&b.name))
                 .then_with(|| a.backend.cmp(&b.backend))
         });
@@ -144,6 +152,7 @@ impl Optimizer {
             weaknesses,
             predicted_by,
             model_r2,
+            unavailable: st.unavailable.clone(),
         })
     }
 }

@@ -108,6 +108,32 @@ fn fixes_seed_partial_cmp_unwrap_panics_on_nan() {
 }
 
 #[test]
+fn an_unavailable_backend_ranks_last_with_its_reason_whatever_its_score() {
+    let mut o = Optimizer::default();
+    let fast = o.register("fast", BackendKind::Redis);
+    let slow = o.register("slow", BackendKind::Redis);
+    o.observe(fast, &m(0.2, 9000.0, 1.0), t(0));
+    o.observe(slow, &m(20.0, 100.0, 0.9), t(0));
+    let recs = o.rank(&WorkloadPattern::default(), t(0));
+    assert_eq!(names(&recs), vec!["fast", "slow"]);
+    o.set_unavailable(fast, Some("down: connection refused".into()));
+    let recs = o.rank(&WorkloadPattern::default(), t(1));
+    assert_eq!(names(&recs), vec!["slow", "fast"]);
+    assert_eq!(
+        recs[1].unavailable.as_deref(),
+        Some("down: connection refused")
+    );
+    assert!(
+        recs[0].score < recs[1].score,
+        "its last figures still score higher"
+    );
+    o.set_unavailable(fast, None);
+    let recs = o.rank(&WorkloadPattern::default(), t(2));
+    assert_eq!(names(&recs), vec!["fast", "slow"]);
+    assert!(recs.iter().all(|r| r.unavailable.is_none()));
+}
+
+#[test]
 fn ties_break_by_name() {
     let mut o = Optimizer::default();
     for name in ["c", "a", "b"] {

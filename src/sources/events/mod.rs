@@ -13,6 +13,7 @@ pub mod emit;
 pub mod schema;
 pub mod wire;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
@@ -22,7 +23,8 @@ use tokio::sync::mpsc;
 use crate::config::redact_url;
 use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus};
 use crate::sources::redis::endpoint::node_client;
-use crate::sources::redis::{NodeConfig, wall_now};
+use crate::sources::redis::info::Info;
+use crate::sources::redis::{NodeConfig, display_name, wall_now};
 use agg::Aggregator;
 use schema::EventRef;
 use wire::{Cursor, Part, Wire};
@@ -54,7 +56,9 @@ pub struct EventsConfig {
 }
 
 impl EventsConfig {
-    /// Defaults: new entries only, 10 000 per read, flush every 250 ms.
+    /// Defaults: new entries only, 10 000 per read, flush every 250 ms,
+    /// blocking at most 500 ms (so the figures go out every second even
+    /// when nothing arrives).
     pub fn new(id: SourceId, url: &str, stream: &str) -> Self {
         Self {
             id,
@@ -62,7 +66,7 @@ impl EventsConfig {
             stream: stream.to_string(),
             from_start: false,
             batch: 10_000,
-            block: Duration::from_millis(1000),
+            block: Duration::from_millis(500),
             flush: Duration::from_millis(250),
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
@@ -87,6 +91,8 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
     }
     let mut agg = Aggregator::with_delimiter(&cfg.delimiter);
     let mut last: Option<String> = None;
+    // Commands this reader sent the stream's server (its own load there).
+    let sent = AtomicU64::new(0);
     loop {
         // Resolved on every attempt: TLS files, a unix socket, or the master a
         // Sentinel names now.
@@ -106,8 +112,13 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
                 continue;
             }
         };
+        // CLIENT SETNAME, INFO and (the first time) XREVRANGE.
+        sent.fetch_add(
+            2 + u64::from(last.is_none() && !cfg.from_start),
+            Ordering::Relaxed,
+        );
         let reason = match connect(&client, &cfg, &mut last).await {
-            Ok(mut conn) => {
+            Ok((mut conn, run)) => {
                 generation += 1;
                 if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
                     return;
@@ -117,7 +128,14 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
                 // batches to catch up on, so the channel never holds more
                 // than those few of its aggregates.
                 let busy = || tx.max_capacity() - tx.capacity() > QUEUED_BATCHES;
-                match read_loop(&cfg, &mut conn, pos, &mut agg, generation, &send, busy).await {
+                let server = (Some(display_name(&cfg.url)), run);
+                let reading = Reading {
+                    cfg: &cfg,
+                    generation,
+                    server,
+                    sent: &sent,
+                };
+                match read_loop(&reading, &mut conn, pos, &mut agg, &send, busy).await {
                     Ok(()) => return,
                     Err(e) => e,
                 }
@@ -157,18 +175,41 @@ enum Conn {
     Client(MultiplexedConnection),
 }
 
+/// One connection's reading: the settings, its generation and the server
+/// holding the stream (address, `run_id` hash when `INFO` is allowed).
+struct Reading<'a> {
+    cfg: &'a EventsConfig,
+    generation: u32,
+    server: (Option<String>, Option<u64>),
+    /// Commands sent so far, across reconnects.
+    sent: &'a AtomicU64,
+}
+
+/// The `run_id` hash of the server in an `INFO server` reply, as a node's
+/// poller computes it: it tells which watched node holds the stream.
+fn run_of(text: &str) -> Option<u64> {
+    Some(Info::parse(text).run_id).filter(|&r| r != 0)
+}
+
 /// Connect and, the first time, find where to start: after the newest entry
-/// (only new events) or at the beginning (catch up).
+/// (only new events) or at the beginning (catch up). Also returns the
+/// server's `run_id` hash, when the ACL allows `INFO` (a courtesy).
 async fn connect(
     client: &redis::Client,
     cfg: &EventsConfig,
     last: &mut Option<String>,
-) -> Result<Conn, String> {
+) -> Result<(Conn, Option<u64>), String> {
     let info = client.get_connection_info();
+    let mut run = None;
     let mut conn = if wire::supports(info) {
         let mut w = Wire::connect(info, cfg.timeout).await?;
         // Naming is a courtesy: a restricted ACL may refuse it.
         let _ = w.simple(&["CLIENT", "SETNAME", "heliostat-events"]).await;
+        let end = w.call(&["INFO", "server"], Duration::ZERO).await?;
+        if let Some(Part::Str(text)) = Cursor::new(&w.reply()[..end]).next_part() {
+            run = run_of(&String::from_utf8_lossy(text));
+        }
+        w.consume(end);
         Conn::Wire(w)
     } else {
         let config = AsyncConnectionConfig::new()
@@ -183,6 +224,12 @@ async fn connect(
             .arg("heliostat-events")
             .query_async(&mut c)
             .await;
+        let text: Option<String> = redis::cmd("INFO")
+            .arg("server")
+            .query_async(&mut c)
+            .await
+            .ok();
+        run = text.as_deref().and_then(run_of);
         Conn::Client(c)
     };
     if last.is_none() && !cfg.from_start {
@@ -205,7 +252,7 @@ async fn connect(
         };
         *last = Some(newest.unwrap_or_else(|| "0-0".to_string()));
     }
-    Ok(conn)
+    Ok((conn, run))
 }
 
 fn newest_id(v: &Value) -> Option<String> {
@@ -236,11 +283,10 @@ fn newest_id_wire(reply: &[u8]) -> Result<Option<String>, String> {
 }
 
 async fn read_loop<F, Fut>(
-    cfg: &EventsConfig,
+    reading: &Reading<'_>,
     conn: &mut Conn,
     last: &mut String,
     agg: &mut Aggregator,
-    generation: u32,
     send: &F,
     busy: impl Fn() -> bool,
 ) -> Result<(), String>
@@ -248,9 +294,10 @@ where
     F: Fn(u32, Vec<Body>) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    let (cfg, generation) = (reading.cfg, reading.generation);
     let mut last_flush = Instant::now();
     let mut stats_sent = Instant::now();
-    let mut sent_read = u64::MAX;
+    let mut first = true;
     // Entries per read: fewer when entries are large, so one reply stays
     // near REPLY_BYTES (a reply is held whole while it is read).
     let mut batch = cfg.batch.max(1);
@@ -280,6 +327,7 @@ where
             &cfg.stream,
             last.as_str(),
         ];
+        reading.sent.fetch_add(1, Ordering::Relaxed);
         let bytes = match conn {
             Conn::Wire(w) => {
                 let end = w.call(&args, block).await?;
@@ -303,8 +351,11 @@ where
             last_flush = Instant::now();
         }
         let flush_due = !agg.is_empty() && last_flush.elapsed() >= cfg.flush;
-        let stats_due = stats_sent.elapsed() >= Duration::from_secs(1);
-        if flush_due || (stats_due && agg.stats().read != sent_read) {
+        // The figures go out every second also when nothing arrived: the
+        // rate then reads 0, and a reader that stopped reporting is stale.
+        let stats_due = first || stats_sent.elapsed() >= Duration::from_secs(1);
+        if flush_due || stats_due {
+            first = false;
             let mut bodies = Vec::with_capacity(3);
             if flush_due {
                 let f = agg.flush();
@@ -316,8 +367,10 @@ where
                     bodies.push(Body::KeyAccesses(f.keys));
                 }
             }
-            bodies.push(Body::Stream(agg.stats().clone()));
-            sent_read = agg.stats().read;
+            let mut stats = agg.stats().clone();
+            (stats.node, stats.node_run) = reading.server.clone();
+            stats.commands = reading.sent.load(Ordering::Relaxed);
+            bodies.push(Body::Stream(stats));
             stats_sent = Instant::now();
             if !send(generation, bodies).await {
                 return Ok(());
@@ -459,14 +512,13 @@ fn describe(text: &str, timeout: bool, stream: &str) -> String {
         "timed out".to_string()
     } else if text.contains("Connection refused") || text == "connection refused" {
         "connection refused".to_string()
-    } else if text == "authentication failed"
-        || text.contains("NOAUTH")
-        || text.contains("WRONGPASS")
-    {
+    } else if text.starts_with("authentication failed") {
+        text.chars().take(100).collect()
+    } else if text.contains("NOAUTH") || text.contains("WRONGPASS") {
         "authentication failed".to_string()
     } else if text.contains("WRONGTYPE") {
         format!("{stream} is not a stream")
-    } else if text.contains("NOPERM") {
+    } else if text.to_ascii_lowercase().contains("noperm") {
         format!("no permission to read {stream} (needs +xread +xrevrange)")
     } else {
         text.chars().take(80).collect()

@@ -83,8 +83,9 @@ impl Wire {
             }
             args.push(pw);
             w.simple(&args).await.map_err(|e| {
+                // The server's words (WRONGPASS …) never hold the password.
                 if e.contains("WRONGPASS") || e.contains("invalid") || e.contains("AUTH") {
-                    "authentication failed".to_string()
+                    format!("authentication failed: {}", e.trim())
                 } else {
                     e
                 }

@@ -277,9 +277,12 @@ async fn connect(cfg: &PgConfig, opts: &PgConnectOptions) -> Result<(PgPool, Pro
             let schema: Option<String> = row.try_get("pss_schema")?;
             let can_read: Option<bool> = row.try_get("can_read")?;
             let loaded: bool = row.try_get("pss_loaded")?;
+            let can_read = can_read.unwrap_or(false);
             Ok(Probe {
                 version: u32::try_from(v).unwrap_or(0),
-                statements: queries::statements_access(schema, loaded, can_read.unwrap_or(false)),
+                statements: queries::statements_access(schema.clone(), loaded, can_read),
+                pss: (schema, loaded),
+                can_read,
             })
         });
     match probe {
@@ -297,6 +300,11 @@ struct Probe {
     version: u32,
     /// The schema of `pg_stat_statements`, or why it cannot be read.
     statements: Result<String, String>,
+    /// Where `pg_stat_statements` is installed, and whether it is loaded:
+    /// access is decided again when the role's privileges change.
+    pss: (Option<String>, bool),
+    /// The role read every session and statement at connect.
+    can_read: bool,
 }
 
 async fn poll_loop<F, Fut>(
@@ -312,7 +320,8 @@ where
     Fut: std::future::Future<Output = bool>,
 {
     let version = probe.version;
-    let statements = probe.statements;
+    let mut statements = probe.statements;
+    let mut can_read = probe.can_read;
     let mut texts: HashMap<i64, String> = HashMap::new();
     let Some(tick_sql) = queries::tick_sql(version, cfg.statement_timeout) else {
         return Err(Stop::Unsupported(format!(
@@ -346,6 +355,20 @@ where
         let row = timed(limit, sqlx::raw_sql(&tick_sql).fetch_one(pool)).await?;
         let (recovery, stats) = queries::parse_tick(&row, version, run.size_bytes)
             .map_err(|e| Stop::Failed(describe(&e)))?;
+        // Privileges are checked at every refresh, not only at connect: a
+        // revoked CONNECT ends this connection now, so the reconnect shows
+        // the server's refusal; a lost pg_read_all_stats is said at once.
+        if !queries::may_connect(&row).map_err(|e| Stop::Failed(describe(&e)))? {
+            return Err(Stop::Failed(
+                "the role's CONNECT privilege on this database was revoked".to_string(),
+            ));
+        }
+        let reads_all = queries::reads_all_stats(&row).map_err(|e| Stop::Failed(describe(&e)))?;
+        if reads_all != can_read {
+            tracing::warn!(endpoint = %name, reads_all, "the role's pg_read_all_stats changed");
+            can_read = reads_all;
+            statements = queries::statements_access(probe.pss.0.clone(), probe.pss.1, can_read);
+        }
 
         let mut bodies = Vec::with_capacity(4);
         let kind = if recovery {
@@ -458,6 +481,7 @@ pub fn describe(e: &sqlx::Error) -> String {
             match code.as_ref() {
                 "28P01" => "authentication failed (wrong password)".to_string(),
                 "28000" => format!("not authorized: {msg}"),
+                "42501" if msg.starts_with("permission denied") => msg,
                 "42501" => format!("permission denied: {msg}"),
                 "57P01" | "57P02" | "57P03" => format!("server restarting ({code}): {msg}"),
                 "57014" => "statement timeout (a refresh took too long)".to_string(),

@@ -104,6 +104,9 @@ SELECT r.recovery, d.*, a.*, bl.*,
       THEN 0::int8
       ELSE (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::int8 END
   ELSE (extract(epoch FROM rep.replay_lag) * 1000)::int8 END AS lag_ms,
+  (coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)
+    OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')) AS read_all_stats,
+  has_database_privilege(current_database(), 'CONNECT') AS may_connect,
   (SELECT count(*) FROM sl)::int8 AS slots,
   (SELECT count(*) FROM sl WHERE NOT active)::int8 AS inactive_slots,
   ws.slot_name, ws.slot_bytes, ws.slot_active
@@ -160,6 +163,7 @@ pub fn parse_tick(
     let lag_ms: Option<i64> = row.try_get("lag_ms")?;
     let slot_name: Option<String> = row.try_get("slot_name")?;
     let slot_active: Option<bool> = row.try_get("slot_active")?;
+    let read_all_stats: bool = row.try_get("read_all_stats")?;
     let detail = PgDetail {
         version,
         tup_read: n(row, "tup_read")?,
@@ -182,6 +186,7 @@ pub fn parse_tick(
         lag_ms: lag_ms.map(|v| u64::try_from(v).unwrap_or(0)),
         slots: n32(row, "slots")?,
         inactive_slots: n32(row, "inactive_slots")?,
+        hidden: (!read_all_stats).then(|| HIDDEN.to_string()),
         worst_slot: slot_name.map(|name| {
             (
                 name,
@@ -203,6 +208,23 @@ pub fn parse_tick(
         detail: Some(detail),
     };
     Ok((recovery, stats))
+}
+
+/// What a role without `pg_read_all_stats` (nor superuser) misses.
+pub const HIDDEN: &str = "this role cannot see other roles' sessions or statements \
+     (GRANT pg_read_all_stats): session figures are partial";
+
+/// Whether the role may still connect to this database (`CONNECT`), as the
+/// tick's row says: a revoked privilege ends the connection at once, so
+/// the reconnect says why in the server's words.
+pub fn may_connect(row: &PgRow) -> Result<bool, sqlx::Error> {
+    row.try_get("may_connect")
+}
+
+/// Whether the role may read every session and statement (superuser or
+/// `pg_read_all_stats`), as the tick's row says.
+pub fn reads_all_stats(row: &PgRow) -> Result<bool, sqlx::Error> {
+    row.try_get("read_all_stats")
 }
 
 /// The slower refresh's rows: database size and per-table counters.

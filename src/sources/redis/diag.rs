@@ -37,8 +37,12 @@ impl Default for Diag {
 }
 
 fn refused(e: &redis::RedisError) -> bool {
-    let t = e.to_string();
-    t.contains("NOPERM") || t.contains("unknown command") || t.contains("unknown subcommand")
+    // The client shows `NOPERM` as `NoPerm: …`: match the code, not the text.
+    let t = e.to_string().to_ascii_lowercase();
+    e.code() == Some("NOPERM")
+        || t.contains("noperm")
+        || t.contains("unknown command")
+        || t.contains("unknown subcommand")
 }
 
 impl Diag {

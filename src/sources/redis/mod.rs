@@ -445,13 +445,15 @@ pub(crate) fn describe(e: &redis::RedisError) -> String {
         "timed out".to_string()
     } else if e.is_connection_refusal() {
         "connection refused".to_string()
-    } else if e.kind() == redis::ErrorKind::AuthenticationFailed
-        || text.contains("NOAUTH")
-        || text.contains("WRONGPASS")
-    {
-        "authentication failed".to_string()
-    } else if text.contains("NOPERM") {
-        format!("permission denied (ACL): {}", clip(&text, 60))
+    } else if text.contains("NOAUTH") {
+        "authentication failed: the server asks for a password (NOAUTH)".to_string()
+    } else if e.kind() == redis::ErrorKind::AuthenticationFailed || text.contains("WRONGPASS") {
+        // The client library keeps only that AUTH was refused (the
+        // server's WRONGPASS); never the password.
+        "authentication failed: wrong user or password (WRONGPASS)".to_string()
+    } else if lower.contains("noperm") {
+        let words = e.detail().map_or(text.as_str(), str::trim);
+        format!("permission denied (ACL): {}", clip(words, 90))
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
         format!("TLS: {}", clip(&text, 90))
@@ -483,7 +485,10 @@ mod tests {
             redis::ErrorKind::AuthenticationFailed,
             "Password authentication failed",
         ));
-        assert_eq!(describe(&auth), "authentication failed");
+        assert_eq!(
+            describe(&auth),
+            "authentication failed: wrong user or password (WRONGPASS)"
+        );
     }
 
     #[test]

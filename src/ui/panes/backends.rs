@@ -16,13 +16,15 @@ use ratatui::widgets::Paragraph;
 use super::keyspace;
 use crate::action::Pane;
 use crate::app::derive::BackendRow;
+use crate::app::source::age as age_text;
 use crate::app::state::State;
+use crate::engines::Timestamp;
 use crate::engines::pool::{HealthState, RoutingRole};
-use crate::sample::{RedisRole, SourceKind};
+use crate::sample::{RedisRole, SourceKind, SourceStatus};
 use crate::theme::Theme;
 use crate::ui::widgets::{
     bar, bytes, clip, empty_text, fit, fit_middle, key_label, ms, open_pane, pct, row_style, si,
-    sparkline, text_width, visible,
+    si_or_dash, sparkline, text_width, visible,
 };
 
 fn health_color(h: HealthState, theme: &Theme) -> Style {
@@ -155,15 +157,23 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
                 theme.sparkline,
             ));
         }
+        let ops = si_or_dash(r.ops_per_sec);
         spans.push(Span::styled(
             if err_w > 0 {
-                format!("{:>7}{:>err_w$}", si(r.ops_per_sec), r.errors)
+                format!("{ops:>7}{:>err_w$}", r.errors)
             } else {
-                format!("{:>7}", si(r.ops_per_sec))
+                format!("{ops:>7}")
             },
             theme.text,
         ));
-        if gauge_w > 0 {
+        if gauge_w > 0 && r.stale.is_some() {
+            // A gauge of a source that is down or silent would be history.
+            spans.push(Span::raw("  "));
+            spans.push(Span::styled(
+                format!("{:<w$}", "–", w = gauge_w + 9),
+                theme.dim,
+            ));
+        } else if gauge_w > 0 {
             let (frac, label) = if r.capacity > 0 {
                 (
                     r.used as f64 / r.capacity as f64,
@@ -176,10 +186,14 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             spans.push(Span::styled(bar(frac, gauge_w), theme.gauge_fill));
             spans.push(Span::styled(format!(" {label}"), theme.dim));
         }
-        if let (true, Some(detail)) = (wide, &r.redis_detail) {
+        if let (true, Some((_, age))) = (wide, &r.stale) {
+            // Old figures are not shown as if current: only their age.
+            let age = age.map_or("none yet".to_string(), |ms| format!("{} old", age_text(ms)));
+            spans.push(Span::styled(format!(" figures {age}"), theme.dim));
+        } else if let (true, Some(detail)) = (wide, &r.redis_detail) {
             spans.push(Span::styled(format!(" {detail}"), theme.dim));
         }
-        if wide && r.kind != SourceKind::Redis {
+        if wide && r.kind != SourceKind::Redis && r.stale.is_none() {
             spans.push(Span::styled(
                 format!(" buf {}", pct(r.buffer_ratio)),
                 theme.dim,
@@ -261,6 +275,8 @@ fn node_detail(state: &State, theme: &Theme, room: usize) -> Vec<Line<'static>> 
     let Some(r) = d.backends.get(sel) else {
         return Vec::new();
     };
+    // Why it is down or silent, and what part of it fails, first.
+    let mut out = trouble_lines(r, d.at, theme);
     if r.kind != SourceKind::Redis {
         // A Postgres endpoint: its alert first, then its sessions, waits,
         // rates and replication.
@@ -272,18 +288,19 @@ fn node_detail(state: &State, theme: &Theme, room: usize) -> Vec<Line<'static>> 
             .detail
             .iter()
             .map(|l| Line::from(Span::styled(format!(" {l}"), theme.dim)));
-        return alert.chain(lines).collect();
+        out.extend(alert.chain(lines));
+        return out;
     }
     let view = d.keyspace_of(r.source);
     if view.is_none() && r.own_ops_per_sec <= 0.0 {
-        return Vec::new();
+        return out;
     }
-    let mut out = vec![keyspace::own_line(
+    out.push(keyspace::own_line(
         &r.name,
         r.own_ops_per_sec,
-        r.ops_per_sec,
+        r.ops_per_sec.unwrap_or(0.0),
         theme,
-    )];
+    ));
     let mine: Vec<Line<'static>> = r
         .detail
         .iter()
@@ -307,5 +324,44 @@ fn node_detail(state: &State, theme: &Theme, room: usize) -> Vec<Line<'static>> 
             .take(left)
             .map(|p| keyspace::prefix_row(p, &v.delimiter, theme)),
     );
+    out
+}
+
+/// The selected row's trouble: why it is down or silent (the reason in
+/// the server's words, when the next attempt is due, how old its last
+/// figures are), what part of it fails, and the event stream's traffic
+/// taken out of its figures.
+fn trouble_lines(r: &BackendRow, now: Timestamp, theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if let Some((why, age)) = &r.stale {
+        let next = match &r.status {
+            SourceStatus::Retrying { at, .. } => {
+                format!(
+                    " · next attempt in {}s",
+                    at.millis_since(now).div_ceil(1000)
+                )
+            }
+            _ => String::new(),
+        };
+        let age = age.map_or(" · no figures yet".to_string(), |ms| {
+            format!(" · figures {} old, not shown", age_text(ms))
+        });
+        out.push(Line::from(Span::styled(
+            format!(" {}: {why}{next}{age}", r.name),
+            theme.error,
+        )));
+    }
+    for p in &r.problems {
+        out.push(Line::from(Span::styled(format!(" {p}"), theme.warn)));
+    }
+    if r.stream_xadd_per_sec > 0.0 && r.stale.is_none() {
+        out.push(Line::from(Span::styled(
+            format!(
+                " event stream here: {} XADD/s, its own traffic, taken out of ops/s",
+                si(r.stream_xadd_per_sec)
+            ),
+            theme.dim,
+        )));
+    }
     out
 }

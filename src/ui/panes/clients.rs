@@ -30,7 +30,12 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         String::new()
     };
     let (sink, sink_bad) = sink_text(state);
-    let extra = format!(" {} clients{dropped}{over_cap}{sink} ", d.clients.len());
+    // The rates' window is stated: a rate is over a window ending now.
+    let extra = format!(
+        " {} clients · req/s over {}s{dropped}{over_cap}{sink} ",
+        d.clients.len(),
+        crate::engines::clients::RATE_WINDOW_SECS
+    );
     let extra_style = if fs.dropped_deltas > 0 || capped > 0 || sink_bad {
         theme.warn
     } else {

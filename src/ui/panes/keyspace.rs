@@ -50,6 +50,12 @@ fn heat_label(h: KeyHeat) -> String {
 fn basis(v: &KeyspaceView, now: Timestamp) -> String {
     match v.basis {
         Basis::Nothing => "nothing sampled yet".to_string(),
+        // Without DBSIZE the share seen is unknown: only what was seen.
+        Basis::Partial if v.size_unknown => format!(
+            "pass {} in progress: {} keys seen, coverage unknown",
+            v.pass,
+            si(v.sampled as f64)
+        ),
         Basis::Partial => format!(
             "pass {} in progress: {:.0}% of {} keys seen",
             v.pass,
@@ -93,7 +99,7 @@ pub fn sampler_line(v: &KeyspaceView, now: Timestamp, theme: &Theme) -> Line<'st
         Some(HeatMode::IdleTime) => " · heat: idle time",
         None => "",
     };
-    let progress = if v.basis == Basis::Partial {
+    let progress = if v.basis == Basis::Partial || v.size_unknown {
         String::new()
     } else {
         format!(
@@ -103,14 +109,22 @@ pub fn sampler_line(v: &KeyspaceView, now: Timestamp, theme: &Theme) -> Line<'st
             si(v.db_keys as f64)
         )
     };
-    Line::from(Span::styled(
+    let line = Span::styled(
         format!(
             " key sampler {} cmd/s budget, {rate} cmd/s sent{progress} · {}{heat}",
             si(f64::from(v.budget)),
             basis(v, now)
         ),
         theme.dim,
-    ))
+    );
+    if v.refused.is_empty() {
+        return Line::from(line);
+    }
+    // What the server refused, in its words: the reason a figure is missing.
+    Line::from(vec![
+        line,
+        Span::styled(format!(" · refused {}", v.refused.join("; ")), theme.warn),
+    ])
 }
 
 const NAME_W: usize = 18;

@@ -68,6 +68,17 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     let (selected, rows) = visible(&d.ranking, state.ui.selected(Pane::Optimizer), body_h);
     for (i, r) in rows {
         let style = row_style(focused && i == selected, false, theme);
+        // Not measured now: no score, its last figures not shown, the reason.
+        if let Some(why) = &r.unavailable {
+            lines.push(Line::from(vec![
+                Span::styled(fit_middle(&r.name, name_w), style),
+                Span::raw(" "),
+                Span::raw(" ".repeat(bar_w)),
+                Span::styled("  –   ", theme.text),
+                Span::styled(format!("ranked last: {why}"), theme.warn),
+            ]));
+            continue;
+        }
         let src = match r.predicted_by {
             PredictionSource::Model => "fit",
             PredictionSource::Ewma => "ewma",
@@ -101,6 +112,17 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     if let Some(r) = d.ranking.get(selected) {
         let plus: Vec<String> = r.strengths.iter().take(3).map(|s| s.to_string()).collect();
         let minus: Vec<String> = r.weaknesses.iter().take(3).map(|s| s.to_string()).collect();
+        if let Some(why) = &r.unavailable {
+            let lines = vec![
+                Line::from(Span::styled(format!(" {} ", r.name), theme.title)),
+                Line::from(Span::styled(
+                    format!(" ranked last, its figures are not current: {why}"),
+                    theme.warn,
+                )),
+            ];
+            frame.render_widget(Paragraph::new(clip(lines, detail.width)), detail);
+            return;
+        }
         let lines = vec![
             Line::from(vec![
                 Span::styled(format!(" {} ", r.name), theme.title),

@@ -127,6 +127,8 @@ struct Walk {
     pass: u64,
     sent: u64,
     pacer: Pacer,
+    /// A failure was reported: the next batch clears it.
+    failing: bool,
 }
 
 impl Walk {
@@ -138,8 +140,21 @@ impl Walk {
     }
 }
 
-/// Sample one node until the receiver goes away. Connection failures are
-/// the poller's to report: this task retries quietly every `retry`.
+/// Tell the app why the sampler is not sampling (`None`: it is again).
+async fn report(cfg: &NodeConfig, tx: &mpsc::Sender<Vec<Sample>>, problem: Option<String>) -> bool {
+    let s = Sample {
+        source: cfg.id,
+        generation: 0,
+        at: wall_now(),
+        body: Body::SamplerStatus(problem),
+    };
+    tx.send(vec![s]).await.is_ok()
+}
+
+/// Sample one node until the receiver goes away, retrying every `retry`
+/// after a failure. Why it is not sampling (a refused `SCAN`, a failing
+/// connection) is reported as the sampler's status, cleared by the next
+/// batch.
 pub async fn run_sampler(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<Sample>>) {
     if cfg.sampler.budget == 0 {
         return;
@@ -149,19 +164,29 @@ pub async fn run_sampler(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Ve
         pass: 0,
         sent: 0,
         pacer: Pacer::new(cfg.sampler.budget, Instant::now()),
+        failing: false,
     };
     loop {
         let reason = match connect(&cfg, &own, &mut walk).await {
             Ok((mut conn, mut probes)) => {
                 tracing::info!(node = %name, ?probes, budget = cfg.sampler.budget, "key sampler connected");
                 match walk_passes(&cfg, &mut conn, &own, &mut walk, &mut probes, &tx).await {
-                    Ok(()) => return,
+                    Ok(None) => return,
+                    Ok(Some(refused)) => {
+                        tracing::warn!(node = %name, error = %refused, "key sampler stopped");
+                        let _ = report(&cfg, &tx, Some(format!("stopped: {refused}"))).await;
+                        return;
+                    }
                     Err(e) => e,
                 }
             }
             Err(e) => e,
         };
         tracing::debug!(node = %name, error = %reason, "key sampler disconnected");
+        walk.failing = true;
+        if !report(&cfg, &tx, Some(format!("{reason}; retrying"))).await {
+            return;
+        }
         tokio::time::sleep(cfg.retry).await;
     }
 }
@@ -212,8 +237,32 @@ pub fn scan_count(budget: u32, per_key: u32) -> u32 {
     ((target - 2) / per_key).clamp(1, 1000)
 }
 
-/// Walk pass after pass; `Ok` when it should stop for good (the receiver
-/// went away, or the server refuses `SCAN`).
+/// What the ACL refused of the probes (they are off for the connection),
+/// said as the sampler's coverage line shows it.
+fn probes_refused(probes: &Probes, configured: &Probes, out: &mut Vec<String>) {
+    let lost = [
+        (
+            configured.object && !probes.object,
+            "OBJECT: NOPERM (no heat readings)",
+        ),
+        (
+            configured.memory && !probes.memory,
+            "MEMORY USAGE: NOPERM (no sizes)",
+        ),
+        (
+            configured.elements && !probes.elements,
+            "length commands: NOPERM (no element counts)",
+        ),
+    ];
+    for (gone, what) in lost {
+        if gone && !out.iter().any(|r| r == what) {
+            out.push(what.to_string());
+        }
+    }
+}
+
+/// Walk pass after pass; `Ok(None)` when the receiver went away,
+/// `Ok(Some(why))` when it should stop for good (the server refuses `SCAN`).
 async fn walk_passes(
     cfg: &NodeConfig,
     conn: &mut MultiplexedConnection,
@@ -221,8 +270,10 @@ async fn walk_passes(
     walk: &mut Walk,
     probes: &mut Probes,
     tx: &mpsc::Sender<Vec<Sample>>,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let s = &cfg.sampler;
+    let configured = *probes;
+    let mut refused: Vec<String> = Vec::new();
     loop {
         walk.pass += 1;
         let pass_started = Instant::now();
@@ -255,12 +306,16 @@ async fn walk_passes(
                 match r {
                     Ok(step) => step,
                     Err(StepError::Failed(e)) => return Err(e),
-                    Err(StepError::Refused(e)) => {
-                        tracing::warn!(node = %display_name(&cfg.url), error = %e, "key sampler stopped");
-                        return Ok(());
-                    }
+                    Err(StepError::Refused(e)) => return Ok(Some(e)),
                 }
             };
+            // Refusals stay for the connection: the ACL does not change
+            // between two steps often, and a reconnect asks again.
+            if let Some(why) = &step.dbsize_refused
+                && !refused.iter().any(|r| r.starts_with("DBSIZE"))
+            {
+                refused.push(format!("DBSIZE: {why}"));
+            }
             let mut keys = Vec::new();
             if !step.keys.is_empty() {
                 tokio::time::sleep_until(walk.pacer.ready_at()).await;
@@ -279,6 +334,13 @@ async fn walk_passes(
                 r?;
             }
             cursor = step.cursor;
+            probes_refused(probes, &configured, &mut refused);
+            if walk.failing {
+                walk.failing = false;
+                if !report(cfg, tx, None).await {
+                    return Ok(None);
+                }
+            }
             let sample = KeyspaceSample {
                 pass: walk.pass,
                 pass_done: cursor == 0,
@@ -287,6 +349,7 @@ async fn walk_passes(
                 sent: walk.sent,
                 delimiter: s.delimiter.clone(),
                 keys,
+                refused: refused.clone(),
             };
             let out = vec![Sample {
                 source: cfg.id,
@@ -295,7 +358,7 @@ async fn walk_passes(
                 body: Body::Keyspace(sample),
             }];
             if tx.send(out).await.is_err() {
-                return Ok(());
+                return Ok(None);
             }
             if cursor == 0 {
                 break;

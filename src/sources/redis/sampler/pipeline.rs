@@ -114,8 +114,10 @@ pub struct ScanStep {
     pub cursor: u64,
     /// Keys returned (raw bytes: names need not be UTF-8).
     pub keys: Vec<Vec<u8>>,
-    /// `DBSIZE`.
+    /// `DBSIZE` (0 when refused).
     pub db_keys: u64,
+    /// Why `DBSIZE` was refused (the ACL), in the server's words.
+    pub dbsize_refused: Option<String>,
 }
 
 /// Why a step could not be taken.
@@ -125,6 +127,14 @@ pub enum StepError {
     Refused(String),
     /// The connection failed or timed out.
     Failed(String),
+}
+
+/// A server error as the server put it (`NOPERM User … has no permissions
+/// to run the 'dbsize' command`): no key is ever in it (only commands are
+/// refused as a whole here).
+pub fn server_words(e: &redis::ServerError) -> String {
+    let text = format!("{} {}", e.code(), e.details().unwrap_or(""));
+    text.trim().chars().take(100).collect()
 }
 
 /// Decode a `SCAN` reply: `[cursor, [key, …]]`.
@@ -167,22 +177,23 @@ pub async fn scan_step(
     let scan = replies.first().unwrap_or(&Value::Nil);
     if let Value::ServerError(e) = scan {
         return Err(StepError::Refused(format!(
-            "SCAN refused: {} {}",
-            e.code(),
-            e.details().unwrap_or("")
+            "SCAN refused: {}",
+            server_words(e)
         )));
     }
     let (cursor, keys) =
         parse_scan(scan).ok_or_else(|| StepError::Failed("unexpected SCAN reply".to_string()))?;
-    let db_keys = replies
-        .get(1)
-        .and_then(int)
-        .and_then(|n| u64::try_from(n).ok())
-        .unwrap_or(0);
+    let dbsize = replies.get(1).unwrap_or(&Value::Nil);
+    let db_keys = int(dbsize).and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+    let dbsize_refused = match dbsize {
+        Value::ServerError(e) => Some(server_words(e)),
+        _ => None,
+    };
     Ok(ScanStep {
         cursor,
         keys,
         db_keys,
+        dbsize_refused,
     })
 }
 
