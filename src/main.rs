@@ -44,18 +44,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Snapshot(args)) => snapshot(args, &settings),
         Some(Command::Emit(args)) => emit::emit(args, &settings),
         Some(Command::Warm(args)) => {
-            if settings.config_path.is_none() {
-                let searched = env.default_config_path().map_or_else(
-                    || "no default path ($XDG_CONFIG_HOME and $HOME are unset)".to_string(),
-                    |p| format!("looked for {}", p.display()),
-                );
-                bail!(
-                    "warm rules live in the config file, and there is none ({searched}); \
-                     write [[warm.rules]] there or pass --config PATH"
-                );
-            }
             let live = live_spec(&settings)?;
-            warm_cmd::warm(args, &settings, live, cli.allow_writes)
+            let searched = env.default_config_path();
+            warm_cmd::warm(args, &settings, live, cli.allow_writes, searched)
         }
         None => console(settings, &env),
     }

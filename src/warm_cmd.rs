@@ -33,9 +33,20 @@ pub fn warm(
     settings: &Settings,
     live: Option<LiveSpec>,
     allow_writes_flag: bool,
+    searched: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     if args.watch.is_some() && !args.from_queue {
         bail!("--watch is how long --from-queue watches the servers; it needs --from-queue");
+    }
+    if settings.config_path.is_none() {
+        let searched = searched.map_or_else(
+            || "no default path ($XDG_CONFIG_HOME and $HOME are unset)".to_string(),
+            |p| format!("looked for {}", p.display()),
+        );
+        bail!(
+            "warm rules live in the config file, and there is none ({searched}); \
+             write [[warm.rules]] there or pass --config PATH"
+        );
     }
     if let Some((_, why)) = settings
         .warm_rules_elsewhere
