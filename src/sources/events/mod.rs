@@ -257,7 +257,13 @@ where
     loop {
         // The app is behind: leave the backlog in the stream (bounded by
         // its MAXLEN) rather than in this process, until it catches up.
-        if !agg.is_empty() && last_flush.elapsed() >= cfg.flush && busy() {
+        // Due at the interval, or before a read could overflow the
+        // aggregator's caps (catching up on a backlog): flushing early
+        // beats dropping key accesses.
+        let due = |agg: &Aggregator, last: Instant, next: usize| {
+            !agg.is_empty() && (last.elapsed() >= cfg.flush || agg.room() < next)
+        };
+        if due(agg, last_flush, batch) && busy() {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
@@ -302,7 +308,7 @@ where
         if agg.is_empty() {
             last_flush = Instant::now();
         }
-        let flush_due = !agg.is_empty() && last_flush.elapsed() >= cfg.flush;
+        let flush_due = due(agg, last_flush, batch);
         let stats_due = stats_sent.elapsed() >= Duration::from_secs(1);
         if flush_due || (stats_due && agg.stats().read != sent_read) {
             let mut bodies = Vec::with_capacity(3);
