@@ -285,6 +285,13 @@ impl Aggregator {
         self.stats.lag_ms = Some(lag_ms.max(0));
     }
 
+    /// Entries that can surely be added before a cap is reached (each
+    /// adds at most one group and one key).
+    pub fn room(&self) -> usize {
+        (MAX_GROUPS_PER_FLUSH.saturating_sub(self.groups.len()))
+            .min(MAX_KEYS_PER_FLUSH.saturating_sub(self.keys.len()))
+    }
+
     /// Whether anything is waiting to be flushed.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty() && self.keys.is_empty()
@@ -490,6 +497,7 @@ mod tests {
             assert!(a.groups.len() <= MAX_GROUPS_PER_FLUSH + 1);
             assert!(a.keys.len() <= MAX_KEYS_PER_FLUSH);
         }
+        assert_eq!(a.room(), 0, "the reader flushes before reading more");
         let st = a.stats().clone();
         assert_eq!(st.groups_folded, 1_000_000 - MAX_GROUPS_PER_FLUSH as u64);
         assert_eq!(st.keys_dropped, 1_000_000 - MAX_KEYS_PER_FLUSH as u64);

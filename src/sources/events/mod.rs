@@ -304,7 +304,13 @@ where
     loop {
         // The app is behind: leave the backlog in the stream (bounded by
         // its MAXLEN) rather than in this process, until it catches up.
-        if !agg.is_empty() && last_flush.elapsed() >= cfg.flush && busy() {
+        // Due at the interval, or before a read could overflow the
+        // aggregator's caps (catching up on a backlog): flushing early
+        // beats dropping key accesses.
+        let due = |agg: &Aggregator, last: Instant, next: usize| {
+            !agg.is_empty() && (last.elapsed() >= cfg.flush || agg.room() < next)
+        };
+        if due(agg, last_flush, batch) && busy() {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
@@ -350,7 +356,7 @@ where
         if agg.is_empty() {
             last_flush = Instant::now();
         }
-        let flush_due = !agg.is_empty() && last_flush.elapsed() >= cfg.flush;
+        let flush_due = due(agg, last_flush, batch);
         // The figures go out every second also when nothing arrived: the
         // rate then reads 0, and a reader that stopped reporting is stale.
         let stats_due = first || stats_sent.elapsed() >= Duration::from_secs(1);
