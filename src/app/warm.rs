@@ -58,6 +58,9 @@ pub struct WarmBoard {
     pruned_at: Option<Timestamp>,
 }
 
+/// Keys whose warming window is remembered (their writes are not use).
+pub const WRITTEN_KEPT: usize = 200_000;
+
 /// Slack around a job's window for clocks and the sampler's whole seconds.
 const WRITE_SLACK_MS: i64 = 1_500;
 
@@ -450,6 +453,11 @@ impl State {
         for &h in &keys {
             self.warm.written.insert(h, (from, at));
         }
+        // The oldest windows go first past the cap (a million-key preload
+        // must not keep a million windows).
+        crate::engines::bounded::trim(&mut self.warm.written, WRITTEN_KEPT, |_, &(_, to)| {
+            Some(to.as_millis())
+        });
         let unwritten: FxHashSet<u64> = p.unwritten.iter().copied().collect();
         let counts = p.tally.describe();
         let failed = match finished {
@@ -485,6 +493,22 @@ impl State {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_million_written_keys_keep_the_newest_windows_under_the_cap() {
+        let mut b = WarmBoard::default();
+        for i in 0..1_000_000u64 {
+            let t = Timestamp::from_millis(i as i64);
+            b.written.insert(i, (t, t));
+            crate::engines::bounded::trim(&mut b.written, WRITTEN_KEPT, |_, &(_, to)| {
+                Some(to.as_millis())
+            });
+        }
+        assert!(b.written.len() <= WRITTEN_KEPT);
+        assert!(b.written.contains_key(&999_999), "the newest stays");
+        assert!(!b.written.contains_key(&0), "the oldest went");
+    }
+
     use super::*;
     use crate::action::Action;
     use crate::app::state::SessionInfo;
