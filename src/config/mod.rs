@@ -477,7 +477,7 @@ pub fn resolve_with(
     };
     Ok(Settings {
         mode,
-        warnings: command_line_passwords(cli),
+        warnings: secrets::command_line_passwords(cli),
         sampler,
         banner: ctx.and_then(|c| c.banner.clone()),
         context: ctx_name,
@@ -505,30 +505,6 @@ pub fn resolve_with(
         )?,
         config_path: file.map(|f| f.path.clone()),
     })
-}
-
-/// A password inside a URL on the command line is in `ps` and
-/// `/proc/PID/cmdline` for every local user: say so once, with the safe ways.
-fn command_line_passwords(cli: &Cli) -> Vec<String> {
-    let flags = [
-        ("--redis", cli.redis.iter().collect::<Vec<_>>()),
-        ("--postgres", cli.postgres.iter().collect()),
-        ("--events-redis", cli.events_redis.iter().collect()),
-        ("--stats-sink", cli.stats_sink.iter().collect()),
-    ];
-    let named: Vec<&str> = flags
-        .iter()
-        .filter(|(_, urls)| urls.iter().any(|u| secrets::url_has_password(u)))
-        .map(|(flag, _)| *flag)
-        .collect();
-    if named.is_empty() {
-        return Vec::new();
-    }
-    vec![format!(
-        "the password in {} is visible to every local user (ps); use REDISCLI_AUTH, \
-         PGPASSWORD or ~/.pgpass, or a config file only you can read",
-        named.join(", ")
-    )]
 }
 
 fn arg_err(origin: &str, message: &str) -> ConfigError {

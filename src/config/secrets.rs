@@ -296,6 +296,30 @@ pub(crate) fn first_secret(table: &DeTable<'_>) -> Option<Vec<String>> {
     in_table(&mut path, table).then_some(path)
 }
 
+/// A password inside a URL on the command line is in `ps` and
+/// `/proc/PID/cmdline` for every local user: say so once, with the safe ways.
+pub(super) fn command_line_passwords(cli: &crate::cli::Cli) -> Vec<String> {
+    let flags = [
+        ("--redis", cli.redis.iter().collect::<Vec<_>>()),
+        ("--postgres", cli.postgres.iter().collect()),
+        ("--events-redis", cli.events_redis.iter().collect()),
+        ("--stats-sink", cli.stats_sink.iter().collect()),
+    ];
+    let named: Vec<&str> = flags
+        .iter()
+        .filter(|(_, urls)| urls.iter().any(|u| url_has_password(u)))
+        .map(|(flag, _)| *flag)
+        .collect();
+    if named.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "the password in {} is visible to every local user (ps); use REDISCLI_AUTH, \
+         PGPASSWORD or ~/.pgpass, or a config file only you can read",
+        named.join(", ")
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
