@@ -105,6 +105,14 @@ pub fn suspend(term: &mut Term) -> io::Result<()> {
     restore();
     // The process stops here until it is continued.
     rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP)?;
+    take()?;
+    // What the shell printed meanwhile is not what the buffer remembers.
+    term.clear()
+}
+
+/// Raw mode, the alternate screen, bracketed paste, the cursor hidden: the
+/// terminal as the console draws on it ([`restore`] undoes all of it).
+fn take() -> io::Result<()> {
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::Release);
     execute!(
@@ -112,9 +120,7 @@ pub fn suspend(term: &mut Term) -> io::Result<()> {
         EnterAlternateScreen,
         EnableBracketedPaste,
         cursor::Hide
-    )?;
-    // What the shell printed meanwhile is not what the buffer remembers.
-    term.clear()
+    )
 }
 
 impl TerminalGuard {
@@ -124,15 +130,9 @@ impl TerminalGuard {
     /// and a panic of the loop itself unwinds through this guard).
     pub fn enter() -> io::Result<(Self, Term)> {
         install_panic_hook();
-        enable_raw_mode()?;
+        // The guard first: a failure halfway is undone when it drops.
         let guard = Self { _private: () };
-        ACTIVE.store(true, Ordering::Release);
-        execute!(
-            io::stdout(),
-            EnterAlternateScreen,
-            EnableBracketedPaste,
-            cursor::Hide
-        )?;
+        take()?;
         let term = Terminal::new(LeanBackend::new(io::stdout()))?;
         Ok((guard, term))
     }
