@@ -142,11 +142,22 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+mod scope;
+
 impl Cli {
-    /// Parses the process arguments, exiting with clap's message on error.
-    /// (Saves callers importing `clap::Parser`.)
+    /// Parses the process arguments, exiting with clap's message on error;
+    /// an option the subcommand does not take is refused.
     pub fn parse() -> Cli {
-        <Cli as Parser>::parse()
+        scope::parse(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Like [`Cli::parse`], from `args` (the program name first).
+    pub fn parse_scoped<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        scope::parse(args)
     }
 }
 
@@ -427,7 +438,7 @@ mod tests {
     use clap::error::ErrorKind;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("heliostat").chain(args.iter().copied()))
+        Cli::parse_scoped(std::iter::once("heliostat").chain(args.iter().copied()))
     }
 
     fn snap(args: &[&str]) -> SnapshotArgs {

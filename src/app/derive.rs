@@ -290,12 +290,19 @@ impl Derived {
             }),
             _ => backends.sort_by(|a, b| a.name.cmp(&b.name)),
         }
+        // The demo has a `users:` table; a live console previews only a
+        // key it has seen, never a made-up one.
         let sample_key = candidates
             .get(state.ui.selected(Pane::Warming))
             .and_then(|c| c.name.clone())
-            .unwrap_or_else(|| "users:1000".to_string());
-        let route = state.pool.preview(&sample_key, 1024);
-        let db_route = state.db_pool.preview(&sample_key, 1024);
+            .or_else(|| state.session.demo.then(|| "users:1000".to_string()));
+        let route = sample_key.map(|k| {
+            (
+                state.pool.preview(&k, 1024),
+                state.db_pool.preview(&k, 1024),
+                k,
+            )
+        });
 
         let refresh = state.refresh_ms;
         let nodes = || state.sources.iter().filter(|s| s.kind == SourceKind::Redis);
@@ -374,8 +381,8 @@ impl Derived {
             backends,
             pool: Some(state.pool.stats()),
             db_pool: Some(state.db_pool.stats()),
-            route: Some((sample_key, route)),
-            db_route: Some(db_route),
+            db_route: route.as_ref().map(|(_, db, _)| db.clone()),
+            route: route.map(|(r, _, k)| (k, r)),
             ranking,
             workload: Some(workload),
             clients,

@@ -14,7 +14,12 @@ fn us(ns_or_us: f64) -> String {
     if ns_or_us >= 1000.0 {
         format!("{:.1}ms", ns_or_us / 1000.0)
     } else {
-        format!("{ns_or_us:.1}µs")
+        if ns_or_us < 1.0 {
+            // The server reports whole microseconds: 0.0µs would claim a zero.
+            "<1µs".to_string()
+        } else {
+            format!("{ns_or_us:.1}µs")
+        }
     }
 }
 
@@ -182,5 +187,13 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("user:42"));
+    }
+
+    #[test]
+    fn a_percentile_under_a_microsecond_is_not_shown_as_zero() {
+        assert_eq!(us(0.0), "<1µs");
+        assert_eq!(us(0.4), "<1µs");
+        assert_eq!(us(1.0), "1.0µs");
+        assert_eq!(us(2_500.0), "2.5ms");
     }
 }
