@@ -172,7 +172,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             empty_text(
                 &state.ui,
                 Pane::Warming,
-                "  queue empty: nothing hot is missing or about to expire",
+                "  queue empty: no hot key known to be missing or about to expire",
             ),
             theme.dim,
         )));
