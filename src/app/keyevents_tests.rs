@@ -156,3 +156,27 @@ fn the_selection_stays_on_its_key_as_the_queue_reorders() {
     let i = st.ui.selected(crate::action::Pane::Warming);
     assert_eq!(st.derived.candidates[i].name.as_deref(), Some("b"));
 }
+
+#[test]
+fn the_title_says_how_many_a_filter_shows() {
+    let mut st = live(true);
+    st.apply(&sample(T0, setup("Exm")));
+    st.apply(&sample(
+        T0,
+        misses(&[("ux:product:2", 30), ("ux:user:1", 20), ("ux:user:2", 10)]),
+    ));
+    st.handle(
+        crate::action::Action::Focus(crate::action::Pane::Warming),
+        T0,
+    );
+    st.ui.filters[crate::action::Pane::Warming.index()] = "user".to_string();
+    st.tick(T0);
+    let chrome = crate::app::run::chrome(&crate::keymap::Keymap::default(), st.ui.focus);
+    let theme = crate::theme::Theme::default();
+    let screen = crate::export::to_text(&crate::snapshot::render_buffer(
+        &st, &theme, &chrome, 200, 50,
+    ));
+    assert!(screen.contains("2 of 3 shown"), "{screen}");
+    assert!(screen.contains("missing-hot  miss events"), "{screen}");
+    assert!(screen.contains("miss events: exact,"), "{screen}");
+}
