@@ -82,9 +82,10 @@ pub struct Cli {
     /// Read the events already in the stream too (default: only new ones)
     #[arg(long, global = true, requires = "events")]
     pub events_catch_up: bool,
-    /// Listen to expired-key notifications (the server must publish them)
-    #[arg(long, global = true)]
-    pub expiry_events: bool,
+    /// Listen to keyspace notifications: key misses, expiries, evictions
+    /// (the server must publish them; heliostat never changes that setting)
+    #[arg(long, global = true, alias = "expiry-events")]
+    pub key_events: bool,
     /// Theme name (default, light, high-contrast, mono, …) or path to a theme file
     #[arg(long, value_name = "NAME|PATH", global = true)]
     pub theme: Option<String>,

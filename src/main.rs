@@ -83,6 +83,7 @@ fn session(settings: &Settings) -> SessionInfo {
         key_delimiter: settings.sampler.delimiter.clone(),
         read_only_reason: settings.read_only_reason.clone(),
         pg_capacity: settings.pg_capacity,
+        key_events: settings.key_events,
     }
 }
 
@@ -197,7 +198,7 @@ fn live_spec(settings: &Settings) -> anyhow::Result<Option<LiveSpec>> {
                 postgres: postgres.clone(),
                 pg_tables_every: None,
                 events,
-                expiry_events: settings.expiry_events,
+                key_events: settings.key_events,
                 sampler: settings.sampler.clone(),
             }))
         }

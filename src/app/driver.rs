@@ -43,6 +43,7 @@ impl DemoDriver {
             key_delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             read_only_reason: None,
             pg_capacity: None,
+            key_events: false,
         }
     }
 

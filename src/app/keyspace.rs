@@ -13,7 +13,7 @@ use crate::engines::intern::key_hash;
 use crate::engines::keyspace::{
     KeyHeat, KeyspaceConfig, KeyspaceEngine, KeyspaceSample, obs::RECENT_IDLE_SECS, row_name,
 };
-use crate::engines::warming::TtlState;
+use crate::engines::warming::{Signal, TtlState};
 use crate::sample::SourceId;
 
 /// A node whose sampler has been quiet this long (ms) adds nothing more to
@@ -69,7 +69,8 @@ impl State {
             }
             let hash = if rate > 0.0 && rate >= min_rate {
                 let n = (rate * revisit).round().clamp(1.0, MAX_CREDIT) as u32;
-                self.warming.record_named_n(&key.key, n, at)
+                self.warming
+                    .record_via(&key.key, n, Signal::SamplerHeat, at)
             } else {
                 key_hash(&key.key)
             };

@@ -6,6 +6,7 @@ pub mod driver;
 #[cfg(test)]
 mod fresh_tests;
 mod ingest;
+pub mod keyevents;
 pub mod keyspace;
 pub mod live;
 pub mod node_detail;

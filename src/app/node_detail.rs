@@ -1,7 +1,8 @@
 //! The selected Redis node's diagnostic lines in the Backends pane: its
 //! busiest commands, latency percentiles, replication, slow log, latency
-//! spikes and expired keys (why notifications fail is among the source's
-//! problems, shown first).
+//! spikes and keyspace notifications: exact misses per key and row,
+//! expiries and evictions, the flags a server leaves out (why
+//! notifications fail is among the source's problems, shown first).
 
 use super::source::SourceState;
 use crate::engines::Timestamp;
@@ -91,24 +92,8 @@ pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp)
             ago(now, e.at)
         ));
     }
-    if !src.expired_by_prefix.is_empty() {
-        let mut top: Vec<(&String, &u64)> = src.expired_by_prefix.iter().collect();
-        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let parts: Vec<String> = top
-            .iter()
-            .take(4)
-            // Rows (`user:*`, `(none)`), never keys: nothing to redact.
-            .map(|(row, n)| format!("{} {n}", row.chars().take(32).collect::<String>()))
-            .collect();
-        let dropped = if src.expired_dropped > 0 {
-            format!(" · {} in rows dropped", src.expired_dropped)
-        } else {
-            String::new()
-        };
-        out.push(format!(
-            "expired (notified) since start: {}{dropped}",
-            parts.join(" · ")
-        ));
+    if let Some(b) = &src.key_events {
+        out.extend(super::keyevents::detail_lines(b, redact, delim, now));
     }
     for e in src.latency_events.iter().take(2) {
         out.push(format!(

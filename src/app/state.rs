@@ -10,14 +10,14 @@ use super::derive::Derived;
 use super::keyspace::KeyspaceBoard;
 pub use super::source::SourceState;
 use super::ui_state::UiState;
+use crate::action::Pane;
 use crate::engines::Timestamp;
 use crate::engines::clients::{ClientsConfig, ClientsEngine};
 use crate::engines::counters::{CumulativeSet, SetDelta};
 use crate::engines::heatmap::{Heatmap, HeatmapConfig};
-use crate::engines::intern::key_hash;
 use crate::engines::optimizer::{BackendKind, Measurement, Optimizer, OptimizerConfig};
 use crate::engines::pool::{BackendConfig, Pool, PoolConfig};
-use crate::engines::warming::{JobBoard, TtlState, WarmingConfig, WarmingEngine};
+use crate::engines::warming::{JobBoard, WarmingConfig, WarmingEngine};
 use crate::sample::{Body, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
 
 /// Health checks per sparkline point.
@@ -70,6 +70,8 @@ pub struct SessionInfo {
     /// Disk the Postgres databases may use (`--pg-capacity`): the size is
     /// shown against it, and the pool model counts it as capacity.
     pub pg_capacity: Option<u64>,
+    /// Listening to keyspace notifications (`--key-events`).
+    pub key_events: bool,
 }
 
 impl Default for SessionInfo {
@@ -84,6 +86,7 @@ impl Default for SessionInfo {
             key_delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             read_only_reason: None,
             pg_capacity: None,
+            key_events: false,
         }
     }
 }
@@ -213,7 +216,7 @@ impl State {
         if let Some(src) = self.source_mut(s.source).filter(|_| {
             !matches!(
                 s.body,
-                Body::Keyspace(_) | Body::Expired(_) | Body::SamplerStatus(_)
+                Body::Keyspace(_) | Body::KeyEvents(_) | Body::SamplerStatus(_)
             )
         }) {
             src.generation = s.generation;
@@ -252,19 +255,7 @@ impl State {
                     src.add_slow(e);
                 }
             }
-            Body::Expired(e) => {
-                let delim = self.session.key_delimiter.clone();
-                if let Some(src) = self.source_mut(s.source) {
-                    src.add_expired(e, &delim);
-                }
-                // A hot key that expired is missing now: a warming candidate.
-                for k in &e.keys {
-                    let h = key_hash(k);
-                    if self.warming.tracker().is_tracked(h) {
-                        self.warming.observe_ttl(h, k, TtlState::Missing, at);
-                    }
-                }
-            }
+            Body::KeyEvents(e) => self.key_events(s.source, e, at),
             Body::Latency(e) => {
                 if let Some(src) = self.source_mut(s.source) {
                     src.latency_events.clone_from(e);
@@ -529,7 +520,19 @@ impl State {
         self.close_tick(now);
         if !self.ui.paused {
             self.optimizer.refresh();
+            // The Warming selection stays on its key as the queue reorders.
+            let w = Pane::Warming.index();
+            let picked = self
+                .derived
+                .candidates
+                .get(self.ui.selected[w])
+                .map(|c| c.key_hash);
             self.derived = Derived::compute(self, now);
+            if let Some(i) =
+                picked.and_then(|h| self.derived.candidates.iter().position(|c| c.key_hash == h))
+            {
+                self.ui.selected[w] = i;
+            }
         }
     }
 
