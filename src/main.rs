@@ -83,6 +83,15 @@ fn session(settings: &Settings) -> SessionInfo {
         key_delimiter: settings.sampler.delimiter.clone(),
         read_only_reason: settings.read_only_reason.clone(),
         pg_capacity: settings.pg_capacity,
+        event_stream: event_stream(settings),
+    }
+}
+
+/// The access-event stream the console reads, if any.
+pub(crate) fn event_stream(settings: &Settings) -> Option<String> {
+    match &settings.mode {
+        Mode::Live { events, .. } => events.clone(),
+        Mode::Demo => None,
     }
 }
 

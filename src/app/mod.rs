@@ -9,6 +9,7 @@ mod ingest;
 pub mod keyspace;
 pub mod live;
 pub mod node_detail;
+pub mod own_stream;
 pub mod pg;
 pub mod pg_detail;
 pub mod run;
