@@ -144,7 +144,12 @@ impl State {
         match action {
             // Left is earlier in time: the anchor moves a column back.
             Action::Left => {
-                ui.heat_end = Some(scroll_back(ui.heat_end.unwrap_or(now), res, oldest))
+                let from = ui.heat_end.unwrap_or(now);
+                let back = scroll_back(from, res, oldest);
+                // Nothing earlier (no data yet): a live view stays live.
+                if ui.heat_end.is_some() || back != from {
+                    ui.heat_end = Some(back);
+                }
             }
             Action::Right => {
                 ui.heat_end = ui.heat_end.and_then(|end| scroll_forward(end, res, now));

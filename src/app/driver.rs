@@ -166,6 +166,13 @@ mod tests {
     }
 
     #[test]
+    fn left_before_any_data_keeps_the_view_live() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.act(Action::Left);
+        assert_eq!(d.state.ui.heat_end, None);
+    }
+
+    #[test]
     fn the_time_axis_keeps_its_place_across_zoom_and_scrolls_while_paused() {
         let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
         d.advance(3 * 3600);
