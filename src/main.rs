@@ -84,6 +84,15 @@ fn session(settings: &Settings) -> SessionInfo {
         read_only_reason: settings.read_only_reason.clone(),
         pg_capacity: settings.pg_capacity,
         key_events: settings.key_events,
+        event_stream: event_stream(settings),
+    }
+}
+
+/// The access-event stream the console reads, if any.
+pub(crate) fn event_stream(settings: &Settings) -> Option<String> {
+    match &settings.mode {
+        Mode::Live { events, .. } => events.clone(),
+        Mode::Demo => None,
     }
 }
 

@@ -30,6 +30,8 @@ pub struct KeyspaceBoard {
     pub nodes: BTreeMap<SourceId, KeyspaceEngine>,
     /// Fractions of an access not yet recorded, per heatmap row.
     carry: FxHashMap<RowId, f64>,
+    /// Where the sampler met the event stream's own key (left out).
+    pub own_stream: super::own_stream::OwnStream,
 }
 
 impl State {

@@ -10,6 +10,7 @@ pub mod keyevents;
 pub mod keyspace;
 pub mod live;
 pub mod node_detail;
+pub mod own_stream;
 pub mod pg;
 pub mod pg_detail;
 pub mod run;

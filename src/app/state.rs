@@ -13,7 +13,7 @@ use super::ui_state::UiState;
 use crate::action::Pane;
 use crate::engines::Timestamp;
 use crate::engines::clients::{ClientsConfig, ClientsEngine};
-use crate::engines::counters::{CumulativeSet, SetDelta};
+use crate::engines::counters::SetDelta;
 use crate::engines::heatmap::{Heatmap, HeatmapConfig};
 use crate::engines::optimizer::{BackendKind, Measurement, Optimizer, OptimizerConfig};
 use crate::engines::pool::{BackendConfig, Pool, PoolConfig};
@@ -72,6 +72,10 @@ pub struct SessionInfo {
     pub pg_capacity: Option<u64>,
     /// Listening to keyspace notifications (`--key-events`).
     pub key_events: bool,
+    /// The access-event stream this console reads (`--events`): its key
+    /// is left out of the key sampler's batches (heliostat's input, not
+    /// the application's data).
+    pub event_stream: Option<String>,
 }
 
 impl Default for SessionInfo {
@@ -87,6 +91,7 @@ impl Default for SessionInfo {
             read_only_reason: None,
             pg_capacity: None,
             key_events: false,
+            event_stream: None,
         }
     }
 }
@@ -130,7 +135,7 @@ pub struct State {
     pub pg_statements: super::pg::StatementBoard,
     /// Per endpoint, per table: its block counters' baseline (rows are
     /// shared by endpoints, counters are not).
-    pub(crate) pg_tables: super::pg::PerEndpoint<u64, CumulativeSet<2>>,
+    pub(crate) pg_tables: super::pg::PerEndpoint<u64, super::pg::TableSeen>,
     /// Live warming: rules, the dialog's dry run, the strategies' rounds.
     pub warm: super::warm::WarmBoard,
     /// The client-statistics sink's state and the totals it read back.
@@ -261,7 +266,10 @@ impl State {
                     src.latency_events.clone_from(e);
                 }
             }
-            Body::Keyspace(k) => self.keyspace_sample(s.source, k, at),
+            Body::Keyspace(k) => {
+                let k = self.without_own_stream(s.source, k);
+                self.keyspace_sample(s.source, &k, at);
+            }
             Body::WarmProgress(p) => self.warm_progress(p, at),
             Body::Statements(st) => self.statements(s.source, s.generation, st, at),
             Body::Sink(r) => self.sink_report(r, at),
