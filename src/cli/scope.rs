@@ -44,7 +44,7 @@ const NOT_FOR: &[(&str, &[&str])] = &[
             "postgres",
             "events_redis",
             "events_catch_up",
-            "expiry_events",
+            "key_events",
             "theme",
             "color",
             "refresh",

@@ -41,6 +41,9 @@ fn vt_color(c: Color) -> vt100::Color {
 
 /// Draws each buffer in turn through a `LeanBackend`, as the console does.
 fn written(frames: &[Buffer]) -> Vec<u8> {
+    // crossterm leaves colours out under NO_COLOR (the test command sets
+    // it); the console decides colours itself and forces them the same way.
+    crossterm::style::force_color_output(true);
     let area = frames[0].area;
     let opts = TerminalOptions {
         viewport: Viewport::Fixed(area),
