@@ -63,11 +63,15 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         String::new()
     };
     // Rows forgotten past the row cap (least recently used first).
+    // Cells past a closed bucket's row cap (its quietest rows) are history
+    // lost too: both are said, not only the rows.
     let evicted = state.heatmap.evicted();
-    let dropped = if evicted > 0 {
-        format!(" · {} dropped", si(evicted as f64))
-    } else {
-        String::new()
+    let cells = state.heatmap.dropped_cells();
+    let dropped = match (evicted, cells) {
+        (0, 0) => String::new(),
+        (r, 0) => format!(" · {} rows dropped", si(r as f64)),
+        (0, c) => format!(" · {} cells dropped", si(c as f64)),
+        (r, c) => format!(" · {} rows, {} cells dropped", si(r as f64), si(c as f64)),
     };
     // Wider columns than the zoom asks for: that time is only kept coarser.
     let coarse = if view.resolution_s > view.asked_s {
@@ -97,7 +101,11 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         state.ui.sort_label(Pane::Heatmap),
         view.rows.len() + view.more_rows
     );
-    let extra_style = if evicted > 0 { theme.warn } else { theme.dim };
+    let extra_style = if evicted + cells > 0 {
+        theme.warn
+    } else {
+        theme.dim
+    };
     let inner = open_pane(
         frame,
         area,
@@ -146,7 +154,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         Span::styled(format!("{axis} "), theme.dim),
         Span::styled(" cache ", theme.dim),
         Span::styled(" buffer", theme.dim),
-        Span::styled("  temp ", theme.dim),
+        // Not "temp": that reads like Postgres temp files.
+        Span::styled("  heat ", theme.dim),
     ])];
     for (i, r) in rows {
         let style = row_style(focused && i == selected, false, theme);
@@ -283,16 +292,23 @@ fn detail(
             Span::styled(rec.suggestion.clone(), theme.text),
         ]));
     }
-    if let Some(v) = view {
-        lines.push(Line::from(Span::styled(
-            " top fingerprints by time saved:",
-            theme.dim,
-        )));
-        for fp in v
-            .top_fingerprints
-            .iter()
-            .take(5usize.saturating_sub(recs.len().min(2) + extra))
-        {
+    let room = 5usize.saturating_sub(recs.len().min(2) + extra);
+    if let Some(v) = view.filter(|_| room > 0) {
+        // Older fingerprints are forgotten past the cap: the heading says
+        // how many, and an empty list says where they would come from.
+        let forgotten = state.heatmap.fingerprints_evicted();
+        let heading = match (v.top_fingerprints.is_empty(), forgotten) {
+            (true, _) => " no query fingerprints yet (from access events with a query, or \
+                          pg_stat_statements)"
+                .to_string(),
+            (false, 0) => " top fingerprints by time saved:".to_string(),
+            (false, n) => format!(
+                " top fingerprints by time saved ({} less used forgotten):",
+                si(n as f64)
+            ),
+        };
+        lines.push(Line::from(Span::styled(heading, theme.dim)));
+        for fp in v.top_fingerprints.iter().take(room) {
             lines.push(Line::from(vec![
                 Span::styled(format!("  {:>8} ", duration(fp.saved_us / 1000)), theme.ok),
                 Span::styled(fp.text.clone(), theme.text),
