@@ -9,6 +9,7 @@ use heliostat::action::{Action, Pane};
 use heliostat::app::run::chrome;
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::Timestamp;
+use heliostat::engines::keyspace::BudgetRule;
 use heliostat::export::to_text;
 use heliostat::keymap::Keymap;
 use heliostat::sample::{
@@ -116,8 +117,13 @@ fn state() -> State {
                     pass: 1,
                     pass_done: false,
                     db_keys: 20_000,
-                    budget: 1000,
-                    sent: s * 330,
+                    budget: 90,
+                    rule: Some(BudgetRule {
+                        share_bp: 500,
+                        floor: 20,
+                        cap: 1000,
+                    }),
+                    sent: s * 88,
                     delimiter: ":".into(),
                     keys,
                     refused: Vec::new(),
@@ -157,7 +163,7 @@ fn backends_show_the_sampler_and_the_observer_effect() {
         "{s}"
     );
     assert!(
-        s.contains("key sampler 1.0k cmd/s budget, 330 cmd/s sent"),
+        s.contains("88 cmd/s = 4.9% of node · budget 90 cmd/s (5% of node, 20–1.0k)"),
         "{s}"
     );
     assert!(s.contains("10% of 20.0k keys seen"), "{s}");

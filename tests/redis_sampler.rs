@@ -29,6 +29,7 @@ fn node(url: &str, budget: u32) -> NodeConfig {
     c.retry = Duration::from_millis(250);
     c.timeout = Duration::from_millis(1000);
     c.sampler.budget = budget;
+    c.sampler.follow = None;
     c.sampler.min_pass = Duration::from_secs(60);
     c
 }

@@ -137,6 +137,7 @@ mod tests {
             pass_done: false,
             db_keys: 10,
             budget: 1000,
+            rule: None,
             sent: 0,
             delimiter: ":".into(),
             keys: vec![k],

@@ -25,8 +25,8 @@ mod tests;
 use std::collections::VecDeque;
 
 pub use obs::{
-    DEFAULT_DELIMITER, KeyHeat, KeyKind, KeyspaceSample, NO_PREFIX, OTHER_PREFIXES, SampledKey,
-    key_row, prefix_of, redacted, row_name,
+    BudgetRule, DEFAULT_DELIMITER, KeyHeat, KeyKind, KeyspaceSample, NO_PREFIX, OTHER_PREFIXES,
+    SampledKey, key_row, prefix_of, redacted, row_name,
 };
 pub use pass::{BigKey, HotKey};
 pub use stats::{Estimate, Z95};
@@ -69,6 +69,7 @@ pub struct KeyspaceEngine {
     config: KeyspaceConfig,
     delimiter: String,
     budget: u32,
+    rule: Option<BudgetRule>,
     db_keys: u64,
     current: Option<PassAcc>,
     last: Option<PassAcc>,
@@ -87,6 +88,7 @@ impl KeyspaceEngine {
             config,
             delimiter: DEFAULT_DELIMITER.to_string(),
             budget: 0,
+            rule: None,
             db_keys: 0,
             current: None,
             last: None,
@@ -124,6 +126,7 @@ impl KeyspaceEngine {
     pub fn ingest(&mut self, s: &KeyspaceSample, at: Timestamp) {
         self.delimiter.clone_from(&s.delimiter);
         self.budget = s.budget;
+        self.rule = s.rule;
         self.db_keys = s.db_keys;
         self.refused.clone_from(&s.refused);
         self.last_at = Some(at);

@@ -98,7 +98,7 @@ proptest! {
                 elements: Some(i as u64),
             })
             .collect();
-        let s = KeyspaceSample { pass: 1, pass_done: done, db_keys, budget: 10, sent: 5, delimiter: delim, keys, refused: Vec::new() };
+        let s = KeyspaceSample { pass: 1, pass_done: done, db_keys, budget: 10, rule: None, sent: 5, delimiter: delim, keys, refused: Vec::new() };
         let t = Timestamp::from_secs(1_700_000_000);
         e.ingest(&s, t);
         let v = e.view(t);

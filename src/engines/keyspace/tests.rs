@@ -25,6 +25,7 @@ fn batch(pass: u64, done: bool, db_keys: u64, sent: u64, keys: Vec<SampledKey>) 
         pass_done: done,
         db_keys,
         budget: 1000,
+        rule: None,
         sent,
         delimiter: ":".into(),
         keys,

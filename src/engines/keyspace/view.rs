@@ -77,8 +77,10 @@ pub struct Cliff {
 pub struct KeyspaceView {
     /// Delimiter of the prefixes.
     pub delimiter: String,
-    /// The sampler's budget (commands/s).
+    /// The sampler's budget (commands/s), as of the latest batch.
     pub budget: u32,
+    /// How the budget is set (`None`: fixed).
+    pub rule: Option<super::BudgetRule>,
     /// Commands/s it actually sent recently.
     pub command_rate: Option<f64>,
     /// Keys in the database (`DBSIZE`).
@@ -133,6 +135,7 @@ pub(super) fn build(e: &KeyspaceEngine, now: Timestamp) -> KeyspaceView {
     let mut v = KeyspaceView {
         delimiter: e.delimiter.clone(),
         budget: e.budget,
+        rule: e.rule,
         command_rate: e.command_rate(now),
         db_keys: n_db,
         pass,
