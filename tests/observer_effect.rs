@@ -116,6 +116,10 @@ fn an_idle_node_with_100k_keys_gets_at_most_25_commands_a_second_in_total() {
         screen.contains("% of node · budget 20 cmd/s (5% of node, 20–1.0k)"),
         "{screen}"
     );
+    // The prefix rows follow the keyspace's shape.
+    for row in ["ux:user:*", "ux:session:*", "order:*:items"] {
+        assert!(screen.contains(row), "no {row}: {screen}");
+    }
 }
 
 /// A client sending `rate` commands/s (`GET`/`SET` pipelines every 10 ms)

@@ -218,10 +218,13 @@ pub fn prefix_of<'a>(key: &'a str, delim: &str) -> Option<&'a str> {
     key.split_once(delim).map(|(p, _)| p)
 }
 
-/// The heatmap row name of a prefix group: `user:*`, or the group name
-/// itself for keys without a prefix and the overflow group.
+/// The heatmap row name of a prefix group: `user:*` for a first segment,
+/// or the group name itself for keys without a prefix, the overflow group,
+/// and a row of the prefix tree (it holds the delimiter already:
+/// `ux:user:*`, `order:*:items`).
 pub fn row_name(group: &str, delim: &str) -> String {
-    if group == NO_PREFIX || group == OTHER_PREFIXES {
+    if group == NO_PREFIX || group == OTHER_PREFIXES || (!delim.is_empty() && group.contains(delim))
+    {
         group.to_string()
     } else {
         format!("{group}{delim}*")

@@ -37,8 +37,8 @@ pub enum HeatMode {
 /// Estimates for one prefix group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrefixView {
-    /// Group name: the prefix (`user`), [`super::NO_PREFIX`] or
-    /// [`super::OTHER_PREFIXES`].
+    /// Row name: a path of the prefix tree (`user:*`, `ux:session:*`,
+    /// `order:*:items`), [`super::NO_PREFIX`] or [`super::OTHER_PREFIXES`].
     pub name: String,
     /// Keys of the group in the sample.
     pub sampled: u64,
@@ -175,7 +175,8 @@ pub(super) fn build(e: &KeyspaceEngine, now: Timestamp) -> KeyspaceView {
     v.memory_measured = b.mem_sampled > 0;
     let n = b.sampled;
     let sc = scale(n_db, n);
-    for (name, a) in &b.prefixes {
+    let rows = b.rows(&e.tree);
+    for (name, a) in &rows {
         let hist = a.expiry.histogram(now);
         let ttl = hist.map(|k| scaled_count(k, n, n_db, z));
         v.prefixes.push(PrefixView {
