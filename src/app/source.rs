@@ -8,13 +8,18 @@ use crate::engines::counters::CumulativeSet;
 use crate::engines::pool::BackendId;
 use rustc_hash::FxHashMap;
 
-use crate::sample::{LatencyEvent, RedisStats, SlowEntry, SourceId, SourceKind, SourceStatus};
+use crate::sample::{
+    CommandLog, LargeEntry, LatencyEvent, RedisStats, SlotStats, SlowEntry, SourceId, SourceKind,
+    SourceStatus,
+};
 
 /// Prefixes counted per node for expired-key notifications.
 pub const PREFIXES_KEPT: usize = 500;
 
 /// Slow-log entries kept per node.
 pub const SLOWLOG_KEPT: usize = 50;
+/// `COMMANDLOG` large entries kept per log.
+pub const LARGE_KEPT: usize = 20;
 
 /// Commands whose cumulative stats are kept per node.
 pub const MAX_COMMANDS: usize = crate::sources::redis::info::MAX_COMMANDS;
@@ -144,6 +149,13 @@ pub struct SourceState {
     pub(crate) command_totals: FxHashMap<String, (u64, u64)>,
     /// Redis: the newest slow-log entries, oldest first (at most [`SLOWLOG_KEPT`]).
     pub slowlog: VecDeque<SlowEntry>,
+    /// Valkey: the newest `COMMANDLOG` large-request entries, oldest first
+    /// (at most [`LARGE_KEPT`]).
+    pub large_requests: VecDeque<LargeEntry>,
+    /// Valkey: the newest `COMMANDLOG` large-reply entries, oldest first.
+    pub large_replies: VecDeque<LargeEntry>,
+    /// Valkey: `CLUSTER SLOT-STATS` as last read, and when.
+    pub slot_stats: Option<(SlotStats, Timestamp)>,
     /// Redis: `LATENCY LATEST` as last read.
     pub latency_events: Vec<LatencyEvent>,
     /// Redis: keys reported expired (`--expiry-events`) per prefix row
@@ -209,6 +221,9 @@ impl SourceState {
             top_commands: Vec::new(),
             command_totals: FxHashMap::default(),
             slowlog: VecDeque::new(),
+            large_requests: VecDeque::new(),
+            large_replies: VecDeque::new(),
+            slot_stats: None,
             expired_by_prefix: FxHashMap::default(),
             expired_dropped: 0,
             expiry_note: None,
@@ -337,6 +352,20 @@ impl SourceState {
             });
             let after: u64 = self.expired_by_prefix.values().sum();
             self.expired_dropped = self.expired_dropped.saturating_add(before - after);
+        }
+    }
+
+    /// Keep new `COMMANDLOG` large entries (already newer than the last
+    /// seen), the newest [`LARGE_KEPT`] of each log.
+    pub(crate) fn add_large(&mut self, log: &CommandLog) {
+        for (kept, new) in [
+            (&mut self.large_requests, &log.large_request),
+            (&mut self.large_replies, &log.large_reply),
+        ] {
+            kept.extend(new.iter().cloned());
+            while kept.len() > LARGE_KEPT {
+                kept.pop_front();
+            }
         }
     }
 

@@ -17,7 +17,8 @@
 //!   the keys and [`TreeRules::min_keys`], and its children are few (≤
 //!   [`TreeRules::max_children`]) and fit under [`TreeRules::max_rows`]; a
 //!   row with one child and no keys of its own always goes down to it (it
-//!   adds no row). So `ux:user:1` and `ux:session:1` become `ux:user:*`
+//!   adds no row), from the first key on, so a row does not change name
+//!   as keys arrive. So `ux:user:1` and `ux:session:1` become `ux:user:*`
 //!   and `ux:session:*`, and `order:123:items` counts for `order:*:items`.
 //! * Row names: a path with children reads `path:*`; a path that is where
 //!   its keys end (a leaf) reads as itself (`order:*:items`, `ux:user:*`).
@@ -307,10 +308,10 @@ impl PrefixTree {
                         && !self.names_a_key(id)
                         && !n.kids.is_empty()
                         && n.depth < r.max_depth
-                        && n.keys >= r.min_keys
                         && rows.len() + remnants + n.kids.len() <= r.max_rows
                         && (free
-                            || (n.keys as f64 >= r.split_share * total
+                            || (n.keys >= r.min_keys
+                                && n.keys as f64 >= r.split_share * total
                                 && n.kids.len() <= r.max_children))
                 })
                 .max_by(|a, b| {

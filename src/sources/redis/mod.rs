@@ -22,6 +22,7 @@ pub mod launch;
 pub mod sampler;
 mod sentinel;
 pub mod url;
+pub mod valkey;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -280,6 +281,7 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
         let reason = match connect(&cfg, &own).await {
             Ok((mut conn, server)) => {
                 generation += 1;
+                diag.offer(valkey::Offers::of(&server));
                 if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
                     return;
                 }
