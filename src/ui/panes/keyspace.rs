@@ -135,20 +135,24 @@ pub fn sampler_line(
             format!(" · {}", basis(v, now)),
         )
     };
-    let line = Span::styled(
+    let head = Span::styled(format!(" key sampler: {progress}"), theme.dim);
+    let tail = Span::styled(
         format!(
-            " key sampler: {progress} · {rate} cmd/s{of_node} · budget {} cmd/s{rule}{basis}{heat}",
+            " · {rate} cmd/s{of_node} · budget {} cmd/s{rule}{basis}{heat}",
             si(f64::from(v.budget)),
         ),
         theme.dim,
     );
     if v.refused.is_empty() {
-        return Line::from(line);
+        return Line::from(vec![head, tail]);
     }
-    // What the server refused, in its words: the reason a figure is missing.
+    // What the server refused, in its words: the reason a figure is
+    // missing, next to the figure (before the budget, so a narrow pane
+    // cuts the budget, not the reason).
     Line::from(vec![
-        line,
+        head,
         Span::styled(format!(" · refused {}", v.refused.join("; ")), theme.warn),
+        tail,
     ])
 }
 
