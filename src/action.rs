@@ -162,6 +162,8 @@ pub enum Action {
     TimeZoomOut,
     /// Heatmap: narrower time buckets.
     TimeZoomIn,
+    /// Heatmap: back to now on the time axis.
+    TimeNow,
     /// Warming: mark / unmark the selected candidate.
     Mark,
     /// Warming: warm the marked (or selected) candidates.
@@ -233,7 +235,7 @@ impl ActionScope {
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 40] = [
         Action::Quit,
         Action::Suspend,
         Action::Help,
@@ -263,6 +265,7 @@ impl Action {
         Action::RefreshSlower,
         Action::TimeZoomOut,
         Action::TimeZoomIn,
+        Action::TimeNow,
         Action::Mark,
         Action::Warm,
         Action::WarmAll,
@@ -298,7 +301,9 @@ impl Action {
     /// Where this action can be bound.
     pub fn scope(self) -> ActionScope {
         match self {
-            Action::TimeZoomOut | Action::TimeZoomIn => ActionScope::Pane(Pane::Heatmap),
+            Action::TimeZoomOut | Action::TimeZoomIn | Action::TimeNow => {
+                ActionScope::Pane(Pane::Heatmap)
+            }
             Action::Mark
             | Action::Warm
             | Action::WarmAll
@@ -353,6 +358,7 @@ impl Action {
             Action::RefreshSlower => ("refresh_slower", "refresh less often", "slower"),
             Action::TimeZoomOut => ("time_zoom_out", "wider time buckets", "zoom out"),
             Action::TimeZoomIn => ("time_zoom_in", "narrower time buckets", "zoom in"),
+            Action::TimeNow => ("time_now", "back to now on the time axis", "now"),
             Action::Mark => ("mark", "mark / unmark the selected candidate", "mark"),
             Action::Warm => ("warm", "warm the marked or selected keys", "warm"),
             Action::WarmAll => ("warm_all", "warm the whole queue", "warm all"),

@@ -82,9 +82,10 @@ pub struct Cli {
     /// Read the events already in the stream too (default: only new ones)
     #[arg(long, global = true, requires = "events")]
     pub events_catch_up: bool,
-    /// Listen to expired-key notifications (the server must publish them)
-    #[arg(long, global = true)]
-    pub expiry_events: bool,
+    /// Listen to keyspace notifications: key misses, expiries, evictions
+    /// (the server must publish them; heliostat never changes that setting)
+    #[arg(long, global = true, alias = "expiry-events")]
+    pub key_events: bool,
     /// Theme name (default, light, high-contrast, mono, …) or path to a theme file
     #[arg(long, value_name = "NAME|PATH", global = true)]
     pub theme: Option<String>,
@@ -148,11 +149,22 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+mod scope;
+
 impl Cli {
-    /// Parses the process arguments, exiting with clap's message on error.
-    /// (Saves callers importing `clap::Parser`.)
+    /// Parses the process arguments, exiting with clap's message on error;
+    /// an option the subcommand does not take is refused.
     pub fn parse() -> Cli {
-        <Cli as Parser>::parse()
+        scope::parse(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Like [`Cli::parse`], from `args` (the program name first).
+    pub fn parse_scoped<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        scope::parse(args)
     }
 }
 
@@ -449,7 +461,7 @@ mod tests {
     use clap::error::ErrorKind;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("heliostat").chain(args.iter().copied()))
+        Cli::parse_scoped(std::iter::once("heliostat").chain(args.iter().copied()))
     }
 
     fn snap(args: &[&str]) -> SnapshotArgs {

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use heliostat::cli::EmitArgs;
 use heliostat::config::{Mode, Settings, redact_url};
-use heliostat::sources::events::emit::{Synthetic, publish};
+use heliostat::sources::events::emit::{Synthetic, due, pipeline_len, publish};
 use heliostat::sources::events::schema::Event;
 
-/// Events per pipeline: large enough to amortise round trips, small enough
-/// that `--rate` paces smoothly.
+/// Most events per pipeline: enough to amortise round trips. Below 20 000
+/// events/s a pipeline is a twentieth of `--rate` (`pipeline_len`).
 const BATCH: u64 = 1_000;
 
 pub fn emit(args: &EmitArgs, settings: &Settings) -> anyhow::Result<()> {
@@ -47,8 +47,13 @@ pub fn emit(args: &EmitArgs, settings: &Settings) -> anyhow::Result<()> {
         let maxlen = (args.maxlen > 0).then_some(args.maxlen);
         let started = Instant::now();
         let mut sent = 0u64;
+        let batch = pipeline_len(args.rate, BATCH);
         while sent < args.count {
-            let n = (args.count - sent).min(BATCH);
+            // Each pipeline waits for its time: the first goes at once.
+            if let Some(wait) = due(sent, args.rate).checked_sub(started.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+            let n = (args.count - sent).min(batch);
             let batch: Vec<Event> = (sent..sent + n)
                 .map(|i| match &given {
                     Some(e) => e.clone(),
@@ -60,12 +65,6 @@ pub fn emit(args: &EmitArgs, settings: &Settings) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("XADD to {stream}"))?;
             sent += n;
-            if args.rate > 0 {
-                let due = Duration::from_secs_f64(sent as f64 / args.rate as f64);
-                if let Some(wait) = due.checked_sub(started.elapsed()) {
-                    tokio::time::sleep(wait).await;
-                }
-            }
         }
         let secs = started.elapsed().as_secs_f64().max(1e-6);
         eprintln!(

@@ -49,6 +49,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::RefreshSlower, &["-"]),
     (Action::TimeZoomOut, &["<"]),
     (Action::TimeZoomIn, &[">"]),
+    (Action::TimeNow, &["end"]),
     (Action::Mark, &["space"]),
     (Action::Warm, &["w"]),
     (Action::WarmAll, &["W"]),

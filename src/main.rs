@@ -83,6 +83,16 @@ fn session(settings: &Settings) -> SessionInfo {
         key_delimiter: settings.sampler.delimiter.clone(),
         read_only_reason: settings.read_only_reason.clone(),
         pg_capacity: settings.pg_capacity,
+        key_events: settings.key_events,
+        event_stream: event_stream(settings),
+    }
+}
+
+/// The access-event stream the console reads, if any.
+pub(crate) fn event_stream(settings: &Settings) -> Option<String> {
+    match &settings.mode {
+        Mode::Live { events, .. } => events.clone(),
+        Mode::Demo => None,
     }
 }
 
@@ -197,7 +207,7 @@ fn live_spec(settings: &Settings) -> anyhow::Result<Option<LiveSpec>> {
                 postgres: postgres.clone(),
                 pg_tables_every: None,
                 events,
-                expiry_events: settings.expiry_events,
+                key_events: settings.key_events,
                 sampler: settings.sampler.clone(),
             }))
         }

@@ -17,7 +17,7 @@ use crossterm::terminal::{
 use crossterm::{cursor, execute, queue};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, ClearType, IntoCrossterm, WindowSize};
-use ratatui::buffer::Cell;
+use ratatui::buffer::{Cell, CellWidth};
 use ratatui::layout::{Position, Size};
 use ratatui::style::{Color, Modifier};
 
@@ -168,6 +168,11 @@ pub fn draw_synced(term: &mut Term, f: impl FnOnce(&mut ratatui::Frame)) -> io::
 ///   stock backend sends both, 35 bytes in truecolor, on every change);
 /// - one `ESC [ 0 m` at the end of a frame instead of four resets.
 ///
+/// - after a grapheme of several code points (an emoji joined with ZWJ, a
+///   flag), which some terminals draw wider than its cluster width, the
+///   next cells are sent again from what is on screen, so a glyph drawn too
+///   wide cannot leave a fragment of the previous frame beside it.
+///
 /// Modifiers change exactly as in the stock backend. Everything else is the
 /// stock backend's code, with the writer held here.
 #[derive(Debug)]
@@ -177,6 +182,21 @@ pub struct LeanBackend<W: Write> {
     /// and asking the terminal would race the input reader for stdin (and
     /// time out after 2 s), e.g. in `Terminal::clear` after a resume.
     cursor: Position,
+    /// What this backend put on screen, per row (`None`: covered by a wide
+    /// glyph to its left, or never written).
+    shown: Vec<Vec<Option<Cell>>>,
+}
+
+/// Cells sent again after a multi-code-point grapheme: a terminal that draws
+/// its parts one by one takes up to this many more columns.
+const REPAIR: u16 = 3;
+
+/// The pen a frame is written with: position and style last sent.
+struct Pen {
+    fg: Color,
+    bg: Color,
+    modifier: Modifier,
+    last: Option<(u16, u16)>,
 }
 
 impl<W: Write> LeanBackend<W> {
@@ -185,7 +205,67 @@ impl<W: Write> LeanBackend<W> {
         Self {
             writer: w,
             cursor: Position::ORIGIN,
+            shown: Vec::new(),
         }
+    }
+
+    fn put(&mut self, pen: &mut Pen, x: u16, y: u16, cell: &Cell) -> io::Result<()> {
+        let w = &mut self.writer;
+        match pen.last {
+            Some((lx, ly)) if ly == y && x == lx + 1 => {}
+            Some((_, ly)) if ly == y => write!(w, "\x1b[{}G", u32::from(x) + 1)?,
+            _ => queue!(w, cursor::MoveTo(x, y))?,
+        }
+        pen.last = Some((x, y));
+        if cell.modifier != pen.modifier {
+            modifier_diff(w, pen.modifier, cell.modifier)?;
+            pen.modifier = cell.modifier;
+        }
+        match (cell.fg != pen.fg, cell.bg != pen.bg) {
+            (true, true) => queue!(
+                w,
+                SetColors(Colors::new(
+                    cell.fg.into_crossterm(),
+                    cell.bg.into_crossterm()
+                ))
+            )?,
+            (true, false) => queue!(w, SetForegroundColor(cell.fg.into_crossterm()))?,
+            (false, true) => queue!(w, SetBackgroundColor(cell.bg.into_crossterm()))?,
+            (false, false) => {}
+        }
+        pen.fg = cell.fg;
+        pen.bg = cell.bg;
+        w.write_all(cell.symbol().as_bytes())?;
+        let width = cell.symbol().cell_width().max(1);
+        let row = usize::from(y);
+        if self.shown.len() <= row {
+            self.shown.resize(row + 1, Vec::new());
+        }
+        let line = &mut self.shown[row];
+        let end = usize::from(x) + usize::from(width);
+        if line.len() < end {
+            line.resize(end, None);
+        }
+        line[usize::from(x)] = Some(cell.clone());
+        for covered in &mut line[usize::from(x) + 1..end] {
+            *covered = None;
+        }
+        Ok(())
+    }
+
+    /// Sends again the cells right of a multi-code-point grapheme at `x`.
+    fn repair(&mut self, pen: &mut Pen, x: u16, y: u16, width: u16) -> io::Result<()> {
+        for cx in x.saturating_add(width)..x.saturating_add(width + REPAIR) {
+            let cell = self
+                .shown
+                .get(usize::from(y))
+                .and_then(|l| l.get(usize::from(cx)))
+                .and_then(Clone::clone);
+            if let Some(cell) = cell {
+                self.put(pen, cx, y, &cell)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -257,43 +337,27 @@ impl<W: Write> Backend for LeanBackend<W> {
     where
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
-        let w = &mut self.writer;
-        let (mut fg, mut bg, mut modifier) = (Color::Reset, Color::Reset, Modifier::empty());
-        let mut last: Option<(u16, u16)> = None;
+        let mut pen = Pen {
+            fg: Color::Reset,
+            bg: Color::Reset,
+            modifier: Modifier::empty(),
+            last: None,
+        };
         for (x, y, cell) in content {
-            match last {
-                Some((lx, ly)) if ly == y && x == lx + 1 => {}
-                Some((_, ly)) if ly == y => write!(w, "\x1b[{}G", u32::from(x) + 1)?,
-                _ => queue!(w, cursor::MoveTo(x, y))?,
+            self.put(&mut pen, x, y, cell)?;
+            let sym = cell.symbol();
+            if sym.chars().nth(1).is_some() && !sym.is_ascii() {
+                let width = sym.cell_width().max(1);
+                self.repair(&mut pen, x, y, width)?;
             }
-            last = Some((x, y));
-            if cell.modifier != modifier {
-                modifier_diff(w, modifier, cell.modifier)?;
-                modifier = cell.modifier;
-            }
-            match (cell.fg != fg, cell.bg != bg) {
-                (true, true) => queue!(
-                    w,
-                    SetColors(Colors::new(
-                        cell.fg.into_crossterm(),
-                        cell.bg.into_crossterm()
-                    ))
-                )?,
-                (true, false) => queue!(w, SetForegroundColor(cell.fg.into_crossterm()))?,
-                (false, true) => queue!(w, SetBackgroundColor(cell.bg.into_crossterm()))?,
-                (false, false) => {}
-            }
-            fg = cell.fg;
-            bg = cell.bg;
-            w.write_all(cell.symbol().as_bytes())?;
         }
-        if let Some((x, y)) = last {
+        if let Some((x, y)) = pen.last {
             self.cursor = Position {
                 x: x.saturating_add(1),
                 y,
             };
         }
-        queue!(w, SetAttribute(Attribute::Reset))
+        queue!(self.writer, SetAttribute(Attribute::Reset))
     }
 
     fn hide_cursor(&mut self) -> io::Result<()> {
@@ -311,6 +375,7 @@ impl<W: Write> Backend for LeanBackend<W> {
         execute!(self.writer, cursor::MoveTo(x, y))
     }
     fn clear(&mut self) -> io::Result<()> {
+        self.shown.clear();
         self.clear_region(ClearType::All)
     }
     fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
@@ -349,6 +414,9 @@ impl<W: Write> Backend for LeanBackend<W> {
         self.writer.flush()
     }
 }
+
+#[cfg(test)]
+mod lean_tests;
 
 #[cfg(test)]
 mod tests {

@@ -233,6 +233,7 @@ async fn from_queue(
     let session = SessionInfo {
         context: settings.context.clone(),
         key_delimiter: settings.sampler.delimiter.clone(),
+        event_stream: crate::event_stream(settings),
         ..SessionInfo::default()
     };
     let state = observe(

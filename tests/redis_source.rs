@@ -299,19 +299,20 @@ fn a_stats_reset_and_a_restart_are_gaps_never_spikes_and_slow_commands_show() {
 }
 
 #[test]
-fn expired_key_notifications_arrive_only_when_asked_and_say_when_off() {
+fn key_notifications_arrive_when_asked_and_say_which_flags_are_off() {
+    use heliostat::engines::keyevents::advice;
     use heliostat::sources::redis::spawn_node;
-    let on = RedisServer::start_with(&["--notify-keyspace-events", "Ex", "--hz", "100"]);
+    let on = RedisServer::start_with(&["--notify-keyspace-events", "Exm", "--hz", "100"]);
     let off = RedisServer::start();
     let rt = runtime();
     rt.block_on(async {
         let (tx, mut rx) = mpsc::channel(64);
         let mut cfg = fast(&on.url());
-        cfg.expiry_events = true;
+        cfg.key_events = true;
         spawn_node(cfg, tx.clone());
         let mut cfg = fast(&off.url());
         cfg.id = SourceId(1);
-        cfg.expiry_events = true;
+        cfg.key_events = true;
         spawn_node(cfg, tx);
         // Let the listener subscribe before the keys expire.
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -325,19 +326,29 @@ fn expired_key_notifications_arrive_only_when_asked_and_say_when_off() {
                 .query(&mut c)
                 .unwrap();
         }
-        let mut expired = Vec::new();
-        let mut note_off = None;
+        for _ in 0..7 {
+            let _: Option<String> = redis::cmd("GET").arg("absent:1").query(&mut c).unwrap();
+        }
+        let (mut expired, mut missed) = (Vec::new(), 0u32);
+        let (mut setup_on, mut setup_off) = (None, None);
         let end = tokio::time::Instant::now() + Duration::from_secs(5);
-        while expired.len() < 20 || note_off.is_none() {
+        while expired.len() < 20 || missed < 7 || setup_off.is_none() {
             let Ok(Some(batch)) = tokio::time::timeout_at(end, rx.recv()).await else {
                 break;
             };
             for s in batch {
-                if let Body::Expired(e) = s.body {
+                if let Body::KeyEvents(e) = s.body {
                     if s.source == SourceId(0) {
-                        expired.extend(e.keys);
+                        expired.extend(e.expired);
+                        missed += e
+                            .missed
+                            .iter()
+                            .filter(|(k, _)| k == "absent:1")
+                            .map(|(_, n)| n)
+                            .sum::<u32>();
+                        setup_on = setup_on.or(e.setup);
                     } else {
-                        note_off = note_off.or(e.note);
+                        setup_off = setup_off.or(e.setup);
                     }
                 }
             }
@@ -346,8 +357,22 @@ fn expired_key_notifications_arrive_only_when_asked_and_say_when_off() {
         expired.dedup();
         assert_eq!(expired.len(), 20, "{expired:?}");
         assert!(expired.iter().all(|k| k.starts_with("session:")));
-        let note = note_off.expect("a node without notifications says so");
-        assert!(note.contains("notify-keyspace-events"), "{note}");
+        assert_eq!(missed, 7, "every miss named, exactly");
+        let on = setup_on.expect("the listener says what the server publishes");
+        assert_eq!(
+            on.flags.as_deref().map(|f| f.contains('m')),
+            Some(true),
+            "{on:?}"
+        );
+        let lines = advice(&on);
+        assert!(lines[0].starts_with("evicted events off"), "{lines:?}");
+        let off = setup_off.expect("a node without notifications says what it publishes");
+        assert_eq!(off.flags.as_deref(), Some(""));
+        let lines = advice(&off).join("\n");
+        assert!(
+            lines.contains("miss events off: notify-keyspace-events is empty, needs `Em`"),
+            "{lines}"
+        );
     });
 }
 

@@ -46,7 +46,7 @@ fn fast() -> LaunchOptions {
         timeout: Duration::from_millis(500),
         retry: Duration::from_millis(300),
         topology: Duration::from_millis(500),
-        expiry_events: false,
+        key_events: false,
         ..LaunchOptions::default()
     }
 }

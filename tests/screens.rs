@@ -418,3 +418,69 @@ fn a_down_node_shows_stale_not_live_figures() {
     let optimizer = screen(&d.state, 160, 40);
     insta::assert_snapshot!("demo_down_node", format!("{s}\n{backends}\n{optimizer}"));
 }
+
+/// The symbols and foreground colours of the heatmap row named `name`
+/// (its grid cells: after the name and tag, up to the ratio columns).
+fn heat_cells(buf: &Buffer, name: &str) -> Vec<(String, Option<ratatui::style::Color>)> {
+    let area = buf.area;
+    (area.y..area.y + area.height)
+        .find_map(|y| {
+            let line: String = (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            let at = line.find(name)?;
+            let x0 = line[..at].chars().count() as u16 + 29;
+            let cells: Vec<_> = (x0..area.width)
+                .map(|x| &buf[(x, y)])
+                .take_while(|c| "░▒▓█·╳".contains(c.symbol()))
+                .map(|c| (c.symbol().to_string(), Some(c.fg)))
+                .collect();
+            Some(cells)
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_heatmap_shows_bursts_in_colour_and_without() {
+    let mut d = driver(1200);
+    d.act(Action::Zoom);
+    let theme = Theme::default();
+    let buf = buffer(&d.state, &theme, &Keymap::default(), 120, 40);
+    let users = heat_cells(&buf, "users                  cache");
+    assert!(users.len() > 60, "{users:?}");
+    // The hottest row is not one solid block: its burst stands out.
+    let glyphs: std::collections::BTreeSet<&str> = users.iter().map(|(s, _)| s.as_str()).collect();
+    assert!(glyphs.len() >= 3, "{glyphs:?}");
+    assert!(glyphs.contains("█") && glyphs.contains("▒"));
+    // Colours are rates on one scale: a busy row is further up the ramp
+    // than a quiet one.
+    let rank = |cells: &[(String, Option<ratatui::style::Color>)]| {
+        cells
+            .iter()
+            .filter_map(|(_, c)| theme.heat_ramp.iter().position(|r| Some(*r) == *c))
+            .max()
+    };
+    let quiet = heat_cells(&buf, "payments               db");
+    assert!(
+        rank(&users) > rank(&quiet),
+        "{:?} {:?}",
+        rank(&users),
+        rank(&quiet)
+    );
+    // Without colour, the same shapes carry the bursts.
+    let mono = Theme::builtin("mono").expect("mono");
+    let mbuf = buffer(&d.state, &mono, &Keymap::default(), 120, 40);
+    let plain = heat_cells(&mbuf, "users                  cache");
+    let shapes = |v: &[(String, Option<ratatui::style::Color>)]| {
+        v.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(shapes(&plain), shapes(&users));
+    assert!(
+        plain
+            .iter()
+            .all(|(_, c)| rank(&[(String::new(), *c)]).is_none())
+    );
+    d.act(Action::Back);
+    let text = to_text(&buffer(&d.state, &mono, &Keymap::default(), 80, 24));
+    insta::assert_snapshot!("heatmap_mono_80x24", text);
+}

@@ -129,11 +129,32 @@ impl State {
     }
 
     fn heatmap_action(&mut self, action: Action) -> Outcome {
+        use crate::engines::heatmap::{scroll_back, scroll_forward};
+        // The time the screen shows (held while paused).
+        let now = if self.derived.at.0 == 0 {
+            self.now
+        } else {
+            self.derived.at
+        };
+        // Columns as drawn: wider than the zoom asks where only wider
+        // buckets are kept.
+        let res = self.derived.heatmap.as_ref().map_or(10, |v| v.resolution_s);
+        let oldest = self.heatmap.first_seen();
         let ui = &mut self.ui;
         match action {
-            // Left is earlier in time: scroll the newest column back.
-            Action::Left => ui.heat_offset = ui.heat_offset.saturating_add(1),
-            Action::Right => ui.heat_offset = ui.heat_offset.saturating_sub(1),
+            // Left is earlier in time: the anchor moves a column back.
+            Action::Left => {
+                let from = ui.heat_end.unwrap_or(now);
+                let back = scroll_back(from, res, oldest);
+                // Nothing earlier (no data yet): a live view stays live.
+                if ui.heat_end.is_some() || back != from {
+                    ui.heat_end = Some(back);
+                }
+            }
+            Action::Right => {
+                ui.heat_end = ui.heat_end.and_then(|end| scroll_forward(end, res, now));
+            }
+            Action::TimeNow => ui.heat_end = None,
             Action::TimeZoomIn => ui.heat_zoom = ui.heat_zoom.saturating_sub(1),
             Action::TimeZoomOut => {
                 let max = self.heatmap.zoom_levels().len().saturating_sub(1);
@@ -141,7 +162,21 @@ impl State {
             }
             _ => return Outcome::Pass,
         }
-        Outcome::Recompute(Vec::new())
+        self.refresh_heatmap();
+        Outcome::Done(Vec::new())
+    }
+
+    /// The heatmap again after its time axis moved: at the time the screen
+    /// shows, so scrolling and zooming work while paused too (the other
+    /// panes hold).
+    pub fn refresh_heatmap(&mut self) {
+        let at = if self.derived.at.0 == 0 {
+            self.now
+        } else {
+            self.derived.at
+        };
+        self.derived.heatmap = Some(super::derive::heatmap_view(self, at));
+        self.clamp_selection();
     }
 
     fn warming_action(&mut self, action: Action, now: Timestamp) -> Outcome {
@@ -314,9 +349,9 @@ impl State {
             return Outcome::Recompute(Vec::new());
         } else if !ui.marked.is_empty() {
             ui.marked.clear();
-        } else if ui.heat_offset > 0 && ui.focus == Pane::Heatmap {
-            ui.heat_offset = 0;
-            return Outcome::Recompute(Vec::new());
+        } else if ui.heat_end.is_some() && ui.focus == Pane::Heatmap {
+            ui.heat_end = None;
+            self.refresh_heatmap();
         }
         Outcome::Done(Vec::new())
     }

@@ -113,8 +113,6 @@ pub struct Derived {
     pub at: Timestamp,
     /// Heatmap grid (filtered and sorted).
     pub heatmap: Option<HeatmapView>,
-    /// Most accesses in any one cell of the grid (scales cell colours).
-    pub heat_max: u32,
     /// Warming candidates (filtered and sorted).
     pub candidates: Vec<Candidate>,
     /// Candidates in the queue before the filter: "N of M shown".
@@ -194,30 +192,8 @@ impl Derived {
         {
             state.optimizer.set_unavailable(o, why);
         }
+        let heat = heatmap_view(state, now);
         let ui = &state.ui;
-        let zooms = state.heatmap.zoom_levels();
-        let res = zooms
-            .get(ui.heat_zoom.min(zooms.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(10);
-        // Left scrolls back in time by whole columns; the newest column is
-        // the last complete bucket, so the grid changes once per bucket,
-        // not on every tick (a half-filled bucket would also look cold).
-        let back = i64::from(res).saturating_mul(ui.heat_offset as i64 + 1);
-        let mut heat = state
-            .heatmap
-            .view_rows(now.add_secs(-back), res, HEAT_COLUMNS);
-        heat.rows.retain(|r| ui.matches(Pane::Heatmap, &r.name));
-        sort_heat(&mut heat.rows, ui.sort[Pane::Heatmap.index()]);
-        // Cells only for the rows a pane can reach: each costs HEAT_COLUMNS
-        // cells, and the heatmap may hold ten thousand rows.
-        state.heatmap.fill_cells(&mut heat, HEAT_ROWS);
-        let heat_max = heat
-            .rows
-            .iter()
-            .flat_map(|r| r.cells.iter().map(|c| c.accesses))
-            .max()
-            .unwrap_or(0);
 
         let mut candidates = state.warming.plan(now);
         let queue_len = candidates.len();
@@ -290,12 +266,19 @@ impl Derived {
             }),
             _ => backends.sort_by(|a, b| a.name.cmp(&b.name)),
         }
+        // The demo has a `users:` table; a live console previews only a
+        // key it has seen, never a made-up one.
         let sample_key = candidates
             .get(state.ui.selected(Pane::Warming))
             .and_then(|c| c.name.clone())
-            .unwrap_or_else(|| "users:1000".to_string());
-        let route = state.pool.preview(&sample_key, 1024);
-        let db_route = state.db_pool.preview(&sample_key, 1024);
+            .or_else(|| state.session.demo.then(|| "users:1000".to_string()));
+        let route = sample_key.map(|k| {
+            (
+                state.pool.preview(&k, 1024),
+                state.db_pool.preview(&k, 1024),
+                k,
+            )
+        });
 
         let refresh = state.refresh_ms;
         let nodes = || state.sources.iter().filter(|s| s.kind == SourceKind::Redis);
@@ -366,7 +349,6 @@ impl Derived {
         Derived {
             at: now,
             heatmap: Some(heat),
-            heat_max,
             candidates,
             queue_len,
             bound: Some(state.warming.tracker().error_bound(now)),
@@ -374,8 +356,8 @@ impl Derived {
             backends,
             pool: Some(state.pool.stats()),
             db_pool: Some(state.db_pool.stats()),
-            route: Some((sample_key, route)),
-            db_route: Some(db_route),
+            db_route: route.as_ref().map(|(_, db, _)| db.clone()),
+            route: route.map(|(r, _, k)| (k, r)),
             ranking,
             workload: Some(workload),
             clients,
@@ -390,6 +372,26 @@ impl Derived {
             cliffs,
         }
     }
+}
+
+/// The heatmap grid at `now` as the user asks for it: the zoom's column
+/// width, ending where the time axis was scrolled to (or now, its bucket
+/// still filling), filtered and sorted, cells for the rows a pane can reach.
+pub fn heatmap_view(state: &State, now: Timestamp) -> HeatmapView {
+    let ui = &state.ui;
+    let zooms = state.heatmap.zoom_levels();
+    let res = zooms
+        .get(ui.heat_zoom.min(zooms.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(10);
+    let end = ui.heat_end.unwrap_or(now);
+    let mut heat = state.heatmap.view_rows(end, now, res, HEAT_COLUMNS);
+    heat.rows.retain(|r| ui.matches(Pane::Heatmap, &r.name));
+    sort_heat(&mut heat.rows, ui.sort[Pane::Heatmap.index()]);
+    // Cells only for the rows a pane can reach: each costs HEAT_COLUMNS
+    // cells, and the heatmap may hold ten thousand rows.
+    state.heatmap.fill_cells(&mut heat, HEAT_ROWS);
+    heat
 }
 
 fn sort_heat(rows: &mut [RowView], sort: usize) {

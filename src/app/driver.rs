@@ -43,6 +43,8 @@ impl DemoDriver {
             key_delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             read_only_reason: None,
             pg_capacity: None,
+            key_events: false,
+            event_stream: None,
         }
     }
 
@@ -162,6 +164,60 @@ mod tests {
         d.act(Action::Focus(Pane::Clients));
         d.act(Action::Left);
         assert_eq!(d.state.ui.selected(Pane::Clients), 0);
+    }
+
+    #[test]
+    fn left_before_any_data_keeps_the_view_live() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.act(Action::Left);
+        assert_eq!(d.state.ui.heat_end, None);
+    }
+
+    #[test]
+    fn the_time_axis_keeps_its_place_across_zoom_and_scrolls_while_paused() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.advance(3 * 3600);
+        let view = |d: &DemoDriver| d.state.derived.heatmap.clone().expect("heatmap");
+        // Three columns of 10 s back, then zoomed out three steps (10 s →
+        // 5 min): the newest column holds the same time, 30 s back, not
+        // three 5-minute columns back.
+        for _ in 0..3 {
+            d.act(Action::Left);
+        }
+        let end = d.state.ui.heat_end.expect("scrolled");
+        assert_eq!(d.state.now.millis_since(end) / 1000, 29);
+        for _ in 0..3 {
+            d.act(Action::TimeZoomOut);
+        }
+        let v = view(&d);
+        assert_eq!(v.resolution_s, 300);
+        let newest = v.column_start(v.columns - 1);
+        assert!(newest <= end && end < newest.add_secs(300));
+        assert!(v.rows.iter().any(|r| r.hit_ratio.is_some()), "not n/a");
+        // Paused, the other panes hold and the time axis still moves.
+        d.act(Action::Pause);
+        let held = d.state.derived.at;
+        d.advance(20);
+        d.act(Action::Left);
+        let v = view(&d);
+        assert_eq!(d.state.derived.at, held, "the screen holds");
+        let end = d.state.ui.heat_end.expect("scrolled");
+        assert!(v.column_start(v.columns - 1) <= end);
+        assert!(end < newest, "a column earlier");
+        // End (time_now) follows now again.
+        d.act(Action::TimeNow);
+        assert_eq!(d.state.ui.heat_end, None);
+        let v = view(&d);
+        let newest = v.column_start(v.columns - 1);
+        let res = i64::from(v.resolution_s);
+        assert!(
+            newest <= held && held < newest.add_secs(res),
+            "the held time"
+        );
+        d.act(Action::Pause);
+        let v = view(&d);
+        let newest = v.column_start(v.columns - 1);
+        assert!(newest <= d.state.now && d.state.now < newest.add_secs(res));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::engines::Timestamp;
 use crate::engines::clients::{ClientDelta, OperationDelta, RequestDelta, TableDelta, TableKey};
 use crate::engines::heatmap::{Measure, RowKind};
 use crate::engines::intern::key_hash;
-use crate::engines::warming::TtlState;
+use crate::engines::warming::{Signal, TtlState};
 use crate::sample::SourceId;
 
 /// The tables an aggregate names; a query-only event names none (its
@@ -83,7 +83,8 @@ impl State {
         let mut by_group: FxHashMap<String, u32> = FxHashMap::default();
         for k in keys {
             let hash = if k.accesses > 0 {
-                self.warming.record_named_n(&k.key, k.accesses, at)
+                self.warming
+                    .record_via(&k.key, k.accesses, Signal::SamplerHeat, at)
             } else {
                 key_hash(&k.key)
             };
@@ -91,7 +92,12 @@ impl State {
                 None => TtlState::Missing,
                 Some(ms) => TtlState::from_pttl(ms),
             };
-            self.warming.observe_ttl(hash, &k.key, state, at);
+            let signal = if k.node == crate::ops::warm::console::WARM_SOURCE {
+                Signal::Probe
+            } else {
+                Signal::SamplerTtl
+            };
+            self.warming.observe_via(hash, &k.key, state, signal, at);
             if k.accesses > 0 {
                 let row = self.keyspace.row(&k.key, delim);
                 *by_group.entry(row).or_default() += k.accesses;
@@ -113,11 +119,12 @@ impl State {
                 self.warming.record_n(key_hash(&k.key), k.count, at);
                 continue;
             }
-            let hash = self.warming.record_named_n(&k.key, k.count, at);
+            let signal = Signal::EventStream;
+            let hash = self.warming.record_via(&k.key, k.count, signal, at);
             // Only misses since the last flush: the key is not in the cache.
             if k.misses > 0 && k.hits == 0 {
                 self.warming
-                    .observe_ttl(hash, &k.key, TtlState::Missing, at);
+                    .observe_via(hash, &k.key, TtlState::Missing, signal, at);
             }
         }
     }
@@ -172,7 +179,7 @@ mod tests {
     use crate::action::{Action, Pane};
     use crate::app::state::SessionInfo;
     use crate::engines::heatmap::RowKind;
-    use crate::sample::{AccessAgg, Body, ExpiredKeys, KeyObs, RedisStats, Sample, SourceKind};
+    use crate::sample::{AccessAgg, Body, KeyEvents, KeyObs, RedisStats, Sample, SourceKind};
     use crate::sources::events::agg::Aggregator;
     use crate::sources::events::schema::EventRef;
 
@@ -328,32 +335,35 @@ mod tests {
     }
 
     #[test]
-    fn expired_keys_count_for_their_prefix_row_never_the_key() {
+    fn notified_keys_count_for_their_prefix_row_and_are_redacted() {
         for (delim, user_row) in [(":", "user:*"), ("/", "(none)")] {
             let mut st = state(true, delim);
             redis_node(&mut st);
-            let expired = ExpiredKeys {
-                keys: vec![format!("{KEY}1"), format!("{KEY}2"), "user:1".into()],
-                dropped: 0,
-                note: None,
+            let events = KeyEvents {
+                expired: vec![format!("{KEY}1"), format!("{KEY}2"), "user:1".into()],
+                missed: vec![(format!("{KEY}3"), 4), ("user:2".into(), 1)],
+                ..KeyEvents::default()
             };
-            st.apply(&sample(SourceId(0), T0, Body::Expired(expired)));
+            st.apply(&sample(SourceId(0), T0, Body::KeyEvents(events)));
             st.tick(T0);
             let src = st.source(SourceId(0)).unwrap();
-            let mut rows: Vec<(&str, u64)> = src
-                .expired_by_prefix
-                .iter()
-                .map(|(k, n)| (k.as_str(), *n))
-                .collect();
-            rows.sort_unstable();
+            let board = src.key_events.as_ref().unwrap();
+            let rows = board.top_prefixes(crate::engines::keyevents::Kind::Expired, 5);
+            let misses = board.top_prefixes(crate::engines::keyevents::Kind::Miss, 5);
             if delim == ":" {
                 assert_eq!(rows, [("(none)", 2), ("user:*", 1)]);
+                assert_eq!(misses, [("(none)", 4), ("user:*", 1)]);
             } else {
                 assert_eq!(rows, [("(none)", 3)]);
+                assert_eq!(misses, [("(none)", 5)]);
             }
             let all = screens(&mut st).join("\n");
             assert!(
                 all.contains("expired (notified) since start: (none)"),
+                "{all}"
+            );
+            assert!(
+                all.contains("misses (notified, exact) since start: (none)"),
                 "{all}"
             );
             assert!(!all.contains("sess_") && !all.contains("user:1"), "{all}");

@@ -14,7 +14,7 @@ use crate::engines::keyspace::{
     KeyHeat, KeyspaceConfig, KeyspaceEngine, KeyspaceSample, key_row, obs::RECENT_IDLE_SECS,
     row_name,
 };
-use crate::engines::warming::TtlState;
+use crate::engines::warming::{Signal, TtlState};
 use crate::sample::SourceId;
 
 /// A node whose sampler has been quiet this long (ms) adds nothing more to
@@ -31,6 +31,8 @@ pub struct KeyspaceBoard {
     pub nodes: BTreeMap<SourceId, KeyspaceEngine>,
     /// Fractions of an access not yet recorded, per heatmap row.
     carry: FxHashMap<RowId, f64>,
+    /// Where the sampler met the event stream's own key (left out).
+    pub own_stream: super::own_stream::OwnStream,
 }
 
 impl KeyspaceBoard {
@@ -82,7 +84,8 @@ impl State {
             }
             let hash = if rate > 0.0 && rate >= min_rate {
                 let n = (rate * revisit).round().clamp(1.0, MAX_CREDIT) as u32;
-                self.warming.record_named_n(&key.key, n, at)
+                self.warming
+                    .record_via(&key.key, n, Signal::SamplerHeat, at)
             } else {
                 key_hash(&key.key)
             };

@@ -30,8 +30,8 @@ pub struct LiveSpec {
     pub pg_tables_every: Option<Duration>,
     /// The access-event stream, if any.
     pub events: Option<EventsSpec>,
-    /// Listen to expired-key notifications on every node.
-    pub expiry_events: bool,
+    /// Listen to keyspace notifications (misses, expiries, evictions) on every node.
+    pub key_events: bool,
     /// The key sampler each node gets (budget 0: none).
     pub sampler: SamplerConfig,
 }
@@ -53,7 +53,7 @@ pub fn spawn_live(spec: &LiveSpec, poll: &Pace, tx: &mpsc::Sender<Vec<Sample>>) 
     let ids = SourceIds::new();
     let opts = LaunchOptions {
         poll: poll.clone(),
-        expiry_events: spec.expiry_events,
+        key_events: spec.key_events,
         sampler: spec.sampler.clone(),
         ..LaunchOptions::default()
     };

@@ -6,9 +6,11 @@ pub mod driver;
 #[cfg(test)]
 mod fresh_tests;
 mod ingest;
+pub mod keyevents;
 pub mod keyspace;
 pub mod live;
 pub mod node_detail;
+pub mod own_stream;
 pub mod pg;
 pub mod pg_detail;
 pub mod run;

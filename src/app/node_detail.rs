@@ -1,7 +1,8 @@
 //! The selected Redis node's diagnostic lines in the Backends pane: its
 //! busiest commands, latency percentiles, replication, slow log, latency
-//! spikes and expired keys (why notifications fail is among the source's
-//! problems, shown first).
+//! spikes and keyspace notifications: exact misses per key and row,
+//! expiries and evictions, the flags a server leaves out (why
+//! notifications fail is among the source's problems, shown first).
 
 use super::source::SourceState;
 use crate::engines::Timestamp;
@@ -14,7 +15,12 @@ fn us(ns_or_us: f64) -> String {
     if ns_or_us >= 1000.0 {
         format!("{:.1}ms", ns_or_us / 1000.0)
     } else {
-        format!("{ns_or_us:.1}µs")
+        if ns_or_us < 1.0 {
+            // The server reports whole microseconds: 0.0µs would claim a zero.
+            "<1µs".to_string()
+        } else {
+            format!("{ns_or_us:.1}µs")
+        }
     }
 }
 
@@ -87,24 +93,8 @@ pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp)
         ));
     }
     out.extend(valkey_lines(src, redact, delim, now));
-    if !src.expired_by_prefix.is_empty() {
-        let mut top: Vec<(&String, &u64)> = src.expired_by_prefix.iter().collect();
-        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let parts: Vec<String> = top
-            .iter()
-            .take(4)
-            // Rows (`user:*`, `(none)`), never keys: nothing to redact.
-            .map(|(row, n)| format!("{} {n}", row.chars().take(32).collect::<String>()))
-            .collect();
-        let dropped = if src.expired_dropped > 0 {
-            format!(" · {} in rows dropped", src.expired_dropped)
-        } else {
-            String::new()
-        };
-        out.push(format!(
-            "expired (notified) since start: {}{dropped}",
-            parts.join(" · ")
-        ));
+    if let Some(b) = &src.key_events {
+        out.extend(super::keyevents::detail_lines(b, redact, delim, now));
     }
     for e in src.latency_events.iter().take(2) {
         out.push(format!(
@@ -255,5 +245,13 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("user:42"));
+    }
+
+    #[test]
+    fn a_percentile_under_a_microsecond_is_not_shown_as_zero() {
+        assert_eq!(us(0.0), "<1µs");
+        assert_eq!(us(0.4), "<1µs");
+        assert_eq!(us(1.0), "1.0µs");
+        assert_eq!(us(2_500.0), "2.5ms");
     }
 }

@@ -143,6 +143,13 @@ fn reread<K, V>(
     map.insert(id, new);
 }
 
+/// One table on one endpoint: its block counters and when they were read.
+#[derive(Debug, Default)]
+pub(crate) struct TableSeen {
+    blocks: CumulativeSet<2>,
+    at: Option<Timestamp>,
+}
+
 impl State {
     /// One endpoint's busiest tables into the heatmap's buffer rows: the
     /// blocks since its previous read of each table (a reset or a new
@@ -157,11 +164,13 @@ impl State {
         let epoch = u64::from(generation);
         let heatmap = &mut self.heatmap;
         let keys = tables.iter().map(|t| key_hash(&t.table));
-        reread(&mut self.pg_tables, id, keys, |i, c| {
+        reread(&mut self.pg_tables, id, keys, |i, seen| {
             let t = &tables[i];
-            let d = c.observe([t.blks_hit, t.blks_read], epoch);
+            let d = seen.blocks.observe([t.blks_hit, t.blks_read], epoch);
             let row = heatmap.row(RowKind::Table, Measure::Buffer, &t.table);
-            heatmap.record_delta(row, d, at);
+            // The blocks came over the time since the previous read, not
+            // at this one: spread, a steady load shows no false gaps.
+            heatmap.record_delta_over(row, d, seen.at.replace(at), at);
         });
     }
 
@@ -191,9 +200,9 @@ impl State {
             .collect();
         let heatmap = &mut self.heatmap;
         self.pg_statements
-            .read(id, generation, &st.rows, &names, at, |i, d| {
+            .read(id, generation, &st.rows, &names, at, |i, d, since| {
                 let row = heatmap.row(RowKind::Fingerprint, Measure::Buffer, &names[i]);
-                heatmap.record_delta(row, d, at);
+                heatmap.record_delta_over(row, d, since, at);
             });
     }
 }
@@ -240,7 +249,8 @@ pub struct StatementBoard {
 
 impl StatementBoard {
     /// Endpoint `id`'s complete read (`names[i]` is `rows[i]`'s row): hands
-    /// `blocks` each statement's block delta, then recombines the rates.
+    /// `blocks` each statement's block delta and the time of its previous
+    /// read, then recombines the rates.
     fn read(
         &mut self,
         id: SourceId,
@@ -248,7 +258,7 @@ impl StatementBoard {
         rows: &[StatementCounters],
         names: &[String],
         at: Timestamp,
-        mut blocks: impl FnMut(usize, SetDelta<2>),
+        mut blocks: impl FnMut(usize, SetDelta<2>, Option<Timestamp>),
     ) {
         let epoch = u64::from(generation);
         reread(
@@ -257,7 +267,8 @@ impl StatementBoard {
             rows.iter().map(|s| s.queryid),
             |i, e| {
                 let s = &rows[i];
-                blocks(i, e.blocks.observe([s.blks_hit, s.blks_read], epoch));
+                let since = e.last.map(|l| l.4);
+                blocks(i, e.blocks.observe([s.blks_hit, s.blks_read], epoch), since);
                 if let Some(n) = names.get(i) {
                     e.name.clone_from(n);
                 }
@@ -437,6 +448,7 @@ mod tests {
     fn the_database_size_is_measured_against_the_configured_capacity() {
         let session = SessionInfo {
             pg_capacity: Some(1 << 30),
+            event_stream: None,
             ..SessionInfo::default()
         };
         let mut st = State::new(session, 1000);

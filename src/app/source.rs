@@ -13,9 +13,6 @@ use crate::sample::{
     SourceStatus,
 };
 
-/// Prefixes counted per node for expired-key notifications.
-pub const PREFIXES_KEPT: usize = 500;
-
 /// Slow-log entries kept per node.
 pub const SLOWLOG_KEPT: usize = 50;
 /// `COMMANDLOG` large entries kept per log.
@@ -23,9 +20,6 @@ pub const LARGE_KEPT: usize = 20;
 
 /// Commands whose cumulative stats are kept per node.
 pub const MAX_COMMANDS: usize = crate::sources::redis::info::MAX_COMMANDS;
-
-/// Longest prefix-row name counted for expired keys, in bytes.
-const PREFIX_BYTES: usize = 128;
 
 /// Readings a figure may miss before it is stale: a source silent for
 /// this many refresh intervals (and at least [`STALE_MIN_MS`]) shows `–`.
@@ -158,14 +152,10 @@ pub struct SourceState {
     pub slot_stats: Option<(SlotStats, Timestamp)>,
     /// Redis: `LATENCY LATEST` as last read.
     pub latency_events: Vec<LatencyEvent>,
-    /// Redis: keys reported expired (`--expiry-events`) per prefix row
-    /// (`user:*`, or `(none)` for keys without the delimiter), since start.
-    pub expired_by_prefix: FxHashMap<String, u64>,
-    /// Redis: expired keys not counted in a prefix row (their row was
-    /// dropped past [`PREFIXES_KEPT`], or the listener named too many).
-    pub expired_dropped: u64,
-    /// Redis: why expired-key notifications are not arriving, if known.
-    pub expiry_note: Option<String>,
+    /// Redis: keyspace notifications (`--key-events`): exact misses per
+    /// key and per prefix row, expiries and evictions per row, and what
+    /// the server publishes.
+    pub key_events: Option<crate::engines::keyevents::KeyEventBoard>,
     /// Access-event stream: entries read, malformed, lag.
     pub stream: Option<crate::sample::StreamStats>,
     /// Buffer-cache hits and reads in the last interval (Postgres only).
@@ -224,9 +214,7 @@ impl SourceState {
             large_requests: VecDeque::new(),
             large_replies: VecDeque::new(),
             slot_stats: None,
-            expired_by_prefix: FxHashMap::default(),
-            expired_dropped: 0,
-            expiry_note: None,
+            key_events: None,
             latency_events: Vec::new(),
             stream: None,
             buffer: (0, 0),
@@ -270,7 +258,7 @@ impl SourceState {
     }
 
     /// What parts of this source fail while it is connected (the key
-    /// sampler, expired-key notifications, a privilege the role lacks), in
+    /// sampler, keyspace notifications, a privilege the role lacks), in
     /// the server's words where it gave any; the most telling first.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -280,8 +268,8 @@ impl SourceState {
         if let Some(p) = &self.pg_privilege_note {
             out.push(p.clone());
         }
-        if let Some(n) = &self.expiry_note {
-            out.push(format!("expired-key notifications: {n}"));
+        if let Some(n) = self.key_events.as_ref().and_then(|k| k.note.as_ref()) {
+            out.push(format!("keyspace notifications: {n}"));
         }
         out
     }
@@ -327,34 +315,6 @@ impl SourceState {
         self.top_commands = rates;
     }
 
-    /// Count expired keys by prefix row as the sampler groups them by
-    /// `delim` (at most [`PREFIXES_KEPT`] rows).
-    pub(crate) fn add_expired(&mut self, e: &crate::sample::ExpiredKeys, delim: &str) {
-        if e.note.is_some() || !e.keys.is_empty() {
-            self.expiry_note.clone_from(&e.note);
-        }
-        self.expired_dropped = self.expired_dropped.saturating_add(e.dropped);
-        for k in &e.keys {
-            let row = crate::engines::keyspace::key_row(k, delim);
-            let row = crate::engines::bounded::name(&row, PREFIX_BYTES);
-            if let Some(n) = self.expired_by_prefix.get_mut(&*row) {
-                *n += 1;
-            } else {
-                self.expired_by_prefix.insert(row.into_owned(), 1);
-            }
-        }
-        // Past the cap the rows with the fewest expiries go (their keys
-        // are counted as dropped).
-        if self.expired_by_prefix.len() > PREFIXES_KEPT {
-            let before: u64 = self.expired_by_prefix.values().sum();
-            crate::engines::bounded::trim(&mut self.expired_by_prefix, PREFIXES_KEPT, |_, &n| {
-                Some(n)
-            });
-            let after: u64 = self.expired_by_prefix.values().sum();
-            self.expired_dropped = self.expired_dropped.saturating_add(before - after);
-        }
-    }
-
     /// Keep new `COMMANDLOG` large entries (already newer than the last
     /// seen), the newest [`LARGE_KEPT`] of each log.
     pub(crate) fn add_large(&mut self, log: &CommandLog) {
@@ -381,35 +341,9 @@ impl SourceState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::ExpiredKeys;
 
     fn node() -> SourceState {
         SourceState::new(SourceId(1), "cache-1:6379".into(), SourceKind::Redis)
-    }
-
-    #[test]
-    fn a_million_distinct_expired_prefixes_keep_the_busiest_rows() {
-        let mut s = node();
-        for chunk in 0..100 {
-            let mut keys: Vec<String> = (0..10_000)
-                .map(|i| format!("p{}:k", chunk * 10_000 + i))
-                .collect();
-            keys.extend((0..50).map(|i| format!("busy:{i}")));
-            let e = ExpiredKeys {
-                keys,
-                dropped: 3,
-                note: None,
-            };
-            s.add_expired(&e, ":");
-            assert!(s.expired_by_prefix.len() <= PREFIXES_KEPT);
-        }
-        assert_eq!(s.expired_by_prefix.get("busy:*"), Some(&5_000));
-        let kept: u64 = s.expired_by_prefix.values().sum();
-        assert_eq!(
-            kept + s.expired_dropped,
-            100 * 10_050 + 300,
-            "every key counted"
-        );
     }
 
     #[test]

@@ -10,14 +10,14 @@ use super::derive::Derived;
 use super::keyspace::KeyspaceBoard;
 pub use super::source::SourceState;
 use super::ui_state::UiState;
+use crate::action::Pane;
 use crate::engines::Timestamp;
 use crate::engines::clients::{ClientsConfig, ClientsEngine};
-use crate::engines::counters::{CumulativeSet, SetDelta};
+use crate::engines::counters::SetDelta;
 use crate::engines::heatmap::{Heatmap, HeatmapConfig};
-use crate::engines::intern::key_hash;
 use crate::engines::optimizer::{BackendKind, Measurement, Optimizer, OptimizerConfig};
 use crate::engines::pool::{BackendConfig, Pool, PoolConfig};
-use crate::engines::warming::{JobBoard, TtlState, WarmingConfig, WarmingEngine};
+use crate::engines::warming::{JobBoard, WarmingConfig, WarmingEngine};
 use crate::sample::{Body, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
 
 /// Health checks per sparkline point.
@@ -70,6 +70,12 @@ pub struct SessionInfo {
     /// Disk the Postgres databases may use (`--pg-capacity`): the size is
     /// shown against it, and the pool model counts it as capacity.
     pub pg_capacity: Option<u64>,
+    /// Listening to keyspace notifications (`--key-events`).
+    pub key_events: bool,
+    /// The access-event stream this console reads (`--events`): its key
+    /// is left out of the key sampler's batches (heliostat's input, not
+    /// the application's data).
+    pub event_stream: Option<String>,
 }
 
 impl Default for SessionInfo {
@@ -84,6 +90,8 @@ impl Default for SessionInfo {
             key_delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             read_only_reason: None,
             pg_capacity: None,
+            key_events: false,
+            event_stream: None,
         }
     }
 }
@@ -127,7 +135,7 @@ pub struct State {
     pub pg_statements: super::pg::StatementBoard,
     /// Per endpoint, per table: its block counters' baseline (rows are
     /// shared by endpoints, counters are not).
-    pub(crate) pg_tables: super::pg::PerEndpoint<u64, CumulativeSet<2>>,
+    pub(crate) pg_tables: super::pg::PerEndpoint<u64, super::pg::TableSeen>,
     /// Live warming: rules, the dialog's dry run, the strategies' rounds.
     pub warm: super::warm::WarmBoard,
     /// The client-statistics sink's state and the totals it read back.
@@ -213,7 +221,7 @@ impl State {
         if let Some(src) = self.source_mut(s.source).filter(|_| {
             !matches!(
                 s.body,
-                Body::Keyspace(_) | Body::Expired(_) | Body::SamplerStatus(_)
+                Body::Keyspace(_) | Body::KeyEvents(_) | Body::SamplerStatus(_)
             )
         }) {
             src.generation = s.generation;
@@ -252,19 +260,7 @@ impl State {
                     src.add_slow(e);
                 }
             }
-            Body::Expired(e) => {
-                let delim = self.session.key_delimiter.clone();
-                if let Some(src) = self.source_mut(s.source) {
-                    src.add_expired(e, &delim);
-                }
-                // A hot key that expired is missing now: a warming candidate.
-                for k in &e.keys {
-                    let h = key_hash(k);
-                    if self.warming.tracker().is_tracked(h) {
-                        self.warming.observe_ttl(h, k, TtlState::Missing, at);
-                    }
-                }
-            }
+            Body::KeyEvents(e) => self.key_events(s.source, e, at),
             Body::CommandLog(log) => {
                 if let Some(src) = self.source_mut(s.source) {
                     src.add_large(log);
@@ -280,7 +276,10 @@ impl State {
                     src.latency_events.clone_from(e);
                 }
             }
-            Body::Keyspace(k) => self.keyspace_sample(s.source, k, at),
+            Body::Keyspace(k) => {
+                let k = self.without_own_stream(s.source, k);
+                self.keyspace_sample(s.source, &k, at);
+            }
             Body::WarmProgress(p) => self.warm_progress(p, at),
             Body::Statements(st) => self.statements(s.source, s.generation, st, at),
             Body::Sink(r) => self.sink_report(r, at),
@@ -539,7 +538,19 @@ impl State {
         self.close_tick(now);
         if !self.ui.paused {
             self.optimizer.refresh();
+            // The Warming selection stays on its key as the queue reorders.
+            let w = Pane::Warming.index();
+            let picked = self
+                .derived
+                .candidates
+                .get(self.ui.selected[w])
+                .map(|c| c.key_hash);
             self.derived = Derived::compute(self, now);
+            if let Some(i) =
+                picked.and_then(|h| self.derived.candidates.iter().position(|c| c.key_hash == h))
+            {
+                self.ui.selected[w] = i;
+            }
         }
     }
 

@@ -80,8 +80,9 @@ pub struct UiState {
     pub help: bool,
     /// First help line shown (the overlay scrolls when it does not fit).
     pub help_scroll: usize,
-    /// Heatmap: columns scrolled back from the newest (Left / Right).
-    pub heat_offset: usize,
+    /// Heatmap: the time the newest column shows when scrolled back
+    /// (Left / Right move it a column, zoom keeps it); `None` follows now.
+    pub heat_end: Option<Timestamp>,
     /// Rows a PageUp / PageDown moves (set from the terminal height).
     pub page: usize,
     /// Open confirm dialog.

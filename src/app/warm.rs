@@ -117,7 +117,10 @@ impl State {
             .clone()
             .unwrap_or_else(|| "writes are off in this context".to_string());
         self.ui.set_status(
-            format!("read-only: warming writes to Redis and {why}"),
+            format!(
+                "read-only: warming writes to Redis; {}",
+                why.strip_prefix("read-only: ").unwrap_or(&why)
+            ),
             true,
             now,
         );

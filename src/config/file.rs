@@ -118,6 +118,7 @@ struct RawContext {
     allow_writes: Option<bool>,
     auto_warm: Option<bool>,
     redact_keys: Option<bool>,
+    key_events: Option<bool>,
     pg_capacity: Option<String>,
     sampler: Option<RawSampler>,
 }
@@ -185,6 +186,8 @@ pub struct ContextConfig {
     pub auto_warm: Option<bool>,
     /// Show key names only up to their prefix.
     pub redact_keys: Option<bool>,
+    /// Listen to keyspace notifications (misses, expiries, evictions).
+    pub key_events: Option<bool>,
     /// Disk the Postgres databases may use, in bytes.
     pub pg_capacity: Option<u64>,
     /// `[contexts.NAME.sampler]`: the key sampler's settings here.
@@ -204,6 +207,7 @@ impl fmt::Debug for ContextConfig {
             .field("allow_writes", &self.allow_writes)
             .field("auto_warm", &self.auto_warm)
             .field("redact_keys", &self.redact_keys)
+            .field("key_events", &self.key_events)
             .finish()
     }
 }
@@ -533,6 +537,7 @@ fn validate_context(
         allow_writes: raw.allow_writes,
         auto_warm: raw.auto_warm,
         redact_keys: raw.redact_keys,
+        key_events: raw.key_events,
         pg_capacity,
         sampler,
     })

@@ -197,8 +197,9 @@ pub struct Settings {
     pub read_only_reason: Option<String>,
     /// Show key names only up to their prefix.
     pub redact_keys: bool,
-    /// Listen to expired-key notifications (`--expiry-events`).
-    pub expiry_events: bool,
+    /// Listen to keyspace notifications: misses, expiries, evictions
+    /// (`--key-events`, alias `--expiry-events`; `key_events` per context).
+    pub key_events: bool,
     /// Demo seed.
     pub seed: u64,
     /// Log file, if logging is wanted.
@@ -483,7 +484,7 @@ pub fn resolve_with(
         read_only: cli.read_only,
         read_only_reason,
         redact_keys,
-        expiry_events: cli.expiry_events,
+        key_events: cli.key_events || ctx.and_then(|c| c.key_events).unwrap_or(false),
         seed: cli.seed.unwrap_or(DEFAULT_SEED),
         log_file,
         keymap: file.map(|f| f.keymap.clone()).unwrap_or_default(),

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod counters;
 pub mod heatmap;
 pub mod intern;
+pub mod keyevents;
 pub mod keyspace;
 pub mod optimizer;
 pub mod pool;

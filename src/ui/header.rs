@@ -8,7 +8,7 @@ use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::widgets::{pct, ratio_sparkline, si, si_or_dash};
+use super::widgets::{head, pct, ratio_sparkline, si, si_or_dash, text_width};
 use crate::app::state::State;
 use crate::sample::{SourceKind, SourceStatus};
 use crate::theme::Theme;
@@ -77,14 +77,12 @@ fn sources_line<'a>(state: &'a State, theme: &Theme, room: usize) -> Line<'a> {
     line
 }
 
-/// `text` in at most `n` characters (the Backends detail has it whole).
+/// `text` in at most `n` cells (the Backends detail has it whole).
 fn clipped(text: &str, n: usize) -> String {
-    if text.chars().count() <= n {
+    if text_width(text) <= n {
         return text.to_string();
     }
-    let mut s: String = text.chars().take(n.saturating_sub(1)).collect();
-    s.push('…');
-    s
+    format!("{}…", head(text, n.saturating_sub(1)))
 }
 
 fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize, reason_w: usize) -> Line<'a> {
@@ -159,7 +157,8 @@ fn sources_spans<'a>(state: &'a State, theme: &Theme, name_w: usize, reason_w: u
         spans.push(Span::styled(dot, color));
         // A source in trouble always keeps its name: the note needs it.
         let w = if note.is_empty() { name_w } else { usize::MAX };
-        let name: String = s.name.chars().take(w).collect();
+        // Cut by display cells: a wide name must not push the clock off.
+        let name = head(&s.name, w);
         let sep = if w == 0 { "" } else { " " };
         spans.push(Span::styled(format!("{name}{note}{sep}"), theme.text));
     }
@@ -260,4 +259,19 @@ fn stats_line(state: &State, theme: &Theme, width: u16) -> Line<'static> {
         })
         .collect();
     Line::from(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clipped_note_counts_display_cells_not_characters() {
+        // Each of these takes two cells: six characters are twelve cells.
+        assert_eq!(clipped("数据库节点一", 12), "数据库节点一");
+        let cut = clipped("数据库节点一", 7);
+        assert!(text_width(&cut) <= 7, "{cut}");
+        assert!(cut.ends_with('…'), "{cut}");
+        assert_eq!(clipped("plain", 3), "pl…");
+    }
 }

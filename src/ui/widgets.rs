@@ -150,7 +150,7 @@ pub fn text_width(s: &str) -> usize {
 }
 
 /// The longest start of `s` that takes at most `width` cells.
-fn head(s: &str, width: usize) -> &str {
+pub fn head(s: &str, width: usize) -> &str {
     let mut used = 0;
     for (i, g) in s.grapheme_indices(true) {
         used += cells_of(g);

@@ -562,3 +562,16 @@ fn debug_output_redacts_passwords() {
 mod env;
 
 mod located;
+
+#[test]
+fn key_events_per_context_and_the_old_flag_still_works() {
+    let src = "[contexts.prod]\nredis = \"redis://cache:6379\"\nkey_events = true\n[contexts.plain]\nredis = \"redis://cache:6379\"\n";
+    let on = |args: &[&str]| settle(args, &[], Some(src)).unwrap().key_events;
+    assert!(on(&["--context", "prod"]));
+    assert!(!on(&["--context", "plain"]));
+    assert!(on(&["--context", "plain", "--key-events"]));
+    assert!(
+        on(&["--context", "plain", "--expiry-events"]),
+        "the old name is an alias"
+    );
+}

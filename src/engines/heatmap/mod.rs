@@ -6,15 +6,18 @@
 //! coarser roll-up). Views are computed on demand (once per data tick), never
 //! per row or per frame.
 
+mod axis;
 mod buckets;
 mod evict;
 pub mod fingerprint;
 mod fingerprinter;
+mod spread;
 mod view;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+pub use axis::{scroll_back, scroll_forward};
 pub use buckets::{Cell, Level};
 pub use fingerprint::{Fingerprint, Fingerprinter, QueryId};
 pub use view::{
@@ -158,6 +161,9 @@ struct Row {
     /// When it was made (the latest `advance`), ms: a row not used yet
     /// counts as used then, so a row just made is not the first to go.
     made: i64,
+    /// Fed by counters read now and then: the latest read. What happened
+    /// after it is not known yet (not "nothing").
+    through: Option<Timestamp>,
 }
 
 /// A row id as stored for later use, with the row's generation.
@@ -260,6 +266,7 @@ impl Heatmap {
             generation: 0,
             live: true,
             made: self.horizon.map_or(i64::MIN, Timestamp::as_millis),
+            through: None,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -576,3 +583,5 @@ fn add_to(levels: &mut [Level; 2], rows: &mut [Row], row: RowId, cell: &Cell, at
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod time_tests;

@@ -271,7 +271,7 @@ fn a_million_distinct_tables_and_queries_stay_under_the_caps() {
     // fingerprints and the open buckets on top.
     let bytes = h.approx_bytes();
     assert!(bytes < 8 << 20, "{bytes}");
-    let v = h.view_rows(t(600_000), 10, 240);
+    let v = h.view_rows(t(600_000), t(600_000), 10, 240);
     assert!(v.rows.len() <= 1_000);
     assert!(v.rows.iter().any(|r| r.name == "table_499999"));
     let fp = "SELECT * FROM q_499999 WHERE id = ?";
@@ -288,7 +288,7 @@ fn only_the_rows_drawn_get_cells() {
         let r = h.row(RowKind::Table, Measure::Cache, &format!("t{i}"));
         h.record(r, i + 1, 0, 0, t(0));
     }
-    let mut v = h.view_rows(t(5), 10, 240);
+    let mut v = h.view_rows(t(5), t(5), 10, 240);
     assert!(v.rows.iter().all(|r| r.cells.is_empty()));
     h.fill_cells(&mut v, 10);
     assert_eq!((v.rows.len(), v.more_rows), (10, 1_990));

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Cell, Heatmap, Measure, RowId, RowKind, RowTotals};
+use super::{Cell, Heatmap, Level, Measure, RowId, RowKind, RowTotals};
 use crate::engines::{Timestamp, cmp_f64, ratio};
 
 /// Temperature classification (seed: by quartiles of accesses).
@@ -77,6 +77,9 @@ pub struct RowView {
     pub temperature: Temperature,
     /// All-time figures.
     pub totals: RowTotals,
+    /// For rows fed by counters read now and then (Postgres statistics):
+    /// the latest read. Time after it is not known yet, not idle.
+    pub through: Option<Timestamp>,
 }
 
 /// A query fingerprint ranked by the time the cache saved it.
@@ -99,10 +102,17 @@ pub struct TopFingerprint {
 pub struct HeatmapView {
     /// Column width in seconds.
     pub resolution_s: u32,
+    /// The width asked for: wider `resolution_s` means the time shown is
+    /// only kept in wider buckets (older than the base level's hour).
+    pub asked_s: u32,
     /// Start of the oldest column.
     pub start: Timestamp,
     /// Number of columns.
     pub columns: usize,
+    /// Milliseconds of the newest column that had passed when the view
+    /// was made: less than a column while that bucket is still filling
+    /// (drawn, marked partial, its rate over the time it covers).
+    pub last_ms: i64,
     /// Rows, by window accesses (descending), then name.
     pub rows: Vec<RowView>,
     /// Quartiles per row kind.
@@ -118,6 +128,75 @@ pub struct HeatmapView {
     /// Where the columns come from, for [`Heatmap::fill_cells`].
     #[serde(skip)]
     span: Span,
+}
+
+impl HeatmapView {
+    /// Whether the newest column is a bucket still filling.
+    pub fn is_partial(&self) -> bool {
+        self.last_ms < i64::from(self.resolution_s).saturating_mul(1000)
+    }
+
+    /// Start of column `col`.
+    pub fn column_start(&self, col: usize) -> Timestamp {
+        let res_ms = i64::from(self.resolution_s).saturating_mul(1000);
+        self.start.add_millis(res_ms.saturating_mul(col as i64))
+    }
+
+    /// Where the view ends: the end of its newest column, or the time that
+    /// column has reached while it is still filling.
+    pub fn end(&self) -> Timestamp {
+        self.column_start(self.columns.saturating_sub(1))
+            .add_millis(self.last_ms)
+    }
+
+    /// Seconds column `col` covers: a whole column, or what has passed of
+    /// the newest while it fills (at least a second, so a bucket a few
+    /// milliseconds old does not read as a burst).
+    pub fn column_secs(&self, col: usize) -> f64 {
+        let whole = f64::from(self.resolution_s.max(1));
+        if col + 1 == self.columns && self.is_partial() {
+            (self.last_ms as f64 / 1000.0).clamp(1.0, whole)
+        } else {
+            whole
+        }
+    }
+
+    /// Accesses per second of `cell` in column `col`.
+    pub fn rate(&self, col: usize, cell: &Cell) -> f64 {
+        f64::from(cell.accesses) / self.column_secs(col)
+    }
+
+    /// Milliseconds of column `col` known for `row`: all that has passed
+    /// of it, or for a row read now and then, up to its latest read (0:
+    /// the column is after it, not read yet).
+    pub fn known_ms(&self, row: &RowView, col: usize) -> i64 {
+        let start = self.column_start(col);
+        let whole = i64::from(self.resolution_s).saturating_mul(1000);
+        let passed = if col + 1 == self.columns {
+            self.last_ms
+        } else {
+            whole
+        };
+        match row.through {
+            Some(t) => t
+                .as_millis()
+                .saturating_sub(start.as_millis())
+                .clamp(0, passed),
+            None => passed,
+        }
+    }
+
+    /// Accesses per second of `row`'s cell in column `col`, over the part
+    /// of the column known for it (at least a second); `None` when none
+    /// of it is known yet.
+    pub fn row_rate(&self, row: &RowView, col: usize) -> Option<f64> {
+        let known = self.known_ms(row, col);
+        let cell = row.cells.get(col)?;
+        if row.through.is_some() && known == 0 && cell.accesses == 0 {
+            return None;
+        }
+        Some(f64::from(cell.accesses) / (known as f64 / 1000.0).max(1.0))
+    }
 }
 
 /// Recommendations a view keeps (the most urgent).
@@ -144,35 +223,70 @@ impl Heatmap {
     }
 
     /// The grid for `columns` columns of `resolution_s` seconds ending at
-    /// `now`, with every row's cells.
+    /// `now` (its bucket, still filling, included), with every row's cells.
     pub fn view(&self, now: Timestamp, resolution_s: u32, columns: usize) -> HeatmapView {
-        let mut v = self.view_rows(now, resolution_s, columns);
+        let mut v = self.view_rows(now, now, resolution_s, columns);
         self.fill_cells(&mut v, usize::MAX);
         v
     }
 
-    /// The level, bucket range and buckets per column of a view.
-    fn span(&self, now: Timestamp, resolution_s: u32, columns: usize) -> (Span, i64, i64) {
+    /// The level, bucket range and buckets per column of a view whose
+    /// newest column holds `end`, and that column's width and start (ms).
+    ///
+    /// The finest level whose width divides the request and that still
+    /// holds the whole span; else the dividing level holding most of it;
+    /// else (the time is older than every dividing level keeps) the finest
+    /// level holding any of it, at its own width; else the coarsest.
+    fn span(&self, end: Timestamp, resolution_s: u32, columns: usize) -> (Span, i64, i64) {
         let want = i64::from(resolution_s.max(1));
-        let span = want.saturating_mul(columns as i64);
-        // Finest level whose width divides the request and that still holds
-        // the whole span; otherwise the finest that divides; else the coarsest.
-        let pick = self
-            .levels
-            .iter()
-            .position(|l| want % l.res_secs() == 0 && l.res_secs() * l.retention() >= span)
-            .or_else(|| self.levels.iter().position(|l| want % l.res_secs() == 0))
-            .unwrap_or(self.levels.len() - 1);
-        let level = &self.levels[pick];
-        let res = if want % level.res_secs() == 0 {
-            want
-        } else {
-            level.res_secs()
+        let cols = columns as i64;
+        let geometry = |l: &Level| {
+            let res = if want % l.res_secs() == 0 {
+                want
+            } else {
+                l.res_secs().max(want)
+            };
+            let per = (res / l.res_secs()).max(1);
+            let res = per * l.res_secs();
+            let res_ms = res.saturating_mul(1000);
+            let end_col = end.as_millis().div_euclid(res_ms).saturating_add(1);
+            let from_col = end_col.saturating_sub(cols);
+            (res, per, from_col, end_col)
         };
-        let per = res / level.res_secs();
-        let res_ms = res.saturating_mul(1000);
-        let end_col = now.as_millis().div_euclid(res_ms).saturating_add(1);
-        let from_col = end_col.saturating_sub(columns as i64);
+        // Buckets of from..to the level still holds (all, before any data).
+        let held = |l: &Level, from: i64, to: i64| match l.open_index() {
+            None => to - from,
+            Some(open) => {
+                let oldest = open.saturating_sub(l.retention()).saturating_add(1);
+                (to - from.max(oldest)).clamp(0, to - from)
+            }
+        };
+        let cover = |i: usize| {
+            let l = &self.levels[i];
+            let (_, per, from_col, end_col) = geometry(l);
+            let (from, to) = (from_col.saturating_mul(per), end_col.saturating_mul(per));
+            (held(l, from, to), to - from)
+        };
+        let n = self.levels.len();
+        let divides = |i: usize| want % self.levels[i].res_secs() == 0;
+        let pick = (0..n)
+            .find(|&i| divides(i) && cover(i).0 == cover(i).1)
+            .or_else(|| {
+                // Most of the span held (as a share), the finer on a tie.
+                (0..n)
+                    .filter(|&i| divides(i) && cover(i).0 > 0)
+                    .max_by(|&x, &y| {
+                        let (hx, tx) = cover(x);
+                        let (hy, ty) = cover(y);
+                        (i128::from(hx) * i128::from(ty))
+                            .cmp(&(i128::from(hy) * i128::from(tx)))
+                            .then(y.cmp(&x))
+                    })
+            })
+            .or_else(|| (0..n).find(|&i| cover(i).0 > 0))
+            .unwrap_or(n - 1);
+        let level = &self.levels[pick];
+        let (res, per, from_col, end_col) = geometry(level);
         let (from, to) = (from_col.saturating_mul(per), end_col.saturating_mul(per));
         let s = Span {
             level: pick,
@@ -180,16 +294,27 @@ impl Heatmap {
             to,
             per,
         };
-        (s, res, from_col.saturating_mul(res_ms))
+        (s, res, from_col.saturating_mul(res.saturating_mul(1000)))
     }
 
     /// The grid's rows with their window sums, temperatures and all-time
     /// figures but no cells yet (the per-measure totals have theirs): what
     /// filtering and sorting need, at a few dozen bytes per row. Give the
     /// rows to be shown their cells with [`Heatmap::fill_cells`].
-    pub fn view_rows(&self, now: Timestamp, resolution_s: u32, columns: usize) -> HeatmapView {
+    ///
+    /// The newest column holds `end` (`now` for a live view, earlier when
+    /// scrolled back); the bucket still filling at `now` is counted, and
+    /// [`HeatmapView::last_ms`] says how much of it has passed.
+    pub fn view_rows(
+        &self,
+        end: Timestamp,
+        now: Timestamp,
+        resolution_s: u32,
+        columns: usize,
+    ) -> HeatmapView {
         let columns = columns.clamp(1, 4096);
-        let (sp, res, start) = self.span(now, resolution_s, columns);
+        let end = end.min(now);
+        let (sp, res, start) = self.span(end, resolution_s, columns);
         let n = self.rows.len();
         let mut windows = vec![Cell::default(); n];
         let mut totals_cells: Vec<(usize, Vec<Cell>)> = Vec::new();
@@ -233,14 +358,26 @@ impl Heatmap {
                 hit_ratio,
                 temperature: Temperature::Frozen,
                 totals: r.totals,
+                through: r.through,
             });
         }
         let totals = totals_cells
             .into_iter()
             .map(|(i, cells)| (self.rows[i].measure, cells))
             .collect();
-        let span_s = i64::from(resolution_s.max(1)).saturating_mul(columns as i64);
-        let quartiles = self.classify(&mut rows, now, span_s);
+        // How much of the newest column has passed: data up to the latest
+        // of `now` and the time axis (a held screen asks about an earlier
+        // `now` than the buckets have reached).
+        let res_ms = res.saturating_mul(1000);
+        let last_start = start.saturating_add(res_ms.saturating_mul(columns as i64 - 1));
+        let reached = self.horizon.map_or(now, |h| h.max(now));
+        let last_ms = reached
+            .as_millis()
+            .saturating_sub(last_start)
+            .clamp(0, res_ms);
+        let window_end = Timestamp(last_start.saturating_add(last_ms));
+        let span_s = window_end.millis_since(Timestamp(start)) / 1000;
+        let quartiles = self.classify(&mut rows, window_end, span_s as i64);
         rows.sort_by(|a, b| {
             b.window
                 .accesses
@@ -251,8 +388,10 @@ impl Heatmap {
         let top_fingerprints = top_fingerprints(&rows, 10);
         HeatmapView {
             resolution_s: u32::try_from(res).unwrap_or(u32::MAX),
+            asked_s: resolution_s.max(1),
             start: Timestamp(start),
             columns,
+            last_ms,
             rows,
             quartiles,
             totals,

@@ -13,20 +13,23 @@
 
 pub mod backoff;
 pub mod batch;
+pub mod candidate;
 pub mod config;
 pub mod estimate;
 pub mod eta;
 pub mod jobs;
+mod observe;
 pub mod planner;
 pub mod tally;
 pub mod tracker;
 
 pub use backoff::{KeyBackoff, RoundBackoff};
 pub use batch::{Batch, plan_batches};
+pub use candidate::{Candidate, CandidateReason, Signal, TtlState};
 pub use config::{WarmingConfig, WarmingStrategy};
 pub use estimate::{ErrorBound, KeyEstimate};
 pub use eta::RateWindow;
 pub use jobs::{JobBoard, JobError, JobId, JobProgress, JobState, WarmJob};
-pub use planner::{Candidate, CandidateReason, TtlState, WarmingEngine};
+pub use planner::WarmingEngine;
 pub use tally::Tally;
 pub use tracker::AccessTracker;

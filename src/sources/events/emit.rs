@@ -34,6 +34,33 @@ pub async fn publish<C: ConnectionLike>(
     pipe.query_async(conn).await
 }
 
+/// Pipelines a second a paced publisher aims for: often enough that a
+/// rate reads as steady from one second to the next.
+pub const PIPELINES_PER_SEC: u64 = 20;
+
+/// Events per pipeline when publishing at `rate` events a second (0: as
+/// fast as the server takes them, `max` a pipeline): about a twentieth of
+/// the rate, at least one, at most `max`. A pipeline is sent at once, so
+/// pacing is only as fine as it: 600 events at 10/s go one by one, every
+/// 100 ms, never in one burst.
+pub fn pipeline_len(rate: u64, max: u64) -> u64 {
+    let max = max.max(1);
+    if rate == 0 {
+        max
+    } else {
+        (rate / PIPELINES_PER_SEC).clamp(1, max)
+    }
+}
+
+/// When, after the start, the events after the first `sent` may go at
+/// `rate` a second (0: now).
+pub fn due(sent: u64, rate: u64) -> std::time::Duration {
+    if rate == 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::from_secs_f64(sent as f64 / rate as f64)
+}
+
 /// A made-up but plausible workload for trying the reader (and measuring
 /// it): a few clients, tables with skewed key popularity, 80 % hits.
 #[derive(Debug, Clone)]
@@ -114,6 +141,19 @@ mod tests {
             let back = Event::parse(f.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())));
             assert_eq!(back.as_ref(), Ok(&e));
         }
+    }
+
+    #[test]
+    fn pipelines_follow_the_rate_below_a_thousand_a_second() {
+        assert_eq!(pipeline_len(10, 1000), 1);
+        assert_eq!(pipeline_len(1, 1000), 1);
+        assert_eq!(pipeline_len(100, 1000), 5);
+        assert_eq!(pipeline_len(20_000, 1000), 1000);
+        assert_eq!(pipeline_len(0, 1000), 1000);
+        assert_eq!(pipeline_len(0, 0), 1);
+        // 600 events at 10/s: the last pipeline goes after 59.9 s.
+        assert_eq!(due(599, 10), std::time::Duration::from_millis(59_900));
+        assert_eq!(due(5, 0), std::time::Duration::ZERO);
     }
 
     #[test]

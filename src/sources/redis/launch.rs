@@ -50,8 +50,8 @@ pub struct LaunchOptions {
     /// How often a cluster's topology is read again (also read at once,
     /// at most every `retry`, when a node's connection fails).
     pub topology: Duration,
-    /// Listen to expired-key notifications on every node.
-    pub expiry_events: bool,
+    /// Listen to keyspace notifications (misses, expiries, evictions) on every node.
+    pub key_events: bool,
     /// The key sampler each node gets (budget 0: none).
     pub sampler: super::sampler::SamplerConfig,
 }
@@ -64,7 +64,7 @@ impl Default for LaunchOptions {
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
             topology: Duration::from_secs(5),
-            expiry_events: false,
+            key_events: false,
             sampler: super::sampler::SamplerConfig::default(),
         }
     }
@@ -77,7 +77,7 @@ pub fn launch(url: &str, opts: &LaunchOptions, ids: &SourceIds, tx: mpsc::Sender
     cfg.poll = opts.poll.clone();
     cfg.timeout = opts.timeout;
     cfg.retry = opts.retry;
-    cfg.expiry_events = opts.expiry_events;
+    cfg.key_events = opts.key_events;
     cfg.sampler = opts.sampler.clone();
     let tcp = Endpoint::parse(url).is_ok_and(|ep| matches!(ep.target, Target::Tcp { .. }));
     if tcp {

@@ -16,8 +16,8 @@
 pub mod cluster;
 pub mod diag;
 pub mod endpoint;
-pub mod expiry;
 pub mod info;
+pub mod keyevents;
 pub mod launch;
 pub mod sampler;
 mod sentinel;
@@ -52,8 +52,8 @@ pub struct NodeConfig {
     pub timeout: Duration,
     /// Pause between reconnect attempts (recovery within 2 s needs ≤ 1 s).
     pub retry: Duration,
-    /// Listen to expired-key notifications (`--expiry-events`).
-    pub expiry_events: bool,
+    /// Listen to keyspace notifications (`--key-events`): misses, expiries, evictions.
+    pub key_events: bool,
     /// Display name; `None`: from the URL ([`display_name`]).
     pub name: Option<String>,
     /// Connect here instead of the URL's host and port, with the URL's
@@ -75,7 +75,7 @@ impl NodeConfig {
             poll: Pace::fixed(Duration::from_secs(1)),
             timeout: Duration::from_secs(1),
             retry: Duration::from_secs(1),
-            expiry_events: false,
+            key_events: false,
             name: None,
             addr: None,
             topology: None,
@@ -237,8 +237,8 @@ pub fn spawn_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) -> NodeTasks {
             tx.clone(),
         )));
     }
-    if cfg.expiry_events {
-        tasks.push(tokio::spawn(expiry::run_expiry(
+    if cfg.key_events {
+        tasks.push(tokio::spawn(keyevents::run_key_events(
             cfg.clone(),
             Arc::clone(&own),
             tx.clone(),

@@ -259,6 +259,11 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             spans.push(Span::styled(" · last resort", theme.warn));
         }
         foot.push(Line::from(spans));
+    } else {
+        foot.push(Line::from(Span::styled(
+            " preview: select a key in Warming to see where the model routes it",
+            theme.dim,
+        )));
     }
     frame.render_widget(Paragraph::new(clip(foot, footer.width)), footer);
 }

@@ -8,9 +8,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::heat_grid::{self, PARTIAL_MARK, Scale};
 use crate::action::Pane;
 use crate::app::state::State;
-use crate::engines::heatmap::{Cell, Measure, RowKind, RowView, Temperature};
+use crate::engines::heatmap::{Measure, RowKind, RowView, Temperature};
 use crate::theme::Theme;
 use crate::ui::widgets::{
     clip, duration, empty_text, fit, open_pane, pane_block, pct, row_style, si, visible,
@@ -34,22 +35,6 @@ fn kind_tag(r: &RowView) -> &'static str {
         (RowKind::Prefix, _) => "keys ",
         (_, Measure::Buffer) => "db   ",
         _ => "cache",
-    }
-}
-
-/// One grid cell: a block whose colour grows with accesses (log scale).
-fn cell_span(c: &Cell, max: u32, theme: &Theme) -> Span<'static> {
-    if c.gap {
-        return Span::styled("╳", theme.dim);
-    }
-    if c.accesses == 0 {
-        return Span::styled("·", theme.dim);
-    }
-    let f = (f64::from(c.accesses).ln_1p() / f64::from(max.max(1)).ln_1p()).clamp(0.0, 1.0);
-    match theme.heat_color(f) {
-        Some(color) => Span::styled("█", Style::new().fg(color)),
-        // No colour (mono, NO_COLOR): intensity by glyph density instead.
-        None => Span::styled(Theme::heat_glyph(f), theme.text),
     }
 }
 
@@ -84,9 +69,31 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     } else {
         String::new()
     };
+    // Wider columns than the zoom asks for: that time is only kept coarser.
+    let coarse = if view.resolution_s > view.asked_s {
+        format!(
+            " (kept at {})",
+            heat_grid::short_secs(i64::from(view.resolution_s))
+        )
+    } else {
+        String::new()
+    };
+    // The event stream's own key met by the sampler is no key row.
+    let stream = state
+        .session
+        .event_stream
+        .as_deref()
+        .filter(|_| !state.keyspace.own_stream.seen_on.is_empty())
+        .map(|s| {
+            format!(
+                " · {} (event stream) left out",
+                crate::text::escape_controls(s)
+            )
+        })
+        .unwrap_or_default();
     let extra = format!(
-        " {}s/col · sort {} · {} rows{drawn}{dropped} ",
-        view.resolution_s,
+        " {}/col{coarse} · sort {} · {} rows{drawn}{dropped}{stream} ",
+        heat_grid::short_secs(i64::from(view.asked_s)),
         state.ui.sort_label(Pane::Heatmap),
         view.rows.len() + view.more_rows
     );
@@ -101,8 +108,13 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         theme,
     );
     let detail_h = if inner.height >= 16 { 6 } else { 0 };
-    let [grid_area, detail_area] =
-        Layout::vertical([Constraint::Min(2), Constraint::Length(detail_h)]).areas(inner);
+    let legend_h = u16::from(inner.height >= 6);
+    let [grid_area, legend_area, detail_area] = Layout::vertical([
+        Constraint::Min(2),
+        Constraint::Length(legend_h),
+        Constraint::Length(detail_h),
+    ])
+    .areas(inner);
 
     // name | tag | grid… | cache | buffer | temp
     let fixed = NAME_W + 7 + 1 + 7 + 7 + 7;
@@ -110,35 +122,42 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         .saturating_sub(fixed)
         .min(view.columns);
     let first_col = view.columns - cols;
-    let max = state.derived.heat_max;
+    let body_h = grid_area.height.saturating_sub(1) as usize;
+    let (selected, rows) = visible(&view.rows, state.ui.selected(Pane::Heatmap), body_h);
+    let rows: Vec<(usize, &RowView)> = rows.collect();
+    let shown: Vec<&RowView> = rows.iter().map(|(_, r)| *r).collect();
+    let scale = Scale::of(view, &shown, first_col);
+    let live = state.ui.heat_end.is_none();
+    // The newest column, still filling, is marked above it.
+    let mark = view.is_partial() && cols > 0;
+    let axis_w = cols.saturating_sub(usize::from(mark) + 1);
+    let mut axis = fit(
+        &heat_grid::axis(view, first_col, live, state.derived.at, axis_w),
+        axis_w,
+    );
+    if mark {
+        axis.push(' ');
+        axis.push_str(PARTIAL_MARK);
+    } else if cols > 0 {
+        axis.push(' ');
+    }
     let mut lines = vec![Line::from(vec![
         Span::styled(fit("row", NAME_W + 7), theme.dim),
-        Span::styled(
-            fit(
-                &format!(
-                    "← {} min",
-                    (cols as u64 * u64::from(view.resolution_s)) / 60
-                ),
-                cols + 1,
-            ),
-            theme.dim,
-        ),
+        Span::styled(format!("{axis} "), theme.dim),
         Span::styled(" cache ", theme.dim),
         Span::styled(" buffer", theme.dim),
         Span::styled("  temp ", theme.dim),
     ])];
-    let body_h = grid_area.height.saturating_sub(1) as usize;
-    let (selected, rows) = visible(&view.rows, state.ui.selected(Pane::Heatmap), body_h);
     for (i, r) in rows {
         let style = row_style(focused && i == selected, false, theme);
         let mut spans = vec![
             Span::styled(fit(&r.name, NAME_W), style),
             Span::styled(format!(" {} ", kind_tag(r)), theme.dim),
         ];
+        let (peak, _) = heat_grid::row_peak(view, r, first_col);
         spans.extend(
-            r.cells[first_col..]
-                .iter()
-                .map(|c| cell_span(c, max, theme)),
+            (first_col..view.columns)
+                .map(|col| heat_grid::cell_span(view, (r, col), peak, scale, theme)),
         );
         let (cache, buffer) = match r.measure {
             Measure::Cache => (pct(r.hit_ratio), String::new()),
@@ -163,15 +182,45 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         )));
     }
     frame.render_widget(Paragraph::new(clip(lines, grid_area.width)), grid_area);
+    if legend_h > 0 {
+        let spans = heat_grid::legend(view, scale, theme);
+        let legend = vec![Line::from(spans)];
+        frame.render_widget(Paragraph::new(clip(legend, legend_area.width)), legend_area);
+    }
     if detail_h > 0 {
         if let Some(r) = view.rows.get(selected) {
-            detail(frame, detail_area, state, r, theme);
+            detail(frame, detail_area, state, (r, first_col), theme);
         }
     }
 }
 
-fn detail(frame: &mut Canvas<'_>, area: Rect, state: &State, r: &RowView, theme: &Theme) {
+fn detail(
+    frame: &mut Canvas<'_>,
+    area: Rect,
+    state: &State,
+    (r, first_col): (&RowView, usize),
+    theme: &Theme,
+) {
     let t = &r.totals;
+    // The row's busiest column on screen: what its full block stands for.
+    let est = if r.measure == Measure::Sampled {
+        "~"
+    } else {
+        ""
+    };
+    let peak = state
+        .derived
+        .heatmap
+        .as_ref()
+        .and_then(|v| match heat_grid::row_peak(v, r, first_col) {
+            (rate, Some(col)) => Some(format!(
+                "peak {est}{}/s at {}, ",
+                si(rate),
+                heat_grid::clock(v.column_start(col), "%H:%M:%S")
+            )),
+            _ => None,
+        })
+        .unwrap_or_default();
     let what = match (r.kind, r.measure) {
         (_, Measure::Buffer) => "Postgres shared buffers (block hits/reads)",
         (_, Measure::Sampled) => "Redis key sampling (accesses estimated, no hit data)",
@@ -195,7 +244,7 @@ fn detail(frame: &mut Canvas<'_>, area: Rect, state: &State, r: &RowView, theme:
         ]),
         Line::from(Span::styled(
             format!(
-                " window: {} accesses, {} hits, {} misses, {} · all time: {} accesses, saved {}, last access {} ago",
+                " window: {est}{} accesses, {peak}{} hits, {} misses, {} · all time: {} accesses, saved {}, last access {} ago",
                 si(f64::from(r.window.accesses)),
                 si(f64::from(r.window.hits)),
                 si(f64::from(r.window.misses)),

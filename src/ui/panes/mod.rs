@@ -2,6 +2,7 @@
 
 mod backends;
 mod clients;
+mod heat_grid;
 mod heatmap;
 mod keyspace;
 mod optimizer;

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::action::Pane;
 use crate::app::state::State;
-use crate::engines::optimizer::PredictionSource;
+use crate::engines::optimizer::{PredictionSource, Remark};
 use crate::theme::Theme;
 use crate::ui::widgets::{
     bar, cells, clip, empty_text, fit, fit_columns, fit_middle, ms, open_pane, row_style, si,
@@ -110,8 +110,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         return;
     }
     if let Some(r) = d.ranking.get(selected) {
-        let plus: Vec<String> = r.strengths.iter().take(3).map(|s| s.to_string()).collect();
-        let minus: Vec<String> = r.weaknesses.iter().take(3).map(|s| s.to_string()).collect();
+        let plus = remarks(&r.strengths, r.kind.label());
+        let minus = remarks(&r.weaknesses, r.kind.label());
         if let Some(why) = &r.unavailable {
             let lines = vec![
                 Line::from(Span::styled(format!(" {} ", r.name), theme.title)),
@@ -138,13 +138,26 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             ]),
             Line::from(vec![
                 Span::styled(" + ", theme.ok),
-                Span::styled(plus.join(" · "), theme.text),
+                Span::styled(plus, theme.text),
             ]),
             Line::from(vec![
                 Span::styled(" − ", theme.error),
-                Span::styled(minus.join(" · "), theme.text),
+                Span::styled(minus, theme.text),
             ]),
         ];
         frame.render_widget(Paragraph::new(clip(lines, detail.width)), detail);
     }
+}
+
+/// Measured remarks first; the fixed text of a backend kind says it is the
+/// same for every backend of that kind, so it does not read as a finding.
+fn remarks(all: &[Remark], kind: &str) -> String {
+    let (fixed, measured): (Vec<&Remark>, Vec<&Remark>) =
+        all.iter().partition(|r| matches!(r, Remark::Text(_)));
+    let mut parts: Vec<String> = measured.iter().take(3).map(|r| r.to_string()).collect();
+    if !fixed.is_empty() {
+        let fixed: Vec<String> = fixed.iter().take(3).map(|r| r.to_string()).collect();
+        parts.push(format!("as any {kind}: {}", fixed.join(", ")));
+    }
+    parts.join(" · ")
 }

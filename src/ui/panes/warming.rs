@@ -1,8 +1,9 @@
 //! 2 Warming: strategy, what the automatic round would do (or does, with
-//! AUTO-WARM), the candidate queue (key, rule, reason, time left, rate,
-//! estimated benefit), TTL cliffs the key samplers found, running jobs with
-//! progress and ETA, recent results counted as `heliostat warm` counts
-//! them.
+//! AUTO-WARM), whether miss events arrive (or which flags would add them),
+//! the candidate queue (key, reason, the signal that found it, time left,
+//! rate, benefit in misses/s avoided), TTL cliffs the key samplers found,
+//! running jobs with progress and ETA, recent results counted as
+//! `heliostat warm` counts them.
 
 use crate::ui::Canvas;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -39,11 +40,12 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             si(b.capacity as f64),
         )
     });
+    // A filter (or the 500-row cut) hides some: say how many are shown.
     let shown = d.candidates.len();
-    let queued = if state.ui.filter(Pane::Warming).is_empty() || shown == d.queue_len {
+    let queued = if shown == d.queue_len {
         format!("{} queued", d.queue_len)
     } else {
-        format!("{shown} of {} queued shown", d.queue_len)
+        format!("{shown} of {} shown", d.queue_len)
     };
     let extra = format!(" {} · {queued}{bound} ", strategy.label());
     let extra_style = theme.dim;
@@ -68,16 +70,28 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     // Many keys of one prefix expiring in the same minute: worth a look
     // before the misses arrive (at most 3 lines).
     let cliffs_h = d.cliffs.len().min(3) as u16;
-    let plan = plan_line(state, theme);
+    let mut plan: Vec<Line> = plan_line(state, theme).into_iter().collect();
+    if let Some(m) = state.miss_events_line(state.now) {
+        let style = if m.warn { theme.warn } else { theme.dim };
+        // Too wide for one line: what is off, then what it would add.
+        let text = format!(" {}", m.text);
+        match text.split_once(" — ") {
+            Some((what, adds)) if text.chars().count() > area.width.saturating_sub(2) as usize => {
+                plan.push(Line::from(Span::styled(what.to_string(), style)));
+                plan.push(Line::from(Span::styled(format!("  {adds}"), style)));
+            }
+            _ => plan.push(Line::from(Span::styled(text, style))),
+        }
+    }
     let [plan_area, queue, cliffs, jobs] = Layout::vertical([
-        Constraint::Length(u16::from(plan.is_some())),
+        Constraint::Length(plan.len() as u16),
         Constraint::Min(3),
         Constraint::Length(cliffs_h),
         Constraint::Length(jobs_h),
     ])
     .areas(inner);
-    if let Some(line) = plan {
-        frame.render_widget(Paragraph::new(clip(vec![line], plan_area.width)), plan_area);
+    if !plan.is_empty() {
+        frame.render_widget(Paragraph::new(clip(plan, plan_area.width)), plan_area);
     }
     if cliffs_h > 0 {
         let lines: Vec<Line> = d
@@ -90,20 +104,25 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     }
 
     let w = queue.width as usize;
-    // Columns after key and reason, dropped from the right when narrow.
-    let widths = [9, 9, 9, 16];
-    let ncols = fit_columns(w.saturating_sub(2 + 16 + 20), &widths);
+    // Columns after key, reason and the signal that found it, dropped
+    // from the right when narrow.
+    let widths = [9, 12, 8, 16];
+    let fixed = 2 + REASON_W + FOUND_W;
+    let ncols = fit_columns(w.saturating_sub(fixed + 20), &widths);
     let widths = &widths[..ncols];
     let key_w = w
-        .saturating_sub(2 + 16 + widths.iter().sum::<usize>())
+        .saturating_sub(fixed + widths.iter().sum::<usize>())
         .clamp(8, 40);
-    let heads = ["time left", "rate/s", "benefit", "prefix"].map(String::from);
+    let heads = ["time left", "benefit", "rate/s", "prefix"].map(String::from);
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            "  {} {:<15}{}",
+            "  {} {:<rw$}{:<fw$}{}",
             fit("key", key_w),
             "reason",
-            cells(&heads[..ncols], widths)
+            "found by",
+            cells(&heads[..ncols], widths),
+            rw = REASON_W - 1,
+            fw = FOUND_W,
         ),
         theme.dim,
     ))];
@@ -123,6 +142,8 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             .as_deref()
             .and_then(|n| prefix_of(n, delim))
             .map_or_else(|| "–".to_string(), |p| format!("{p}{delim}*"));
+        // One column short of its cell, so it never runs into the benefit.
+        let prefix = fit(&prefix, 15).trim_end().to_string();
         let (reason_color, left) = match c.reason {
             CandidateReason::MissingHot { .. } => (theme.hot, "missing".to_string()),
             CandidateReason::Expiring { time_left_ms } => (theme.warm, duration(time_left_ms)),
@@ -132,10 +153,14 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         lines.push(Line::from(vec![
             Span::styled(if marked { "✓ " } else { "  " }, theme.marked),
             Span::styled(fit(&name, key_w), style),
-            Span::styled(format!(" {:<15}", c.reason.label()), reason_color),
+            Span::styled(
+                format!(" {:<rw$}", c.reason.label(), rw = REASON_W - 1),
+                reason_color,
+            ),
+            Span::styled(format!("{:<FOUND_W$}", c.signal.label()), theme.dim),
             Span::styled(
                 cells(
-                    &[left, si(c.rate), si(c.est_misses_avoided), prefix][..ncols],
+                    &[left, benefit(c.misses_per_s), si(c.rate), prefix][..ncols],
                     widths,
                 ),
                 theme.text,
@@ -147,7 +172,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
             empty_text(
                 &state.ui,
                 Pane::Warming,
-                "  queue empty: nothing hot is missing or about to expire",
+                "  queue empty: no hot key known to be missing or about to expire",
             ),
             theme.dim,
         )));
@@ -162,6 +187,20 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         jl.push(job_line(j, state, theme, jobs.width as usize));
     }
     frame.render_widget(Paragraph::new(clip(jl, jobs.width)), jobs);
+}
+
+/// Width of the reason column (with its leading space).
+const REASON_W: usize = 14;
+/// Width of the "found by" column.
+const FOUND_W: usize = 14;
+
+/// A candidate's benefit with its unit: misses avoided per second.
+fn benefit(misses_per_s: f64) -> String {
+    if misses_per_s > 0.0 && misses_per_s < 0.1 {
+        "<0.1 miss/s".to_string()
+    } else {
+        format!("{} miss/s", si(misses_per_s))
+    }
 }
 
 /// What the automatic round would do (auto-warm off: it only plans) or
