@@ -117,9 +117,15 @@ pub struct Cli {
     /// Write logs to this file (logs never go to the terminal)
     #[arg(long, value_name = "PATH", global = true)]
     pub log_file: Option<PathBuf>,
-    /// Key sampler: commands per second per Redis node, SCAN included; 0 turns it off [default: 1000]
-    #[arg(long, value_name = "N", value_parser = parse_budget, global = true)]
-    pub sample_budget: Option<u32>,
+    /// Key sampler budget per Redis node: a share of the node's commands (e.g. 5%), or a fixed N commands/s, SCAN included (0 turns it off) [default: 5%]
+    #[arg(long, value_name = "N|P%", value_parser = parse_budget, global = true)]
+    pub sample_budget: Option<SampleBudget>,
+    /// Key sampler: least budget when it follows the node, commands/s [default: 20]
+    #[arg(long, value_name = "N", value_parser = parse_budget_n, global = true)]
+    pub sample_floor: Option<u32>,
+    /// Key sampler: greatest budget when it follows the node, commands/s [default: 1000]
+    #[arg(long, value_name = "N", value_parser = parse_budget_n, global = true)]
+    pub sample_cap: Option<u32>,
     /// Key prefix delimiter: `user:42:profile` belongs to `user` [default: ":"]
     #[arg(long, value_name = "STR", value_parser = parse_delimiter, global = true)]
     pub key_delimiter: Option<String>,
@@ -398,7 +404,23 @@ fn parse_capacity(s: &str) -> Result<u64, String> {
     crate::config::size::parse_size(s)
 }
 
-fn parse_budget(s: &str) -> Result<u32, String> {
+/// `--sample-budget`: a fixed rate or a share of the node's commands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SampleBudget {
+    /// Commands per second (0 = off).
+    Fixed(u32),
+    /// Share of the node's commands (0..=0.5).
+    Share(f64),
+}
+
+fn parse_budget(s: &str) -> Result<SampleBudget, String> {
+    if s.trim_end().ends_with('%') {
+        return crate::config::parse_share(s).map(SampleBudget::Share);
+    }
+    parse_budget_n(s).map(SampleBudget::Fixed)
+}
+
+fn parse_budget_n(s: &str) -> Result<u32, String> {
     let n: u64 = s
         .parse()
         .map_err(|_| format!("`{s}` is not a number of commands per second"))?;
@@ -520,13 +542,19 @@ mod tests {
             "off",
         ])
         .unwrap();
-        assert_eq!(cli.sample_budget, Some(0));
+        assert_eq!(cli.sample_budget, Some(SampleBudget::Fixed(0)));
         assert_eq!(cli.key_delimiter.as_deref(), Some("/"));
         assert!(cli.sample_memory);
         assert_eq!(cli.sample_elements, Some(ElementCounts::Off));
+        let cli = parse(&["--sample-budget", "2.5%", "--sample-floor", "5"]).unwrap();
+        assert_eq!(cli.sample_budget, Some(SampleBudget::Share(0.025)));
+        assert_eq!((cli.sample_floor, cli.sample_cap), (Some(5), None));
         for bad in [
             &["--sample-budget", "-1"][..],
             &["--sample-budget", "2000000"],
+            &["--sample-budget", "0%"],
+            &["--sample-budget", "60%"],
+            &["--sample-cap", "x"],
             &["--key-delimiter", ""],
             &["--key-delimiter", "123456789"],
             &["--sample-elements", "sometimes"],

@@ -113,6 +113,12 @@ pub enum Body {
     Stream(StreamStats),
     /// `SLOWLOG GET` entries newer than the last seen, oldest first.
     Slowlog(Vec<SlowEntry>),
+    /// Valkey ≥ 8.1 `COMMANDLOG` large-request / large-reply entries newer
+    /// than the last seen, oldest first.
+    CommandLog(CommandLog),
+    /// Valkey ≥ 8.0 `CLUSTER SLOT-STATS`: the node's slots with the most
+    /// keys (and CPU time, where the server counts it).
+    SlotStats(SlotStats),
     /// `LATENCY LATEST`: the latest spike of each monitored event.
     Latency(Vec<LatencyEvent>),
     /// Keyspace notifications since the previous sample (`--key-events`):
@@ -430,6 +436,54 @@ pub struct AccessAgg {
     pub saved_us: u64,
     /// Summed latency, microseconds.
     pub latency_us: u64,
+}
+
+/// One `COMMANDLOG large-request|large-reply` entry (Valkey ≥ 8.1): as a
+/// slow-log entry, with the request's or reply's size instead of a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LargeEntry {
+    /// The entry's id (increasing per log and server run).
+    pub id: u64,
+    /// When it ran (server clock).
+    pub at: Timestamp,
+    /// Size of the request or reply, bytes.
+    pub bytes: u64,
+    /// Command name, upper-cased.
+    pub command: String,
+    /// First argument (usually the key), if any.
+    pub key: Option<String>,
+    /// Client name (or address when unnamed).
+    pub client: String,
+}
+
+/// New `COMMANDLOG` entries of one read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandLog {
+    /// Requests above `commandlog-request-larger-than`, oldest first.
+    pub large_request: Vec<LargeEntry>,
+    /// Replies above `commandlog-reply-larger-than`, oldest first.
+    pub large_reply: Vec<LargeEntry>,
+}
+
+/// One slot and a count of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotCount {
+    /// Cluster slot (0–16383).
+    pub slot: u16,
+    /// Keys, or CPU µs.
+    pub value: u64,
+}
+
+/// `CLUSTER SLOT-STATS` of one node: exact, from the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotStats {
+    /// Slots with the most keys, most first (slots without keys left out).
+    pub by_keys: Vec<SlotCount>,
+    /// Slots with the most CPU time (µs since the server started counting).
+    pub by_cpu: Vec<SlotCount>,
+    /// The server counts CPU and network per slot
+    /// (`cluster-slot-stats-enabled`).
+    pub counts_cpu: bool,
 }
 
 /// One `SLOWLOG` entry. Only the command name and its first argument (the

@@ -110,7 +110,17 @@ fn the_event_stream_read_is_no_key_row_in_the_heatmap() {
     let url = server.url();
     emit(&server, "app:events", 20, 0);
     let snapshot = |events: bool| {
-        let mut args = vec!["snapshot", "--redis", &url, "--wait", "3"];
+        // A whole pass within the wait: the default budget follows the
+        // idle node (20 commands/s) and would see a third of these keys.
+        let mut args = vec![
+            "snapshot",
+            "--redis",
+            &url,
+            "--wait",
+            "3",
+            "--sample-budget",
+            "1000",
+        ];
         if events {
             args.extend(["--events", "app:events"]);
         }

@@ -9,6 +9,7 @@ use heliostat::action::{Action, Pane};
 use heliostat::app::run::chrome;
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::Timestamp;
+use heliostat::engines::keyspace::BudgetRule;
 use heliostat::export::to_text;
 use heliostat::keymap::Keymap;
 use heliostat::sample::{
@@ -33,7 +34,7 @@ fn key(i: u64) -> SampledKey {
     let (name, kind, ttl, heat, memory) = match i % 10 {
         // Users: no TTL, a few hot.
         0..=5 => (
-            format!("user:{i}"),
+            format!("ux:user:{i}"),
             KeyKind::Hash,
             -1,
             if i % 50 == 0 { 40 } else { 4 },
@@ -41,7 +42,7 @@ fn key(i: u64) -> SampledKey {
         ),
         // Sessions written in one burst: they expire together in 20 minutes.
         6..=8 => (
-            format!("session:{i}"),
+            format!("ux:session:{i}"),
             KeyKind::String,
             20 * MIN + 5_000,
             6,
@@ -49,7 +50,7 @@ fn key(i: u64) -> SampledKey {
         ),
         // Carts: TTLs spread over an hour from 3 h on.
         _ => (
-            format!("cart:{i}"),
+            format!("order:{i}:items"),
             KeyKind::List,
             3 * 3_600_000 + (i as i64 * 7919) % 3_600_000,
             5,
@@ -82,7 +83,8 @@ fn stats(commands: u64, own: u64) -> RedisStats {
     }
 }
 
-/// A live session with one Redis node whose sampler has seen 2 015 of its
+/// A live session with one Redis node (keys `ux:user:N`, `ux:session:N`,
+/// `order:N:items`: nested prefix rows) whose sampler has seen 2 015 of its
 /// 20 000 keys, polled for 30 s (1 800 commands/s, 350 of them the console's).
 fn state() -> State {
     let session = SessionInfo {
@@ -116,8 +118,13 @@ fn state() -> State {
                     pass: 1,
                     pass_done: false,
                     db_keys: 20_000,
-                    budget: 1000,
-                    sent: s * 330,
+                    budget: 90,
+                    rule: Some(BudgetRule {
+                        share_bp: 500,
+                        floor: 20,
+                        cap: 1000,
+                    }),
+                    sent: s * 88,
                     delimiter: ":".into(),
                     keys,
                     refused: Vec::new(),
@@ -157,11 +164,14 @@ fn backends_show_the_sampler_and_the_observer_effect() {
         "{s}"
     );
     assert!(
-        s.contains("key sampler 1.0k cmd/s budget, 330 cmd/s sent"),
+        s.contains("88 cmd/s = 4.9% of node · budget 90 cmd/s (5% of node, 20–1.0k)"),
         "{s}"
     );
     assert!(s.contains("10% of 20.0k keys seen"), "{s}");
-    assert!(s.contains("user:*"), "{s}");
+    assert!(
+        s.contains("ux:user:*") && s.contains("ux:session:*") && s.contains("order:*:items"),
+        "{s}"
+    );
     insta::assert_snapshot!(s);
 }
 
@@ -170,7 +180,7 @@ fn heatmap_prefix_rows_are_sampled_estimates() {
     let mut st = state();
     focus(&mut st, Pane::Heatmap);
     let s = screen(&st, 140, 30);
-    assert!(s.contains("user:*") && s.contains("keys "), "{s}");
+    assert!(s.contains("ux:user:*") && s.contains("keys "), "{s}");
     assert!(s.contains("sampled: ~"), "{s}");
     insta::assert_snapshot!(s);
 }
@@ -180,6 +190,6 @@ fn warming_lists_the_ttl_cliff() {
     let mut st = state();
     focus(&mut st, Pane::Warming);
     let s = screen(&st, 140, 30);
-    assert!(s.contains("TTL cliff session:* on cache-1:6379"), "{s}");
+    assert!(s.contains("TTL cliff ux:session:* on cache-1:6379"), "{s}");
     insta::assert_snapshot!(s);
 }

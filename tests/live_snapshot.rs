@@ -68,6 +68,10 @@ fn a_live_snapshot_shows_the_prefixes_and_the_events() {
         "160x45",
         "--pane",
         "backends",
+        // A census within the wait: the default budget follows the idle
+        // node (20 commands/s) and would walk these 420 keys in ~70 s.
+        "--sample-budget",
+        "1000",
     ]);
     assert!(ok, "snapshot failed: {err}");
     assert!(out.contains("user:*"), "{out}");

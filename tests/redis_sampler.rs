@@ -29,6 +29,7 @@ fn node(url: &str, budget: u32) -> NodeConfig {
     c.retry = Duration::from_millis(250);
     c.timeout = Duration::from_millis(1000);
     c.sampler.budget = budget;
+    c.sampler.follow = None;
     c.sampler.min_pass = Duration::from_secs(60);
     c
 }
@@ -181,11 +182,11 @@ fn census(lfu: bool) {
         };
         assert_eq!(v.heat, Some(want));
         let names: Vec<&str> = v.prefixes.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["user", "session", "cart"]);
+        assert_eq!(names, ["user:*", "session:*", "cart:*"]);
         let (user, session, cart) = (
-            prefix(&v, "user"),
-            prefix(&v, "session"),
-            prefix(&v, "cart"),
+            prefix(&v, "user:*"),
+            prefix(&v, "session:*"),
+            prefix(&v, "cart:*"),
         );
         // A complete pass is a census: exact counts, no error bar.
         assert_eq!((user.keys.lo, user.keys.hi), (2000.0, 2000.0));
@@ -269,7 +270,7 @@ fn the_sampler_names_itself_and_a_bulk_write_shows_as_a_ttl_cliff() {
         assert_eq!(v.cliffs.len(), 1, "{:?}", v.cliffs);
         assert_eq!(
             (v.cliffs[0].prefix.as_str(), v.cliffs[0].sampled),
-            ("promo", 400)
+            ("promo:*", 400)
         );
     });
 }
@@ -421,7 +422,7 @@ fn estimates_from_part_of_the_keyspace_bracket_the_truth() {
         let v = e.view(at);
         assert_eq!(v.basis, Basis::Partial);
         assert!((0.05..0.5).contains(&v.coverage), "coverage {}", v.coverage);
-        for (name, truth) in [("a", 12_000.0), ("b", 6000.0), ("c", 2000.0)] {
+        for (name, truth) in [("a:*", 12_000.0), ("b:*", 6000.0), ("c:*", 2000.0)] {
             let p = prefix(&v, name);
             // The interval assumes a uniform sample; SCAN's hash order comes
             // in correlated batches, so allow 10 % beyond the nominal bounds.
@@ -432,7 +433,7 @@ fn estimates_from_part_of_the_keyspace_bracket_the_truth() {
             );
             assert!(p.keys.hi - p.keys.lo > 0.0, "a sample has an error bar");
         }
-        let b = prefix(&v, "b");
+        let b = prefix(&v, "b:*");
         assert!(
             b.ttl[3].lo <= 6000.0 && 6000.0 <= b.ttl[3].hi,
             "{:?}",
@@ -491,17 +492,17 @@ fn works_under_a_least_privilege_acl_and_skips_what_it_is_refused() {
             "{user}: {:?}",
             v.basis
         );
-        assert_eq!(prefix(&v, "user").keys.value, 300.0, "{user}");
-        assert_eq!(prefix(&v, "user").ttl[2].value, 300.0, "{user}: < 10 min");
-        assert_eq!(prefix(&v, "cart").keys.value, 100.0, "{user}");
+        assert_eq!(prefix(&v, "user:*").keys.value, 300.0, "{user}");
+        assert_eq!(prefix(&v, "user:*").ttl[2].value, 300.0, "{user}: < 10 min");
+        assert_eq!(prefix(&v, "cart:*").keys.value, 100.0, "{user}");
         if user == "heliostat" {
             assert_eq!(v.heat, Some(HeatMode::LfuCounter));
-            assert!(prefix(&v, "cart").memory.is_some());
-            assert_eq!(prefix(&v, "cart").avg_elements, Some(3.0));
+            assert!(prefix(&v, "cart:*").memory.is_some());
+            assert_eq!(prefix(&v, "cart:*").avg_elements, Some(3.0));
         } else {
             assert_eq!(v.heat, None, "OBJECT refused: no heat");
-            assert!(prefix(&v, "cart").memory.is_none());
-            assert_eq!(prefix(&v, "cart").avg_elements, None);
+            assert!(prefix(&v, "cart:*").memory.is_none());
+            assert_eq!(prefix(&v, "cart:*").avg_elements, None);
         }
         assert_eq!(counted_since(&mut c, before), own.totals(), "{user}");
     }

@@ -27,6 +27,7 @@ fn batches() -> Option<Vec<KeyspaceSample>> {
             pass_done: false,
             db_keys: 10_000_000,
             budget: 1000,
+            rule: None,
             sent: b as u64 * 300,
             delimiter: ":".into(),
             refused: Vec::new(),

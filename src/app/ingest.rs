@@ -8,7 +8,6 @@ use crate::engines::Timestamp;
 use crate::engines::clients::{ClientDelta, OperationDelta, RequestDelta, TableDelta, TableKey};
 use crate::engines::heatmap::{Measure, RowKind};
 use crate::engines::intern::key_hash;
-use crate::engines::keyspace::{NO_PREFIX, prefix_of, row_name};
 use crate::engines::warming::{Signal, TtlState};
 use crate::sample::SourceId;
 
@@ -81,7 +80,7 @@ impl State {
     /// freed and would use up the heatmap's row budget.
     pub(crate) fn keys(&mut self, keys: &[crate::sample::KeyObs], at: Timestamp) {
         let delim = self.session.key_delimiter.as_str();
-        let mut by_group: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut by_group: FxHashMap<String, u32> = FxHashMap::default();
         for k in keys {
             let hash = if k.accesses > 0 {
                 self.warming
@@ -100,14 +99,13 @@ impl State {
             };
             self.warming.observe_via(hash, &k.key, state, signal, at);
             if k.accesses > 0 {
-                let group = prefix_of(&k.key, delim).unwrap_or(NO_PREFIX);
-                *by_group.entry(group).or_default() += k.accesses;
+                let row = self.keyspace.row(&k.key, delim);
+                *by_group.entry(row).or_default() += k.accesses;
             }
         }
-        let mut groups: Vec<(&str, u32)> = by_group.into_iter().collect();
+        let mut groups: Vec<(String, u32)> = by_group.into_iter().collect();
         groups.sort_unstable();
-        for (group, n) in groups {
-            let name = row_name(group, delim);
+        for (name, n) in groups {
             let row = self.heatmap.row(RowKind::Prefix, Measure::Sampled, &name);
             self.heatmap.record(row, n, 0, 0, at);
         }

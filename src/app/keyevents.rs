@@ -6,7 +6,6 @@ use super::state::State;
 use crate::engines::Timestamp;
 use crate::engines::intern::key_hash;
 use crate::engines::keyevents::{KeyEventBoard, Kind, advice};
-use crate::engines::keyspace::key_row;
 use crate::engines::warming::{Signal, TtlState};
 use crate::sample::{KeyEvents, SourceId, SourceKind};
 
@@ -24,10 +23,13 @@ impl State {
     /// One sample of a node's notification listener.
     pub(crate) fn key_events(&mut self, id: SourceId, e: &KeyEvents, at: Timestamp) {
         let delim = self.session.key_delimiter.clone();
-        if let Some(src) = self.source_mut(id) {
+        // Rows as the sampler cuts the keyspace (`ux:user:*`), so a prefix's
+        // misses and its sampled keys share a row.
+        let keyspace = &self.keyspace;
+        if let Some(src) = self.sources.iter_mut().find(|s| s.id == id) {
             src.key_events
                 .get_or_insert_with(KeyEventBoard::default)
-                .apply(e, at, |k| key_row(k, &delim));
+                .apply(e, at, |k| keyspace.row(k, &delim));
         }
         // With an access-event stream the misses are accesses it reports
         // already: counted once, there.

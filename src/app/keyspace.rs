@@ -11,7 +11,8 @@ use crate::engines::Timestamp;
 use crate::engines::heatmap::{Measure, RowId, RowKind};
 use crate::engines::intern::key_hash;
 use crate::engines::keyspace::{
-    KeyHeat, KeyspaceConfig, KeyspaceEngine, KeyspaceSample, obs::RECENT_IDLE_SECS, row_name,
+    KeyHeat, KeyspaceConfig, KeyspaceEngine, KeyspaceSample, key_row, obs::RECENT_IDLE_SECS,
+    row_name,
 };
 use crate::engines::warming::{Signal, TtlState};
 use crate::sample::SourceId;
@@ -32,6 +33,18 @@ pub struct KeyspaceBoard {
     carry: FxHashMap<RowId, f64>,
     /// Where the sampler met the event stream's own key (left out).
     pub own_stream: super::own_stream::OwnStream,
+}
+
+impl KeyspaceBoard {
+    /// The row a key counts for wherever keys are grouped: as the first
+    /// sampled node with this delimiter cuts its keyspace's shape into
+    /// rows (`ux:user:*`), else by its first segment ([`key_row`]).
+    pub fn row(&self, key: &str, delim: &str) -> String {
+        self.nodes
+            .values()
+            .find(|e| e.delimiter() == delim && e.last_sample_at().is_some())
+            .map_or_else(|| key_row(key, delim), |e| e.row(key))
+    }
 }
 
 impl State {
@@ -104,7 +117,7 @@ impl State {
                 continue;
             }
             for (group, rate) in e.prefix_rates() {
-                *rates.entry(row_name(group, e.delimiter())).or_default() += rate;
+                *rates.entry(row_name(&group, e.delimiter())).or_default() += rate;
             }
         }
         for (name, rate) in rates {
@@ -140,6 +153,7 @@ mod tests {
             pass_done: false,
             db_keys: 10,
             budget: 1000,
+            rule: None,
             sent: 0,
             delimiter: ":".into(),
             keys: vec![k],

@@ -92,6 +92,7 @@ pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp)
             ago(now, e.at)
         ));
     }
+    out.extend(valkey_lines(src, redact, delim, now));
     if let Some(b) = &src.key_events {
         out.extend(super::keyevents::detail_lines(b, redact, delim, now));
     }
@@ -105,6 +106,78 @@ pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp)
         ));
     }
     out
+}
+
+fn bytes(n: u64) -> String {
+    crate::ui::widgets::bytes(n)
+}
+
+/// Valkey's own exact signals, each naming its source: `COMMANDLOG`'s
+/// large requests and replies, and `CLUSTER SLOT-STATS`.
+fn valkey_lines(src: &SourceState, redact: bool, delim: &str, now: Timestamp) -> Vec<String> {
+    let mut out = Vec::new();
+    for (what, log) in [
+        ("large replies", &src.large_replies),
+        ("large requests", &src.large_requests),
+    ] {
+        let parts: Vec<String> = log
+            .iter()
+            .rev()
+            .take(2)
+            .map(|e| {
+                let key = e
+                    .key
+                    .as_deref()
+                    .map(|k| format!(" {}", key_shown(k, redact, delim)))
+                    .unwrap_or_default();
+                format!(
+                    "{} {}{key} by {} {}",
+                    bytes(e.bytes),
+                    e.command,
+                    e.client,
+                    ago(now, e.at)
+                )
+            })
+            .collect();
+        if !parts.is_empty() {
+            out.push(format!("{what} (COMMANDLOG): {}", parts.join(" · ")));
+        }
+    }
+    if let Some((st, at)) = &src.slot_stats {
+        let list = |v: &[crate::sample::SlotCount], f: &dyn Fn(u64) -> String| {
+            v.iter()
+                .take(4)
+                .map(|c| format!("{} {}", c.slot, f(c.value)))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        let keys = if st.by_keys.is_empty() {
+            "no keys".to_string()
+        } else {
+            list(&st.by_keys, &|n| format!("{n} keys"))
+        };
+        let cpu = if st.counts_cpu {
+            match list(&st.by_cpu, &us_total) {
+                s if s.is_empty() => "; no CPU time yet".to_string(),
+                s => format!("; most CPU: {s}"),
+            }
+        } else {
+            "; CPU per slot: off on the server (cluster-slot-stats-enabled)".to_string()
+        };
+        out.push(format!(
+            "slots with most keys (CLUSTER SLOT-STATS, exact, {}): {keys}{cpu}",
+            ago(now, *at)
+        ));
+    }
+    out
+}
+
+fn us_total(n: u64) -> String {
+    if n >= 1_000_000 {
+        format!("{:.1}s", n as f64 / 1e6)
+    } else {
+        us(n as f64)
+    }
 }
 
 /// Server-side percentiles of the busiest commands (`INFO latencystats`).

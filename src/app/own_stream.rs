@@ -78,6 +78,7 @@ mod tests {
             pass_done: true,
             db_keys: keys.len() as u64,
             budget: 100,
+            rule: None,
             sent: 10,
             delimiter: ":".into(),
             keys: keys.iter().map(|k| key(k)).collect(),

@@ -8,10 +8,15 @@ use crate::engines::counters::CumulativeSet;
 use crate::engines::pool::BackendId;
 use rustc_hash::FxHashMap;
 
-use crate::sample::{LatencyEvent, RedisStats, SlowEntry, SourceId, SourceKind, SourceStatus};
+use crate::sample::{
+    CommandLog, LargeEntry, LatencyEvent, RedisStats, SlotStats, SlowEntry, SourceId, SourceKind,
+    SourceStatus,
+};
 
 /// Slow-log entries kept per node.
 pub const SLOWLOG_KEPT: usize = 50;
+/// `COMMANDLOG` large entries kept per log.
+pub const LARGE_KEPT: usize = 20;
 
 /// Commands whose cumulative stats are kept per node.
 pub const MAX_COMMANDS: usize = crate::sources::redis::info::MAX_COMMANDS;
@@ -138,6 +143,13 @@ pub struct SourceState {
     pub(crate) command_totals: FxHashMap<String, (u64, u64)>,
     /// Redis: the newest slow-log entries, oldest first (at most [`SLOWLOG_KEPT`]).
     pub slowlog: VecDeque<SlowEntry>,
+    /// Valkey: the newest `COMMANDLOG` large-request entries, oldest first
+    /// (at most [`LARGE_KEPT`]).
+    pub large_requests: VecDeque<LargeEntry>,
+    /// Valkey: the newest `COMMANDLOG` large-reply entries, oldest first.
+    pub large_replies: VecDeque<LargeEntry>,
+    /// Valkey: `CLUSTER SLOT-STATS` as last read, and when.
+    pub slot_stats: Option<(SlotStats, Timestamp)>,
     /// Redis: `LATENCY LATEST` as last read.
     pub latency_events: Vec<LatencyEvent>,
     /// Redis: keyspace notifications (`--key-events`): exact misses per
@@ -199,6 +211,9 @@ impl SourceState {
             top_commands: Vec::new(),
             command_totals: FxHashMap::default(),
             slowlog: VecDeque::new(),
+            large_requests: VecDeque::new(),
+            large_replies: VecDeque::new(),
+            slot_stats: None,
             key_events: None,
             latency_events: Vec::new(),
             stream: None,
@@ -298,6 +313,20 @@ impl SourceState {
         rates.sort_by(|a, b| b.per_sec.total_cmp(&a.per_sec).then(a.name.cmp(&b.name)));
         rates.truncate(5);
         self.top_commands = rates;
+    }
+
+    /// Keep new `COMMANDLOG` large entries (already newer than the last
+    /// seen), the newest [`LARGE_KEPT`] of each log.
+    pub(crate) fn add_large(&mut self, log: &CommandLog) {
+        for (kept, new) in [
+            (&mut self.large_requests, &log.large_request),
+            (&mut self.large_replies, &log.large_reply),
+        ] {
+            kept.extend(new.iter().cloned());
+            while kept.len() > LARGE_KEPT {
+                kept.pop_front();
+            }
+        }
     }
 
     /// Keep new slow-log entries (already newer than the last seen).

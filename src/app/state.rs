@@ -261,6 +261,16 @@ impl State {
                 }
             }
             Body::KeyEvents(e) => self.key_events(s.source, e, at),
+            Body::CommandLog(log) => {
+                if let Some(src) = self.source_mut(s.source) {
+                    src.add_large(log);
+                }
+            }
+            Body::SlotStats(st) => {
+                if let Some(src) = self.source_mut(s.source) {
+                    src.slot_stats = Some((st.clone(), at));
+                }
+            }
             Body::Latency(e) => {
                 if let Some(src) = self.source_mut(s.source) {
                     src.latency_events.clone_from(e);

@@ -14,10 +14,10 @@ use toml::de::{DeTable, DeValue};
 
 use super::Banner;
 use super::error::ConfigError;
+use super::sampler::{RawSampler, SamplerFile};
 use super::secrets::{UrlKind, check_url, first_secret};
-use crate::cli::{ColorMode, check_budget, check_delimiter, check_refresh};
+use crate::cli::{ColorMode, check_refresh};
 use crate::keymap::{Keymap, KeysConfig};
-use crate::sources::redis::sampler::ElementCounts;
 
 /// A string or a list of strings (`redis = "…"` or `redis = ["…", "…"]`).
 #[derive(Debug, Default)]
@@ -64,29 +64,6 @@ struct RawConfig {
     sampler: Option<RawSampler>,
     warm: Option<super::warm::RawWarm>,
     stats_sink: Option<super::sink::RawSink>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSampler {
-    budget: Option<u64>,
-    delimiter: Option<String>,
-    memory: Option<bool>,
-    elements: Option<ElementCounts>,
-}
-
-/// The `[sampler]` table: the Redis key sampler's settings (command-line
-/// flags win).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SamplerFile {
-    /// Commands per second per node (0 = off).
-    pub budget: Option<u32>,
-    /// Key prefix delimiter.
-    pub delimiter: Option<String>,
-    /// Ask `MEMORY USAGE` per key.
-    pub memory: Option<bool>,
-    /// Ask lengths / element counts.
-    pub elements: Option<ElementCounts>,
 }
 
 /// A backend kind heliostat does not monitor, declared with static figures
@@ -143,6 +120,7 @@ struct RawContext {
     redact_keys: Option<bool>,
     key_events: Option<bool>,
     pg_capacity: Option<String>,
+    sampler: Option<RawSampler>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,6 +190,8 @@ pub struct ContextConfig {
     pub key_events: Option<bool>,
     /// Disk the Postgres databases may use, in bytes.
     pub pg_capacity: Option<u64>,
+    /// `[contexts.NAME.sampler]`: the key sampler's settings here.
+    pub sampler: SamplerFile,
 }
 
 impl fmt::Debug for ContextConfig {
@@ -392,23 +372,8 @@ pub fn parse_config(path: &Path, src: &str, mode: Option<u32>) -> Result<ConfigF
     };
     validate_top(&file)?;
     if let Some(sm) = raw.sampler {
-        let budget = sm
-            .budget
-            .map(check_budget)
-            .transpose()
-            .map_err(|m| file.error_at(&["sampler", "budget"], m))?;
-        let delimiter = sm
-            .delimiter
-            .as_deref()
-            .map(check_delimiter)
-            .transpose()
-            .map_err(|m| file.error_at(&["sampler", "delimiter"], m))?;
-        file.sampler = SamplerFile {
-            budget,
-            delimiter,
-            memory: sm.memory,
-            elements: sm.elements,
-        };
+        file.sampler =
+            super::sampler::check(sm).map_err(|(k, m)| file.error_at(&["sampler", k], m))?;
     }
     for (i, b) in raw.backends.iter().enumerate() {
         let at = format!("[{i}]");
@@ -556,6 +521,12 @@ fn validate_context(
         .map(super::size::parse_size)
         .transpose()
         .map_err(|m| err("pg_capacity", m))?;
+    let sampler = raw
+        .sampler
+        .map(super::sampler::check)
+        .transpose()
+        .map_err(|(k, m)| file.error_at(&["contexts", name, "sampler", k], m))?
+        .unwrap_or_default();
     Ok(ContextConfig {
         redis,
         postgres,
@@ -568,6 +539,7 @@ fn validate_context(
         redact_keys: raw.redact_keys,
         key_events: raw.key_events,
         pg_capacity,
+        sampler,
     })
 }
 

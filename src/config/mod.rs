@@ -17,6 +17,7 @@
 
 mod error;
 mod file;
+mod sampler;
 mod secrets;
 mod sink;
 pub mod size;
@@ -28,9 +29,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use self::error::ConfigError;
-pub use self::file::{
-    ConfigFile, ContextConfig, DeclaredBackend, DeclaredKind, SamplerFile, parse_config,
-};
+pub use self::file::{ConfigFile, ContextConfig, DeclaredBackend, DeclaredKind, parse_config};
+pub use self::sampler::{BudgetSpec, SamplerFile, parse_share};
 use self::secrets::{UrlKind, check_url};
 pub use self::secrets::{redact_url, url_has_password};
 pub use self::sink::{SinkFile, StatsSink};
@@ -460,22 +460,15 @@ pub fn resolve_with(
         })
         .map(PathBuf::from)
     });
-    let fs = file.map(|f| f.sampler.clone()).unwrap_or_default();
-    let defaults = SamplerConfig::default();
-    let sampler = SamplerConfig {
-        budget: cli.sample_budget.or(fs.budget).unwrap_or(defaults.budget),
-        delimiter: cli
-            .key_delimiter
-            .clone()
-            .or(fs.delimiter)
-            .unwrap_or(defaults.delimiter),
-        memory: cli.sample_memory || fs.memory.unwrap_or(defaults.memory),
-        elements: cli
-            .sample_elements
-            .or(fs.elements)
-            .unwrap_or(defaults.elements),
-        min_pass: defaults.min_pass,
-    };
+    let mut sampler = SamplerConfig::default();
+    let places: Vec<&SamplerFile> = [ctx.map(|c| &c.sampler), file.map(|f| &f.sampler)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut budgets = vec![sampler::cli_budget(cli)];
+    budgets.extend(places.iter().map(|p| p.budget));
+    sampler::resolve_budget(&budgets, &mut sampler);
+    sampler::resolve_rest(&places, cli, &mut sampler);
     Ok(Settings {
         mode,
         warnings: secrets::command_line_passwords(cli),

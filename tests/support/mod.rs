@@ -16,6 +16,7 @@ pub mod console;
 pub mod postgres;
 pub mod sentinel;
 pub mod tls;
+pub mod valkey;
 
 /// Poll `ok` every 50 ms until it holds; panic naming `what` after `limit`.
 pub fn wait_for(what: &str, limit: std::time::Duration, mut ok: impl FnMut() -> bool) {
@@ -98,7 +99,10 @@ fn reap_leftovers() {
                 .arg("-TERM")
                 .arg(server.to_string())
                 .status();
-        } else if cmdline.contains("redis-server") || cmdline.contains("redis-sentinel") {
+        } else if cmdline.contains("redis-server")
+            || cmdline.contains("redis-sentinel")
+            || cmdline.contains("valkey-server")
+        {
             let _ = Command::new("kill")
                 .arg("-9")
                 .arg(server.to_string())
@@ -135,6 +139,8 @@ pub struct RedisServer {
     role: Role,
     /// Cluster bus port (cluster nodes).
     pub bus_port: Option<u16>,
+    /// The server program (`redis-server`, or a `valkey-server`).
+    binary: PathBuf,
 }
 
 impl RedisServer {
@@ -150,7 +156,39 @@ impl RedisServer {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             role,
             bus_port: None,
+            binary: PathBuf::from("redis-server"),
         }
+    }
+
+    /// Start a Valkey 8.1 server ([`valkey::server`]) with extra
+    /// arguments; a cluster node owning every slot when `cluster`.
+    pub fn start_valkey(extra: &[&str], cluster: bool) -> Self {
+        let mut args: Vec<&str> = Vec::new();
+        if cluster {
+            args.extend([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+            ]);
+        }
+        args.extend_from_slice(extra);
+        let mut s = Self::new_in(Role::Data { cluster }, &args);
+        s.binary = valkey::server();
+        s.spawn();
+        if cluster {
+            let () = s.cmd(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]).unwrap();
+            wait_for(
+                "the one-node cluster to be up",
+                Duration::from_secs(10),
+                || {
+                    s.info("cluster").contains("cluster_enabled:1")
+                        && s.cmd::<String>(&["CLUSTER", "INFO"])
+                            .is_ok_and(|i| i.contains("cluster_state:ok"))
+                },
+            );
+        }
+        s
     }
 
     /// Start one (no persistence), with extra `--option value` arguments.
@@ -214,7 +252,7 @@ impl RedisServer {
     }
 
     fn command(&mut self) -> Command {
-        let mut c = Command::new("redis-server");
+        let mut c = Command::new(&self.binary);
         match &self.role {
             Role::Sentinel(conf) => {
                 let path = self.dir.join("sentinel.conf");
@@ -268,7 +306,12 @@ impl RedisServer {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("redis-server is installed (scripts/test installs it)");
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{} could not start ({e}); scripts/test installs redis-server",
+                        self.binary.display()
+                    )
+                });
             let _ = std::fs::write(
                 registry().join(child.id().to_string()),
                 std::process::id().to_string(),

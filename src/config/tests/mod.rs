@@ -323,6 +323,62 @@ fn sampler_settings_flags_then_file_then_defaults() {
 }
 
 #[test]
+fn the_sampler_budget_follows_the_node_unless_fixed_per_context() {
+    use crate::sources::redis::sampler::Follow;
+    let d = settle(&[], &[], None).unwrap().sampler;
+    assert_eq!((d.budget, d.follow), (1000, Some(Follow::default())));
+    let src = "[sampler]\nbudget = 250\n[contexts.busy.sampler]\nshare = \"2%\"\ncap = 400\n\
+               [contexts.fixed.sampler]\nbudget = 50\n[contexts.plain]\n";
+    let top = settle(&[], &[], Some(src)).unwrap().sampler;
+    assert_eq!((top.budget, top.follow), (250, None));
+    let plain = settle(&["--context", "plain"], &[], Some(src))
+        .unwrap()
+        .sampler;
+    assert_eq!((plain.budget, plain.follow), (250, None));
+    let busy = settle(&["--context", "busy"], &[], Some(src))
+        .unwrap()
+        .sampler;
+    let f = busy.follow.unwrap();
+    assert_eq!((busy.budget, f.share, f.floor), (400, 0.02, 20));
+    let fixed = settle(&["--context", "fixed"], &[], Some(src))
+        .unwrap()
+        .sampler;
+    assert_eq!((fixed.budget, fixed.follow), (50, None));
+    // A flag wins over the context: a share there follows, a number fixes.
+    let args = [
+        "--context",
+        "fixed",
+        "--sample-budget",
+        "1%",
+        "--sample-floor",
+        "5",
+    ];
+    let s = settle(&args, &[], Some(src)).unwrap().sampler;
+    let f = s.follow.unwrap();
+    assert_eq!((s.budget, f.share, f.floor), (1000, 0.01, 5));
+    let s = settle(
+        &["--context", "busy", "--sample-budget", "70"],
+        &[],
+        Some(src),
+    )
+    .unwrap()
+    .sampler;
+    assert_eq!((s.budget, s.follow), (70, None));
+    // Both ways in one table, a floor above the cap, a bad share: refused, named.
+    for (bad, key) in [
+        ("[sampler]\nbudget = 10\nshare = \"5%\"\n", "budget"),
+        ("[sampler]\nfloor = 100\ncap = 10\n", "floor"),
+        ("[sampler]\nshare = \"5\"\n", "share"),
+        ("[contexts.x.sampler]\nshare = \"90%\"\n", "share"),
+    ] {
+        let e = parse_config(Path::new("/cfg/config.toml"), bad, Some(0o600))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(key), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn redact_keys_precedence() {
     let src = "redact_keys = true\n[contexts.open]\nredact_keys = false\n[contexts.plain]\n";
     assert!(settle(&[], &[], Some(src)).unwrap().redact_keys);

@@ -13,6 +13,7 @@
 
 pub mod obs;
 pub mod pass;
+pub mod shape;
 pub mod stats;
 pub mod ttl;
 mod view;
@@ -20,15 +21,18 @@ mod view;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod shape_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::VecDeque;
 
 pub use obs::{
-    DEFAULT_DELIMITER, KeyHeat, KeyKind, KeyspaceSample, NO_PREFIX, OTHER_PREFIXES, SampledKey,
-    key_row, prefix_of, redacted, row_name,
+    BudgetRule, DEFAULT_DELIMITER, KeyHeat, KeyKind, KeyspaceSample, NO_PREFIX, OTHER_PREFIXES,
+    SampledKey, key_row, prefix_of, redacted, row_name,
 };
 pub use pass::{BigKey, HotKey};
+pub use shape::{PrefixTree, TreeRules};
 pub use stats::{Estimate, Z95};
 pub use ttl::{CliffRule, TTL_BUCKETS, TTL_LABELS};
 pub use view::{Basis, Cliff, HeatMode, KeyspaceView, PrefixView};
@@ -41,8 +45,12 @@ use pass::PassAcc;
 pub struct KeyspaceConfig {
     /// Hot and big keys kept per pass.
     pub top_keys: usize,
-    /// Prefix groups tracked per pass; further prefixes share one group.
+    /// First segments tracked (each a row at least); keys under further
+    /// ones share the [`OTHER_PREFIXES`] row.
     pub max_prefixes: usize,
+    /// How the prefix tree grows and splits rows (its `root_children` is
+    /// `max_prefixes`).
+    pub tree: TreeRules,
     /// z of the intervals (1.96 = 95%).
     pub z: f64,
     /// What counts as a TTL cliff.
@@ -56,6 +64,7 @@ impl Default for KeyspaceConfig {
         Self {
             top_keys: 10,
             max_prefixes: 500,
+            tree: TreeRules::default(),
             z: Z95,
             cliff: CliffRule::default(),
             rate_window_ms: 10_000,
@@ -68,7 +77,10 @@ impl Default for KeyspaceConfig {
 pub struct KeyspaceEngine {
     config: KeyspaceConfig,
     delimiter: String,
+    /// The keyspace's shape: which rows the keys fall in.
+    tree: PrefixTree,
     budget: u32,
+    rule: Option<BudgetRule>,
     db_keys: u64,
     current: Option<PassAcc>,
     last: Option<PassAcc>,
@@ -83,10 +95,13 @@ pub struct KeyspaceEngine {
 impl KeyspaceEngine {
     /// An engine with `config`.
     pub fn new(config: KeyspaceConfig) -> Self {
+        let tree = PrefixTree::new(DEFAULT_DELIMITER, tree_rules(&config));
         Self {
             config,
+            tree,
             delimiter: DEFAULT_DELIMITER.to_string(),
             budget: 0,
+            rule: None,
             db_keys: 0,
             current: None,
             last: None,
@@ -122,8 +137,15 @@ impl KeyspaceEngine {
     /// pass left unfinished (the sampler reconnected) is dropped; a batch
     /// that ends its pass makes it the basis of the estimates.
     pub fn ingest(&mut self, s: &KeyspaceSample, at: Timestamp) {
+        if s.delimiter != self.delimiter {
+            // Another grouping: what was grouped by the old one goes.
+            self.tree = PrefixTree::new(&s.delimiter, tree_rules(&self.config));
+            self.current = None;
+            self.last = None;
+        }
         self.delimiter.clone_from(&s.delimiter);
         self.budget = s.budget;
+        self.rule = s.rule;
         self.db_keys = s.db_keys;
         self.refused.clone_from(&s.refused);
         self.last_at = Some(at);
@@ -131,11 +153,17 @@ impl KeyspaceEngine {
         if self.current.as_ref().is_none_or(|c| c.number != s.pass) {
             self.current = Some(PassAcc::new(s.pass, at, self.config.top_keys));
         }
-        let (delim, max) = (&self.delimiter, self.config.max_prefixes);
         if let Some(cur) = self.current.as_mut() {
             for k in &s.keys {
-                cur.add(k, delim, max, at);
+                // Keys found missing are no part of the keyspace's shape.
+                let place = if k.kind == KeyKind::Missing || k.ttl_ms.is_none() {
+                    None
+                } else {
+                    self.tree.learn(&k.key)
+                };
+                cur.add(k, place, at);
             }
+            self.tree.plan();
             cur.last_at = at;
             if s.pass_done {
                 cur.done_at = Some(at);
@@ -194,26 +222,44 @@ impl KeyspaceEngine {
         self.last.as_ref().or(self.current.as_ref())
     }
 
-    /// Estimated accesses per second per prefix group (from LFU counters
-    /// or idle times, see [`KeyHeat::est_rate`]), scaled to the keyspace;
-    /// groups nobody uses read 0.
-    pub fn prefix_rates(&self) -> Vec<(&str, f64)> {
+    /// Estimated accesses per second per prefix row (`ux:user:*`; from
+    /// LFU counters or idle times, see [`KeyHeat::est_rate`]), scaled to
+    /// the keyspace; rows nobody uses read 0.
+    pub fn prefix_rates(&self) -> Vec<(String, f64)> {
         let Some(b) = self.basis() else {
             return Vec::new();
         };
         let scale = scale(self.db_keys, b.sampled);
-        let mut v: Vec<(&str, f64)> = b
-            .prefixes
-            .iter()
-            .map(|(p, a)| (&**p, a.rate_sum * scale))
+        let mut v: Vec<(String, f64)> = b
+            .rows(&self.tree)
+            .into_iter()
+            .map(|(p, a)| (p, a.rate_sum * scale))
             .collect();
-        v.sort_by(|a, b| a.0.cmp(b.0));
+        v.sort_by(|a, b| a.0.cmp(&b.0));
         v
+    }
+
+    /// The row a key falls in on this node, as the rows stand (the
+    /// keyspace's shape; see [`shape`]).
+    pub fn row(&self, key: &str) -> String {
+        self.tree.row(key)
+    }
+
+    /// The prefix tree (how many nodes it holds, its rows).
+    pub fn tree(&self) -> &PrefixTree {
+        &self.tree
     }
 
     /// Everything the panes show, at `now`.
     pub fn view(&self, now: Timestamp) -> KeyspaceView {
         view::build(self, now)
+    }
+}
+
+fn tree_rules(c: &KeyspaceConfig) -> TreeRules {
+    TreeRules {
+        root_children: c.max_prefixes,
+        ..c.tree.clone()
     }
 }
 

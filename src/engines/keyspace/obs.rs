@@ -165,6 +165,18 @@ pub struct SampledKey {
     pub elements: Option<u64>,
 }
 
+/// A budget that follows the node: a share of the commands it runs for
+/// others, within a floor and a cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetRule {
+    /// The share, in basis points (500 = 5 %).
+    pub share_bp: u32,
+    /// Least budget (commands/s).
+    pub floor: u32,
+    /// Greatest budget (commands/s).
+    pub cap: u32,
+}
+
 /// One batch from a node's key sampler: the keys of one `SCAN` step and
 /// where the walk stands. Counters are cumulative for the sampler's run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,8 +188,12 @@ pub struct KeyspaceSample {
     pub pass_done: bool,
     /// `DBSIZE` of the sampled database, read with this batch.
     pub db_keys: u64,
-    /// The sampler's budget in commands per second.
+    /// The sampler's budget in commands per second (now: it may follow
+    /// the node's rate).
     pub budget: u32,
+    /// How the budget is set (`None`: a fixed budget).
+    #[serde(default)]
+    pub rule: Option<BudgetRule>,
     /// Commands the sampler has sent so far (every one, `SCAN` included).
     pub sent: u64,
     /// Prefix delimiter in use.
@@ -202,10 +218,13 @@ pub fn prefix_of<'a>(key: &'a str, delim: &str) -> Option<&'a str> {
     key.split_once(delim).map(|(p, _)| p)
 }
 
-/// The heatmap row name of a prefix group: `user:*`, or the group name
-/// itself for keys without a prefix and the overflow group.
+/// The heatmap row name of a prefix group: `user:*` for a first segment,
+/// or the group name itself for keys without a prefix, the overflow group,
+/// and a row of the prefix tree (it holds the delimiter already:
+/// `ux:user:*`, `order:*:items`).
 pub fn row_name(group: &str, delim: &str) -> String {
-    if group == NO_PREFIX || group == OTHER_PREFIXES {
+    if group == NO_PREFIX || group == OTHER_PREFIXES || (!delim.is_empty() && group.contains(delim))
+    {
         group.to_string()
     } else {
         format!("{group}{delim}*")

@@ -4,7 +4,8 @@
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::obs::{KeyHeat, KeyKind, NO_PREFIX, OTHER_PREFIXES, SampledKey, prefix_of};
+use super::obs::{KeyHeat, KeyKind, SampledKey};
+use super::shape::{Place, PrefixTree};
 use super::ttl::ExpiryBins;
 use crate::engines::{Timestamp, cmp_f64};
 
@@ -29,6 +30,21 @@ pub struct PrefixAcc {
     pub recent: u64,
     /// When they expire.
     pub expiry: ExpiryBins,
+}
+
+impl PrefixAcc {
+    /// Add another group's sums (one row made of several tree paths).
+    pub fn merge(&mut self, o: &PrefixAcc) {
+        self.keys += o.keys;
+        self.mem_n += o.mem_n;
+        self.mem_sum += o.mem_sum;
+        self.mem_sq += o.mem_sq;
+        self.elem_n += o.elem_n;
+        self.elem_sum += o.elem_sum;
+        self.rate_sum += o.rate_sum;
+        self.recent += o.recent;
+        self.expiry.merge(&o.expiry);
+    }
 }
 
 /// A hot key: high LFU counter or short idle time.
@@ -169,8 +185,11 @@ pub struct PassAcc {
     pub heat_n: u64,
     /// Heat readings that were LFU counters.
     pub lfu_n: u64,
-    /// Per prefix group.
-    pub prefixes: FxHashMap<Box<str>, PrefixAcc>,
+    /// Per place in the prefix tree (`None`: keys without the
+    /// delimiter); bounded by the tree's nodes. Rows are made of places
+    /// when shown ([`PassAcc::rows`]), so a row that splits later splits
+    /// this pass's sums too.
+    pub prefixes: FxHashMap<Option<Place>, PrefixAcc>,
     /// Hottest keys.
     pub hot: TopKeys<HotKey>,
     /// Biggest keys.
@@ -195,26 +214,23 @@ impl PassAcc {
         }
     }
 
-    /// Add one observed key (keys found missing are skipped: they are
-    /// not part of the keyspace any more).
-    pub fn add(&mut self, k: &SampledKey, delim: &str, max_prefixes: usize, at: Timestamp) {
+    /// The sums per row as `tree` cuts them now, by row name.
+    pub fn rows(&self, tree: &PrefixTree) -> FxHashMap<String, PrefixAcc> {
+        let mut out: FxHashMap<String, PrefixAcc> = FxHashMap::default();
+        for (place, acc) in &self.prefixes {
+            out.entry(tree.row_of(*place)).or_default().merge(acc);
+        }
+        out
+    }
+
+    /// Add one observed key at its `place` in the prefix tree (keys found
+    /// missing are skipped: they are not part of the keyspace any more).
+    pub fn add(&mut self, k: &SampledKey, place: Option<Place>, at: Timestamp) {
         let Some(ttl) = k.ttl_ms.filter(|_| k.kind != KeyKind::Missing) else {
             return;
         };
         self.sampled += 1;
-        let group = prefix_of(&k.key, delim).unwrap_or(NO_PREFIX);
-        let group = &*crate::engines::bounded::name(group, PREFIX_BYTES);
-        let acc = match self.prefixes.get_mut(group) {
-            Some(a) => a,
-            None => {
-                let name = if self.prefixes.len() >= max_prefixes {
-                    OTHER_PREFIXES
-                } else {
-                    group
-                };
-                self.prefixes.entry(name.into()).or_default()
-            }
-        };
+        let acc = self.prefixes.entry(place).or_default();
         acc.keys += 1;
         acc.expiry.add(at, ttl);
         if let Some(m) = k.memory {

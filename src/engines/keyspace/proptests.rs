@@ -85,7 +85,8 @@ proptest! {
         done in any::<bool>(),
         heat in 0u8..=255,
     ) {
-        let mut e = KeyspaceEngine::new(KeyspaceConfig { max_prefixes: 4, ..KeyspaceConfig::default() });
+        let tree = TreeRules { max_rows: 6, min_keys: 1, ..TreeRules::default() };
+        let mut e = KeyspaceEngine::new(KeyspaceConfig { max_prefixes: 4, tree, ..KeyspaceConfig::default() });
         let keys = names
             .iter()
             .enumerate()
@@ -98,11 +99,12 @@ proptest! {
                 elements: Some(i as u64),
             })
             .collect();
-        let s = KeyspaceSample { pass: 1, pass_done: done, db_keys, budget: 10, sent: 5, delimiter: delim, keys, refused: Vec::new() };
+        let s = KeyspaceSample { pass: 1, pass_done: done, db_keys, budget: 10, rule: None, sent: 5, delimiter: delim, keys, refused: Vec::new() };
         let t = Timestamp::from_secs(1_700_000_000);
         e.ingest(&s, t);
         let v = e.view(t);
-        prop_assert!(v.prefixes.len() <= 5);
+        // max(first segments, rows after splits), (none) and (other).
+        prop_assert!(v.prefixes.len() <= 8, "{:?}", v.prefixes);
         prop_assert_eq!(v.prefixes.iter().map(|p| p.sampled).sum::<u64>(), v.sampled);
         prop_assert!((0.0..=1.0).contains(&v.coverage));
     }

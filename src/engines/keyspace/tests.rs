@@ -25,6 +25,7 @@ fn batch(pass: u64, done: bool, db_keys: u64, sent: u64, keys: Vec<SampledKey>) 
         pass_done: done,
         db_keys,
         budget: 1000,
+        rule: None,
         sent,
         delimiter: ":".into(),
         keys,
@@ -207,11 +208,11 @@ fn a_complete_pass_is_a_census_and_a_partial_one_a_sample() {
     let v = e.view(T0);
     assert_eq!(v.basis, Basis::Partial);
     assert!((v.coverage - 0.2).abs() < 1e-9);
-    let user = prefix(&v, "user");
+    let user = prefix(&v, "user:*");
     assert_eq!(user.sampled, 50);
     assert!((user.keys.value - 250.0).abs() < 1e-9);
     assert!(user.keys.lo < 250.0 && user.keys.hi > 250.0);
-    assert_eq!(v.prefixes[0].name, "session", "most keys first");
+    assert_eq!(v.prefixes[0].name, "session:*", "most keys first");
     e.ingest(&batch(1, true, 1000, 500, keys(200, 1000)), T0.add_secs(5));
     let v = e.view(T0.add_secs(5));
     assert_eq!(
@@ -221,17 +222,17 @@ fn a_complete_pass_is_a_census_and_a_partial_one_a_sample() {
             took_ms: 5000
         }
     );
-    let user = prefix(&v, "user");
+    let user = prefix(&v, "user:*");
     assert_eq!(user.keys, Estimate::exact(250.0));
     assert_eq!(user.ttl[0], Estimate::exact(250.0), "no TTL");
-    let session = prefix(&v, "session");
+    let session = prefix(&v, "session:*");
     assert_eq!(session.ttl[4], Estimate::exact(750.0), "< 1 day");
     assert_eq!(v.coverage, 1.0);
     assert!(session.memory.is_none() && session.avg_elements.is_none());
     // A new pass in progress does not replace the census until it completes.
     e.ingest(&batch(2, false, 1000, 600, keys(0, 10)), T0.add_secs(6));
     let v = e.view(T0.add_secs(6));
-    assert_eq!(prefix(&v, "user").keys, Estimate::exact(250.0));
+    assert_eq!(prefix(&v, "user:*").keys, Estimate::exact(250.0));
     assert_eq!((v.pass, v.passes_done), (2, 1));
     assert!((v.pass_progress - 0.01).abs() < 1e-9);
     assert!((e.revisit_secs(T0.add_secs(6)) - 5.0).abs() < 1e-9);
@@ -248,7 +249,7 @@ fn an_unfinished_pass_is_dropped_when_a_new_one_starts() {
     let v = e.view(T0.add_secs(1));
     assert_eq!(v.sampled, 1);
     assert_eq!(v.prefixes.len(), 1);
-    assert_eq!(v.prefixes[0].name, "b");
+    assert_eq!(v.prefixes[0].name, "b:*");
 }
 
 #[test]
@@ -275,7 +276,7 @@ fn memory_and_elements_are_estimated_only_when_measured() {
     e.ingest(&batch(1, false, 1000, 10, keys), T0);
     let v = e.view(T0);
     assert!(v.memory_measured);
-    let h = prefix(&v, "h");
+    let h = prefix(&v, "h:*");
     let m = h.memory.expect("measured");
     assert!((m.value - 200_000.0).abs() < 1e-6);
     assert!(m.lo < m.value && m.hi > m.value && m.lo >= 20_000.0);
@@ -299,16 +300,16 @@ fn hot_keys_are_recent_ones_hottest_first() {
     assert_eq!(v.heat, Some(HeatMode::LfuCounter));
     let names: Vec<&str> = v.hot.iter().map(|h| h.key.as_str()).collect();
     assert_eq!(names, ["k:hot", "k:warm"]);
-    let k = prefix(&v, "k");
+    let k = prefix(&v, "k:*");
     assert_eq!(k.recent, Estimate::exact(2.0));
     let expected = KeyHeat::LfuFreq(40).est_rate() + KeyHeat::LfuFreq(6).est_rate();
     assert!((k.est_rate - expected).abs() < 1e-9);
-    assert_eq!(e.prefix_rates(), vec![("k", expected)]);
+    assert_eq!(e.prefix_rates(), vec![("k:*".to_string(), expected)]);
     let mut cold = KeyspaceEngine::new(KeyspaceConfig::default());
     cold.ingest(&batch(1, true, 1, 1, vec![key("c:1", -1)]), T0);
     assert_eq!(
         cold.prefix_rates(),
-        vec![("c", 0.0)],
+        vec![("c:*".to_string(), 0.0)],
         "unused prefixes read 0"
     );
 }
@@ -325,9 +326,9 @@ fn prefixes_beyond_the_limit_share_one_group() {
         T0,
     );
     let v = e.view(T0);
-    assert_eq!(v.prefixes.len(), 4);
-    assert_eq!(prefix(&v, OTHER_PREFIXES).sampled, 8);
-    assert!(v.prefixes.iter().all(|p| p.name != NO_PREFIX));
+    assert_eq!(v.prefixes.len(), 5);
+    assert_eq!(prefix(&v, OTHER_PREFIXES).sampled, 7);
+    assert_eq!(prefix(&v, NO_PREFIX).sampled, 1);
 }
 
 #[test]
@@ -387,7 +388,7 @@ fn cliffs_surface_in_the_view_with_their_estimate() {
     let v = e.view(T0);
     assert_eq!(v.cliffs.len(), 1);
     let c = &v.cliffs[0];
-    assert_eq!((c.prefix.as_str(), c.sampled), ("s", 60));
+    assert_eq!((c.prefix.as_str(), c.sampled), ("s:*", 60));
     assert!((c.keys.value - 600.0).abs() < 1e-9 && c.keys.lo < 600.0);
 }
 
@@ -452,4 +453,27 @@ fn a_refused_dbsize_leaves_the_size_unknown_and_says_so() {
     e.ingest(&ok, T0.add_secs(1));
     let v = e.view(T0.add_secs(1));
     assert!(!v.size_unknown && v.refused.is_empty());
+}
+
+#[test]
+fn a_smaller_budget_samples_less_and_widens_the_intervals() {
+    // 100k keys, a third under each prefix; a sampler at the floor sees
+    // 300 of them in the time one at the cap sees 3000.
+    let keys = |n: usize| -> Vec<SampledKey> {
+        (0..n)
+            .map(|i| key(&format!("{}:{i}", ["a", "b", "c"][i % 3]), -1))
+            .collect()
+    };
+    let view = |n: usize| {
+        let mut e = KeyspaceEngine::new(KeyspaceConfig::default());
+        e.ingest(&batch(1, false, 100_000, 10, keys(n)), T0);
+        prefix(&e.view(T0), "a:*").keys
+    };
+    let (small, big) = (view(300), view(3000));
+    let truth = 100_000.0 / 3.0;
+    for e in [small, big] {
+        assert!(e.lo < truth && truth < e.hi, "{e:?}");
+    }
+    let (ws, wb) = (small.hi - small.lo, big.hi - big.lo);
+    assert!(ws > 2.5 * wb, "{ws:.0} vs {wb:.0}");
 }

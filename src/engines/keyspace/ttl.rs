@@ -54,6 +54,18 @@ impl ExpiryBins {
         }
     }
 
+    /// Add another prefix's bins (rows made of several tree paths).
+    pub fn merge(&mut self, o: &ExpiryBins) {
+        for (&m, &n) in &o.minutes {
+            *self.minutes.entry(m).or_default() += n;
+        }
+        for (&h, &n) in &o.hours {
+            *self.hours.entry(h).or_default() += n;
+        }
+        self.far += o.far;
+        self.persistent += o.persistent;
+    }
+
     /// Bins held (bounds memory: at most 1 441 minutes per day of
     /// observation plus 720 hours).
     pub fn bins(&self) -> usize {

@@ -37,8 +37,8 @@ pub enum HeatMode {
 /// Estimates for one prefix group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrefixView {
-    /// Group name: the prefix (`user`), [`super::NO_PREFIX`] or
-    /// [`super::OTHER_PREFIXES`].
+    /// Row name: a path of the prefix tree (`user:*`, `ux:session:*`,
+    /// `order:*:items`), [`super::NO_PREFIX`] or [`super::OTHER_PREFIXES`].
     pub name: String,
     /// Keys of the group in the sample.
     pub sampled: u64,
@@ -77,8 +77,10 @@ pub struct Cliff {
 pub struct KeyspaceView {
     /// Delimiter of the prefixes.
     pub delimiter: String,
-    /// The sampler's budget (commands/s).
+    /// The sampler's budget (commands/s), as of the latest batch.
     pub budget: u32,
+    /// How the budget is set (`None`: fixed).
+    pub rule: Option<super::BudgetRule>,
     /// Commands/s it actually sent recently.
     pub command_rate: Option<f64>,
     /// Keys in the database (`DBSIZE`).
@@ -133,6 +135,7 @@ pub(super) fn build(e: &KeyspaceEngine, now: Timestamp) -> KeyspaceView {
     let mut v = KeyspaceView {
         delimiter: e.delimiter.clone(),
         budget: e.budget,
+        rule: e.rule,
         command_rate: e.command_rate(now),
         db_keys: n_db,
         pass,
@@ -172,7 +175,8 @@ pub(super) fn build(e: &KeyspaceEngine, now: Timestamp) -> KeyspaceView {
     v.memory_measured = b.mem_sampled > 0;
     let n = b.sampled;
     let sc = scale(n_db, n);
-    for (name, a) in &b.prefixes {
+    let rows = b.rows(&e.tree);
+    for (name, a) in &rows {
         let hist = a.expiry.histogram(now);
         let ttl = hist.map(|k| scaled_count(k, n, n_db, z));
         v.prefixes.push(PrefixView {

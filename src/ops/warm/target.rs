@@ -72,7 +72,7 @@ pub enum Target {
     /// A cluster: connections per primary, opened on first use.
     Cluster {
         /// How to reach nodes (URL credentials and TLS).
-        seed: NodeConfig,
+        seed: Box<NodeConfig>,
         /// Slot ownership.
         slots: Vec<SlotRange>,
         /// Open connections by address.
@@ -99,7 +99,7 @@ impl Target {
         }
         let slots = load_slots(&mut conn).await?;
         let mut t = Target::Cluster {
-            seed,
+            seed: Box::new(seed),
             slots,
             conns: BTreeMap::new(),
         };

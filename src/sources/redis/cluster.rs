@@ -121,6 +121,12 @@ pub fn parse_shards(v: &Value, tls: bool) -> Vec<ClusterNode> {
     out
 }
 
+/// Did a `CLUSTER SHARDS` reply list any shard (even one whose nodes
+/// have no address yet)?
+fn shards_listed(v: &Value) -> bool {
+    matches!(v, Value::Array(a) if !a.is_empty())
+}
+
 /// The display name of a cluster node: its address and the start of its id.
 pub fn node_name(host: &str, port: u16, id: &str) -> String {
     let short: String = id.chars().take(6).collect();
@@ -140,8 +146,28 @@ struct Probe {
     conn: MultiplexedConnection,
     /// That node's id (`CLUSTER MYID`).
     node: String,
+    /// Where it was reached, and whether it is a primary: a node that
+    /// never met another lists itself without an address.
+    at: (String, u16, bool),
     /// `CLUSTER SHARDS` still worth trying.
     shards: bool,
+}
+
+impl Probe {
+    /// The node's own entry, where a listing (not empty) left it out for
+    /// want of an address it knows (a one-node cluster): where it was
+    /// reached.
+    fn with_self(&self, mut nodes: Vec<ClusterNode>) -> Vec<ClusterNode> {
+        if !nodes.iter().any(|n| n.id == self.node) {
+            nodes.push(ClusterNode {
+                id: self.node.clone(),
+                host: self.at.0.clone(),
+                port: self.at.1,
+                primary: self.at.2,
+            });
+        }
+        nodes
+    }
 }
 
 struct Running {
@@ -290,9 +316,11 @@ impl Supervisor {
             if is_seed {
                 self.seed_node = Some(node.clone());
             }
+            let primary = server.role != Some(crate::sample::RedisRole::Replica);
             let mut p = Probe {
                 conn,
                 node,
+                at: (host.clone(), port, primary),
                 shards: true,
             };
             match self.read(&mut p).await {
@@ -317,8 +345,8 @@ impl Supervisor {
                 Ok(v) => {
                     self.charge(&p.node, 1);
                     let nodes = parse_shards(&v, self.tls);
-                    if !nodes.is_empty() {
-                        return Ok(capped(nodes));
+                    if !nodes.is_empty() || shards_listed(&v) {
+                        return Ok(capped(p.with_self(nodes)));
                     }
                     p.shards = false;
                 }
@@ -333,7 +361,9 @@ impl Supervisor {
             .await
             .map_err(|e| describe(&e))?;
         self.charge(&p.node, 1);
-        Ok(capped(parse_nodes(&text)))
+        let nodes = parse_nodes(&text);
+        let listed = text.lines().any(|l| !l.trim().is_empty());
+        Ok(capped(if listed { p.with_self(nodes) } else { nodes }))
     }
 
     fn node_config(&self, id: SourceId, n: &ClusterNode) -> NodeConfig {

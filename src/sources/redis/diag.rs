@@ -6,8 +6,9 @@ use redis::Value;
 use redis::aio::MultiplexedConnection;
 
 use super::OwnLoad;
+use super::valkey::{self, Offers};
 use crate::engines::Timestamp;
-use crate::sample::{Body, LatencyEvent, SlowEntry};
+use crate::sample::{Body, CommandLog, LargeEntry, LatencyEvent, SlowEntry};
 
 /// Diagnostics are read once every this many polls.
 pub const EVERY: u32 = 5;
@@ -22,6 +23,11 @@ pub struct Diag {
     run_id: u64,
     slowlog: bool,
     latency: bool,
+    /// What the server offers beyond Redis (Valkey); switched off for the
+    /// connection when refused.
+    offers: Offers,
+    /// Last `COMMANDLOG` ids seen: large-request, large-reply.
+    last_large: [Option<u64>; 2],
 }
 
 impl Default for Diag {
@@ -32,6 +38,8 @@ impl Default for Diag {
             run_id: 0,
             slowlog: true,
             latency: true,
+            offers: Offers::default(),
+            last_large: [None, None],
         }
     }
 }
@@ -46,6 +54,11 @@ fn refused(e: &redis::RedisError) -> bool {
 }
 
 impl Diag {
+    /// A (re)connected server offers these.
+    pub fn offer(&mut self, offers: Offers) {
+        self.offers = offers;
+    }
+
     /// Read what is due this poll. A new `run_id` (a restart) starts the
     /// slow log over, as its ids do.
     pub async fn poll(
@@ -57,6 +70,7 @@ impl Diag {
         if run_id != self.run_id {
             self.run_id = run_id;
             self.last_slow = None;
+            self.last_large = [None, None];
         }
         self.polls = self.polls.wrapping_add(1);
         let mut out = Vec::new();
@@ -98,11 +112,82 @@ impl Diag {
                 Err(e) => return Err(e),
             }
         }
+        if self.offers.commandlog {
+            let mut log = CommandLog::default();
+            for (i, kind) in ["large-request", "large-reply"].into_iter().enumerate() {
+                own.add(1, 0, 0);
+                match redis::cmd("COMMANDLOG")
+                    .arg("GET")
+                    .arg(valkey::LOG_N)
+                    .arg(kind)
+                    .query_async::<Value>(conn)
+                    .await
+                {
+                    Ok(v) => {
+                        let fresh = newer(valkey::parse_large(&v), &mut self.last_large[i]);
+                        if i == 0 {
+                            log.large_request = fresh;
+                        } else {
+                            log.large_reply = fresh;
+                        }
+                    }
+                    Err(e) if refused(&e) => {
+                        self.offers.commandlog = false;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !log.large_request.is_empty() || !log.large_reply.is_empty() {
+                out.push(Body::CommandLog(log));
+            }
+        }
+        if self.offers.slot_stats {
+            self.slot_stats(conn, own, &mut out).await?;
+        }
         Ok(out)
+    }
+
+    /// `CLUSTER SLOT-STATS ORDERBY key-count`, and by `cpu-usec` where the
+    /// server counts it.
+    async fn slot_stats(
+        &mut self,
+        conn: &mut MultiplexedConnection,
+        own: &OwnLoad,
+        out: &mut Vec<Body>,
+    ) -> Result<(), redis::RedisError> {
+        let ask = |order: &'static str| {
+            let mut c = redis::cmd("CLUSTER");
+            c.arg("SLOT-STATS")
+                .arg("ORDERBY")
+                .arg(order)
+                .arg("LIMIT")
+                .arg(valkey::SLOTS_N);
+            c
+        };
+        own.add(1, 0, 0);
+        let mut stats = match ask("key-count").query_async::<Value>(conn).await {
+            Ok(v) => valkey::parse_slot_stats(&v),
+            Err(e) if refused(&e) || e.to_string().contains("CLUSTERDOWN") => {
+                self.offers.slot_stats = !refused(&e);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if stats.counts_cpu {
+            own.add(1, 0, 0);
+            match ask("cpu-usec").query_async::<Value>(conn).await {
+                Ok(v) => stats.by_cpu = valkey::parse_slot_cpu(&v),
+                Err(e) if refused(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        out.push(Body::SlotStats(stats));
+        Ok(())
     }
 }
 
-fn int(v: Option<&Value>) -> Option<i64> {
+pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Int(n) => Some(*n),
         Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
@@ -111,7 +196,7 @@ fn int(v: Option<&Value>) -> Option<i64> {
     }
 }
 
-fn text(v: Option<&Value>) -> Option<String> {
+pub(crate) fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
         Value::SimpleString(s) => Some(s.clone()),
@@ -146,6 +231,19 @@ pub fn parse_slowlog(v: &Value) -> Vec<SlowEntry> {
             })
         })
         .collect()
+}
+
+/// Entries newer than `last` (which moves to the newest), oldest first,
+/// without the console's own (its `INFO` replies are large: they are not
+/// the application's).
+fn newer(mut entries: Vec<LargeEntry>, last: &mut Option<u64>) -> Vec<LargeEntry> {
+    entries.retain(|e| last.is_none_or(|l| e.id > l));
+    entries.sort_by_key(|e| e.id);
+    if let Some(e) = entries.last() {
+        *last = Some(e.id);
+    }
+    entries.retain(|e| e.client != "heliostat");
+    entries
 }
 
 /// Longest command, client or event name kept from the slow log and

@@ -22,6 +22,7 @@ pub mod launch;
 pub mod sampler;
 mod sentinel;
 pub mod url;
+pub mod valkey;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,6 +131,13 @@ pub struct OwnLoad {
     /// write-held by the poller around `INFO`: the totals it reads then
     /// match what that `INFO` saw exactly, even with a batch in flight.
     gate: tokio::sync::RwLock<()>,
+    /// Of `commands`, the key sampler's.
+    sampler: AtomicU64,
+    /// The node's command rate as the poller reads it (the sampler's
+    /// budget follows it).
+    rate: std::sync::Mutex<sampler::budget::NodeRate>,
+    /// Start of the clock `rate` is read on.
+    epoch: std::sync::OnceLock<Instant>,
 }
 
 impl OwnLoad {
@@ -139,6 +147,30 @@ impl OwnLoad {
         self.commands.fetch_add(commands, Ordering::Relaxed);
         self.hits.fetch_add(hits, Ordering::Relaxed);
         self.misses.fetch_add(misses, Ordering::Relaxed);
+    }
+
+    /// Count what the key sampler sent, as [`OwnLoad::add`] does; also kept
+    /// apart, so the sampler's budget can leave room for the rest.
+    pub fn add_sampler(&self, commands: u64, hits: u64, misses: u64) {
+        self.sampler.fetch_add(commands, Ordering::Relaxed);
+        self.add(commands, hits, misses);
+    }
+
+    /// The poller read `total_commands_processed` (`total`) while the own
+    /// totals were settled: update the node's rate.
+    pub fn observe_node(&self, total: u64) {
+        let secs = self.epoch.get_or_init(Instant::now).elapsed().as_secs_f64();
+        let console = self.commands.load(Ordering::Relaxed);
+        let sampler = self.sampler.load(Ordering::Relaxed);
+        if let Ok(mut r) = self.rate.lock() {
+            r.observe(secs, total, console, sampler);
+        }
+    }
+
+    /// The node's rate so far (commands/s for everyone but the console, and
+    /// the console's besides the sampler).
+    pub fn node_rate(&self) -> sampler::budget::NodeRate {
+        self.rate.lock().map(|r| *r).unwrap_or_default()
     }
 
     /// Hold while this task's commands are in flight and not yet counted
@@ -249,6 +281,7 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
         let reason = match connect(&cfg, &own).await {
             Ok((mut conn, server)) => {
                 generation += 1;
+                diag.offer(valkey::Offers::of(&server));
                 if !send(generation, vec![Body::Status(SourceStatus::Connected)]).await {
                     return;
                 }
@@ -354,6 +387,7 @@ where
         own.add(OWN_PER_POLL, 0, 0);
         // Read before the diagnostics below: this INFO has not seen them.
         let (own_commands, own_hits, own_misses) = own.totals();
+        own.observe_node(info.commands);
         drop(settled);
         if cfg.follows_master() && info.redis_role() == Some(RedisRole::Replica) {
             return Err("no longer the master (failover): asking Sentinel again".into());

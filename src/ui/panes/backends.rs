@@ -315,7 +315,8 @@ fn node_detail(state: &State, theme: &Theme, room: usize) -> Vec<Line<'static>> 
         out.extend(mine);
         return out;
     };
-    out.push(keyspace::sampler_line(v, state.now, theme));
+    let node = r.ops_per_sec.map(|o| o + r.own_ops_per_sec);
+    out.push(keyspace::sampler_line(v, node, state.now, theme));
     out.push(keyspace::keys_line(v, state.session.redact_keys, theme));
     // Diagnostics first, but never at the cost of the prefix table's first rows.
     let table = (v.prefixes.len() + 1).min(4);

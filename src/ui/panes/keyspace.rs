@@ -91,40 +91,78 @@ pub fn own_line(name: &str, own: f64, ops: f64, theme: &Theme) -> Line<'static> 
     ])
 }
 
-/// The sampler: budget, actual rate, progress, and what the heat is.
-pub fn sampler_line(v: &KeyspaceView, now: Timestamp, theme: &Theme) -> Line<'static> {
+/// The sampler: progress, actual rate and its share of the node's commands
+/// (`node`: the node's command rate, the console's included), the budget
+/// and how it is set, what the estimates rest on, and what the heat is:
+/// "pass 2 at 38% of 100k keys · 12 cmd/s = 1.9% of node · budget 20 cmd/s
+/// (5% of node, 20–1.0k) · …".
+pub fn sampler_line(
+    v: &KeyspaceView,
+    node: Option<f64>,
+    now: Timestamp,
+    theme: &Theme,
+) -> Line<'static> {
     let rate = v.command_rate.map_or("–".to_string(), si);
+    let of_node = match (v.command_rate, node) {
+        (Some(r), Some(n)) if n > 0.0 => format!(" = {:.1}% of node", r / n * 100.0),
+        _ => String::new(),
+    };
+    let rule = match v.rule {
+        Some(r) => format!(
+            " ({}% of node, {}–{})",
+            pct_bp(r.share_bp),
+            si(f64::from(r.floor)),
+            si(f64::from(r.cap))
+        ),
+        None => " (fixed)".to_string(),
+    };
     let heat = match v.heat {
         Some(HeatMode::LfuCounter) => " · heat: LFU counter (log, decaying)",
         Some(HeatMode::IdleTime) => " · heat: idle time",
         None => "",
     };
-    let progress = if v.basis == Basis::Partial || v.size_unknown {
-        String::new()
+    // A pass in progress is what the estimates rest on: said once.
+    let (progress, basis) = if v.basis == Basis::Partial || v.size_unknown {
+        (basis(v, now), String::new())
     } else {
-        format!(
-            " · pass {} at {:.0}% of {} keys",
-            v.pass,
-            v.pass_progress * 100.0,
-            si(v.db_keys as f64)
+        (
+            format!(
+                "pass {} at {:.0}% of {} keys",
+                v.pass,
+                v.pass_progress * 100.0,
+                si(v.db_keys as f64)
+            ),
+            format!(" · {}", basis(v, now)),
         )
     };
-    let line = Span::styled(
+    let head = Span::styled(format!(" key sampler: {progress}"), theme.dim);
+    let tail = Span::styled(
         format!(
-            " key sampler {} cmd/s budget, {rate} cmd/s sent{progress} · {}{heat}",
+            " · {rate} cmd/s{of_node} · budget {} cmd/s{rule}{basis}{heat}",
             si(f64::from(v.budget)),
-            basis(v, now)
         ),
         theme.dim,
     );
     if v.refused.is_empty() {
-        return Line::from(line);
+        return Line::from(vec![head, tail]);
     }
-    // What the server refused, in its words: the reason a figure is missing.
+    // What the server refused, in its words: the reason a figure is
+    // missing, next to the figure (before the budget, so a narrow pane
+    // cuts the budget, not the reason).
     Line::from(vec![
-        line,
+        head,
         Span::styled(format!(" · refused {}", v.refused.join("; ")), theme.warn),
+        tail,
     ])
+}
+
+/// A share in basis points as a percentage: `5`, `2.5`.
+fn pct_bp(bp: u32) -> String {
+    if bp % 100 == 0 {
+        format!("{}", bp / 100)
+    } else {
+        format!("{:.1}", f64::from(bp) / 100.0)
+    }
 }
 
 const NAME_W: usize = 18;

@@ -6,7 +6,10 @@
 //! never `MONITOR`; every command O(1).
 //!
 //! Gentle by construction: a budget in commands per second (every command
-//! counts, `SCAN` and `INFO` included) enforced by pacing each round trip;
+//! counts, `SCAN` and `INFO` included) enforced by pacing each round trip.
+//! By default the budget follows the node ([`budget`]): 5 % of the commands
+//! it runs for others, at least 20/s, at most 1000/s, read again before
+//! each round trip;
 //! a pass over a small keyspace is not repeated more often than
 //! `min_pass`; `CLIENT SETNAME heliostat` and, where the server has it,
 //! `CLIENT NO-TOUCH ON` after every connect. Everything sent goes into the
@@ -14,6 +17,7 @@
 //! (see [`pipeline`] for which commands count as which), so the console's
 //! figures exclude the console.
 
+pub mod budget;
 pub mod pipeline;
 
 use std::sync::Arc;
@@ -26,11 +30,13 @@ use tokio::time::Instant;
 
 use super::info::Info;
 use super::{NodeConfig, OwnLoad, describe, display_name, wall_now};
+use crate::engines::keyspace::BudgetRule;
 use crate::sample::{Body, KeyspaceSample, Sample};
+pub use budget::Follow;
 use pipeline::{StepError, Tally, probe_keys, scan_step, size_keys};
 
-/// Default budget: commands per second per node.
-pub const DEFAULT_BUDGET: u32 = 1000;
+/// Default cap of the budget: commands per second per node.
+pub const DEFAULT_BUDGET: u32 = budget::DEFAULT_CAP;
 /// Largest budget accepted.
 pub const MAX_BUDGET: u32 = 1_000_000;
 /// A pass starts at most this often: a tiny keyspace is not walked in a loop.
@@ -54,8 +60,12 @@ pub enum ElementCounts {
 /// How a node's keyspace is sampled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SamplerConfig {
-    /// Commands per second, every command counted; 0 turns the sampler off.
+    /// Commands per second, every command counted; 0 turns the sampler
+    /// off. With `follow`, the cap of the budget; without, the budget.
     pub budget: u32,
+    /// The budget follows the node's command rate (a share, a floor);
+    /// `None`: `budget` is a fixed rate.
+    pub follow: Option<Follow>,
     /// Prefix delimiter (keys group by their first segment).
     pub delimiter: String,
     /// Ask `MEMORY USAGE key SAMPLES 5` per key.
@@ -66,10 +76,39 @@ pub struct SamplerConfig {
     pub min_pass: Duration,
 }
 
+impl SamplerConfig {
+    /// A fixed budget of `budget` commands per second (0: off).
+    pub fn fixed(budget: u32) -> Self {
+        Self {
+            budget,
+            follow: None,
+            ..Self::default()
+        }
+    }
+
+    /// The budget now, for a node whose rate the poller measured as `rate`.
+    pub fn budget_now(&self, rate: &budget::NodeRate) -> u32 {
+        match &self.follow {
+            Some(f) => f.budget(rate.others(), rate.console(), self.budget),
+            None => self.budget,
+        }
+    }
+
+    /// How the budget is set, as the samples carry it (`None`: fixed).
+    pub fn rule(&self) -> Option<BudgetRule> {
+        self.follow.map(|f| BudgetRule {
+            share_bp: (f.share * 10_000.0).round().clamp(0.0, 10_000.0) as u32,
+            floor: f.floor.min(self.budget),
+            cap: self.budget,
+        })
+    }
+}
+
 impl Default for SamplerConfig {
     fn default() -> Self {
         Self {
             budget: DEFAULT_BUDGET,
+            follow: Some(Follow::default()),
             delimiter: crate::engines::keyspace::DEFAULT_DELIMITER.to_string(),
             memory: false,
             elements: ElementCounts::Auto,
@@ -91,9 +130,18 @@ impl Pacer {
     /// A pacer for `budget` commands per second (at least 1).
     pub fn new(budget: u32, now: Instant) -> Self {
         Self {
-            per_cmd: Duration::from_secs_f64(1.0 / f64::from(budget.max(1))),
+            per_cmd: Self::per_cmd(budget),
             next: now,
         }
+    }
+
+    fn per_cmd(budget: u32) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(budget.max(1)))
+    }
+
+    /// Spend at `budget` commands per second from now on.
+    pub fn set_budget(&mut self, budget: u32) {
+        self.per_cmd = Self::per_cmd(budget);
     }
 
     /// When the next round trip may start.
@@ -136,7 +184,14 @@ impl Walk {
     fn spend(&mut self, own: &OwnLoad, at: Instant, t: Tally) {
         self.sent += t.sent;
         self.pacer.charge(at, t.sent);
-        own.add(t.counted, t.hits, t.misses);
+        own.add_sampler(t.counted, t.hits, t.misses);
+    }
+
+    /// The budget now (it follows the node's rate), put in force.
+    fn budget(&mut self, s: &SamplerConfig, own: &OwnLoad) -> u32 {
+        let b = s.budget_now(&own.node_rate());
+        self.pacer.set_budget(b);
+        b
     }
 }
 
@@ -163,13 +218,13 @@ pub async fn run_sampler(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Ve
     let mut walk = Walk {
         pass: 0,
         sent: 0,
-        pacer: Pacer::new(cfg.sampler.budget, Instant::now()),
+        pacer: Pacer::new(cfg.sampler.budget_now(&own.node_rate()), Instant::now()),
         failing: false,
     };
     loop {
         let reason = match connect(&cfg, &own, &mut walk).await {
             Ok((mut conn, mut probes)) => {
-                tracing::info!(node = %name, ?probes, budget = cfg.sampler.budget, "key sampler connected");
+                tracing::info!(node = %name, ?probes, budget = cfg.sampler.budget, follow = ?cfg.sampler.follow, "key sampler connected");
                 match walk_passes(&cfg, &mut conn, &own, &mut walk, &mut probes, &tx).await {
                     Ok(None) => return,
                     Ok(Some(refused)) => {
@@ -230,10 +285,12 @@ async fn connect(
     Ok((conn, probes))
 }
 
-/// SCAN COUNT so that one batch costs about a tenth of a second of budget.
+/// SCAN COUNT so that one batch costs about a tenth of a second of budget,
+/// and at least 20 commands (a small budget pays a batch over more time
+/// rather than spending most of it on `SCAN` and `DBSIZE`).
 pub fn scan_count(budget: u32, per_key: u32) -> u32 {
     let per_key = per_key.max(1);
-    let target = (budget / 10).max(per_key + 2);
+    let target = (budget / 10).max(20).max(per_key + 2);
     ((target - 2) / per_key).clamp(1, 1000)
 }
 
@@ -296,7 +353,8 @@ async fn walk_passes(
                 + u32::from(probes.object)
                 + u32::from(probes.memory)
                 + u32::from(probes.elements);
-            let count = scan_count(s.budget, per_key);
+            let budget = walk.budget(s, own);
+            let count = scan_count(budget, per_key);
             tokio::time::sleep_until(walk.pacer.ready_at()).await;
             let at = Instant::now();
             let step = {
@@ -345,7 +403,8 @@ async fn walk_passes(
                 pass: walk.pass,
                 pass_done: cursor == 0,
                 db_keys: step.db_keys,
-                budget: s.budget,
+                budget,
+                rule: s.rule(),
                 sent: walk.sent,
                 delimiter: s.delimiter.clone(),
                 keys,
@@ -392,7 +451,8 @@ mod tests {
     #[test]
     fn batches_cost_about_a_tenth_of_a_second_of_budget() {
         assert_eq!(scan_count(1000, 3), 32);
-        assert_eq!(scan_count(10, 3), 1);
+        assert_eq!(scan_count(10, 3), 6);
+        assert_eq!(scan_count(20, 3), 6);
         assert_eq!(scan_count(1_000_000, 3), 1000);
         assert_eq!(scan_count(1000, 0), 98);
     }
