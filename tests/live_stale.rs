@@ -135,8 +135,15 @@ fn a_killed_redis_shows_stale_is_left_out_and_ranks_last() {
     let header = c.header();
     assert!(header.contains(&format!("◌{name_a} down: ")), "{header}");
     assert!(header.contains("(1 down node left out)"), "{header}");
-    // The Backends row: no rate, the figures' age.
-    let backends = c.pane(Pane::Backends, 0, 200, 30);
+    // The Backends row: no rate, the figures' age; the detail is the
+    // selected row's, so select the killed node (rows sort by name, and
+    // the free ports decide which comes first).
+    let row_a = d
+        .backends
+        .iter()
+        .position(|r| r.name == name_a)
+        .expect("a's row");
+    let backends = c.pane(Pane::Backends, row_a, 200, 30);
     let row = backends
         .lines()
         .find(|l| l.contains(&name_a) && l.contains("figures"))
