@@ -146,6 +146,8 @@ pub enum Action {
     Filter,
     /// Cycle the sort column.
     CycleSort,
+    /// Run the sort the other way.
+    ReverseSort,
     /// Hold the screen (data keeps being collected).
     Pause,
     /// Switch to the next theme.
@@ -235,7 +237,7 @@ impl ActionScope {
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 41] = [
         Action::Quit,
         Action::Suspend,
         Action::Help,
@@ -258,6 +260,7 @@ impl Action {
         Action::Back,
         Action::Filter,
         Action::CycleSort,
+        Action::ReverseSort,
         Action::Pause,
         Action::CycleTheme,
         Action::SaveScreen,
@@ -350,6 +353,7 @@ impl Action {
             Action::Back => ("back", "close zoom, overlay or filter", "back"),
             Action::Filter => ("filter", "filter rows by text", "filter"),
             Action::CycleSort => ("cycle_sort", "cycle the sort column", "sort"),
+            Action::ReverseSort => ("reverse_sort", "run the sort the other way", "reverse"),
             Action::Pause => ("pause", "hold the screen (data keeps coming)", "pause"),
             Action::CycleTheme => ("cycle_theme", "switch to the next theme", "theme"),
             Action::SaveScreen => ("save_screen", "save the screen as txt and svg", "save"),

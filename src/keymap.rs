@@ -42,6 +42,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::Back, &["esc"]),
     (Action::Filter, &["/"]),
     (Action::CycleSort, &["s"]),
+    (Action::ReverseSort, &["I"]),
     (Action::Pause, &["p"]),
     (Action::CycleTheme, &["t"]),
     (Action::SaveScreen, &["S"]),

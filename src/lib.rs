@@ -15,6 +15,7 @@ pub mod keymap;
 pub mod ops;
 pub mod sample;
 pub mod snapshot;
+pub mod sort;
 pub mod sources;
 pub mod terminal;
 pub mod text;

@@ -326,7 +326,7 @@ fn the_warming_filter_sees_only_what_a_redacted_screen_shows() {
     d.state.handle(Action::Focus(Pane::Warming), now);
     let filtered = |d: &mut DemoDriver, text: &str| {
         let now = d.now();
-        d.state.ui.filters[Pane::Warming.index()] = text.to_string();
+        d.state.ui.panes.warming.filter = text.to_string();
         d.state.tick(now);
         d.state.derived.candidates.len()
     };

@@ -283,11 +283,22 @@ impl State {
             Action::Zoom => self.ui.zoomed = true,
             Action::Back => return self.back(),
             Action::Filter => self.ui.mode = Mode::Filter,
-            Action::CycleSort => {
-                self.ui.sort[focus.index()] += 1;
-                let label = self.ui.sort_label(focus);
-                self.ui
-                    .set_status(format!("{}: sorted by {label}", focus.title()), false, now);
+            Action::CycleSort | Action::ReverseSort => {
+                let table = self.ui.panes.get_mut(focus);
+                if action == Action::CycleSort {
+                    table.cycle_sort();
+                } else {
+                    table.flip_sort();
+                }
+                let label = table.sort_label();
+                self.ui.set_status(
+                    format!(
+                        "{}: sorted by {label} (s next column · I reverses)",
+                        focus.title()
+                    ),
+                    false,
+                    now,
+                );
                 return Outcome::Recompute(none());
             }
             Action::Pause => {
@@ -339,13 +350,13 @@ impl State {
 
     fn back(&mut self) -> Outcome {
         let ui = &mut self.ui;
-        let pane = ui.focus.index();
+        let pane = ui.focus;
         if ui.help {
             ui.help = false;
         } else if ui.zoomed {
             ui.zoomed = false;
-        } else if !ui.filters[pane].is_empty() {
-            ui.filters[pane].clear();
+        } else if !ui.filter(pane).is_empty() {
+            ui.panes.get_mut(pane).filter_mut().clear();
             return Outcome::Recompute(Vec::new());
         } else if !ui.marked.is_empty() {
             ui.marked.clear();
@@ -371,8 +382,8 @@ impl State {
     pub fn clamp_selection(&mut self) {
         for p in Pane::ALL {
             let n = self.rows(p);
-            let s = &mut self.ui.selected[p.index()];
-            *s = (*s).min(n.saturating_sub(1));
+            let t = self.ui.panes.get_mut(p);
+            t.select(t.selected().min(n.saturating_sub(1)));
         }
     }
 
@@ -392,7 +403,7 @@ impl State {
         let n = self.rows(pane) as i64;
         let cur = self.ui.selected(pane) as i64;
         let next = cur.saturating_add(delta).clamp(0, (n - 1).max(0));
-        self.ui.selected[pane.index()] = next as usize;
+        self.ui.panes.get_mut(pane).select(next as usize);
         if pane == Pane::Clients && !self.ui.paused {
             // Only the breakdown depends on the selected client.
             self.derived.client_tables = self
@@ -406,8 +417,8 @@ impl State {
 
     /// Edit the focused pane's filter (filter mode).
     pub fn filter_input(&mut self, edit: FilterInput, now: Timestamp) {
-        let pane = self.ui.focus.index();
-        let filter = &mut self.ui.filters[pane];
+        let pane = self.ui.focus;
+        let filter = self.ui.panes.get_mut(pane).filter_mut();
         match edit {
             FilterInput::Char(c) => filter.push(c),
             FilterInput::Backspace => {
@@ -419,7 +430,7 @@ impl State {
                 self.ui.mode = Mode::Normal;
             }
         }
-        self.ui.selected[pane] = 0;
+        self.ui.panes.get_mut(pane).select(0);
         self.recompute(now);
     }
 
@@ -429,7 +440,11 @@ impl State {
             return;
         }
         let line = text.lines().next().unwrap_or("");
-        self.ui.filters[self.ui.focus.index()].push_str(line);
+        self.ui
+            .panes
+            .get_mut(self.ui.focus)
+            .filter_mut()
+            .push_str(line);
         self.recompute(now);
     }
 }

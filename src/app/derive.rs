@@ -1,6 +1,7 @@
 //! Derived data for the panes, computed once per data tick (and when the
 //! user changes a view parameter), so `render` only reads.
 
+use super::panes::{BackendSort, ClientSort, HeatSort, OptimizerSort, WarmSort};
 use super::state::{State, TickTotals};
 use crate::action::Pane;
 use crate::engines::clients::{ClientView, TableView};
@@ -11,6 +12,7 @@ use crate::engines::pool::{BackendId, HealthState, Op, PoolStats, Route, Routing
 use crate::engines::warming::{Candidate, CandidateReason, ErrorBound, WarmJob};
 use crate::engines::{Timestamp, cmp_f64, ratio};
 use crate::sample::{RedisRole, SourceId, SourceKind, SourceStatus};
+use crate::sort::{Direction, by_figure};
 
 /// Heatmap columns computed per tick; the pane shows the newest that fit.
 pub const HEAT_COLUMNS: usize = 240;
@@ -211,7 +213,7 @@ impl Derived {
                 ui.matches(Pane::Warming, name)
             }
         });
-        sort_candidates(&mut candidates, ui.sort[Pane::Warming.index()]);
+        sort_candidates(&mut candidates, ui.panes.warming.order());
         candidates.truncate(500);
 
         let mut jobs: Vec<WarmJob> = state.jobs.active().to_vec();
@@ -220,25 +222,35 @@ impl Derived {
         let workload = state.optimizer.workload(now);
         let mut ranking = state.optimizer.rank(&workload, now);
         ranking.retain(|r| ui.matches(Pane::Optimizer, &r.name));
-        match ui.sort[Pane::Optimizer.index()] % 3 {
-            1 => ranking.sort_by(|a, b| {
-                cmp_f64(a.predicted_latency_ms, b.predicted_latency_ms)
-                    .then_with(|| a.name.cmp(&b.name))
+        // The ranking's own order is the score's (unavailable ones last).
+        let (key, dir) = ui.panes.optimizer.order();
+        match key {
+            OptimizerSort::Latency => ranking.sort_by(|a, b| {
+                let lat = |r: &Recommendation| {
+                    Some(r.predicted_latency_ms).filter(|_| r.unavailable.is_none())
+                };
+                by_figure(lat(a), lat(b), dir).then_with(|| a.name.cmp(&b.name))
             }),
-            2 => ranking.sort_by(|a, b| a.name.cmp(&b.name)),
-            _ => {}
+            OptimizerSort::Name => ranking.sort_by(|a, b| dir.apply(a.name.cmp(&b.name))),
+            OptimizerSort::Score if dir == Direction::Ascending => ranking.sort_by(|a, b| {
+                let score = |r: &Recommendation| Some(r.score).filter(|_| r.unavailable.is_none());
+                by_figure(score(a), score(b), dir).then_with(|| a.name.cmp(&b.name))
+            }),
+            OptimizerSort::Score => {}
         }
 
         let mut clients = state.with_stored(state.clients.clients_view(now));
         clients.retain(|c| ui.matches(Pane::Clients, &c.name));
-        match ui.sort[Pane::Clients.index()] % 3 {
-            1 => clients.sort_by(|a, b| {
-                b.failures
-                    .cmp(&a.failures)
+        let (key, dir) = ui.panes.clients.order();
+        match key {
+            ClientSort::Failures => clients.sort_by(|a, b| {
+                dir.apply(a.failures.cmp(&b.failures))
                     .then_with(|| a.name.cmp(&b.name))
             }),
-            2 => clients.sort_by(|a, b| a.name.cmp(&b.name)),
-            _ => {}
+            ClientSort::Name => clients.sort_by(|a, b| dir.apply(a.name.cmp(&b.name))),
+            // The engine's order: the most requests per second first.
+            ClientSort::Requests if dir == Direction::Ascending => clients.reverse(),
+            ClientSort::Requests => {}
         }
         let sel = ui
             .selected(Pane::Clients)
@@ -250,21 +262,16 @@ impl Derived {
 
         let mut backends = backend_rows(state, now);
         backends.retain(|b| state.ui.matches(Pane::Backends, &b.name));
-        match state.ui.sort[Pane::Backends.index()] % 3 {
-            // Slowest first; rows with no measurement last.
-            1 => backends.sort_by(|a, b| {
-                cmp_f64(b.p50_ms.unwrap_or(f64::NAN), a.p50_ms.unwrap_or(f64::NAN))
-                    .then_with(|| a.name.cmp(&b.name))
+        // Rows with no measurement (or no current rate) last either way.
+        let (key, dir) = state.ui.panes.backends.order();
+        match key {
+            BackendSort::Latency => backends.sort_by(|a, b| {
+                by_figure(a.p50_ms, b.p50_ms, dir).then_with(|| a.name.cmp(&b.name))
             }),
-            // Busiest first; rows without a current rate last.
-            2 => backends.sort_by(|a, b| {
-                cmp_f64(
-                    b.ops_per_sec.unwrap_or(f64::NAN),
-                    a.ops_per_sec.unwrap_or(f64::NAN),
-                )
-                .then_with(|| a.name.cmp(&b.name))
+            BackendSort::Ops => backends.sort_by(|a, b| {
+                by_figure(a.ops_per_sec, b.ops_per_sec, dir).then_with(|| a.name.cmp(&b.name))
             }),
-            _ => backends.sort_by(|a, b| a.name.cmp(&b.name)),
+            BackendSort::Name => backends.sort_by(|a, b| dir.apply(a.name.cmp(&b.name))),
         }
         // The demo has a `users:` table; a live console previews only a
         // key it has seen, never a made-up one.
@@ -387,41 +394,52 @@ pub fn heatmap_view(state: &State, now: Timestamp) -> HeatmapView {
     let end = ui.heat_end.unwrap_or(now);
     let mut heat = state.heatmap.view_rows(end, now, res, HEAT_COLUMNS);
     heat.rows.retain(|r| ui.matches(Pane::Heatmap, &r.name));
-    sort_heat(&mut heat.rows, ui.sort[Pane::Heatmap.index()]);
+    sort_heat(&mut heat.rows, ui.panes.heatmap.order());
     // Cells only for the rows a pane can reach: each costs HEAT_COLUMNS
     // cells, and the heatmap may hold ten thousand rows.
     state.heatmap.fill_cells(&mut heat, HEAT_ROWS);
     heat
 }
 
-fn sort_heat(rows: &mut [RowView], sort: usize) {
-    match sort % 4 {
-        1 => rows.sort_by(|a, b| {
-            cmp_f64(a.hit_ratio.unwrap_or(2.0), b.hit_ratio.unwrap_or(2.0))
+fn sort_heat(rows: &mut [RowView], (key, dir): (HeatSort, Direction)) {
+    match key {
+        HeatSort::HitRatio => rows.sort_by(|a, b| {
+            by_figure(a.hit_ratio, b.hit_ratio, dir).then_with(|| a.name.cmp(&b.name))
+        }),
+        HeatSort::Saved => rows.sort_by(|a, b| {
+            dir.apply(a.window.saved_us.cmp(&b.window.saved_us))
                 .then_with(|| a.name.cmp(&b.name))
         }),
-        2 => rows.sort_by(|a, b| {
-            b.window
-                .saved_us
-                .cmp(&a.window.saved_us)
-                .then_with(|| a.name.cmp(&b.name))
+        HeatSort::Name => rows.sort_by(|a, b| {
+            dir.apply(a.name.cmp(&b.name))
+                .then_with(|| a.measure.cmp(&b.measure))
         }),
-        3 => rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.measure.cmp(&b.measure))),
-        _ => {}
+        // The engine's order is the busiest first.
+        HeatSort::Accesses if dir == Direction::Ascending => rows.reverse(),
+        HeatSort::Accesses => {}
     }
 }
 
-fn sort_candidates(c: &mut [Candidate], sort: usize) {
+fn sort_candidates(c: &mut [Candidate], (key, dir): (WarmSort, Direction)) {
+    // Missing keys have no time left: first when the soonest come first.
     let left = |c: &Candidate| match c.reason {
-        CandidateReason::Expiring { time_left_ms } => time_left_ms,
-        CandidateReason::MissingHot { .. } => 0,
-        _ => u64::MAX,
+        CandidateReason::Expiring { time_left_ms } => Some(time_left_ms as f64),
+        CandidateReason::MissingHot { .. } => Some(0.0),
+        _ => None,
     };
-    match sort % 4 {
-        1 => c.sort_by(|a, b| left(a).cmp(&left(b)).then_with(|| a.name.cmp(&b.name))),
-        2 => c.sort_by(|a, b| cmp_f64(b.rate, a.rate).then_with(|| a.name.cmp(&b.name))),
-        3 => c.sort_by(|a, b| a.name.cmp(&b.name)),
-        _ => {}
+    match key {
+        WarmSort::TimeLeft => {
+            c.sort_by(|a, b| by_figure(left(a), left(b), dir).then_with(|| a.name.cmp(&b.name)));
+        }
+        WarmSort::Rate => {
+            c.sort_by(|a, b| {
+                by_figure(Some(a.rate), Some(b.rate), dir).then_with(|| a.name.cmp(&b.name))
+            });
+        }
+        WarmSort::Key => c.sort_by(|a, b| dir.apply(a.name.cmp(&b.name))),
+        // The planner's order is the best score first.
+        WarmSort::Score if dir == Direction::Ascending => c.reverse(),
+        WarmSort::Score => {}
     }
 }
 

@@ -226,7 +226,10 @@ mod tests {
         d.advance(300);
         d.act(Action::Focus(Pane::Warming));
         d.act(Action::Down);
-        let (selected, sort) = (d.state.ui.selected(Pane::Warming), d.state.ui.sort);
+        let (selected, sort) = (
+            d.state.ui.selected(Pane::Warming),
+            d.state.ui.panes.warming.order(),
+        );
         d.act(Action::Help);
         assert!(d.state.ui.help);
         for a in [
@@ -242,7 +245,7 @@ mod tests {
         assert!(d.state.ui.help, "still open");
         assert_eq!(d.state.ui.focus, Pane::Warming);
         assert_eq!(d.state.ui.selected(Pane::Warming), selected);
-        assert_eq!(d.state.ui.sort, sort);
+        assert_eq!(d.state.ui.panes.warming.order(), sort);
         assert!(d.state.ui.marked.is_empty() && !d.state.ui.paused);
         assert_eq!(d.state.ui.mode, Mode::Normal, "no dialog opened");
         d.act(Action::Back);
@@ -282,6 +285,56 @@ mod tests {
             "other panes keep their rows"
         );
         assert!(!d.state.derived.clients.is_empty());
+    }
+
+    #[test]
+    fn sorts_run_both_ways_and_say_which() {
+        let mut d = DemoDriver::new(3, DemoDriver::demo_session(), 1000);
+        d.advance(120);
+        d.act(Action::Focus(Pane::Backends));
+        let names = |d: &DemoDriver| -> Vec<String> {
+            d.state
+                .derived
+                .backends
+                .iter()
+                .map(|b| b.name.clone())
+                .collect()
+        };
+        let mut sorted = names(&d);
+        sorted.sort();
+        assert_eq!(names(&d), sorted, "by name, A first");
+        d.act(Action::ReverseSort);
+        sorted.reverse();
+        assert_eq!(names(&d), sorted, "by name, Z first");
+        let status = d.state.ui.status.as_ref().map(|s| s.text.clone());
+        assert_eq!(
+            status.as_deref(),
+            Some("3 Backends: sorted by backend ▼ (s next column · I reverses)")
+        );
+        // The next order starts its natural way: the slowest first.
+        d.act(Action::CycleSort);
+        let p50: Vec<f64> = d
+            .state
+            .derived
+            .backends
+            .iter()
+            .filter_map(|b| b.p50_ms)
+            .collect();
+        assert!(
+            p50.len() >= 2 && p50.windows(2).all(|w| w[0] >= w[1]),
+            "{p50:?}"
+        );
+        d.act(Action::ReverseSort);
+        let p50: Vec<f64> = d
+            .state
+            .derived
+            .backends
+            .iter()
+            .filter_map(|b| b.p50_ms)
+            .collect();
+        assert!(p50.windows(2).all(|w| w[0] <= w[1]), "{p50:?}");
+        // Other panes keep their own order.
+        assert_eq!(d.state.ui.panes.warming, Default::default());
     }
 
     #[test]

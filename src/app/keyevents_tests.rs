@@ -148,7 +148,7 @@ fn the_selection_stays_on_its_key_as_the_queue_reorders() {
             .collect()
     };
     assert_eq!(names(&st), ["a", "b", "c"]);
-    st.ui.selected[crate::action::Pane::Warming.index()] = 1;
+    st.ui.panes.warming.selected = 1;
     // "c" now misses most: the order changes, the selection stays on "b".
     st.apply(&sample(T0.add_secs(1), misses(&[("c", 200)])));
     st.tick(T0.add_secs(1));
@@ -169,7 +169,7 @@ fn the_title_says_how_many_a_filter_shows() {
         crate::action::Action::Focus(crate::action::Pane::Warming),
         T0,
     );
-    st.ui.filters[crate::action::Pane::Warming.index()] = "user".to_string();
+    st.ui.panes.warming.filter = "user".to_string();
     st.tick(T0);
     let chrome = crate::app::run::chrome(&crate::keymap::Keymap::default(), st.ui.focus);
     let theme = crate::theme::Theme::default();
@@ -177,6 +177,13 @@ fn the_title_says_how_many_a_filter_shows() {
         &st, &theme, &chrome, 200, 50,
     ));
     assert!(screen.contains("2 of 3 shown"), "{screen}");
-    assert!(screen.contains("missing-hot  miss events"), "{screen}");
+    let row = screen
+        .lines()
+        .find(|l| l.contains("ux:user:1"))
+        .unwrap_or("");
+    assert!(
+        row.contains("missing-hot") && row.contains("miss events"),
+        "{screen}"
+    );
     assert!(screen.contains("miss events: exact,"), "{screen}");
 }

@@ -11,6 +11,7 @@ pub mod keyspace;
 pub mod live;
 pub mod node_detail;
 pub mod own_stream;
+pub mod panes;
 pub mod pg;
 pub mod pg_detail;
 pub mod run;

@@ -10,7 +10,6 @@ use super::derive::Derived;
 use super::keyspace::KeyspaceBoard;
 pub use super::source::SourceState;
 use super::ui_state::UiState;
-use crate::action::Pane;
 use crate::engines::Timestamp;
 use crate::engines::clients::{ClientsConfig, ClientsEngine};
 use crate::engines::counters::SetDelta;
@@ -539,17 +538,16 @@ impl State {
         if !self.ui.paused {
             self.optimizer.refresh();
             // The Warming selection stays on its key as the queue reorders.
-            let w = Pane::Warming.index();
             let picked = self
                 .derived
                 .candidates
-                .get(self.ui.selected[w])
+                .get(self.ui.panes.warming.selected)
                 .map(|c| c.key_hash);
             self.derived = Derived::compute(self, now);
             if let Some(i) =
                 picked.and_then(|h| self.derived.candidates.iter().position(|c| c.key_hash == h))
             {
-                self.ui.selected[w] = i;
+                self.ui.panes.warming.selected = i;
             }
         }
     }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+pub use super::panes::{Panes, TableNav};
 use crate::action::Pane;
 use crate::engines::Timestamp;
 pub use crate::keymap::InputMode as Mode;
@@ -50,15 +51,6 @@ pub struct StatusLine {
     pub at: Timestamp,
 }
 
-/// Sort orders per pane (cycled with `s`).
-pub const SORTS: [&[&str]; 5] = [
-    &["accesses", "hit ratio", "saved", "name"],
-    &["score", "time left", "rate", "key"],
-    &["name", "latency", "ops/s"],
-    &["score", "latency", "name"],
-    &["requests", "failures", "name"],
-];
-
 /// UI state.
 #[derive(Debug, Clone, Default)]
 pub struct UiState {
@@ -66,12 +58,8 @@ pub struct UiState {
     pub focus: Pane,
     /// The focused pane fills the screen.
     pub zoomed: bool,
-    /// Selected row per pane.
-    pub selected: [usize; 5],
-    /// Sort index per pane (into [`SORTS`]).
-    pub sort: [usize; 5],
-    /// Row filter per pane (case-insensitive substring).
-    pub filters: [String; 5],
+    /// Each pane's selection, sort and filter.
+    pub panes: Panes,
     /// Input mode.
     pub mode: Mode,
     /// Screen held; data keeps being collected.
@@ -109,23 +97,16 @@ impl UiState {
 
     /// The selected row of `pane`.
     pub fn selected(&self, pane: Pane) -> usize {
-        self.selected[pane.index()]
-    }
-
-    /// The sort label of `pane`.
-    pub fn sort_label(&self, pane: Pane) -> &'static str {
-        let sorts = SORTS[pane.index()];
-        sorts[self.sort[pane.index()] % sorts.len()]
+        self.panes.get(pane).selected()
     }
 
     /// The filter of `pane` ("" when none).
     pub fn filter(&self, pane: Pane) -> &str {
-        &self.filters[pane.index()]
+        self.panes.get(pane).filter()
     }
 
     /// True when `name` passes `pane`'s filter.
     pub fn matches(&self, pane: Pane, name: &str) -> bool {
-        let f = self.filter(pane);
-        f.is_empty() || name.to_lowercase().contains(&f.to_lowercase())
+        self.panes.get(pane).matches(name)
     }
 }

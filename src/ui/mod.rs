@@ -16,6 +16,7 @@
 mod header;
 mod overlay;
 pub mod panes;
+pub mod table;
 pub mod widgets;
 
 use ratatui::buffer::Buffer;

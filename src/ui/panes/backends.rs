@@ -21,10 +21,12 @@ use crate::app::state::State;
 use crate::engines::Timestamp;
 use crate::engines::pool::{HealthState, RoutingRole};
 use crate::sample::{RedisRole, SourceKind, SourceStatus};
+use crate::sort::SortKey;
 use crate::theme::Theme;
+use crate::ui::table::{Cell, Column, Table, sorted_column};
 use crate::ui::widgets::{
-    bar, bytes, clip, empty_text, fit, fit_middle, key_label, ms, open_pane, pct, row_style, si,
-    si_or_dash, sparkline, text_width, visible,
+    bar, bytes, clip, empty_text, key_label, ms, open_pane, pct, row_style, si, si_or_dash,
+    sparkline,
 };
 
 fn health_color(h: HealthState, theme: &Theme) -> Style {
@@ -46,6 +48,54 @@ fn role(r: &BackendRow) -> &'static str {
         SourceKind::PgReplica => "replica",
         SourceKind::Events => "events",
     }
+}
+
+/// The columns; the notes take what room is left; when narrow, the ping
+/// sparkline goes first, then the gauge, errors, p99, the role, p50 and
+/// ops/s.
+const COLUMNS: [Column<'static>; 10] = [
+    Column::name("backend", 13, 40).middle(),
+    Column::text("role", 7).drop(4),
+    Column::text("health", 10),
+    Column::figure("p50", 7).drop(3),
+    Column::figure("p99", 7).drop(5),
+    Column::text("ping rtt", 12).drop(8),
+    Column::figure("ops/s", 7).drop(2),
+    Column::figure("err", 4).drop(6),
+    Column::text("used", 17).drop(7),
+    Column::name("", 0, 90),
+];
+
+/// The health column: drained and failed-over states first, then the
+/// health state machine's (before the first check: connecting).
+fn health(r: &BackendRow, theme: &Theme) -> (String, Style) {
+    if r.drained {
+        ("drained".to_string(), theme.frozen)
+    } else if matches!(r.routing, Some(RoutingRole::FailedOver)) && r.health == HealthState::Down {
+        ("down·out".to_string(), theme.error)
+    } else if !r.checked {
+        ("connecting".to_string(), theme.warn)
+    } else {
+        (r.health.label().to_string(), health_color(r.health, theme))
+    }
+}
+
+/// The last column: how old the figures of a stale row are (never shown
+/// as if current), else the node's eviction and client figures, or the
+/// endpoint's buffer hit ratio and replication lag.
+fn notes(r: &BackendRow) -> String {
+    if let Some((_, age)) = &r.stale {
+        let age = age.map_or("none yet".to_string(), |ms| format!("{} old", age_text(ms)));
+        return format!("figures {age}");
+    }
+    let mut out = r.redis_detail.clone().unwrap_or_default();
+    if r.kind != SourceKind::Redis {
+        out.push_str(&format!("buf {}", pct(r.buffer_ratio)));
+        if r.kind == SourceKind::PgReplica {
+            out.push_str(&format!(" lag {}", bytes(r.lag_bytes)));
+        }
+    }
+    out
 }
 
 /// Draw the pane.
@@ -72,7 +122,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     detail.truncate(usize::from(room));
     let detail_h = detail.len() as u16;
     // With a detail, it sits right under the rows (after a blank line).
-    let [table, detail_area, _, footer] = if detail_h > 0 {
+    let [table_area, detail_area, _, footer] = if detail_h > 0 {
         Layout::vertical([
             Constraint::Length(rows_h + 1),
             Constraint::Length(detail_h),
@@ -86,134 +136,56 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         [table, Rect::default(), Rect::default(), footer]
     };
 
-    let w = table.width as usize;
-    let wide = w >= 90;
-    let spark_w = if wide { 12 } else { 0 };
-    let gauge_w = if w >= 70 { 8 } else { 0 };
-    let longest = d
-        .backends
-        .iter()
-        .map(|b| text_width(&b.name))
-        .max()
-        .unwrap_or(0);
-    // Names get what the columns leave, up to 30 cells.
-    let mut fixed = 9 + 11 + 14 + 12;
-    if spark_w > 0 {
-        fixed += 1 + spark_w;
-    }
-    if gauge_w > 0 {
-        fixed += 2 + gauge_w + 6;
-    }
-    let name_w = longest.clamp(13, w.saturating_sub(fixed).clamp(13, 30));
-    // The error count goes first when the pane is too narrow for it.
-    let err_w = if name_w + fixed <= w { 5 } else { 0 };
-    let mut head = format!(
-        "{} {:<8}{:<11}{:>7}{:>7}",
-        fit("backend", name_w),
-        "role",
-        "health",
-        "p50",
-        "p99"
-    );
-    if spark_w > 0 {
-        head.push_str(&format!(" {:<spark_w$}", "ping rtt"));
-    }
-    head.push_str(&format!(
-        "{:>7}{:>err_w$}",
-        "ops/s",
-        if err_w > 0 { "err" } else { "" }
-    ));
-    if gauge_w > 0 {
-        head.push_str(&format!("  {:<w$}", "used", w = gauge_w + 9));
-    }
-    let mut lines = vec![Line::from(Span::styled(head, theme.dim))];
-    let body_h = table.height.saturating_sub(1) as usize;
-    let (selected, rows) = visible(&d.backends, state.ui.selected(Pane::Backends), body_h);
-    for (i, r) in rows {
-        let style = row_style(focused && i == selected, false, theme);
-        let health = if r.drained {
-            ("drained".to_string(), theme.frozen)
-        } else if matches!(r.routing, Some(RoutingRole::FailedOver))
-            && r.health == HealthState::Down
-        {
-            ("down·out".to_string(), theme.error)
-        } else if !r.checked {
-            ("connecting".to_string(), theme.warn)
-        } else {
-            (r.health.label().to_string(), health_color(r.health, theme))
-        };
-        let mut spans = vec![
-            Span::styled(fit_middle(&r.name, name_w), style),
-            Span::styled(format!(" {:<8}", role(r)), theme.dim),
-            Span::styled(format!("{:<11}", health.0), health.1),
-            Span::styled(
-                format!("{:>7}{:>7}", ms(r.p50_ms), ms(r.p99_ms)),
-                theme.text,
-            ),
-        ];
-        if spark_w > 0 {
-            spans.push(Span::styled(
-                format!(" {:<spark_w$}", sparkline(&r.rtt_us, spark_w)),
-                theme.sparkline,
-            ));
-        }
-        let ops = si_or_dash(r.ops_per_sec);
-        spans.push(Span::styled(
-            if err_w > 0 {
-                format!("{ops:>7}{:>err_w$}", r.errors)
-            } else {
-                format!("{ops:>7}")
-            },
-            theme.text,
-        ));
-        if gauge_w > 0 && r.stale.is_some() {
-            // A gauge of a source that is down or silent would be history.
-            spans.push(Span::raw("  "));
-            spans.push(Span::styled(
-                format!("{:<w$}", "–", w = gauge_w + 9),
-                theme.dim,
-            ));
-        } else if gauge_w > 0 {
-            let (frac, label) = if r.capacity > 0 {
-                (
-                    r.used as f64 / r.capacity as f64,
-                    format!("{:>4.0}%", 100.0 * r.used as f64 / r.capacity as f64),
-                )
-            } else {
-                (0.0, fit(&bytes(r.used), 8))
-            };
-            spans.push(Span::raw("  "));
-            spans.push(Span::styled(bar(frac, gauge_w), theme.gauge_fill));
-            spans.push(Span::styled(format!(" {label}"), theme.dim));
-        }
-        if let (true, Some((_, age))) = (wide, &r.stale) {
-            // Old figures are not shown as if current: only their age.
-            let age = age.map_or("none yet".to_string(), |ms| format!("{} old", age_text(ms)));
-            spans.push(Span::styled(format!(" figures {age}"), theme.dim));
-        } else if let (true, Some(detail)) = (wide, &r.redis_detail) {
-            spans.push(Span::styled(format!(" {detail}"), theme.dim));
-        }
-        if wide && r.kind != SourceKind::Redis && r.stale.is_none() {
-            spans.push(Span::styled(
-                format!(" buf {}", pct(r.buffer_ratio)),
-                theme.dim,
-            ));
-            if r.kind == SourceKind::PgReplica {
-                spans.push(Span::styled(
-                    format!(" lag {}", bytes(r.lag_bytes)),
-                    theme.dim,
-                ));
+    let sort = &state.ui.panes.backends;
+    let cell = |r: &BackendRow, col: usize, selected: bool| -> Cell {
+        match col {
+            0 => Cell::new(r.name.clone(), row_style(focused && selected, false, theme)),
+            1 => Cell::new(role(r), theme.dim),
+            2 => {
+                let (text, style) = health(r, theme);
+                Cell::new(text, style)
             }
+            3 => Cell::new(ms(r.p50_ms), theme.text),
+            4 => Cell::new(ms(r.p99_ms), theme.text),
+            5 => Cell::new(sparkline(&r.rtt_us, 12), theme.sparkline),
+            6 => Cell::new(si_or_dash(r.ops_per_sec), theme.text),
+            7 => Cell::new(r.errors.to_string(), theme.text),
+            // A gauge of a source that is down or silent would be history.
+            8 if r.stale.is_some() => Cell::new("–", theme.dim),
+            8 => {
+                let (frac, label) = if r.capacity > 0 {
+                    let f = r.used as f64 / r.capacity as f64;
+                    (f, format!("{:>4.0}%", 100.0 * f))
+                } else {
+                    (0.0, bytes(r.used))
+                };
+                Cell::spans(vec![
+                    (bar(frac, 8), theme.gauge_fill),
+                    (format!(" {label}"), theme.dim),
+                ])
+            }
+            _ => Cell::new(notes(r), theme.dim),
         }
-        lines.push(Line::from(spans));
-    }
+    };
+    let table = Table {
+        columns: &COLUMNS,
+        rows: &d.backends,
+        selected: sort.selected,
+        sort: sorted_column(&COLUMNS, sort.sort.column(), sort.direction()),
+        head_style: theme.dim,
+        cell: &cell,
+    };
+    let mut lines = table.lines(
+        usize::from(table_area.width),
+        usize::from(table_area.height),
+    );
     if d.backends.is_empty() {
         lines.push(Line::from(Span::styled(
             empty_text(&state.ui, Pane::Backends, " no backends yet"),
             theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(clip(lines, table.width)), table);
+    frame.render_widget(Paragraph::new(clip(lines, table_area.width)), table_area);
     if detail_h > 0 {
         frame.render_widget(Paragraph::new(clip(detail, detail_area.width)), detail_area);
     }

@@ -8,10 +8,24 @@ use ratatui::widgets::Paragraph;
 
 use crate::action::Pane;
 use crate::app::state::State;
+use crate::engines::clients::{ClientView, TableView};
+use crate::sort::SortKey;
 use crate::theme::Theme;
-use crate::ui::widgets::{
-    cells, clip, empty_text, fit, fit_columns, open_pane, pct, row_style, si, visible,
-};
+use crate::ui::table::{Cell, Column, Table, sorted_column};
+use crate::ui::widgets::{clip, empty_text, open_pane, pct, row_style, si};
+
+/// The columns (the last only with a stats sink); when narrow, the
+/// totals stored go first, then the cached share, the success share,
+/// the total and the failures.
+const COLUMNS: [Column<'static>; 7] = [
+    Column::name("client", 11, 40),
+    Column::figure("req/s", 7),
+    Column::figure("total", 7).drop(3),
+    Column::figure("ok", 6).drop(4),
+    Column::figure("fail", 6).drop(2),
+    Column::figure("cached", 6).drop(5),
+    Column::figure("stored", 7).drop(6),
+];
 
 /// Draw the pane.
 pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
@@ -54,48 +68,44 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     let [top, bottom] =
         Layout::vertical([Constraint::Length(split), Constraint::Min(0)]).areas(inner);
 
-    let w = top.width as usize;
-    let widths = [7, 7, 7, 7, 7, 8];
-    let shown = if state.sink.enabled { 6 } else { 5 };
-    // Names get what the columns leave, between 11 and 24 characters.
-    let name_w = w
-        .saturating_sub(widths[..shown].iter().sum::<usize>())
-        .clamp(11, 24);
-    let ncols = fit_columns(w.saturating_sub(name_w), &widths[..shown]);
-    let widths = &widths[..ncols];
-    let heads = ["req/s", "total", "ok", "fail", "cached", "stored"].map(String::from);
-    let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "{}{}",
-            fit("client", name_w),
-            cells(&heads[..ncols], widths)
-        ),
-        theme.dim,
-    ))];
-    let body_h = top.height.saturating_sub(1) as usize;
-    let (selected, rows) = visible(&d.clients, state.ui.selected(Pane::Clients), body_h);
-    for (i, c) in rows {
-        let style = row_style(focused && i == selected, false, theme);
-        let values = [
-            si(c.requests_per_sec),
-            si(c.requests as f64),
-            pct(c.success_ratio),
-            si(c.failures as f64),
-            pct(c.cached_ratio),
-            c.stored.map_or_else(|| "-".to_string(), |n| si(n as f64)),
-        ];
-        let fail_style = if c.failures > 0 {
-            theme.warn
-        } else {
-            theme.text
-        };
-        let mut spans = vec![Span::styled(fit(&c.name, name_w), style)];
-        for (k, (v, w)) in values.iter().zip(widths).enumerate() {
-            let st = if k == 3 { fail_style } else { theme.text };
-            spans.push(Span::styled(cells(std::slice::from_ref(v), &[*w]), st));
+    let sort = &state.ui.panes.clients;
+    let cell = |c: &ClientView, col: usize, selected: bool| -> Cell {
+        match col {
+            0 => Cell::new(c.name.clone(), row_style(focused && selected, false, theme)),
+            1 => Cell::new(si(c.requests_per_sec), theme.text),
+            2 => Cell::new(si(c.requests as f64), theme.text),
+            3 => Cell::new(pct(c.success_ratio), theme.text),
+            4 => Cell::new(
+                si(c.failures as f64),
+                if c.failures > 0 {
+                    theme.warn
+                } else {
+                    theme.text
+                },
+            ),
+            5 => Cell::new(pct(c.cached_ratio), theme.text),
+            _ => Cell::new(
+                c.stored.map_or_else(|| "-".to_string(), |n| si(n as f64)),
+                theme.text,
+            ),
         }
-        lines.push(Line::from(spans));
-    }
+    };
+    // The totals stored by every console show only with a stats sink.
+    let columns = if state.sink.enabled {
+        &COLUMNS[..]
+    } else {
+        &COLUMNS[..6]
+    };
+    let table = Table {
+        columns,
+        rows: &d.clients,
+        selected: sort.selected,
+        sort: sorted_column(columns, sort.sort.column(), sort.direction()),
+        head_style: theme.dim,
+        cell: &cell,
+    };
+    let mut lines = table.lines(usize::from(top.width), usize::from(top.height));
+    let selected = sort.selected.min(d.clients.len().saturating_sub(1));
     if d.clients.is_empty() {
         lines.push(Line::from(Span::styled(
             empty_text(
@@ -109,32 +119,30 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     frame.render_widget(Paragraph::new(clip(lines, top.width)), top);
 
     let who = d.clients.get(selected).map_or("", |c| c.name.as_str());
-    let tw = bottom.width as usize;
-    let table_w = tw.saturating_sub(4 + 7 + 6).clamp(6, 18);
-    let mut tl = vec![Line::from(Span::styled(
-        format!(
-            "{}{:<4}{:>7}{:>6}",
-            fit(&format!("{who} by table"), table_w),
-            " op",
-            "total",
-            "err"
-        ),
-        theme.dim,
-    ))];
-    for t in d
-        .client_tables
-        .iter()
-        .take(bottom.height.saturating_sub(1) as usize)
-    {
-        tl.push(Line::from(vec![
-            Span::styled(fit(&t.table, table_w), theme.text),
-            Span::styled(format!(" {:<3}", fit(&t.operation, 3)), theme.dim),
-            Span::styled(
-                format!("{:>7}{:>6}", si(t.total as f64), si(t.errors as f64)),
-                theme.text,
-            ),
-        ]));
-    }
+    let head = format!("{who} by table");
+    let breakdown = [
+        Column::name(&head, 6, 40),
+        Column::text("op", 3),
+        Column::figure("total", 7),
+        Column::figure("err", 5).drop(1),
+    ];
+    let cell = |t: &TableView, col: usize, _: bool| -> Cell {
+        match col {
+            0 => Cell::new(t.table.clone(), theme.text),
+            1 => Cell::new(t.operation.clone(), theme.dim),
+            2 => Cell::new(si(t.total as f64), theme.text),
+            _ => Cell::new(si(t.errors as f64), theme.text),
+        }
+    };
+    let table = Table {
+        columns: &breakdown,
+        rows: &d.client_tables,
+        selected: 0,
+        sort: None,
+        head_style: theme.dim,
+        cell: &cell,
+    };
+    let tl = table.lines(usize::from(bottom.width), usize::from(bottom.height));
     frame.render_widget(Paragraph::new(clip(tl, bottom.width)), bottom);
 }
 

@@ -11,6 +11,7 @@ use ratatui::widgets::Paragraph;
 use super::heat_grid::{self, PARTIAL_MARK, Scale};
 use crate::action::Pane;
 use crate::app::state::State;
+use crate::app::ui_state::TableNav;
 use crate::engines::heatmap::{Measure, RowKind, RowView, Temperature};
 use crate::theme::Theme;
 use crate::ui::widgets::{
@@ -98,7 +99,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     let extra = format!(
         " {}/col{coarse} · sort {} · {} rows{drawn}{dropped}{stream} ",
         heat_grid::short_secs(i64::from(view.asked_s)),
-        state.ui.sort_label(Pane::Heatmap),
+        state.ui.panes.heatmap.sort_label(),
         view.rows.len() + view.more_rows
     );
     let extra_style = if evicted + cells > 0 {

@@ -9,12 +9,26 @@ use ratatui::widgets::Paragraph;
 
 use crate::action::Pane;
 use crate::app::state::State;
-use crate::engines::optimizer::{PredictionSource, Remark};
+use crate::engines::optimizer::{PredictionSource, Recommendation, Remark};
+use crate::sort::SortKey;
 use crate::theme::Theme;
-use crate::ui::widgets::{
-    bar, cells, clip, empty_text, fit, fit_columns, fit_middle, ms, open_pane, row_style, si,
-    visible,
-};
+use crate::ui::table::{Cell, Column, Table, sorted_column};
+use crate::ui::widgets::{bar, clip, empty_text, ms, open_pane, row_style, si};
+
+/// The columns; when narrow, the prediction's source goes first, then
+/// the score bar, the cost, the confidence, throughput and latency. The
+/// reason a backend ranks last takes what room is left.
+const COLUMNS: [Column<'static>; 9] = [
+    Column::name("backend", 10, 30).middle(),
+    Column::text("", 8).drop(6),
+    Column::figure("score", 6),
+    Column::figure("latency", 8).drop(2),
+    Column::figure("thru/s", 7).drop(3),
+    Column::figure("cost", 6).drop(5),
+    Column::figure("conf", 5).drop(4),
+    Column::text("by", 4).drop(7),
+    Column::name("", 0, 80),
+];
 
 /// Draw the pane.
 pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
@@ -44,68 +58,60 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         theme,
     );
     let detail_h = if inner.height >= 9 { 3 } else { 0 };
-    let [table, detail] =
+    let [table_area, detail] =
         Layout::vertical([Constraint::Min(2), Constraint::Length(detail_h)]).areas(inner);
 
-    let w = table.width as usize;
-    let bar_w = if w >= 56 { 8 } else { 4 };
-    let name_w = if w < 40 { 10 } else { 13 };
-    let widths = [8, 8, 7, 5, 5];
-    let ncols = fit_columns(w.saturating_sub(name_w + bar_w + 7), &widths);
-    let widths = &widths[..ncols];
-    let heads = ["latency", "thru/s", "cost", "conf", "by"].map(String::from);
-    let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "{} {:<sw$}{}",
-            fit("backend", name_w),
-            "score",
-            cells(&heads[..ncols], widths),
-            sw = bar_w + 6
-        ),
-        theme.dim,
-    ))];
-    let body_h = table.height.saturating_sub(1) as usize;
-    let (selected, rows) = visible(&d.ranking, state.ui.selected(Pane::Optimizer), body_h);
-    for (i, r) in rows {
-        let style = row_style(focused && i == selected, false, theme);
+    let sort = &state.ui.panes.optimizer;
+    let cell = |r: &Recommendation, col: usize, selected: bool| -> Cell {
         // Not measured now: no score, its last figures not shown, the reason.
-        if let Some(why) = &r.unavailable {
-            lines.push(Line::from(vec![
-                Span::styled(fit_middle(&r.name, name_w), style),
-                Span::raw(" "),
-                Span::raw(" ".repeat(bar_w)),
-                Span::styled("  –   ", theme.text),
-                Span::styled(format!("ranked last: {why}"), theme.warn),
-            ]));
-            continue;
+        let live = r.unavailable.is_none();
+        let figure = |text: String| Cell::new(if live { text } else { "–".into() }, theme.text);
+        match col {
+            0 => Cell::new(r.name.clone(), row_style(focused && selected, false, theme)),
+            1 if live => Cell::new(bar(r.score, 8), theme.gauge_fill),
+            1 => Cell::new("", theme.text),
+            2 => figure(format!("{:.2}", r.score)),
+            3 => figure(ms(Some(r.predicted_latency_ms))),
+            4 => figure(si(r.predicted_throughput_eps)),
+            5 => figure(format!("{:.2}", r.predicted_cost)),
+            6 => figure(format!("{:.0}%", r.confidence * 100.0)),
+            7 if live => Cell::new(
+                match r.predicted_by {
+                    PredictionSource::Model => "fit",
+                    PredictionSource::Ewma => "ewma",
+                    PredictionSource::Declared => "decl",
+                },
+                theme.dim,
+            ),
+            7 => Cell::new("", theme.dim),
+            _ => Cell::new(
+                r.unavailable
+                    .as_ref()
+                    .map_or(String::new(), |why| format!("ranked last: {why}")),
+                theme.warn,
+            ),
         }
-        let src = match r.predicted_by {
-            PredictionSource::Model => "fit",
-            PredictionSource::Ewma => "ewma",
-            PredictionSource::Declared => "decl",
-        };
-        let values = [
-            ms(Some(r.predicted_latency_ms)),
-            si(r.predicted_throughput_eps),
-            format!("{:.2}", r.predicted_cost),
-            format!("{:.0}%", r.confidence * 100.0),
-            src.to_string(),
-        ];
-        lines.push(Line::from(vec![
-            Span::styled(fit_middle(&r.name, name_w), style),
-            Span::raw(" "),
-            Span::styled(bar(r.score, bar_w), theme.gauge_fill),
-            Span::styled(format!(" {:.2} ", r.score), theme.text),
-            Span::styled(cells(&values[..ncols], widths), theme.text),
-        ]));
-    }
+    };
+    let table = Table {
+        columns: &COLUMNS,
+        rows: &d.ranking,
+        selected: sort.selected,
+        sort: sorted_column(&COLUMNS, sort.sort.column(), sort.direction()),
+        head_style: theme.dim,
+        cell: &cell,
+    };
+    let mut lines = table.lines(
+        usize::from(table_area.width),
+        usize::from(table_area.height),
+    );
+    let selected = sort.selected.min(d.ranking.len().saturating_sub(1));
     if d.ranking.is_empty() {
         lines.push(Line::from(Span::styled(
             empty_text(&state.ui, Pane::Optimizer, " no measurements yet"),
             theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(clip(lines, table.width)), table);
+    frame.render_widget(Paragraph::new(clip(lines, table_area.width)), table_area);
     if detail_h == 0 {
         return;
     }

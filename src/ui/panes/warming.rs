@@ -14,11 +14,13 @@ use super::keyspace::cliff_line;
 use crate::action::Pane;
 use crate::app::state::State;
 use crate::engines::keyspace::prefix_of;
+use crate::engines::warming::Candidate;
 use crate::engines::warming::{CandidateReason, JobState, WarmJob};
+use crate::sort::SortKey;
 use crate::theme::Theme;
+use crate::ui::table::{Cell, Column, Table, sorted_column};
 use crate::ui::widgets::{
-    bar, cells, clip, duration, empty_text, fit, fit_columns, key_label, open_pane, row_style, si,
-    visible,
+    bar, clip, duration, empty_text, fit, key_label, open_pane, row_style, si,
 };
 
 /// Draw the pane.
@@ -103,70 +105,59 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         frame.render_widget(Paragraph::new(clip(lines, cliffs.width)), cliffs);
     }
 
-    let w = queue.width as usize;
-    // Columns after key, reason and the signal that found it, dropped
-    // from the right when narrow.
-    let widths = [9, 12, 8, 16];
-    let fixed = 2 + REASON_W + FOUND_W;
-    let ncols = fit_columns(w.saturating_sub(fixed + 20), &widths);
-    let widths = &widths[..ncols];
-    let key_w = w
-        .saturating_sub(fixed + widths.iter().sum::<usize>())
-        .clamp(8, 40);
-    let heads = ["time left", "benefit", "rate/s", "prefix"].map(String::from);
-    let mut lines = vec![Line::from(Span::styled(
-        format!(
-            "  {} {:<rw$}{:<fw$}{}",
-            fit("key", key_w),
-            "reason",
-            "found by",
-            cells(&heads[..ncols], widths),
-            rw = REASON_W - 1,
-            fw = FOUND_W,
-        ),
-        theme.dim,
-    ))];
-    let body_h = queue.height.saturating_sub(1) as usize;
-    let (selected, rows) = visible(&d.candidates, state.ui.selected(Pane::Warming), body_h);
     let delim = state.session.key_delimiter.as_str();
-    for (i, c) in rows {
+    let sort = &state.ui.panes.warming;
+    let cell = |c: &Candidate, col: usize, selected: bool| -> Cell {
         let marked = state.ui.marked.contains(&c.key_hash);
-        let style = row_style(focused && i == selected, marked, theme);
-        let name = c.name.as_deref().map_or_else(
-            || format!("#{:016x}", c.key_hash),
-            |n| key_label(n, state.session.redact_keys, delim),
-        );
-        // The key's prefix: what a warm rule would match it by.
-        let prefix = c
-            .name
-            .as_deref()
-            .and_then(|n| prefix_of(n, delim))
-            .map_or_else(|| "–".to_string(), |p| format!("{p}{delim}*"));
-        // One column short of its cell, so it never runs into the benefit.
-        let prefix = fit(&prefix, 15).trim_end().to_string();
-        let (reason_color, left) = match c.reason {
-            CandidateReason::MissingHot { .. } => (theme.hot, "missing".to_string()),
-            CandidateReason::Expiring { time_left_ms } => (theme.warm, duration(time_left_ms)),
-            CandidateReason::Predicted { .. } => (theme.cold, "–".to_string()),
-            CandidateReason::Preload => (theme.accent, "–".to_string()),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(if marked { "✓ " } else { "  " }, theme.marked),
-            Span::styled(fit(&name, key_w), style),
-            Span::styled(
-                format!(" {:<rw$}", c.reason.label(), rw = REASON_W - 1),
-                reason_color,
-            ),
-            Span::styled(format!("{:<FOUND_W$}", c.signal.label()), theme.dim),
-            Span::styled(
-                cells(
-                    &[left, benefit(c.misses_per_s), si(c.rate), prefix][..ncols],
-                    widths,
-                ),
+        match col {
+            0 => Cell::new(if marked { "✓" } else { " " }, theme.marked),
+            1 => {
+                let name = c.name.as_deref().map_or_else(
+                    || format!("#{:016x}", c.key_hash),
+                    |n| key_label(n, state.session.redact_keys, delim),
+                );
+                Cell::new(name, row_style(focused && selected, marked, theme))
+            }
+            2 => {
+                let color = match c.reason {
+                    CandidateReason::MissingHot { .. } => theme.hot,
+                    CandidateReason::Expiring { .. } => theme.warm,
+                    CandidateReason::Predicted { .. } => theme.cold,
+                    CandidateReason::Preload => theme.accent,
+                };
+                Cell::new(c.reason.label(), color)
+            }
+            3 => Cell::new(si(c.score), theme.dim),
+            4 => Cell::new(c.signal.label(), theme.dim),
+            5 => Cell::new(
+                match c.reason {
+                    CandidateReason::MissingHot { .. } => "missing".to_string(),
+                    CandidateReason::Expiring { time_left_ms } => duration(time_left_ms),
+                    _ => "–".to_string(),
+                },
                 theme.text,
             ),
-        ]));
-    }
+            6 => Cell::new(benefit(c.misses_per_s), theme.text),
+            7 => Cell::new(si(c.rate), theme.text),
+            // The key's prefix: what a warm rule would match it by.
+            _ => Cell::new(
+                c.name
+                    .as_deref()
+                    .and_then(|n| prefix_of(n, delim))
+                    .map_or_else(|| "–".to_string(), |p| format!("{p}{delim}*")),
+                theme.dim,
+            ),
+        }
+    };
+    let table = Table {
+        columns: &QUEUE,
+        rows: &d.candidates,
+        selected: sort.selected,
+        sort: sorted_column(&QUEUE, sort.sort.column(), sort.direction()),
+        head_style: theme.dim,
+        cell: &cell,
+    };
+    let mut lines = table.lines(usize::from(queue.width), usize::from(queue.height));
     if d.candidates.is_empty() {
         lines.push(Line::from(Span::styled(
             empty_text(
@@ -189,10 +180,20 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     frame.render_widget(Paragraph::new(clip(jl, jobs.width)), jobs);
 }
 
-/// Width of the reason column (with its leading space).
-const REASON_W: usize = 14;
-/// Width of the "found by" column.
-const FOUND_W: usize = 14;
+/// The queue's columns; when narrow, the score goes first (unless the
+/// queue is sorted by it), then the prefix, the signal that found the
+/// key, the rate, the benefit and the time left.
+const QUEUE: [Column<'static>; 9] = [
+    Column::text("", 1),
+    Column::name("key", 16, 60),
+    Column::text("reason", 11),
+    Column::figure("score", 6).drop(6),
+    Column::text("found by", 13).drop(4),
+    Column::figure("time left", 9).drop(1),
+    Column::figure("benefit", 11).drop(2),
+    Column::figure("rate/s", 6).drop(3),
+    Column::name("prefix", 8, 24).drop(5),
+];
 
 /// A candidate's benefit with its unit: misses avoided per second.
 fn benefit(misses_per_s: f64) -> String {
