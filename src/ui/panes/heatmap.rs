@@ -15,10 +15,16 @@ use crate::app::ui_state::TableNav;
 use crate::engines::heatmap::{Measure, RowKind, RowView, Temperature};
 use crate::theme::Theme;
 use crate::ui::widgets::{
-    clip, duration, empty_text, fit, open_pane, pane_block, pct, row_style, si, visible,
+    clip, duration, empty_text, fit, open_pane, pane_block, pct, row_style, si, text_width, visible,
 };
 
 const NAME_W: usize = 22;
+/// The widest a row name grows when the pane has room.
+const NAME_MAX: usize = 60;
+/// Grid columns kept before names grow past [`NAME_W`].
+const GRID_KEEP: usize = 60;
+/// Rows whose names decide the name column's width.
+const HEAT_NAMES: usize = 500;
 
 /// The colour of a temperature.
 pub fn temp_color(t: Temperature, theme: &Theme) -> Style {
@@ -126,7 +132,21 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     .areas(inner);
 
     // name | tag | grid… | cache | buffer | temp
-    let fixed = NAME_W + 7 + 1 + 7 + 7 + 7;
+    // Names get more room where the grid keeps enough columns (a zoomed
+    // or wide pane): up to the longest name shown, at most NAME_MAX.
+    let longest = view
+        .rows
+        .iter()
+        .take(HEAT_NAMES)
+        .map(|r| text_width(&r.name))
+        .max();
+    let others = 7 + 1 + 7 + 7 + 7;
+    let room = (grid_area.width as usize).saturating_sub(others + GRID_KEEP);
+    let name_w = longest
+        .unwrap_or(0)
+        .clamp(NAME_W, NAME_MAX)
+        .min(room.max(NAME_W));
+    let fixed = name_w + others;
     let cols = (grid_area.width as usize)
         .saturating_sub(fixed)
         .min(view.columns);
@@ -151,7 +171,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         axis.push(' ');
     }
     let mut lines = vec![Line::from(vec![
-        Span::styled(fit("row", NAME_W + 7), theme.dim),
+        Span::styled(fit("row", name_w + 7), theme.dim),
         Span::styled(format!("{axis} "), theme.dim),
         Span::styled(" cache ", theme.dim),
         Span::styled(" buffer", theme.dim),
@@ -161,7 +181,7 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     for (i, r) in rows {
         let style = row_style(focused && i == selected, false, theme);
         let mut spans = vec![
-            Span::styled(fit(&r.name, NAME_W), style),
+            Span::styled(fit(&r.name, name_w), style),
             Span::styled(format!(" {} ", kind_tag(r)), theme.dim),
         ];
         let (peak, _) = heat_grid::row_peak(view, r, first_col);
