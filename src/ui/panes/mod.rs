@@ -32,3 +32,6 @@ pub fn render(
         Pane::Clients => clients::render(frame, area, state, theme, focused),
     }
 }
+
+#[cfg(test)]
+mod tests;
