@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::engines::statements::StatementCounters;
+
 use crate::engines::Timestamp;
 pub use crate::engines::keyspace::{KeyHeat, KeyKind, KeyspaceSample, SampledKey};
 
@@ -206,25 +208,6 @@ pub struct Statements {
     pub unavailable: Option<String>,
     /// Per normalised statement (busiest by total time first).
     pub rows: Vec<StatementCounters>,
-}
-
-/// Cumulative figures of one `pg_stat_statements` entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatementCounters {
-    /// `queryid`.
-    pub queryid: i64,
-    /// The normalised text (`$1` for constants).
-    pub text: String,
-    /// `calls`.
-    pub calls: u64,
-    /// `total_exec_time`, µs.
-    pub total_us: u64,
-    /// `rows`.
-    pub rows: u64,
-    /// `shared_blks_hit`.
-    pub blks_hit: u64,
-    /// `shared_blks_read`.
-    pub blks_read: u64,
 }
 
 /// How far a warm job got (cumulative for the job).

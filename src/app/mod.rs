@@ -14,6 +14,7 @@ pub mod own_stream;
 pub mod panes;
 pub mod pg;
 pub mod pg_detail;
+mod redis;
 pub mod run;
 pub mod sink;
 pub mod source;

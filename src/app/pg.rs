@@ -9,9 +9,9 @@ use crate::engines::counters::{CumulativeSet, SetDelta};
 use crate::engines::heatmap::{Measure, RowKind};
 use crate::engines::intern::key_hash;
 use crate::engines::optimizer::Measurement;
-use rustc_hash::FxHashMap;
+use crate::engines::statements::reread;
 
-use crate::sample::{PgStats, SourceId, StatementCounters, Statements, TableCounters};
+use crate::sample::{PgStats, SourceId, Statements, TableCounters};
 
 impl State {
     pub(super) fn postgres(&mut self, id: SourceId, p: &PgStats, at: Timestamp) {
@@ -108,41 +108,6 @@ impl State {
     }
 }
 
-/// State kept per endpoint and per item (a table, a statement) between an
-/// endpoint's reads of its top-N lists. Rows are shared by every endpoint
-/// (table `users` on the primary and on a replica is one row), each with
-/// its own counters: only per-endpoint deltas may meet in a row.
-pub(crate) type PerEndpoint<K, V> = FxHashMap<SourceId, FxHashMap<K, V>>;
-
-/// Hand `f` each item of endpoint `id`'s complete read (`keys[i]`) with its
-/// state from the endpoint's previous read, `V::default()` when it was not
-/// in it. The read replaces the endpoint's map: an item that left the top N
-/// and came back starts a new baseline, its traffic while out is no spike.
-/// A key repeated within one read gets a fresh state that is not kept (its
-/// counters cannot be told from the other's).
-fn reread<K, V>(
-    map: &mut PerEndpoint<K, V>,
-    id: SourceId,
-    keys: impl IntoIterator<Item = K>,
-    mut f: impl FnMut(usize, &mut V),
-) where
-    K: std::hash::Hash + Eq,
-    V: Default,
-{
-    let mut old = map.remove(&id).unwrap_or_default();
-    let mut new = FxHashMap::default();
-    for (i, k) in keys.into_iter().enumerate() {
-        if new.contains_key(&k) {
-            f(i, &mut V::default());
-            continue;
-        }
-        let mut v = old.remove(&k).unwrap_or_default();
-        f(i, &mut v);
-        new.insert(k, v);
-    }
-    map.insert(id, new);
-}
-
 /// One table on one endpoint: its block counters and when they were read.
 #[derive(Debug, Default)]
 pub(crate) struct TableSeen {
@@ -210,131 +175,11 @@ impl State {
 /// Characters of a statement's text kept as its row name.
 const STATEMENT_NAME: usize = 200;
 
-/// Rates of one `pg_stat_statements` entry between its last two reads.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StatementRates {
-    /// Calls per second.
-    pub calls_per_s: f64,
-    /// Mean execution time of those calls, ms.
-    pub mean_ms: f64,
-    /// Rows per call.
-    pub rows_per_call: f64,
-}
-
-/// Calls, µs, rows, generation, when.
-type LastRead = (u64, u64, u64, u32, Timestamp);
-
-/// One statement on one endpoint.
-#[derive(Debug, Default)]
-struct Entry {
-    last: Option<LastRead>,
-    /// Its shared blocks hit and read, for the heatmap.
-    blocks: CumulativeSet<2>,
-    /// Its row name.
-    name: String,
-    /// Between its last two comparable reads.
-    rates: Option<StatementRates>,
-}
-
-/// Per-statement rates for the heatmap's fingerprint detail.
-#[derive(Debug, Default)]
-pub struct StatementBoard {
-    /// Per endpoint, by queryid.
-    entries: PerEndpoint<i64, Entry>,
-    /// By row name (the statement's text as the heatmap shows it), over
-    /// every endpoint and query id with that name: calls/s summed, the
-    /// mean time and rows per call weighted by calls/s.
-    pub rates: FxHashMap<String, StatementRates>,
-}
-
-impl StatementBoard {
-    /// Endpoint `id`'s complete read (`names[i]` is `rows[i]`'s row): hands
-    /// `blocks` each statement's block delta and the time of its previous
-    /// read, then recombines the rates.
-    fn read(
-        &mut self,
-        id: SourceId,
-        generation: u32,
-        rows: &[StatementCounters],
-        names: &[String],
-        at: Timestamp,
-        mut blocks: impl FnMut(usize, SetDelta<2>, Option<Timestamp>),
-    ) {
-        let epoch = u64::from(generation);
-        reread(
-            &mut self.entries,
-            id,
-            rows.iter().map(|s| s.queryid),
-            |i, e| {
-                let s = &rows[i];
-                let since = e.last.map(|l| l.4);
-                blocks(i, e.blocks.observe([s.blks_hit, s.blks_read], epoch), since);
-                if let Some(n) = names.get(i) {
-                    e.name.clone_from(n);
-                }
-                let now = (s.calls, s.total_us, s.rows, generation, at);
-                // A reset, a restart or a deallocated entry: a new baseline
-                // (the rates shown stay those of the last good interval).
-                if let Some((calls, us, rows, g, t)) = e.last.replace(now)
-                    && g == generation
-                    && s.calls >= calls
-                    && at.secs_since(t) > 0.0
-                {
-                    let dc = (s.calls - calls) as f64;
-                    let per_call = |v: u64| if dc > 0.0 { v as f64 / dc } else { 0.0 };
-                    e.rates = Some(StatementRates {
-                        calls_per_s: dc / at.secs_since(t),
-                        mean_ms: per_call(s.total_us.saturating_sub(us)) / 1000.0,
-                        rows_per_call: per_call(s.rows.saturating_sub(rows)),
-                    });
-                }
-            },
-        );
-        self.combine();
-    }
-
-    /// `rates` from every endpoint's entries.
-    fn combine(&mut self) {
-        // Per name: the first rates, how many, Σ calls/s, Σ calls/s × mean,
-        // Σ calls/s × rows per call.
-        type Sum = (StatementRates, u32, f64, f64, f64);
-        let mut sums: FxHashMap<&str, Sum> = FxHashMap::default();
-        let all = self.entries.values().flat_map(FxHashMap::values);
-        for (e, r) in all.filter_map(|e| e.rates.map(|r| (e, r))) {
-            let w = r.calls_per_s;
-            let s = sums.entry(&e.name).or_insert((r, 0, 0.0, 0.0, 0.0));
-            s.1 += 1;
-            s.2 += w;
-            s.3 += w * r.mean_ms;
-            s.4 += w * r.rows_per_call;
-        }
-        self.rates = sums
-            .into_iter()
-            .map(|(name, (first, n, cps, ms, rows))| {
-                let r = match n {
-                    1 => first,
-                    _ if cps > 0.0 => StatementRates {
-                        calls_per_s: cps,
-                        mean_ms: ms / cps,
-                        rows_per_call: rows / cps,
-                    },
-                    _ => StatementRates {
-                        calls_per_s: 0.0,
-                        mean_ms: 0.0,
-                        rows_per_call: 0.0,
-                    },
-                };
-                (name.to_string(), r)
-            })
-            .collect();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::state::SessionInfo;
-    use crate::sample::{Body, PgDetail, Sample, SourceKind};
+    use crate::sample::{Body, PgDetail, Sample, SourceKind, StatementCounters};
 
     fn sample(at: i64, body: Body) -> Sample {
         Sample {
