@@ -14,6 +14,7 @@
 //! `stats_reset` or postmaster start, and every reconnect, bumps the
 //! generation, so the app takes a new baseline (a gap, never a spike).
 
+pub mod activity;
 pub mod queries;
 
 use std::collections::HashMap;
@@ -334,6 +335,7 @@ where
     let limit = cfg.statement_timeout + cfg.acquire_timeout;
     let mut tick = cfg.poll.ticker();
     let mut tables_due = Instant::now();
+    let mut sessions_due = activity::ActivityReader::default();
     loop {
         tick.tick().await;
         let started = Instant::now();
@@ -370,7 +372,14 @@ where
             statements = queries::statements_access(probe.pss.0.clone(), probe.pss.1, can_read);
         }
 
-        let mut bodies = Vec::with_capacity(4);
+        let sessions = if sessions_due.due() {
+            let read = activity::read(pool, cfg.statement_timeout);
+            Some(timed(limit, read).await?)
+        } else {
+            None
+        };
+
+        let mut bodies = Vec::with_capacity(5);
         let kind = if recovery {
             SourceKind::PgReplica
         } else {
@@ -400,6 +409,7 @@ where
         if let Some(st) = extra {
             bodies.push(Body::Statements(st));
         }
+        bodies.extend(sessions.map(Body::PgSessions));
         if !send(run.generation, bodies).await {
             return Ok(());
         }

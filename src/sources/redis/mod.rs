@@ -13,6 +13,7 @@
 //! Cluster (then `cluster` discovers and follows the nodes, each polled by
 //! its own `run_node`); `sentinel` finds and follows a service's master.
 
+pub mod clients;
 pub mod cluster;
 pub mod diag;
 pub mod endpoint;
@@ -366,6 +367,7 @@ where
     Fut: std::future::Future<Output = bool>,
 {
     let mut tick = cfg.poll.ticker();
+    let mut clients = clients::ClientsReader::default();
     loop {
         tick.tick().await;
         let started = Instant::now();
@@ -394,6 +396,10 @@ where
         }
         let run = uptime.run(&info);
         let extra = diag.poll(conn, run, own).await.map_err(|e| describe(&e))?;
+        let listed = clients
+            .poll(conn, own, info.connected_clients)
+            .await
+            .map_err(|e| describe(&e))?;
 
         let mut commandstats: Vec<(String, u64, u64)> = info
             .commandstats
@@ -444,6 +450,7 @@ where
             Body::Redis(stats),
         ];
         bodies.extend(extra);
+        bodies.extend(listed.map(Body::RedisClients));
         if !send(generation, bodies).await {
             return Ok(());
         }
