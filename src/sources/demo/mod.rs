@@ -236,8 +236,10 @@ impl Demo {
         self.step_postgres(now, db_reads, &table_reads, burst, &mut out);
         if self.ticks % 5 == 1 {
             out.extend(self.key_samples(now));
-            let up: Vec<bool> = self.nodes.iter().map(|n| n.down_until <= ms).collect();
-            out.extend(self.sessions.step(now, &up));
+            let runs: Vec<Option<u32>> = (self.nodes.iter())
+                .map(|n| (n.down_until <= ms).then_some(n.run as u32))
+                .collect();
+            out.extend(self.sessions.step(now, &runs));
         }
         self.step_jobs(now, dt_s, &mut out);
         out

@@ -41,16 +41,19 @@ impl DemoSessions {
         }
     }
 
-    /// The lists at `now` of the nodes that are up (`up[i]`: `redis-i`),
-    /// and of every Postgres endpoint.
-    pub fn step(&mut self, now: Timestamp, up: &[bool]) -> Vec<Sample> {
+    /// The lists at `now` of the nodes that are up (`runs[i]`: `redis-i`'s
+    /// run, its samples' generation; `None`: down), and of every Postgres
+    /// endpoint.
+    pub fn step(&mut self, now: Timestamp, runs: &[Option<u32>]) -> Vec<Sample> {
         let start = *self.start.get_or_insert(now);
         let t = now.millis_since(start) / 1000;
         let mut out = Vec::new();
         for (i, _) in REDIS_NODES.iter().enumerate() {
-            if up.get(i).copied().unwrap_or(false) {
+            if let Some(run) = runs.get(i).copied().flatten() {
                 let list = self.redis(i, t);
-                out.push(sample(i as u16, now, Body::RedisClients(list)));
+                let mut s = sample(i as u16, now, Body::RedisClients(list));
+                s.generation = run;
+                out.push(s);
             }
         }
         for (i, _) in PG_NODES.iter().enumerate() {
@@ -259,7 +262,7 @@ mod tests {
         let t0 = Timestamp::from_secs(1_736_154_000);
         let mut last = Vec::new();
         for s in (0..=secs).step_by(5) {
-            last = d.step(t0.add_secs(s as i64), &[true, true, true]);
+            last = d.step(t0.add_secs(s as i64), &[Some(0), Some(0), Some(0)]);
         }
         last
     }
@@ -306,5 +309,17 @@ mod tests {
             lists(9, 200),
             "a seed and a time give the same lists"
         );
+    }
+
+    #[test]
+    fn a_node_that_is_down_lists_nothing_and_lists_carry_the_nodes_run() {
+        let mut d = DemoSessions::new(1);
+        let s = d.step(Timestamp(0), &[None, Some(4), Some(0)]);
+        let redis = |id| {
+            s.iter()
+                .find(|x| x.source == SourceId(id) && matches!(x.body, Body::RedisClients(_)))
+        };
+        assert!(redis(0).is_none());
+        assert_eq!(redis(1).map(|x| x.generation), Some(4));
     }
 }

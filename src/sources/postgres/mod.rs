@@ -4,7 +4,8 @@
 //!
 //! Per tick: a `SELECT 1` (the health check: its round trip is labelled as
 //! such) and one refresh (`queries::tick_sql`); every `tables_every` also the
-//! busiest tables and the database size (`queries::tables_sql`). Each refresh
+//! busiest tables and the database size (`queries::tables_sql`); every 5 s
+//! at most the sessions (`activity`, for the Sessions pane). Each refresh
 //! is one read-only transaction with `SET LOCAL statement_timeout`, sent with
 //! the simple protocol in one round trip: nothing prepared, nothing left set
 //! on the session, so PgBouncer in transaction pooling is fine.

@@ -2,7 +2,8 @@
 //! slow or dead node never delays another node, or the UI.
 //!
 //! Per poll: one `PING` (the health check: its round trip is labelled as
-//! such, never as command latency) and one `INFO`. The console names itself
+//! such, never as command latency) and one `INFO`; every 5 s at most a
+//! `CLIENT LIST` (`clients`) for the Sessions pane. The console names itself
 //! (`CLIENT SETNAME heliostat`), asks for `CLIENT NO-TOUCH` (tried after
 //! every connect, kept where the server accepts it), never sends `KEYS` or
 //! `MONITOR`, and subtracts its own commands from the command rate.
