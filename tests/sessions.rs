@@ -169,6 +169,30 @@ fn postgres_sessions_show_blockers_idle_transactions_and_heliostat_and_ops_act()
             }
             other => panic!("{other:?}"),
         }
+        // That role sees other roles' sessions without their queries: the
+        // list says so, and its own reading connection is still marked.
+        let weak_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect_options(&weak).unwrap())
+            .await
+            .unwrap();
+        let seen = activity::read(&weak_pool, WAIT).await.unwrap();
+        let other = seen.rows.iter().find(|r| r.pid == waiter_pid).unwrap();
+        assert_eq!(
+            (other.query.as_deref(), other.state),
+            (None, PgState::Unknown)
+        );
+        let note = seen.note.clone().unwrap_or_default();
+        assert!(
+            note.ends_with("sessions of other roles hidden (the role lacks pg_read_all_stats)"),
+            "{note}"
+        );
+        assert!(
+            seen.rows
+                .iter()
+                .any(|r| r.own && r.user.as_deref() == Some("weak"))
+        );
+        weak_pool.close().await;
 
         // Cancel the waiting statement: it ends with 57014, the session stays.
         let words = pg_cancel(&url, waiter_pid, WAIT).await.unwrap();

@@ -1,6 +1,8 @@
 //! `pg_stat_activity` for the Sessions pane, read by the endpoint's poller
 //! at most every [`EVERY`]: one read-only transaction in one round trip
-//! (as every refresh, see `queries`), client backends only, the
+//! (as every refresh, see `queries`), client backends only (with the
+//! sessions of other roles a role without `pg_read_all_stats` sees
+//! without their details, counted in the list's note), the
 //! [`MAX_SESSIONS`] running longest first (idle ones last), durations
 //! computed by the server (`now()`), `pg_blocking_pids` asked only of
 //! sessions waiting on a lock. Query texts are fingerprinted here (the
@@ -49,6 +51,10 @@ SELECT pid::int8 AS pid, usename::text AS usename, datname::text AS datname,
   count(*) OVER ()::int8 AS total
 FROM pg_stat_activity
 WHERE backend_type = 'client backend'
+  -- Another role's session, to a role without pg_read_all_stats: every
+  -- column past the user and application is NULL (background processes
+  -- have no user).
+  OR (backend_type IS NULL AND usesysid IS NOT NULL)
 ORDER BY state = 'idle', coalesce(xact_start, query_start) NULLS LAST, pid
 LIMIT {limit}"
     );
