@@ -10,6 +10,7 @@ pub use crate::engines::statements::StatementCounters;
 
 use crate::engines::Timestamp;
 pub use crate::engines::keyspace::{KeyHeat, KeyKind, KeyspaceSample, SampledKey};
+pub use crate::engines::sessions::{ClientList, PgSession, PgSessionList, PgState, RedisClient};
 
 mod diag;
 pub use diag::{
@@ -150,6 +151,10 @@ pub enum Body {
     /// Why a Redis node's key sampler is not sampling (`None`: it is
     /// again); its `generation` is 0 and does not touch the source's.
     SamplerStatus(Option<String>),
+    /// A Redis node's `CLIENT LIST` (every 5 s at most), or why not.
+    RedisClients(ClientList),
+    /// A Postgres endpoint's `pg_stat_activity` (every 5 s at most).
+    PgSessions(PgSessionList),
 }
 
 /// What the client-statistics sink reports.

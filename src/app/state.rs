@@ -139,6 +139,8 @@ pub struct State {
     pub warm: super::warm::WarmBoard,
     /// The client-statistics sink's state and the totals it read back.
     pub sink: super::sink::SinkBoard,
+    /// The latest `CLIENT LIST` / `pg_stat_activity` per source.
+    pub sessions: crate::engines::sessions::SessionsEngine<SourceId>,
     /// Job id → keys (their hashes), for `note_refreshed` when done.
     pub(crate) job_keys: FxHashMap<u64, Vec<u64>>,
     last_tick: Option<Timestamp>,
@@ -174,6 +176,7 @@ impl State {
             warm: super::warm::WarmBoard::default(),
             pg_statements: crate::engines::statements::StatementBoard::default(),
             pg_tables: FxHashMap::default(),
+            sessions: crate::engines::sessions::SessionsEngine::new(),
             job_keys: FxHashMap::default(),
             last_tick: None,
         }
@@ -288,6 +291,8 @@ impl State {
                     src.sampler_problem.clone_from(problem);
                 }
             }
+            Body::RedisClients(l) => self.sessions.apply_redis(s.source, at, l),
+            Body::PgSessions(l) => self.sessions.apply_pg(s.source, at, l),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod keyevents;
 pub mod keyspace;
 pub mod optimizer;
 pub mod pool;
+pub mod sessions;
 pub mod statements;
 pub mod time;
 pub mod warming;

@@ -7,6 +7,7 @@
 
 mod jobs;
 pub mod rng;
+mod sessions;
 pub mod world;
 
 use crate::engines::Timestamp;
@@ -63,6 +64,7 @@ pub struct Demo {
     next_failure: i64,
     ticks: u64,
     jobs: Vec<DemoJob>,
+    sessions: sessions::DemoSessions,
 }
 
 /// A warm job the demo is running against its simulated cache.
@@ -107,6 +109,7 @@ impl Demo {
             next_failure: DEMO_EPOCH.as_millis() + first_failure,
             ticks: 0,
             jobs: Vec::new(),
+            sessions: sessions::DemoSessions::new(seed),
         }
     }
 
@@ -233,6 +236,10 @@ impl Demo {
         self.step_postgres(now, db_reads, &table_reads, burst, &mut out);
         if self.ticks % 5 == 1 {
             out.extend(self.key_samples(now));
+            let runs: Vec<Option<u32>> = (self.nodes.iter())
+                .map(|n| (n.down_until <= ms).then_some(n.run as u32))
+                .collect();
+            out.extend(self.sessions.step(now, &runs));
         }
         self.step_jobs(now, dt_s, &mut out);
         out

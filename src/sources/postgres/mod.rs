@@ -4,7 +4,8 @@
 //!
 //! Per tick: a `SELECT 1` (the health check: its round trip is labelled as
 //! such) and one refresh (`queries::tick_sql`); every `tables_every` also the
-//! busiest tables and the database size (`queries::tables_sql`). Each refresh
+//! busiest tables and the database size (`queries::tables_sql`); every 5 s
+//! at most the sessions (`activity`, for the Sessions pane). Each refresh
 //! is one read-only transaction with `SET LOCAL statement_timeout`, sent with
 //! the simple protocol in one round trip: nothing prepared, nothing left set
 //! on the session, so PgBouncer in transaction pooling is fine.
@@ -14,6 +15,7 @@
 //! `stats_reset` or postmaster start, and every reconnect, bumps the
 //! generation, so the app takes a new baseline (a gap, never a spike).
 
+pub mod activity;
 pub mod queries;
 
 use std::collections::HashMap;
@@ -334,6 +336,7 @@ where
     let limit = cfg.statement_timeout + cfg.acquire_timeout;
     let mut tick = cfg.poll.ticker();
     let mut tables_due = Instant::now();
+    let mut sessions_due = activity::ActivityReader::default();
     loop {
         tick.tick().await;
         let started = Instant::now();
@@ -370,7 +373,14 @@ where
             statements = queries::statements_access(probe.pss.0.clone(), probe.pss.1, can_read);
         }
 
-        let mut bodies = Vec::with_capacity(4);
+        let sessions = if sessions_due.due() {
+            let read = activity::read(pool, cfg.statement_timeout);
+            Some(timed(limit, read).await?)
+        } else {
+            None
+        };
+
+        let mut bodies = Vec::with_capacity(5);
         let kind = if recovery {
             SourceKind::PgReplica
         } else {
@@ -400,6 +410,7 @@ where
         if let Some(st) = extra {
             bodies.push(Body::Statements(st));
         }
+        bodies.extend(sessions.map(Body::PgSessions));
         if !send(run.generation, bodies).await {
             return Ok(());
         }

@@ -22,7 +22,9 @@ pub const MIN_VERSION: u32 = 100_000;
 /// Blocker pids sent at most.
 const BLOCKERS: usize = 5;
 
-fn wrap(select: &str, statement_timeout: Duration) -> String {
+/// `select` in a read-only transaction with a statement timeout, one
+/// simple-protocol round trip.
+pub(crate) fn wrap(select: &str, statement_timeout: Duration) -> String {
     let ms = statement_timeout.as_millis().max(1);
     format!(
         "BEGIN READ ONLY; SET LOCAL statement_timeout = '{ms}ms'; {select}; COMMIT",

@@ -44,7 +44,8 @@ impl Default for Diag {
     }
 }
 
-fn refused(e: &redis::RedisError) -> bool {
+/// The server (or its ACL) refuses the command: stop asking it.
+pub(crate) fn refused(e: &redis::RedisError) -> bool {
     // The client shows `NOPERM` as `NoPerm: …`: match the code, not the text.
     let t = e.to_string().to_ascii_lowercase();
     e.code() == Some("NOPERM")

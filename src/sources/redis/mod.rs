@@ -2,7 +2,8 @@
 //! slow or dead node never delays another node, or the UI.
 //!
 //! Per poll: one `PING` (the health check: its round trip is labelled as
-//! such, never as command latency) and one `INFO`. The console names itself
+//! such, never as command latency) and one `INFO`; every 5 s at most a
+//! `CLIENT LIST` (`clients`) for the Sessions pane. The console names itself
 //! (`CLIENT SETNAME heliostat`), asks for `CLIENT NO-TOUCH` (tried after
 //! every connect, kept where the server accepts it), never sends `KEYS` or
 //! `MONITOR`, and subtracts its own commands from the command rate.
@@ -13,6 +14,7 @@
 //! Cluster (then `cluster` discovers and follows the nodes, each polled by
 //! its own `run_node`); `sentinel` finds and follows a service's master.
 
+pub mod clients;
 pub mod cluster;
 pub mod diag;
 pub mod endpoint;
@@ -366,6 +368,7 @@ where
     Fut: std::future::Future<Output = bool>,
 {
     let mut tick = cfg.poll.ticker();
+    let mut clients = clients::ClientsReader::default();
     loop {
         tick.tick().await;
         let started = Instant::now();
@@ -394,6 +397,10 @@ where
         }
         let run = uptime.run(&info);
         let extra = diag.poll(conn, run, own).await.map_err(|e| describe(&e))?;
+        let listed = clients
+            .poll(conn, own, info.connected_clients)
+            .await
+            .map_err(|e| describe(&e))?;
 
         let mut commandstats: Vec<(String, u64, u64)> = info
             .commandstats
@@ -444,6 +451,7 @@ where
             Body::Redis(stats),
         ];
         bodies.extend(extra);
+        bodies.extend(listed.map(Body::RedisClients));
         if !send(generation, bodies).await {
             return Ok(());
         }
