@@ -6,19 +6,15 @@
 //! at the next poll, not the next reconnect), and a key sampler whose ACL
 //! lacks `+dbsize`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::console::Console;
+use crate::support::postgres::PgServer;
+use crate::support::{RedisServer, free_port};
 use heliostat::action::Pane;
 use heliostat::app::live::LiveSpec;
 use heliostat::sample::SourceStatus;
-use support::console::Console;
-use support::postgres::PgServer;
-use support::{RedisServer, free_port};
 
 const REFRESH: Duration = Duration::from_millis(500);
 

@@ -3,13 +3,9 @@
 //! the console would show, prefixes included; `heliostat emit` publishes
 //! events the same snapshot reads.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::process::Command;
 
-use support::RedisServer;
+use crate::support::RedisServer;
 
 fn heliostat(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_heliostat"))

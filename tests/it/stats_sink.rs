@@ -5,15 +5,12 @@
 //! an earlier build are repaired or named, and a schema named by a
 //! reserved word works.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
-use support::runtime;
+use crate::support::runtime;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::postgres::PgServer;
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::clients::BatchColumns;
 use heliostat::ops::sink::sql::{WarmJobRecord, flush, migrate, record_warm_job};
@@ -22,7 +19,6 @@ use heliostat::ops::warm::job::Report;
 use heliostat::sample::{AccessAgg, Body, Sample, SinkReport, SourceId};
 use heliostat::sources::redis::wall_now;
 use sqlx::postgres::PgPoolOptions;
-use support::postgres::PgServer;
 use tokio::sync::mpsc;
 
 fn batch(seq: u64, clients: &[(&str, i64)], seen: &[&str]) -> BatchColumns {

@@ -7,20 +7,17 @@
 //! without any notifications, the key sampler's TTL still finds the key.
 //! Each test prints what it measured.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::RedisServer;
+use crate::support::console::Console;
 use heliostat::action::Pane;
 use heliostat::app::live::LiveSpec;
 use heliostat::app::state::State;
 use heliostat::engines::warming::{CandidateReason, Signal};
-use support::RedisServer;
-use support::console::Console;
 
 const REFRESH: Duration = Duration::from_millis(250);
 const KEY: &str = "ux:product:2";

@@ -7,9 +7,8 @@
 //! and a Sentinel watching them; `tls` makes throw-away certificates;
 //! `postgres` runs throw-away PostgreSQL clusters (`PgServer`) and a
 //! PgBouncer in front of one (`PgBouncer`); `console` runs the live
-//! sources into a real state and renders it.
-
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! sources into a real state and renders it; `warm_console` drives a
+//! console with warm rules and the real warm service by key events.
 
 pub mod cluster;
 pub mod console;
@@ -17,6 +16,7 @@ pub mod postgres;
 pub mod sentinel;
 pub mod tls;
 pub mod valkey;
+pub mod warm_console;
 
 /// Poll `ok` every 50 ms until it holds; panic naming `what` after `limit`.
 pub fn wait_for(what: &str, limit: std::time::Duration, mut ok: impl FnMut() -> bool) {
@@ -244,11 +244,6 @@ impl RedisServer {
     /// The server's own temp dir (for a unix socket, certificates, …).
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// Process id, while running.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
     }
 
     fn command(&mut self) -> Command {

@@ -9,20 +9,17 @@
 //! of a limited job, a replica (`READONLY`) and a user without `SET`
 //! (`NOPERM`) ending the job after one batch.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use crate::support;
+use crate::support::RedisServer;
 use heliostat::ops::warm::job::{FetchError, Report, Row, Rows, run};
 use heliostat::ops::warm::rules::{Rule, RuleSpec};
 use heliostat::ops::warm::target::Target;
 use heliostat::ops::warm::write::Mode;
-use support::RedisServer;
 
 /// `id → payload`, answering the rule's query the way Postgres would.
 struct Table(HashMap<String, String>);

@@ -4,14 +4,12 @@
 //! transaction pooling hands one server connection to several clients),
 //! and with errors that name why a connection cannot be made.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use crate::support::postgres::{PgBouncer, PgServer};
+use crate::support::{RedisServer, runtime};
 use heliostat::engines::clients::BatchColumns;
 use heliostat::ops::sink::sql::{WarmJobRecord, record_warm_job};
 use heliostat::ops::sink::{SinkCmd, SinkConfig, spawn_sink};
@@ -23,8 +21,6 @@ use heliostat::ops::warm::target::Target;
 use heliostat::ops::warm::write::Mode;
 use heliostat::sample::{Body, FlushOutcome, SinkReport};
 use sqlx::postgres::PgPoolOptions;
-use support::postgres::{PgBouncer, PgServer};
-use support::{RedisServer, runtime};
 use tokio::sync::mpsc;
 
 fn users_rule(redis: &str) -> Rule {

@@ -1,16 +1,12 @@
 //! The Redis source against real, throw-away `redis-server`s.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
-use support::runtime;
+use crate::support::runtime;
 
 use std::time::{Duration, Instant};
 
+use crate::support::RedisServer;
 use heliostat::sample::{Body, RedisStats, Sample, SourceId, SourceStatus};
 use heliostat::sources::redis::{NodeConfig, run_node};
-use support::RedisServer;
 use tokio::sync::mpsc;
 
 fn fast(url: &str) -> NodeConfig {

@@ -6,21 +6,15 @@
 //! same; `W` over keys no rule matches says so and offers no "y" for them;
 //! a failed dry run offers no "y" at all.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[path = "support/warm_console.rs"]
-mod console;
-mod support;
-
 use std::time::{Duration, Instant};
 
-use console::{Console, calls, rule, set_calls, setup, users_config};
+use crate::support::runtime;
+use crate::support::warm_console::{Console, calls, rule, set_calls, setup, users_config};
 use crossterm::event::KeyCode;
 use heliostat::app::actions::Effect;
 use heliostat::app::ui_state::Mode;
 use heliostat::engines::warming::{JobState, WarmingConfig, WarmingEngine};
 use heliostat::sources::redis::wall_now;
-use support::runtime;
 
 /// Rounds every second, so a test sees several in a few seconds.
 fn fast_rounds(c: &mut Console) {

@@ -7,23 +7,20 @@
 //! Samples go through the app's real `State`, so what is asserted is what
 //! the Backends pane would show.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use clap::Parser as _;
 
+use crate::support;
+use crate::support::RedisServer;
+use crate::support::cluster::Cluster;
+use crate::support::sentinel::SentinelSet;
+use crate::support::tls::Pki;
 use heliostat::app::source::SourceState;
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::sample::{Body, RedisRole, Sample, SourceId, SourceKind, SourceStatus};
 use heliostat::sources::redis::{LaunchOptions, SourceIds, launch};
-use support::RedisServer;
-use support::cluster::Cluster;
-use support::sentinel::SentinelSet;
-use support::tls::Pki;
 use tokio::sync::mpsc;
 
 /// The least-privilege ACL documented in docs/SECURITY.md (poller + cluster discovery).

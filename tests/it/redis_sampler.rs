@@ -3,15 +3,12 @@
 //! to its budget, does not move the hit ratio the console reports, and its
 //! estimates from part of the keyspace bracket the truth.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
-use support::runtime;
+use crate::support::runtime;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::RedisServer;
 use heliostat::app::state::{SessionInfo, State, TickTotals};
 use heliostat::engines::Timestamp;
 use heliostat::engines::keyspace::{
@@ -20,7 +17,6 @@ use heliostat::engines::keyspace::{
 use heliostat::sample::{Body, KeyspaceSample, RedisStats, Sample, SourceId};
 use heliostat::sources::redis::sampler::{ElementCounts, run_sampler};
 use heliostat::sources::redis::{NodeConfig, OwnLoad, spawn_node};
-use support::RedisServer;
 use tokio::sync::mpsc;
 
 fn node(url: &str, budget: u32) -> NodeConfig {

@@ -5,20 +5,17 @@
 //! streaming replica (`pg_basebackup`) with its lag and its promotion, an
 //! inactive replication slot as an alert, a blocked session and its blocker.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
-use support::runtime;
+use crate::support;
+use crate::support::runtime;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::postgres::PgServer;
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::heatmap::{Measure, RowKind};
 use heliostat::sample::{Body, PgStats, Sample, SourceId, SourceKind, SourceStatus, TableCounters};
 use heliostat::sources::postgres::{PgConfig, run_endpoint};
-use support::postgres::PgServer;
 use tokio::sync::mpsc;
 
 fn fast(url: &str) -> PgConfig {

@@ -3,8 +3,6 @@
 //! only other consoles saw, a failing sink with its retry), and the
 //! Warming pane's confirm dialog filled by a dry run, then a running job.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use heliostat::action::{Action, Pane};
 use heliostat::app::actions::Effect;
 use heliostat::app::run::chrome;

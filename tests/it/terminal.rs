@@ -3,16 +3,12 @@
 //! private and never overwritten, and hostile paths are refused before the
 //! console starts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::wait_for;
+use crate::support::wait_for;
 
 const BIN: &str = env!("CARGO_BIN_EXE_heliostat");
 

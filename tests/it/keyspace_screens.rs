@@ -3,8 +3,6 @@
 //! the Heatmap's sampled prefix rows and their detail, and TTL cliffs in
 //! the Warming pane. Synthetic, deterministic batches; no server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use heliostat::action::{Action, Pane};
 use heliostat::app::run::chrome;
 use heliostat::app::state::{SessionInfo, State};

@@ -3,14 +3,11 @@
 //! TTLs are set, a second fill changes nothing, and refusals are counted;
 //! a large batch goes in several pipelines, redirects keep their index.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::support;
+use crate::support::runtime;
 
-mod support;
-
-use support::runtime;
-
+use crate::support::RedisServer;
 use heliostat::ops::warm::write::{Item, Mode, Outcome, write_batch};
-use support::RedisServer;
 
 fn item(key: &str, value: &str, ttl_ms: u64) -> Item {
     Item {

@@ -7,22 +7,18 @@
 //! cache's operations; the first frame shows no rate until a second
 //! reading exists.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::support::RedisServer;
+use crate::support::console::Console;
 use heliostat::action::Pane;
 use heliostat::app::live::{EVENTS_SOURCE, EventsSpec, LiveSpec};
 use heliostat::app::state::State;
 use heliostat::engines::clients::RATE_WINDOW_SECS;
-use support::RedisServer;
-use support::console::Console;
 
 const REFRESH: Duration = Duration::from_millis(500);
 

@@ -2,20 +2,16 @@
 //! exact counts with two consoles at once, malformed entries, where reading
 //! starts, and recovery after a restart.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
-use support::runtime;
+use crate::support::runtime;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::support::RedisServer;
 use heliostat::sample::{Body, Sample, SourceId, SourceStatus, StreamStats};
 use heliostat::sources::events::emit::{Synthetic, publish};
 use heliostat::sources::events::schema::Event;
 use heliostat::sources::events::{EventsConfig, run_events};
-use support::RedisServer;
 use tokio::sync::mpsc;
 
 const STREAM: &str = "heliostat:events";

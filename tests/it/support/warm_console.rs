@@ -1,8 +1,6 @@
 //! A live console `State` with warm rules and the real warm service, driven
 //! by key events through the real keymap (for `warm_console.rs` and
-//! `warm_auto.rs`, which include this file with `#[path]`).
-
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! `warm_auto.rs`).
 
 use std::time::Duration;
 

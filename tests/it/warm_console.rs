@@ -4,17 +4,13 @@
 //! preload (`R`), the read-only refusal, and the background-refresh round
 //! (with automatic warming on).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[path = "support/warm_console.rs"]
-mod console;
-mod support;
-
-use support::runtime;
+use crate::support;
+use crate::support::runtime;
 
 use std::time::Duration;
 
-use console::{Console, rule, setup, users_config};
+use crate::support::RedisServer;
+use crate::support::warm_console::{Console, rule, setup, users_config};
 use crossterm::event::KeyCode;
 use heliostat::action::Pane;
 use heliostat::app::actions::Effect;
@@ -22,7 +18,6 @@ use heliostat::engines::warming::{JobState, WarmingStrategy};
 use heliostat::ops::warm::console::JobLog;
 use heliostat::sample::{Body, KeyAccess, Sample, SourceId};
 use heliostat::sources::redis::wall_now;
-use support::RedisServer;
 
 #[test]
 fn w_shows_a_dry_run_from_the_servers_then_warms_and_the_result_lands_on_the_board() {

@@ -3,15 +3,11 @@
 //! ids, stamped by the server as each `XADD` arrives, say when), and the
 //! stream the console reads is no application key in its heatmap.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::RedisServer;
+use crate::support::RedisServer;
 
 fn heliostat(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_heliostat"))

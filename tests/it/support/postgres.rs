@@ -214,11 +214,6 @@ impl PgServer {
         panic!("could not start postgres: {log}");
     }
 
-    /// The postmaster's pid, while running.
-    pub fn pid(&self) -> Option<u32> {
-        self.pid
-    }
-
     /// Stop it at once (SIGQUIT, PostgreSQL's immediate shutdown: no
     /// checkpoint, crash recovery at the next start), as a crash would.
     pub fn kill(&mut self) {
@@ -241,12 +236,6 @@ impl PgServer {
             }
             let _ = std::fs::remove_file(pidfile);
         }
-    }
-
-    /// Start it again on the same port (crash recovery, statistics reset).
-    pub fn restart(&mut self) {
-        self.kill();
-        self.spawn();
     }
 
     /// Start it again after [`PgServer::kill`].
@@ -307,11 +296,6 @@ impl PgServer {
         let old = std::fs::read_to_string(&path).expect("pg_hba.conf");
         write_as_owner(&path, &format!("{line}\n{old}"));
         self.sql("SELECT pg_reload_conf()");
-    }
-
-    /// The server's own temp dir.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 

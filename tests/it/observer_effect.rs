@@ -7,18 +7,14 @@
 //! * idle node, 100k keys: at most 25 commands/s from the console in total;
 //! * a node serving 3 000 ops/s: at most 5 % of its commands are the console's.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::RedisServer;
+use crate::support::console::Console;
 use heliostat::app::live::LiveSpec;
-use support::RedisServer;
-use support::console::Console;
 
 fn fill(server: &RedisServer, n: usize) {
     let mut c = server.client();

@@ -11,7 +11,8 @@ pub const SERVICE: &str = "mymaster";
 
 /// A master, its replica and a Sentinel.
 pub struct SentinelSet {
-    /// The master at start.
+    /// The master at start (held: it runs as long as the set).
+    #[allow(dead_code)]
     pub master: RedisServer,
     /// Its replica at start.
     pub replica: RedisServer,
