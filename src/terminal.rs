@@ -375,11 +375,29 @@ impl<W: Write> Backend for LeanBackend<W> {
         execute!(self.writer, cursor::MoveTo(x, y))
     }
     fn clear(&mut self) -> io::Result<()> {
-        self.shown.clear();
         self.clear_region(ClearType::All)
     }
     fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
         use crossterm::terminal::{Clear, ClearType as C};
+        // Forget at least what the terminal erases (`Terminal::resize`
+        // clears this way): a cell sent again after a joined emoji must
+        // never bring back text of an earlier frame. Whole rows, as the
+        // cursor column is only as exact as the last frame left it.
+        let row = usize::from(self.cursor.y);
+        match clear_type {
+            ClearType::All => self.shown.clear(),
+            ClearType::AfterCursor => self.shown.truncate(row),
+            ClearType::BeforeCursor => {
+                for line in self.shown.iter_mut().take(row + 1) {
+                    line.clear();
+                }
+            }
+            ClearType::CurrentLine | ClearType::UntilNewLine => {
+                if let Some(line) = self.shown.get_mut(row) {
+                    line.clear();
+                }
+            }
+        }
         execute!(
             self.writer,
             Clear(match clear_type {
@@ -415,6 +433,8 @@ impl<W: Write> Backend for LeanBackend<W> {
     }
 }
 
+#[cfg(test)]
+mod equivalence_tests;
 #[cfg(test)]
 mod lean_tests;
 
