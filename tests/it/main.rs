@@ -42,6 +42,7 @@ mod redis_sampler;
 mod redis_source;
 mod redis_topology;
 mod screens;
+mod sessions;
 mod stats_sink;
 mod support;
 mod terminal;

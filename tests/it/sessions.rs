@@ -6,10 +6,6 @@
 //! gone. Reads go through the pollers' own functions (`activity::read`,
 //! `clients::read`, and the pollers themselves).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::str::FromStr;
@@ -24,8 +20,9 @@ use heliostat::sources::redis::clients::{self, ClientsReader, SKIP_ABOVE};
 use heliostat::sources::redis::{NodeConfig, OwnLoad, endpoint, spawn_node};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection};
-use support::postgres::PgServer;
-use support::{RedisServer, runtime};
+use crate::support;
+use crate::support::postgres::PgServer;
+use crate::support::{RedisServer, runtime};
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(2);
