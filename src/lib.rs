@@ -13,6 +13,7 @@ pub mod export;
 pub mod files;
 pub mod keymap;
 pub mod ops;
+pub mod redact;
 pub mod sample;
 pub mod snapshot;
 pub mod sources;
@@ -20,3 +21,7 @@ pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod ui;
+pub mod units;
+
+#[cfg(test)]
+mod layering_tests;

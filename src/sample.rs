@@ -7,13 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engines::Timestamp;
+pub use crate::engines::keyevents::{KeyEventSetup, KeyEvents, KeyEventsStopped};
 pub use crate::engines::keyspace::{KeyHeat, KeyKind, KeyspaceSample, SampledKey};
 
 mod diag;
-pub use diag::{
-    CommandLog, KeyEventSetup, KeyEvents, KeyEventsStopped, LargeEntry, LatencyEvent, SlotCount,
-    SlotStats, SlowEntry,
-};
+pub use diag::{CommandLog, LargeEntry, LatencyEvent, SlotCount, SlotStats, SlowEntry};
 
 /// Index of a source in the app's source table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

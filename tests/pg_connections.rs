@@ -13,9 +13,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use heliostat::engines::clients::BatchColumns;
-use heliostat::ops::sink::sql::{WarmJobRecord, record_warm_job};
 use heliostat::ops::sink::{SinkCmd, SinkConfig, spawn_sink};
 use heliostat::ops::warm::job::{Report, run};
+use heliostat::ops::warm::log::{WarmJobRecord, record_warm_job};
 use heliostat::ops::warm::pattern::KeyPattern;
 use heliostat::ops::warm::pg::PgRows;
 use heliostat::ops::warm::rules::{Rule, RuleSpec};

@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::clients::BatchColumns;
-use heliostat::ops::sink::sql::{WarmJobRecord, flush, migrate, record_warm_job};
+use heliostat::ops::sink::sql::{flush, migrate};
 use heliostat::ops::sink::{SinkCmd, SinkConfig, spawn_sink};
 use heliostat::ops::warm::job::Report;
+use heliostat::ops::warm::log::{WarmJobRecord, record_warm_job};
 use heliostat::sample::{AccessAgg, Body, Sample, SinkReport, SourceId};
 use heliostat::sources::redis::wall_now;
 use sqlx::postgres::PgPoolOptions;

@@ -14,16 +14,16 @@ use tokio::sync::mpsc;
 
 use super::dry::dry_run;
 use super::job::{Report, run};
+use super::log::{WarmJobRecord, record_warm_job};
 use super::pg::PgRows;
 use super::rules::Rule;
 use super::target::Target;
 use super::write::Mode;
-use crate::config::redact_url;
 use crate::engines::warming::Tally;
-use crate::ops::sink::sql::{WarmJobRecord, record_warm_job};
+use crate::redact::redact_url;
 use crate::sample::{Body, KeyObs, Sample, SourceId, WarmDry, WarmProgress};
 use crate::sources::Reporter;
-use crate::sources::redis::wall_now;
+use crate::sources::clock::wall_now;
 
 /// Warm samples come as this source.
 pub const WARM_SOURCE: SourceId = SourceId(u16::MAX - 3);

@@ -18,7 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::job::{FetchError, Row, Rows};
 use super::pattern::KeyPattern;
 use super::rules::{Rule, Ttl};
-use crate::config::redact_url;
+use crate::redact::redact_url;
 use crate::sources::postgres::{connect_options, explain, explain_pool};
 
 /// Rows decoded between turns given to the rest of the task.

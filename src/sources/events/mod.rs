@@ -20,11 +20,12 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Value};
 use tokio::sync::mpsc;
 
-use crate::config::redact_url;
+use crate::redact::redact_url;
 use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus};
+use crate::sources::clock::wall_now;
 use crate::sources::redis::endpoint::node_client;
 use crate::sources::redis::info::Info;
-use crate::sources::redis::{NodeConfig, display_name, wall_now};
+use crate::sources::redis::{NodeConfig, display_name};
 use agg::Aggregator;
 use schema::EventRef;
 use wire::{Cursor, Part, Wire};

@@ -24,10 +24,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Row};
 use tokio::sync::mpsc;
 
-use crate::config::redact_url;
+use crate::redact::redact_url;
 use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus, Statements, TableCounters};
+use crate::sources::clock::wall_now;
 use crate::sources::pace::Pace;
-use crate::sources::redis::wall_now;
 
 /// How one endpoint is watched.
 #[derive(Debug, Clone)]

@@ -26,14 +26,14 @@ pub mod valkey;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{Notify, mpsc};
 
-use crate::config::redact_url;
-use crate::engines::Timestamp;
+use crate::redact::redact_url;
 use crate::sample::{Body, RedisRole, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
+pub use crate::sources::clock::wall_now;
 use crate::sources::pace::Pace;
 use endpoint::Endpoint;
 use info::Info;
@@ -90,14 +90,6 @@ impl NodeConfig {
         scheme.eq_ignore_ascii_case("redis+sentinel")
             || scheme.eq_ignore_ascii_case("rediss+sentinel")
     }
-}
-
-/// Wall-clock time: sources stamp what they observe (engines never read it).
-pub fn wall_now() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Timestamp(ms)
 }
 
 /// `host:port` of a URL (the socket path of a unix URL, `SERVICE
