@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom first: a module may import modules of its own layer
 /// (without a cycle) or of a lower one.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("leaves", &["text", "files", "redact", "units"]),
+    ("leaves", &["text", "files", "redact", "units", "fault"]),
     ("engines", &["engines"]),
     ("sample", &["sample"]),
     ("sources", &["sources"]),
@@ -39,7 +39,7 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 /// Modules that import nothing from the crate.
-const LEAVES: &[&str] = &["text", "files", "redact", "units"];
+const LEAVES: &[&str] = &["text", "files", "redact", "units", "fault"];
 
 /// External crates `engines` may use. The engines are pure state machines
 /// fed samples with `now` as a parameter: no runtime or timers (`tokio`,

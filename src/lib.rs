@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod engines;
 pub mod export;
+pub mod fault;
 pub mod files;
 pub mod keymap;
 pub mod ops;

@@ -203,6 +203,8 @@ fn warm_and_sink_connection_errors_name_their_cause() {
             .await
             .err()
             .unwrap();
+        assert_eq!(e.kind(), heliostat::fault::Kind::Auth, "{e}");
+        let e = e.to_string();
         assert!(
             e.contains("authentication failed") && !e.contains("hunter2"),
             "{e}"
@@ -236,7 +238,8 @@ fn warm_and_sink_connection_errors_name_their_cause() {
 
         // A server that is not there at all: the warm executor and the sink.
         let e = PgRows::connect(&pg.url()).await.err().unwrap();
-        assert!(e.contains("connection refused"), "{e}");
+        assert_eq!(e.kind(), heliostat::fault::Kind::Refused, "{e}");
+        assert!(e.to_string().contains("connection refused"), "{e}");
         match flush_once(&pg.url(), "heliostat").await {
             FlushOutcome::Failed(e) => assert!(e.contains("connection refused"), "{e}"),
             other => panic!("{other:?}"),

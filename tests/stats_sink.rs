@@ -390,7 +390,8 @@ fn tables_made_by_an_earlier_build_are_repaired_or_named() {
         )
         .await
         .unwrap_err();
-        assert!(e.contains("overwritten"), "{e}");
+        assert_eq!(e.kind(), heliostat::fault::Kind::Config, "{e}");
+        assert!(e.to_string().contains("overwritten"), "{e}");
 
         // The owner's start repairs both; the writer's retry then works,
         // and so does recording a warm job.

@@ -254,8 +254,11 @@ async fn dry(rules: &[Rule], id: u64, keys: Vec<String>, refresh: Vec<String>) -
             redact_url(&rule.redis)
         ));
         let counted = async {
-            let mut rows = PgRows::connect(&rule.postgres).await?;
-            let mut target = Target::open(&rule.redis).await?;
+            // The dry run's answer is a line of text (`Body::WarmDry`).
+            let mut rows = PgRows::connect(&rule.postgres)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut target = Target::open(&rule.redis).await.map_err(|e| e.to_string())?;
             dry_run(rule, &keys, &mut rows, &mut target).await
         };
         match counted.await {

@@ -5,6 +5,7 @@ use sqlx::ConnectOptions as _;
 use sqlx::postgres::PgPool;
 
 use super::job::Report;
+use crate::fault::Fault;
 use crate::ops::sink::sink_options;
 use crate::ops::sink::sql::{MigrateError, migrate, quoted};
 use crate::sources::postgres::explain;
@@ -34,7 +35,7 @@ pub struct WarmJobRecord {
 /// end seldom, and the log must not wait for the sink's flushes), creating
 /// the tables first if no flush has yet. A record already there (same
 /// console and job) is left as it is.
-pub async fn record_warm_job(url: &str, schema: &str, r: &WarmJobRecord) -> Result<(), String> {
+pub async fn record_warm_job(url: &str, schema: &str, r: &WarmJobRecord) -> Result<(), Fault> {
     let opts = sink_options(url)?.disable_statement_logging();
     let wait = std::time::Duration::from_secs(3);
     let pool = match sqlx::postgres::PgPoolOptions::new()
@@ -48,7 +49,10 @@ pub async fn record_warm_job(url: &str, schema: &str, r: &WarmJobRecord) -> Resu
     };
     let result = insert_job(&pool, schema, r).await;
     pool.close().await;
-    result.map_err(|e| e.to_string())
+    result.map_err(|e| match e {
+        MigrateError::Sql(e) => crate::sources::postgres::fault(&e),
+        MigrateError::Schema(why) => Fault::Config(why),
+    })
 }
 
 async fn insert_job(pool: &PgPool, schema: &str, r: &WarmJobRecord) -> Result<(), MigrateError> {

@@ -18,6 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::job::{FetchError, Row, Rows};
 use super::pattern::KeyPattern;
 use super::rules::{Rule, Ttl};
+use crate::fault::Fault;
 use crate::redact::redact_url;
 use crate::sources::postgres::{connect_options, explain, explain_pool};
 
@@ -40,7 +41,7 @@ impl PgRows {
     /// batch's query is an unnamed statement inside its transaction, one
     /// more round trip). A connection that cannot be made says why
     /// (refused, a failed login), not only that the wait timed out.
-    pub async fn connect(url: &str) -> Result<PgRows, String> {
+    pub async fn connect(url: &str) -> Result<PgRows, Fault> {
         let opts = connect_options(url)?.application_name("heliostat-warm");
         let wait = Duration::from_secs(3);
         // No ping before each batch: a connection that broke since is found
@@ -53,11 +54,7 @@ impl PgRows {
             .await;
         match pool {
             Ok(pool) => Ok(PgRows { pool }),
-            Err(e) => Err(format!(
-                "{}: {}",
-                redact_url(url),
-                explain(&e, &opts, wait).await
-            )),
+            Err(e) => Err(explain(&e, &opts, wait).await.context(redact_url(url))),
         }
     }
 
@@ -170,7 +167,9 @@ impl PgRows {
         };
         match result {
             Ok(done) => done,
-            Err(e @ sqlx::Error::PoolTimedOut) => Err(explain_pool(&e, &self.pool).await),
+            Err(e @ sqlx::Error::PoolTimedOut) => {
+                Err(explain_pool(&e, &self.pool).await.to_string())
+            }
             Err(e) => Err(describe(&e)),
         }
     }
