@@ -570,4 +570,120 @@ mod tests {
             "timed out waiting for a connection"
         );
     }
+
+    /// A server's error with a SQLSTATE, as sqlx hands it over.
+    #[derive(Debug)]
+    struct Db(&'static str, String);
+
+    impl std::fmt::Display for Db {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.1)
+        }
+    }
+
+    impl std::error::Error for Db {}
+
+    impl sqlx::error::DatabaseError for Db {
+        fn message(&self) -> &str {
+            &self.1
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn db(code: &'static str, msg: &str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Db(code, msg.to_string())))
+    }
+
+    #[test]
+    fn sqlstates_and_io_errors_map_to_kinds() {
+        use crate::fault::Kind;
+        let cases = [
+            (
+                db("28P01", "password authentication failed for user \"app\""),
+                Kind::Auth,
+            ),
+            (db("28000", "no pg_hba.conf entry"), Kind::Auth),
+            (
+                db("42501", "permission denied for table users"),
+                Kind::Permission,
+            ),
+            (
+                db(
+                    "57P01",
+                    "terminating connection due to administrator command",
+                ),
+                Kind::Closed,
+            ),
+            (
+                db("57014", "canceling statement due to statement timeout"),
+                Kind::Timeout,
+            ),
+            (
+                db("3D000", "database \"nope\" does not exist"),
+                Kind::Config,
+            ),
+            (
+                db("22P02", "invalid input syntax for type integer"),
+                Kind::Server,
+            ),
+            (sqlx::Error::PoolTimedOut, Kind::Timeout),
+            (
+                sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+                Kind::Refused,
+            ),
+            (
+                sqlx::Error::Io(std::io::ErrorKind::UnexpectedEof.into()),
+                Kind::Closed,
+            ),
+            (
+                sqlx::Error::Protocol("unexpected message".into()),
+                Kind::Protocol,
+            ),
+            (sqlx::Error::RowNotFound, Kind::Protocol),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(fault(&e).kind(), kind, "{e}");
+        }
+        assert_eq!(
+            fault(&db("42501", "permission denied for table users")).to_string(),
+            "permission denied for table users"
+        );
+        assert_eq!(
+            fault(&db("22P02", "invalid input syntax")).to_string(),
+            "22P02: invalid input syntax"
+        );
+    }
+
+    #[test]
+    fn a_failed_login_and_a_bad_url_never_show_the_password() {
+        let f = fault(&db(
+            "28P01",
+            "password authentication failed for user \"app\"",
+        ));
+        assert_eq!(f.to_string(), "authentication failed (wrong password)");
+        for url in [
+            "postgres://app:hunter2@db/x?sslmode=sometimes",
+            "postgres://db/x?password=hunter2&sslmode=nope",
+        ] {
+            let e = connect_options(url)
+                .err()
+                .unwrap_or_else(|| panic!("{url} is refused"));
+            assert_eq!(e.kind(), crate::fault::Kind::Config, "{e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
 }
