@@ -402,6 +402,12 @@ async fn run_job(
     end.unwritten = total.unwritten_keys().collect();
     let _ = tx.one(Body::WarmProgress(end)).await;
     if let Some(log) = log {
+        // Decided by what happened, not by the reason's words.
+        let ended = match &outcome {
+            Ok(()) => "done",
+            Err(_) if result.is_ok() && total.cancelled => "cancelled",
+            Err(_) => "failed",
+        };
         let rec = WarmJobRecord {
             sink_id: log.sink_id.clone(),
             job,
@@ -413,11 +419,7 @@ async fn run_job(
             },
             started_ms: started.as_millis(),
             report: total,
-            outcome: match &outcome {
-                Ok(()) => "done".to_string(),
-                Err(e) if e == "cancelled" => "cancelled".to_string(),
-                Err(_) => "failed".to_string(),
-            },
+            outcome: ended.to_string(),
             reason: outcome.err(),
         };
         if let Err(e) = record_warm_job(&log.url, &log.schema, &rec).await {
