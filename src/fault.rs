@@ -37,17 +37,6 @@ pub enum Kind {
     Server,
 }
 
-impl Kind {
-    /// Whether trying the same thing again later may work without anyone
-    /// changing a setting, a password or a grant.
-    pub const fn transient(self) -> bool {
-        matches!(
-            self,
-            Kind::Refused | Kind::Timeout | Kind::Closed | Kind::Io | Kind::Server
-        )
-    }
-}
-
 impl From<std::io::ErrorKind> for Kind {
     /// The kind of a socket's failure.
     fn from(k: std::io::ErrorKind) -> Self {
@@ -217,12 +206,5 @@ mod tests {
         assert_eq!(Kind::from(E::TimedOut), Kind::Timeout);
         assert_eq!(Kind::from(E::UnexpectedEof), Kind::Closed);
         assert_eq!(Kind::from(E::PermissionDenied), Kind::Io);
-    }
-
-    #[test]
-    fn only_what_may_pass_by_itself_is_transient() {
-        assert!(Kind::Refused.transient() && Kind::Timeout.transient());
-        assert!(!Kind::Auth.transient() && !Kind::Permission.transient());
-        assert!(!Kind::Config.transient() && !Kind::Tls.transient());
     }
 }
