@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use crate::action::Pane;
+use crate::sources::redis::sampler::budget::MAX_SHARE;
 use crate::sources::redis::sampler::{ElementCounts, MAX_BUDGET};
 
 const AFTER_HELP: &str = "\
@@ -401,7 +402,7 @@ pub fn check_budget(n: u64) -> Result<u32, String> {
 }
 
 fn parse_capacity(s: &str) -> Result<u64, String> {
-    crate::config::size::parse_size(s)
+    crate::units::parse_size(s)
 }
 
 /// `--sample-budget`: a fixed rate or a share of the node's commands.
@@ -415,9 +416,34 @@ pub enum SampleBudget {
 
 fn parse_budget(s: &str) -> Result<SampleBudget, String> {
     if s.trim_end().ends_with('%') {
-        return crate::config::parse_share(s).map(SampleBudget::Share);
+        return parse_share(s).map(SampleBudget::Share);
     }
     parse_budget_n(s).map(SampleBudget::Fixed)
+}
+
+/// A share as written: `"5%"`, `"2.5%"` (0 < share ≤ 50 %); shared with
+/// the config file.
+pub fn parse_share(s: &str) -> Result<f64, String> {
+    let bad = || {
+        format!(
+            "`{s}` is not a share of the node's commands; write a percentage like \"5%\" \
+             (above 0, at most {:.0}%)",
+            MAX_SHARE * 100.0
+        )
+    };
+    let pct: f64 = s
+        .trim()
+        .strip_suffix('%')
+        .ok_or_else(bad)?
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    let share = pct / 100.0;
+    if share.is_finite() && share > 0.0 && share <= MAX_SHARE {
+        Ok(share)
+    } else {
+        Err(bad())
+    }
 }
 
 fn parse_budget_n(s: &str) -> Result<u32, String> {

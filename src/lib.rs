@@ -10,9 +10,11 @@ pub mod cli;
 pub mod config;
 pub mod engines;
 pub mod export;
+pub mod fault;
 pub mod files;
 pub mod keymap;
 pub mod ops;
+pub mod redact;
 pub mod sample;
 pub mod snapshot;
 pub mod sort;
@@ -21,3 +23,7 @@ pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod ui;
+pub mod units;
+
+#[cfg(test)]
+mod layering_tests;

@@ -9,14 +9,12 @@ use serde::{Deserialize, Serialize};
 pub use crate::engines::statements::StatementCounters;
 
 use crate::engines::Timestamp;
+pub use crate::engines::keyevents::{KeyEventSetup, KeyEvents, KeyEventsStopped};
 pub use crate::engines::keyspace::{KeyHeat, KeyKind, KeyspaceSample, SampledKey};
 pub use crate::engines::sessions::{ClientList, PgSession, PgSessionList, PgState, RedisClient};
 
 mod diag;
-pub use diag::{
-    CommandLog, KeyEventSetup, KeyEvents, KeyEventsStopped, LargeEntry, LatencyEvent, SlotCount,
-    SlotStats, SlowEntry,
-};
+pub use diag::{CommandLog, LargeEntry, LatencyEvent, SlotCount, SlotStats, SlowEntry};
 
 /// Index of a source in the app's source table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

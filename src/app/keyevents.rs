@@ -117,7 +117,7 @@ impl State {
         } else {
             format!(
                 "miss events: exact, {} notifications/s from {on} node{}",
-                crate::ui::widgets::si(rate),
+                crate::units::si(rate),
                 if on == 1 { "" } else { "s" }
             )
         };
@@ -162,7 +162,7 @@ pub(crate) fn detail_lines(
                 .top_keys(4)
                 .iter()
                 .map(|(k, m)| {
-                    let k = crate::ui::widgets::key_label(k, redact, delim);
+                    let k = crate::engines::keyspace::redacted(k, redact, delim);
                     format!("{} {}", k.chars().take(32).collect::<String>(), m.count)
                 })
                 .collect();

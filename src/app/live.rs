@@ -9,11 +9,12 @@ use tokio::time::{MissedTickBehavior, interval};
 use super::state::{SessionInfo, State};
 use crate::config::DeclaredBackend;
 use crate::sample::{Sample, SourceId};
+use crate::sources::clock::wall_now;
 use crate::sources::events::{EventsConfig, run_events};
 use crate::sources::pace::Pace;
 use crate::sources::postgres::{PgConfig, spawn_postgres};
 use crate::sources::redis::sampler::SamplerConfig;
-use crate::sources::redis::{LaunchOptions, SourceIds, launch, wall_now};
+use crate::sources::redis::{LaunchOptions, SourceIds, launch};
 
 /// The access-event stream's source id: after every node (ids are handed out
 /// from 0), so it is listed last.

@@ -42,7 +42,7 @@ fn ago(now: Timestamp, at: Timestamp) -> String {
 }
 
 fn key_shown(key: &str, redact: bool, delim: &str) -> String {
-    let k = crate::ui::widgets::key_label(key, redact, delim);
+    let k = crate::engines::keyspace::redacted(key, redact, delim);
     k.chars().take(32).collect()
 }
 
@@ -109,7 +109,7 @@ pub fn node_detail(src: &SourceState, redact: bool, delim: &str, now: Timestamp)
 }
 
 fn bytes(n: u64) -> String {
-    crate::ui::widgets::bytes(n)
+    crate::units::bytes(n)
 }
 
 /// Valkey's own exact signals, each naming its source: `COMMANDLOG`'s

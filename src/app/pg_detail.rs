@@ -5,7 +5,7 @@
 
 use super::source::SourceState;
 use crate::sample::SourceKind;
-use crate::ui::widgets::bytes;
+use crate::units::bytes;
 
 fn rate(x: f64) -> String {
     if x >= 1000.0 {

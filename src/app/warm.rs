@@ -90,7 +90,7 @@ pub(crate) fn keys_line(names: &[&str], redact: bool, delim: &str) -> String {
     let shown: Vec<String> = names
         .iter()
         .take(KEYS_NAMED)
-        .map(|k| crate::ui::widgets::key_label(k, redact, delim))
+        .map(|k| crate::engines::keyspace::redacted(k, redact, delim))
         .collect();
     let more = names.len().saturating_sub(KEYS_NAMED);
     let tail = if more > 0 {
@@ -128,7 +128,11 @@ impl State {
     }
 
     fn key_shown(&self, key: &str) -> String {
-        crate::ui::widgets::key_label(key, self.session.redact_keys, &self.session.key_delimiter)
+        crate::engines::keyspace::redacted(
+            key,
+            self.session.redact_keys,
+            &self.session.key_delimiter,
+        )
     }
 
     /// `w` / `W`: the confirm dialog for the marked, selected or all

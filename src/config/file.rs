@@ -196,7 +196,11 @@ pub struct ContextConfig {
 
 impl fmt::Debug for ContextConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redact = |v: &[String]| v.iter().map(|u| super::redact_url(u)).collect::<Vec<_>>();
+        let redact = |v: &[String]| {
+            v.iter()
+                .map(|u| crate::redact::redact_url(u))
+                .collect::<Vec<_>>()
+        };
         f.debug_struct("ContextConfig")
             .field("redis", &redact(&self.redis))
             .field("postgres", &redact(&self.postgres))
@@ -518,7 +522,7 @@ fn validate_context(
     let pg_capacity = raw
         .pg_capacity
         .as_deref()
-        .map(super::size::parse_size)
+        .map(crate::units::parse_size)
         .transpose()
         .map_err(|m| err("pg_capacity", m))?;
     let sampler = raw

@@ -20,7 +20,6 @@ mod file;
 mod sampler;
 mod secrets;
 mod sink;
-pub mod size;
 mod warm;
 
 use std::collections::BTreeMap;
@@ -30,13 +29,13 @@ use std::time::Duration;
 
 pub use self::error::ConfigError;
 pub use self::file::{ConfigFile, ContextConfig, DeclaredBackend, DeclaredKind, parse_config};
-pub use self::sampler::{BudgetSpec, SamplerFile, parse_share};
+pub use self::sampler::{BudgetSpec, SamplerFile};
 use self::secrets::{UrlKind, check_url};
-pub use self::secrets::{redact_url, url_has_password};
 pub use self::sink::{SinkFile, StatsSink};
 pub use crate::cli::ColorMode;
 use crate::cli::{Cli, Command};
 use crate::keymap::Keymap;
+pub use crate::redact::{redact_url, url_has_password};
 use crate::sources::redis::endpoint::{TlsFiles, with_defaults};
 use crate::sources::redis::sampler::SamplerConfig;
 

@@ -11,8 +11,8 @@
 
 use serde::Deserialize;
 
-use crate::cli::{check_budget, check_delimiter};
-use crate::sources::redis::sampler::budget::{DEFAULT_CAP, MAX_SHARE};
+use crate::cli::{check_budget, check_delimiter, parse_share};
+use crate::sources::redis::sampler::budget::DEFAULT_CAP;
 use crate::sources::redis::sampler::{ElementCounts, Follow, SamplerConfig};
 
 /// The table as written.
@@ -63,30 +63,6 @@ pub struct SamplerFile {
     pub memory: Option<bool>,
     /// Ask lengths / element counts.
     pub elements: Option<ElementCounts>,
-}
-
-/// A share as written: `"5%"`, `"2.5%"` (0 < share ≤ 50 %).
-pub fn parse_share(s: &str) -> Result<f64, String> {
-    let bad = || {
-        format!(
-            "`{s}` is not a share of the node's commands; write a percentage like \"5%\" \
-             (above 0, at most {:.0}%)",
-            MAX_SHARE * 100.0
-        )
-    };
-    let pct: f64 = s
-        .trim()
-        .strip_suffix('%')
-        .ok_or_else(bad)?
-        .trim()
-        .parse()
-        .map_err(|_| bad())?;
-    let share = pct / 100.0;
-    if share.is_finite() && share > 0.0 && share <= MAX_SHARE {
-        Ok(share)
-    } else {
-        Err(bad())
-    }
 }
 
 /// Check a table; `Err((key, message))` names the key at fault.

@@ -3,6 +3,8 @@
 
 use toml::de::{DeTable, DeValue};
 
+use crate::redact::{redact_url, scrub, split_url, url_has_password};
+
 /// What a URL is for; decides the schemes it may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UrlKind {
@@ -38,87 +40,6 @@ impl UrlKind {
     }
 }
 
-/// The parts of `scheme://userinfo@host/rest?query` that matter here.
-struct Parts<'a> {
-    scheme: &'a str,
-    /// Everything after `://`.
-    rest: &'a str,
-    /// Byte range in the whole URL of the password in the userinfo, if any.
-    password: Option<(usize, usize)>,
-}
-
-fn split(url: &str) -> Option<Parts<'_>> {
-    let (scheme, rest) = url.split_once("://")?;
-    let base = scheme.len() + 3;
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let password = authority.rfind('@').and_then(|at| {
-        let userinfo = &authority[..at];
-        let colon = userinfo.find(':')?;
-        (colon + 1 < at).then_some((base + colon + 1, base + at))
-    });
-    Some(Parts {
-        scheme,
-        rest,
-        password,
-    })
-}
-
-/// Query parameters that carry a password (Redis URLs take `pass=` for
-/// unix sockets and `sentinel_password=` for the Sentinels).
-const PASSWORD_PARAMS: [&str; 3] = ["password=", "pass=", "sentinel_password="];
-
-/// Byte ranges of non-empty password values in the query string.
-fn query_passwords(url: &str) -> Vec<(usize, usize)> {
-    let Some(q) = url.find('?') else {
-        return Vec::new();
-    };
-    let end = url[q..].find('#').map_or(url.len(), |h| q + h);
-    let mut out = Vec::new();
-    let mut start = q + 1;
-    for pair in url[q + 1..end].split('&') {
-        for param in PASSWORD_PARAMS {
-            if let Some(value) = pair.strip_prefix(param)
-                && !value.is_empty()
-            {
-                let v0 = start + param.len();
-                out.push((v0, v0 + value.len()));
-            }
-        }
-        start += pair.len() + 1;
-    }
-    out
-}
-
-/// True when `url` carries a password (`scheme://user:pass@…`,
-/// `scheme://:pass@…` or a `password=`, `pass=` or `sentinel_password=`
-/// query parameter).
-pub fn url_has_password(url: &str) -> bool {
-    split(url).is_some_and(|p| p.password.is_some()) || !query_passwords(url).is_empty()
-}
-
-/// `url` with any password replaced by `***`; anything that is not a URL is
-/// returned unchanged. Use it wherever a URL reaches the screen or a log.
-pub fn redact_url(url: &str) -> String {
-    let mut ranges = passwords(url);
-    ranges.sort_unstable();
-    let mut out = String::with_capacity(url.len());
-    let mut at = 0;
-    for (s, e) in ranges {
-        // Ranges can overlap in text that is not a real URL
-        // (`x?password=a://u:p@h`): the part already hidden stays hidden.
-        if s < at {
-            at = at.max(e);
-            continue;
-        }
-        out.push_str(&url[at..s]);
-        out.push_str("***");
-        at = e;
-    }
-    out.push_str(&url[at..]);
-    out
-}
-
 /// Checks that `url` uses a scheme heliostat can connect with. The error
 /// message shows the URL redacted.
 pub(crate) fn check_url(kind: UrlKind, url: &str) -> Result<(), String> {
@@ -128,7 +49,7 @@ pub(crate) fn check_url(kind: UrlKind, url: &str) -> Result<(), String> {
         .map(|s| format!("{s}://"))
         .collect::<Vec<_>>()
         .join(", ");
-    let Some(parts) = split(url) else {
+    let Some(parts) = split_url(url) else {
         return Err(format!(
             "`{}` is not a URL; expected one starting with {expected} (e.g. {})",
             redact_url(url),
@@ -175,12 +96,7 @@ fn check_postgres(url: &str) -> Result<(), String> {
     if why.contains("ssl_mode") {
         why.push_str("; sslmode is one of disable, allow, prefer, require, verify-ca, verify-full");
     }
-    for (s, e) in passwords(url) {
-        if let Some(pw) = url.get(s..e) {
-            why = why.replace(pw, "***");
-        }
-    }
-    Err(format!("`{}`: {why}", redact_url(url)))
+    Err(format!("`{}`: {}", redact_url(url), scrub(&why, url)))
 }
 
 /// The URL options sqlx acts on; it ignores any other silently.
@@ -245,15 +161,6 @@ fn postgres_strict(url: &str) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Byte ranges of every password in `url` (userinfo and query).
-fn passwords(url: &str) -> Vec<(usize, usize)> {
-    let mut ranges = query_passwords(url);
-    if let Some(r) = split(url).and_then(|p| p.password) {
-        ranges.push(r);
-    }
-    ranges
 }
 
 /// `password`, `redis_password`, `pg-password`…
@@ -323,93 +230,6 @@ pub(super) fn command_line_passwords(cli: &crate::cli::Cli) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords_only() {
-        let cases = [
-            (
-                "redis://user:secret@cache-1:6379/0",
-                "redis://user:***@cache-1:6379/0",
-            ),
-            (
-                "rediss://:secret@cache-1:6380",
-                "rediss://:***@cache-1:6380",
-            ),
-            ("postgres://app:p%40ss@db/app", "postgres://app:***@db/app"),
-            ("postgres://app:a:b@db", "postgres://app:***@db"),
-            ("postgres://app:x@y@db/app", "postgres://app:***@db/app"),
-            ("redis://user@cache-1", "redis://user@cache-1"),
-            ("redis://cache-1:6379", "redis://cache-1:6379"),
-            ("redis://:@cache-1", "redis://:@cache-1"),
-            (
-                "postgres://db/app?password=hunter2&sslmode=require",
-                "postgres://db/app?password=***&sslmode=require",
-            ),
-            (
-                "postgres://u:a@db/app?sslmode=require&password=b#frag",
-                "postgres://u:***@db/app?sslmode=require&password=***#frag",
-            ),
-            ("unix:///run/redis.sock", "unix:///run/redis.sock"),
-            ("not a url", "not a url"),
-            ("", ""),
-            ("redis://h/path@x:y", "redis://h/path@x:y"),
-            (
-                "unix:///r.sock?db=1&pass=s3&x=1",
-                "unix:///r.sock?db=1&pass=***&x=1",
-            ),
-            (
-                "redis+sentinel://s/m?sentinel_password=a&password=b",
-                "redis+sentinel://s/m?sentinel_password=***&password=***",
-            ),
-        ];
-        for (url, want) in cases {
-            assert_eq!(redact_url(url), want, "{url}");
-        }
-    }
-
-    #[test]
-    fn detects_passwords() {
-        assert!(url_has_password("redis://u:p@h"));
-        assert!(url_has_password("redis://:p@h"));
-        assert!(url_has_password("postgres://h/db?password=p"));
-        assert!(!url_has_password("redis://u@h"));
-        assert!(!url_has_password("redis://:@h"));
-        assert!(!url_has_password("postgres://h/db?password="));
-        assert!(!url_has_password("postgres://h/db?mypassword=x"));
-        assert!(url_has_password("unix:///s?pass=x"));
-        assert!(url_has_password("redis+sentinel://s/m?sentinel_password=x"));
-        assert!(!url_has_password("heliostat:events"));
-    }
-
-    #[test]
-    fn overlapping_password_ranges_do_not_panic() {
-        let r = redact_url("x?password=a://u:p@h");
-        assert!(
-            !r.contains("a://u:p@h") && r.starts_with("x?password=***"),
-            "{r}"
-        );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn redacting_any_text_never_panics(url in "[a-z:/@?=&#%.]{0,40}") {
-            let _ = redact_url(&url);
-            let _ = url_has_password(&url);
-        }
-    }
-
-    #[test]
-    fn redacted_never_contains_the_password() {
-        for url in [
-            "redis://user:s3cr3t@h",
-            "rediss://:s3cr3t@h:1/2",
-            "postgres://h?password=s3cr3t",
-        ] {
-            let r = redact_url(url);
-            assert!(!r.contains("s3cr3t"), "{r}");
-            assert!(!url_has_password(&r.replace("***", "")), "{r}");
-        }
-    }
 
     #[test]
     fn schemes() {

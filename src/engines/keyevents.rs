@@ -9,10 +9,54 @@
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
 use super::bounded::{name, trim};
-use crate::sample::{KeyEventSetup, KeyEvents, KeyEventsStopped};
+
+/// Keyspace notifications (`__keyevent@*__:keymiss|expired|evicted`)
+/// since the previous sample of a node's listener: the payload of
+/// `sample::Body::KeyEvents`, defined here so the engine owns what it reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEvents {
+    /// Keys that missed (`keymiss`), with how many times.
+    pub missed: Vec<(String, u32)>,
+    /// Keys the server expired.
+    pub expired: Vec<String>,
+    /// Keys `maxmemory` evicted.
+    pub evicted: Vec<String>,
+    /// Notifications received but not named (too many in one flush).
+    pub dropped: u64,
+    /// What the server publishes, sent once after each subscribe.
+    pub setup: Option<KeyEventSetup>,
+    /// The listener stopped because notifications came too fast.
+    pub stopped: Option<KeyEventsStopped>,
+    /// Why notifications are not arriving (the server's words), if known.
+    pub note: Option<String>,
+}
+
+/// What a node publishes, as read when the listener subscribed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEventSetup {
+    /// `notify-keyspace-events` as `CONFIG GET` read it; `None` when
+    /// `CONFIG GET` was refused.
+    pub flags: Option<String>,
+    /// Why `CONFIG GET` was refused (the server's words).
+    pub refused: Option<String>,
+    /// Server version (`7.2.4`).
+    pub version: String,
+}
+
+/// The listener unsubscribed: more notifications per second than the limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEventsStopped {
+    /// Notifications counted in the second that went over.
+    pub per_sec: u64,
+    /// The limit (notifications per second).
+    pub limit: u64,
+    /// Seconds until it subscribes again.
+    pub resume_after_s: u64,
+}
 
 /// Keys whose misses are counted by name, per node.
 pub const KEYS_KEPT: usize = 10_000;

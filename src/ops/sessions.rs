@@ -16,9 +16,12 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::engines::bounded;
 use crate::engines::sessions::OWN_PREFIX;
+use crate::fault::Fault;
 use crate::sources::postgres::activity::redact;
-use crate::sources::postgres::{connect_options, describe as pg_describe};
-use crate::sources::redis::{NodeConfig, clients, describe as redis_describe, endpoint};
+use crate::sources::postgres::{connect_options, describe as pg_describe, fault as pg_fault};
+use crate::sources::redis::{
+    NodeConfig, clients, describe as redis_describe, endpoint, fault as redis_fault,
+};
 
 /// Why a session op did nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +39,7 @@ pub enum SessionOpError {
     /// No connection to the server (refused, timed out, a failed login, a
     /// bad URL).
     #[error("cannot connect: {0}")]
-    Connection(String),
+    Connection(Fault),
     /// Any other answer from the server, in its words.
     #[error("{0}")]
     Server(String),
@@ -98,8 +101,12 @@ pub async fn pg_signal(
     let opts = connect_options(url).map_err(SessionOpError::Connection)?;
     let mut conn = match tokio::time::timeout(timeout, opts.connect()).await {
         Ok(Ok(c)) => c,
-        Ok(Err(e)) => return Err(SessionOpError::Connection(pg_describe(&e))),
-        Err(_) => return Err(SessionOpError::Connection("timed out".into())),
+        Ok(Err(e)) => return Err(SessionOpError::Connection(pg_fault(&e))),
+        Err(_) => {
+            return Err(SessionOpError::Connection(Fault::Timeout(
+                "no answer in time".into(),
+            )));
+        }
     };
     // CASE evaluates only the branch it takes: an own session is never signalled.
     let sql = format!(
@@ -158,7 +165,7 @@ fn pg_error(e: &sqlx::Error) -> SessionOpError {
     }
     match e {
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
-            SessionOpError::Connection(pg_describe(e))
+            SessionOpError::Connection(pg_fault(e))
         }
         _ => SessionOpError::Server(pg_describe(e)),
     }
@@ -168,7 +175,7 @@ fn redis_error(e: &redis::RedisError) -> SessionOpError {
     if crate::sources::redis::diag::refused(e) {
         SessionOpError::Permission(redis_describe(e))
     } else if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() {
-        SessionOpError::Connection(redis_describe(e))
+        SessionOpError::Connection(redis_fault(e))
     } else {
         SessionOpError::Server(redis_describe(e))
     }
@@ -252,7 +259,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let r = rt.block_on(pg_cancel(bad, 1, Duration::from_millis(100)));
         match r {
-            Err(SessionOpError::Connection(m)) => assert!(!m.contains("s3cret"), "{m}"),
+            Err(SessionOpError::Connection(m)) => {
+                assert!(!m.to_string().contains("s3cret"), "{m}");
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -1,5 +1,6 @@
 //! Sources talk to the outside world (or simulate it) and send `Sample`s.
 
+pub mod clock;
 pub mod demo;
 pub mod events;
 pub mod pace;
@@ -27,7 +28,7 @@ impl Reporter {
 
     /// Send `bodies` as one batch of `generation`; false once the app is gone.
     pub async fn send(&self, generation: u32, bodies: Vec<Body>) -> bool {
-        let at = redis::wall_now();
+        let at = clock::wall_now();
         let samples: Vec<Sample> = bodies
             .into_iter()
             .map(|body| Sample {
@@ -51,7 +52,7 @@ impl Reporter {
         let s = Sample {
             source: self.id,
             generation: 0,
-            at: redis::wall_now(),
+            at: clock::wall_now(),
             body,
         };
         self.tx.try_send(vec![s]).is_ok()

@@ -57,74 +57,7 @@ pub fn bar(fraction: f64, width: usize) -> String {
     s
 }
 
-/// A rate or count, or `–` when there is none (no current figure).
-pub fn si_or_dash(v: Option<f64>) -> String {
-    v.map_or_else(|| "–".to_string(), si)
-}
-
-/// 1234 → "1.2k", 5_600_000 → "5.6M".
-pub fn si(v: f64) -> String {
-    let a = v.abs();
-    if !v.is_finite() {
-        "–".into()
-    } else if a >= 1e9 {
-        format!("{:.1}G", v / 1e9)
-    } else if a >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if a >= 1e3 {
-        format!("{:.1}k", v / 1e3)
-    } else if a >= 10.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-/// Bytes in binary units.
-pub fn bytes(b: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", units[i])
-    }
-}
-
-/// A ratio as a percentage, "n/a" when undefined.
-pub fn pct(r: Option<f64>) -> String {
-    match r {
-        Some(r) if r.is_finite() => format!("{:.1}%", r * 100.0),
-        _ => "n/a".into(),
-    }
-}
-
-/// Milliseconds with sensible precision.
-pub fn ms(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() && v < 10.0 => format!("{v:.2}ms"),
-        Some(v) if v.is_finite() && v < 1000.0 => format!("{v:.0}ms"),
-        Some(v) if v.is_finite() => format!("{:.1}s", v / 1000.0),
-        _ => "–".into(),
-    }
-}
-
-/// A duration in ms as "4m05s", "12s", "1h02m".
-pub fn duration(ms: u64) -> String {
-    let s = ms / 1000;
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
+pub use crate::units::{bytes, duration, ms, pct, si, si_or_dash};
 
 /// A key name as shown: with `redact`, only up to its prefix by the
 /// configured delimiter, so `--redact-keys` hides the same part the

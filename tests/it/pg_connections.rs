@@ -11,9 +11,9 @@ use std::time::Duration;
 use crate::support::postgres::{PgBouncer, PgServer};
 use crate::support::{RedisServer, runtime};
 use heliostat::engines::clients::BatchColumns;
-use heliostat::ops::sink::sql::{WarmJobRecord, record_warm_job};
 use heliostat::ops::sink::{SinkCmd, SinkConfig, spawn_sink};
 use heliostat::ops::warm::job::{Report, run};
+use heliostat::ops::warm::log::{WarmJobRecord, record_warm_job};
 use heliostat::ops::warm::pattern::KeyPattern;
 use heliostat::ops::warm::pg::PgRows;
 use heliostat::ops::warm::rules::{Rule, RuleSpec};
@@ -199,6 +199,8 @@ fn warm_and_sink_connection_errors_name_their_cause() {
             .await
             .err()
             .unwrap();
+        assert_eq!(e.kind(), heliostat::fault::Kind::Auth, "{e}");
+        let e = e.to_string();
         assert!(
             e.contains("authentication failed") && !e.contains("hunter2"),
             "{e}"
@@ -232,7 +234,8 @@ fn warm_and_sink_connection_errors_name_their_cause() {
 
         // A server that is not there at all: the warm executor and the sink.
         let e = PgRows::connect(&pg.url()).await.err().unwrap();
-        assert!(e.contains("connection refused"), "{e}");
+        assert_eq!(e.kind(), heliostat::fault::Kind::Refused, "{e}");
+        assert!(e.to_string().contains("connection refused"), "{e}");
         match flush_once(&pg.url(), "heliostat").await {
             FlushOutcome::Failed(e) => assert!(e.contains("connection refused"), "{e}"),
             other => panic!("{other:?}"),

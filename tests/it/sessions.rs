@@ -12,6 +12,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::postgres::PgServer;
+use crate::support::{RedisServer, runtime};
 use heliostat::engines::sessions::{PgSessionList, PgState};
 use heliostat::ops::sessions::{SessionOpError, pg_cancel, pg_terminate, redis_kill};
 use heliostat::sample::{Body, SourceId};
@@ -20,9 +23,6 @@ use heliostat::sources::redis::clients::{self, ClientsReader, SKIP_ABOVE};
 use heliostat::sources::redis::{NodeConfig, OwnLoad, endpoint, spawn_node};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection};
-use crate::support;
-use crate::support::postgres::PgServer;
-use crate::support::{RedisServer, runtime};
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(2);

@@ -13,9 +13,10 @@ use std::time::Duration;
 use crate::support::postgres::PgServer;
 use heliostat::app::state::{SessionInfo, State};
 use heliostat::engines::clients::BatchColumns;
-use heliostat::ops::sink::sql::{WarmJobRecord, flush, migrate, record_warm_job};
+use heliostat::ops::sink::sql::{flush, migrate};
 use heliostat::ops::sink::{SinkCmd, SinkConfig, spawn_sink};
 use heliostat::ops::warm::job::Report;
+use heliostat::ops::warm::log::{WarmJobRecord, record_warm_job};
 use heliostat::sample::{AccessAgg, Body, Sample, SinkReport, SourceId};
 use heliostat::sources::redis::wall_now;
 use sqlx::postgres::PgPoolOptions;
@@ -385,7 +386,8 @@ fn tables_made_by_an_earlier_build_are_repaired_or_named() {
         )
         .await
         .unwrap_err();
-        assert!(e.contains("overwritten"), "{e}");
+        assert_eq!(e.kind(), heliostat::fault::Kind::Config, "{e}");
+        assert!(e.to_string().contains("overwritten"), "{e}");
 
         // The owner's start repairs both; the writer's retry then works,
         // and so does recording a warm job.

@@ -625,7 +625,7 @@ fn hot_keys_and_values_are_read_from_postgres_column_types() {
         let err = |q: &'static str| {
             let rows = rows.clone();
             let key = rule.key.clone();
-            async move { rows.keys(q, &key).await.unwrap_err() }
+            async move { rows.keys(q, &key).await.unwrap_err().to_string() }
         };
         assert!(
             err("SELECT 1 AS other")

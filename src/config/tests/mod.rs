@@ -575,3 +575,18 @@ fn key_events_per_context_and_the_old_flag_still_works() {
         "the old name is an alias"
     );
 }
+
+#[test]
+fn a_context_capacity_is_checked() {
+    let p = std::path::Path::new("/cfg/c.toml");
+    let f = parse_config(p, "[contexts.prod]\npg_capacity = \"2TiB\"\n", Some(0o600)).unwrap();
+    assert_eq!(f.contexts["prod"].pg_capacity, Some(2 << 40));
+    let e = parse_config(
+        p,
+        "[contexts.prod]\n\npg_capacity = \"lots\"\n",
+        Some(0o600),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("line 3") && e.contains("pg_capacity"), "{e}");
+}

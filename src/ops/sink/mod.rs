@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, interval, timeout};
 
 use crate::engines::clients::BatchColumns;
+use crate::fault::Fault;
 use crate::sample::{Body, FlushOutcome, Sample, SinkReport, SourceId};
 use crate::sources::Reporter;
 use crate::sources::postgres::{connect_options, describe, explain_pool};
@@ -40,9 +41,9 @@ const STATEMENT_CACHE: usize = 100;
 /// (PgBouncer ≥ 1.21); an unnamed statement would not help there, as the
 /// flush runs outside a transaction and its parse and its execution are
 /// two round trips PgBouncer may send to different servers.
-pub fn sink_options(url: &str) -> Result<PgConnectOptions, String> {
+pub fn sink_options(url: &str) -> Result<PgConnectOptions, Fault> {
     Ok(connect_options(url)
-        .map_err(|e| format!("stats sink: {e}"))?
+        .map_err(|e| e.context("stats sink"))?
         .application_name("heliostat-sink")
         .statement_cache_capacity(STATEMENT_CACHE))
 }
@@ -107,7 +108,7 @@ pub fn spawn_sink(
 }
 
 struct Conn {
-    opts: Result<PgConnectOptions, String>,
+    opts: Result<PgConnectOptions, Fault>,
     pool: Option<PgPool>,
     migrated: bool,
 }
@@ -115,7 +116,7 @@ struct Conn {
 impl Conn {
     /// The pool, created lazily (connections open on first use), with the
     /// tables migrated once.
-    async fn ready(&mut self, schema: &str) -> Result<PgPool, String> {
+    async fn ready(&mut self, schema: &str) -> Result<PgPool, Fault> {
         let opts = self.opts.clone()?;
         let pool = self
             .pool
@@ -130,10 +131,12 @@ impl Conn {
             let why = match sql::migrate(&pool, schema).await {
                 Ok(()) => None,
                 Err(sql::MigrateError::Sql(e)) => Some(explain_pool(&e, &pool).await),
-                Err(e) => Some(e.to_string()),
+                // The tables are not as heliostat writes them: someone has
+                // to act (the error names the statement to run).
+                Err(e) => Some(Fault::Config(e.to_string())),
             };
             if let Some(why) = why {
-                return Err(format!("setting up the sink's tables: {why}"));
+                return Err(why.context("setting up the sink's tables"));
             }
             self.migrated = true;
         }
@@ -178,16 +181,15 @@ pub async fn run_sink(
                 let r = match conn.ready(&cfg.schema).await {
                     Ok(pool) => match sql::read_clients(&pool, &cfg.schema, cfg.read_limit).await {
                         Ok(rows) => Ok(rows),
-                        Err(e) => Err(format!(
-                            "reading the shared totals: {}",
-                            explain_pool(&e, &pool).await
-                        )),
+                        Err(e) => Err(explain_pool(&e, &pool)
+                            .await
+                            .context("reading the shared totals")),
                     },
                     Err(e) => Err(e),
                 };
                 let r = match r {
                     Ok(rows) => SinkReport::Stored(rows),
-                    Err(e) => SinkReport::ReadFailed(e),
+                    Err(e) => SinkReport::ReadFailed(e.to_string()),
                 };
                 if !report(r).await {
                     return;
@@ -201,12 +203,12 @@ pub async fn run_sink(
 async fn flush(cfg: &SinkConfig, conn: &mut Conn, cols: &BatchColumns) -> FlushOutcome {
     let pool = match conn.ready(&cfg.schema).await {
         Ok(p) => p,
-        Err(e) => return FlushOutcome::Failed(e),
+        Err(e) => return FlushOutcome::Failed(e.to_string()),
     };
     // Not sent yet: any failure to get a connection is a plain failure.
     let mut c = match pool.acquire().await {
         Ok(c) => c,
-        Err(e) => return FlushOutcome::Failed(explain_pool(&e, &pool).await),
+        Err(e) => return FlushOutcome::Failed(explain_pool(&e, &pool).await.to_string()),
     };
     match timeout(
         FLUSH_TIMEOUT,

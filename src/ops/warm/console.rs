@@ -14,16 +14,16 @@ use tokio::sync::mpsc;
 
 use super::dry::dry_run;
 use super::job::{Report, run};
+use super::log::{WarmJobRecord, record_warm_job};
 use super::pg::PgRows;
 use super::rules::Rule;
 use super::target::Target;
 use super::write::Mode;
-use crate::config::redact_url;
 use crate::engines::warming::Tally;
-use crate::ops::sink::sql::{WarmJobRecord, record_warm_job};
+use crate::redact::redact_url;
 use crate::sample::{Body, KeyObs, Sample, SourceId, WarmDry, WarmProgress};
 use crate::sources::Reporter;
-use crate::sources::redis::wall_now;
+use crate::sources::clock::wall_now;
 
 /// Warm samples come as this source.
 pub const WARM_SOURCE: SourceId = SourceId(u16::MAX - 3);
@@ -254,8 +254,11 @@ async fn dry(rules: &[Rule], id: u64, keys: Vec<String>, refresh: Vec<String>) -
             redact_url(&rule.redis)
         ));
         let counted = async {
-            let mut rows = PgRows::connect(&rule.postgres).await?;
-            let mut target = Target::open(&rule.redis).await?;
+            // The dry run's answer is a line of text (`Body::WarmDry`).
+            let mut rows = PgRows::connect(&rule.postgres)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut target = Target::open(&rule.redis).await.map_err(|e| e.to_string())?;
             dry_run(rule, &keys, &mut rows, &mut target).await
         };
         match counted.await {
@@ -399,6 +402,12 @@ async fn run_job(
     end.unwritten = total.unwritten_keys().collect();
     let _ = tx.one(Body::WarmProgress(end)).await;
     if let Some(log) = log {
+        // Decided by what happened, not by the reason's words.
+        let ended = match &outcome {
+            Ok(()) => "done",
+            Err(_) if result.is_ok() && total.cancelled => "cancelled",
+            Err(_) => "failed",
+        };
         let rec = WarmJobRecord {
             sink_id: log.sink_id.clone(),
             job,
@@ -410,11 +419,7 @@ async fn run_job(
             },
             started_ms: started.as_millis(),
             report: total,
-            outcome: match &outcome {
-                Ok(()) => "done".to_string(),
-                Err(e) if e == "cancelled" => "cancelled".to_string(),
-                Err(_) => "failed".to_string(),
-            },
+            outcome: ended.to_string(),
             reason: outcome.err(),
         };
         if let Err(e) = record_warm_job(&log.url, &log.schema, &rec).await {

@@ -5,6 +5,7 @@ pub mod console;
 pub mod dry;
 pub mod job;
 pub mod latency;
+pub mod log;
 pub mod pattern;
 pub mod pg;
 pub mod report;

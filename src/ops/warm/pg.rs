@@ -18,8 +18,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::job::{FetchError, Row, Rows};
 use super::pattern::KeyPattern;
 use super::rules::{Rule, Ttl};
-use crate::config::redact_url;
-use crate::sources::postgres::{connect_options, explain, explain_pool};
+use crate::fault::Fault;
+use crate::redact::redact_url;
+use crate::sources::postgres::{connect_options, explain, explain_pool, fault};
 
 /// Rows decoded between turns given to the rest of the task.
 const YIELD_EVERY: u32 = 1024;
@@ -40,7 +41,7 @@ impl PgRows {
     /// batch's query is an unnamed statement inside its transaction, one
     /// more round trip). A connection that cannot be made says why
     /// (refused, a failed login), not only that the wait timed out.
-    pub async fn connect(url: &str) -> Result<PgRows, String> {
+    pub async fn connect(url: &str) -> Result<PgRows, Fault> {
         let opts = connect_options(url)?.application_name("heliostat-warm");
         let wait = Duration::from_secs(3);
         // No ping before each batch: a connection that broke since is found
@@ -53,16 +54,12 @@ impl PgRows {
             .await;
         match pool {
             Ok(pool) => Ok(PgRows { pool }),
-            Err(e) => Err(format!(
-                "{}: {}",
-                redact_url(url),
-                explain(&e, &opts, wait).await
-            )),
+            Err(e) => Err(explain(&e, &opts, wait).await.context(redact_url(url))),
         }
     }
 
     /// Run a query without parameters (a rule's `hot_keys_query`).
-    pub async fn all(&self, query: &str) -> Result<Vec<Row>, String> {
+    pub async fn all(&self, query: &str) -> Result<Vec<Row>, Fault> {
         let (mut names, mut out) = (Vec::new(), Vec::new());
         self.for_rows(query, None, |r| {
             out.push(to_row(r, &mut names)?);
@@ -75,7 +72,7 @@ impl PgRows {
     /// The keys `pattern` makes of a query's rows (a rule's
     /// `hot_keys_query`): each row rendered as it arrives, only the
     /// pattern's columns read, no row kept.
-    pub async fn keys(&self, query: &str, pattern: &KeyPattern) -> Result<Vec<String>, String> {
+    pub async fn keys(&self, query: &str, pattern: &KeyPattern) -> Result<Vec<String>, Fault> {
         let mut out = Vec::new();
         self.keys_each(query, pattern, |k| out.push(k)).await?;
         Ok(out)
@@ -115,7 +112,7 @@ impl PgRows {
         query: &str,
         pattern: &KeyPattern,
         mut each: impl FnMut(String),
-    ) -> Result<(), String> {
+    ) -> Result<(), Fault> {
         let wanted: Vec<&str> = pattern.columns().collect();
         let mut at: Vec<usize> = Vec::new();
         self.for_rows(query, None, |r| {
@@ -124,7 +121,9 @@ impl PgRows {
                     .iter()
                     .map(|w| r.columns().iter().position(|c| c.name() == *w))
                     .collect::<Option<_>>()
-                    .ok_or_else(|| format!("the rows lack the pattern's columns ({pattern})"))?;
+                    .ok_or_else(|| {
+                        Fault::Config(format!("the rows lack the pattern's columns ({pattern})"))
+                    })?;
             }
             let mut vals: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(at.len());
             for (name, &i) in wanted.iter().zip(&at) {
@@ -134,9 +133,11 @@ impl PgRows {
             }
             let key =
                 pattern.render(|c| vals.iter().find(|(n, _)| *n == c).map(|(_, v)| v.as_ref()));
-            each(
-                key.ok_or_else(|| format!("a row has NULL in the pattern's columns ({pattern})"))?,
-            );
+            each(key.ok_or_else(|| {
+                Fault::Config(format!(
+                    "a row has NULL in the pattern's columns ({pattern})"
+                ))
+            })?);
             Ok(())
         })
         .await
@@ -150,8 +151,8 @@ impl PgRows {
         &self,
         query: &str,
         values: Option<&[String]>,
-        mut each: impl FnMut(&PgRow) -> Result<(), String>,
-    ) -> Result<(), String> {
+        mut each: impl FnMut(&PgRow) -> Result<(), Fault>,
+    ) -> Result<(), Fault> {
         // Atomic only to keep the future `Send` (the console spawns it).
         let seen = std::sync::atomic::AtomicBool::new(false);
         let mut counted = |r: &PgRow| {
@@ -171,7 +172,8 @@ impl PgRows {
         match result {
             Ok(done) => done,
             Err(e @ sqlx::Error::PoolTimedOut) => Err(explain_pool(&e, &self.pool).await),
-            Err(e) => Err(describe(&e)),
+            // The kind as the source maps it, the words the warm reasons use.
+            Err(e) => Err(Fault::new(fault(&e).kind(), describe(&e))),
         }
     }
 
@@ -179,8 +181,8 @@ impl PgRows {
         &self,
         query: &str,
         values: Option<&[String]>,
-        each: &mut impl FnMut(&PgRow) -> Result<(), String>,
-    ) -> Result<Result<(), String>, sqlx::Error> {
+        each: &mut impl FnMut(&PgRow) -> Result<(), Fault>,
+    ) -> Result<Result<(), Fault>, sqlx::Error> {
         let begin = format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = '{}ms'",
             STATEMENT_TIMEOUT.as_millis()
@@ -228,7 +230,7 @@ impl Rows for PgRows {
                     && let Some(why) = lacks(rule, r)
                 {
                     wrong = Some(why.clone());
-                    return Err(why);
+                    return Err(Fault::Config(why));
                 }
                 out.push(to_row(r, &mut names)?);
                 Ok(())
@@ -236,7 +238,7 @@ impl Rows for PgRows {
             .await;
         match (done, wrong) {
             (_, Some(why)) => Err(FetchError::Rule(why)),
-            (Err(e), None) => Err(FetchError::Batch(e)),
+            (Err(e), None) => Err(FetchError::Batch(e.to_string())),
             (Ok(()), None) => Ok(out),
         }
     }
@@ -307,13 +309,16 @@ fn cast_hint(r: &PgRow, i: usize) -> String {
 
 /// Column `i`'s text (`None`: NULL), borrowed from the row when it is
 /// text. Decoded straight from the wire value (the type is checked here).
-fn text(r: &PgRow, i: usize) -> Result<Option<Cow<'_, str>>, String> {
-    let raw = r.try_get_raw(i).map_err(|e| e.to_string())?;
+fn text(r: &PgRow, i: usize) -> Result<Option<Cow<'_, str>>, Fault> {
+    let raw = r
+        .try_get_raw(i)
+        .map_err(|e| Fault::Protocol(e.to_string()))?;
     if raw.is_null() {
         return Ok(None);
     }
     let k = kind(raw.type_info().name());
-    let bad = |e: sqlx::error::BoxDynError| format!("{}: {e}", cast_hint(r, i));
+    // A column heliostat cannot read as text: the rule's query needs a cast.
+    let bad = |e: sqlx::error::BoxDynError| Fault::Config(format!("{}: {e}", cast_hint(r, i)));
     Ok(Some(match k {
         Kind::Text => Cow::Borrowed(<&str as Decode<Postgres>>::decode(raw).map_err(bad)?),
         Kind::Int2 => Cow::Owned(i16::decode(raw).map_err(bad)?.to_string()),
@@ -326,9 +331,9 @@ fn text(r: &PgRow, i: usize) -> Result<Option<Cow<'_, str>>, String> {
         }
         Kind::Numeric => {
             let bytes = raw.as_bytes().map_err(bad)?;
-            Cow::Owned(numeric_text(bytes).ok_or_else(|| cast_hint(r, i))?)
+            Cow::Owned(numeric_text(bytes).ok_or_else(|| Fault::Config(cast_hint(r, i)))?)
         }
-        Kind::Bytes | Kind::Other => return Err(cast_hint(r, i)),
+        Kind::Bytes | Kind::Other => return Err(Fault::Config(cast_hint(r, i))),
     }))
 }
 
@@ -384,7 +389,7 @@ fn numeric_text(b: &[u8]) -> Option<String> {
 /// as is; `None` when NULL). A column of a type that is not text-like is
 /// named with the cast that fixes it. `names`: the result's column names,
 /// shared by its rows (filled from the first row).
-fn to_row(r: &PgRow, names: &mut Vec<Arc<str>>) -> Result<Row, String> {
+fn to_row(r: &PgRow, names: &mut Vec<Arc<str>>) -> Result<Row, Fault> {
     if names.is_empty() {
         *names = r.columns().iter().map(|c| Arc::from(c.name())).collect();
     }
@@ -394,14 +399,16 @@ fn to_row(r: &PgRow, names: &mut Vec<Arc<str>>) -> Result<Row, String> {
     };
     for (i, name) in names.iter().enumerate() {
         if &**name == "value" {
-            let raw = r.try_get_raw(i).map_err(|e| e.to_string())?;
+            let raw = r
+                .try_get_raw(i)
+                .map_err(|e| Fault::Protocol(e.to_string()))?;
             if raw.is_null() {
                 continue;
             }
             if kind(raw.type_info().name()) == Kind::Bytes {
                 out.value = Some(
                     <&[u8] as Decode<Postgres>>::decode(raw)
-                        .map_err(|e| e.to_string())?
+                        .map_err(|e| Fault::Protocol(e.to_string()))?
                         .to_vec(),
                 );
                 continue;

@@ -13,9 +13,10 @@ use super::slot::key_slot;
 use super::write::{
     Item, Mode, Outcome, Redirect, RedirectKind, write_batch, write_batch_asking, write_batch_then,
 };
-use crate::sources::redis::NodeConfig;
+use crate::fault::Fault;
 use crate::sources::redis::endpoint::{self, ServerMode};
 use crate::sources::redis::info::Info;
+use crate::sources::redis::{NodeConfig, fault};
 
 /// Redirect rounds per batch before a still-redirected key counts as an
 /// error (a slot moving twice during one batch is already rare).
@@ -91,7 +92,7 @@ impl std::fmt::Debug for Target {
 
 impl Target {
     /// Connect to `url` (any node of a cluster, a Sentinel URL, a node).
-    pub async fn open(url: &str) -> Result<Target, String> {
+    pub async fn open(url: &str) -> Result<Target, Fault> {
         let seed = NodeConfig::new(crate::sample::SourceId(0), url);
         let (mut conn, server) = endpoint::connect(&seed).await?;
         if server.mode != ServerMode::Cluster {
@@ -202,9 +203,9 @@ impl Target {
         }
     }
 
-    async fn conn(&mut self, addr: &Addr) -> Result<&mut MultiplexedConnection, String> {
+    async fn conn(&mut self, addr: &Addr) -> Result<&mut MultiplexedConnection, Fault> {
         let Target::Cluster { seed, conns, .. } = self else {
-            return Err("not a cluster".into());
+            return Err(Fault::Config("not a cluster".into()));
         };
         if !conns.contains_key(addr) {
             let mut cfg = seed.clone();
@@ -214,12 +215,12 @@ impl Target {
         }
         conns
             .get_mut(addr)
-            .ok_or_else(|| "no connection".to_string())
+            .ok_or_else(|| Fault::Closed("no connection".to_string()))
     }
 
     /// Re-read the slot map from a node already connected (the seed when
     /// none answers).
-    async fn refresh(&mut self) -> Result<(), String> {
+    async fn refresh(&mut self) -> Result<(), Fault> {
         let Target::Cluster { seed, slots, conns } = self else {
             return Ok(());
         };
@@ -403,16 +404,16 @@ fn seed_addr(seed: &NodeConfig) -> Addr {
     })
 }
 
-fn io_error(e: String) -> redis::RedisError {
-    redis::RedisError::from(std::io::Error::other(e))
+fn io_error(e: Fault) -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::other(e.to_string()))
 }
 
-async fn load_slots(c: &mut MultiplexedConnection) -> Result<Vec<SlotRange>, String> {
+async fn load_slots(c: &mut MultiplexedConnection) -> Result<Vec<SlotRange>, Fault> {
     let v: Value = redis::cmd("CLUSTER")
         .arg("SLOTS")
         .query_async(c)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| fault(&e))?;
     Ok(parse_slots(&v))
 }
 

@@ -20,11 +20,13 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Value};
 use tokio::sync::mpsc;
 
-use crate::config::redact_url;
+use crate::fault::{Fault, Kind};
+use crate::redact::redact_url;
 use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus};
+use crate::sources::clock::wall_now;
 use crate::sources::redis::endpoint::node_client;
 use crate::sources::redis::info::Info;
-use crate::sources::redis::{NodeConfig, display_name, wall_now};
+use crate::sources::redis::{NodeConfig, display_name, fault};
 use agg::Aggregator;
 use schema::EventRef;
 use wire::{Cursor, Part, Wire};
@@ -100,7 +102,8 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
         node.timeout = cfg.timeout;
         let client = match node_client(&node).await {
             Ok(c) => c,
-            Err(e) if e.starts_with("bad Redis URL") => {
+            // A bad URL or an unreadable TLS file: trying again will not help.
+            Err(e) if e.kind() == Kind::Config => {
                 let msg = format!("{e} ({})", redact_url(&cfg.url));
                 let _ = send(0, vec![Body::Status(SourceStatus::Error(msg))]).await;
                 return;
@@ -150,7 +153,7 @@ pub async fn run_events(cfg: EventsConfig, tx: mpsc::Sender<Vec<Sample>>) {
 
 /// Show the failure and its retry countdown, then wait; false when the app
 /// has gone away.
-async fn retry<F, Fut>(cfg: &EventsConfig, generation: u32, reason: String, send: &F) -> bool
+async fn retry<F, Fut>(cfg: &EventsConfig, generation: u32, reason: Fault, send: &F) -> bool
 where
     F: Fn(u32, Vec<Body>) -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -159,7 +162,7 @@ where
     let retry_at = wall_now().add_millis(i64::try_from(cfg.retry.as_millis()).unwrap_or(1000));
     let status = Body::Status(SourceStatus::Retrying {
         at: retry_at,
-        reason,
+        reason: reason.to_string(),
     });
     if !send(generation, vec![status]).await {
         return false;
@@ -198,7 +201,7 @@ async fn connect(
     client: &redis::Client,
     cfg: &EventsConfig,
     last: &mut Option<String>,
-) -> Result<(Conn, Option<u64>), String> {
+) -> Result<(Conn, Option<u64>), Fault> {
     let info = client.get_connection_info();
     let mut run = None;
     let mut conn = if wire::supports(info) {
@@ -218,7 +221,7 @@ async fn connect(
         let mut c = client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| describe(&e.to_string(), e.is_timeout(), &cfg.stream))?;
+            .map_err(|e| describe(fault(&e), &cfg.stream))?;
         let _: Result<(), _> = redis::cmd("CLIENT")
             .arg("SETNAME")
             .arg("heliostat-events")
@@ -239,14 +242,14 @@ async fn connect(
                 let end = w.call(&args, Duration::ZERO).await?;
                 let id = newest_id_wire(&w.reply()[..end]);
                 w.consume(end);
-                id.map_err(|e| describe(&e, false, &cfg.stream))?
+                id.map_err(|e| describe(e, &cfg.stream))?
             }
             Conn::Client(c) => {
                 let v: Value = redis::cmd(args[0])
                     .arg(&args[1..])
                     .query_async(c)
                     .await
-                    .map_err(|e| describe(&e.to_string(), e.is_timeout(), &cfg.stream))?;
+                    .map_err(|e| describe(fault(&e), &cfg.stream))?;
                 newest_id(&v)
             }
         };
@@ -268,10 +271,10 @@ fn newest_id(v: &Value) -> Option<String> {
     }
 }
 
-fn newest_id_wire(reply: &[u8]) -> Result<Option<String>, String> {
+fn newest_id_wire(reply: &[u8]) -> Result<Option<String>, Fault> {
     let mut c = Cursor::new(reply);
     match c.next_part() {
-        Some(Part::Error(e)) => Err(String::from_utf8_lossy(e).into_owned()),
+        Some(Part::Error(e)) => Err(Fault::Server(String::from_utf8_lossy(e).into_owned())),
         Some(Part::Array(n)) if n > 0 => match (c.next_part(), c.next_part()) {
             (Some(Part::Array(_)), Some(Part::Str(id))) => {
                 Ok(Some(String::from_utf8_lossy(id).into_owned()))
@@ -289,7 +292,7 @@ async fn read_loop<F, Fut>(
     agg: &mut Aggregator,
     send: &F,
     busy: impl Fn() -> bool,
-) -> Result<(), String>
+) -> Result<(), Fault>
 where
     F: Fn(u32, Vec<Body>) -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -339,7 +342,7 @@ where
                 let end = w.call(&args, block).await?;
                 let out = ingest_wire(&w.reply()[..end], last, agg);
                 w.consume(end);
-                out.map_err(|e| describe(&e, false, &cfg.stream))?;
+                out.map_err(|e| describe(e, &cfg.stream))?;
                 end
             }
             Conn::Client(c) => {
@@ -347,7 +350,7 @@ where
                     .arg(&args[1..])
                     .query_async(c)
                     .await
-                    .map_err(|e| describe(&e.to_string(), e.is_timeout(), &cfg.stream))?;
+                    .map_err(|e| describe(fault(&e), &cfg.stream))?;
                 ingest(&reply, last, agg);
                 value_bytes(&reply)
             }
@@ -452,11 +455,11 @@ pub fn ingest(reply: &Value, last: &mut String, agg: &mut Aggregator) {
 }
 
 /// Fold an `XREAD` reply read in place (see [`wire`]) into the aggregates.
-pub fn ingest_wire(reply: &[u8], last: &mut String, agg: &mut Aggregator) -> Result<(), String> {
+pub fn ingest_wire(reply: &[u8], last: &mut String, agg: &mut Aggregator) -> Result<(), Fault> {
     let mut c = Cursor::new(reply);
     let streams = match c.next_part() {
         Some(Part::Array(n)) => n,
-        Some(Part::Error(e)) => return Err(String::from_utf8_lossy(e).into_owned()),
+        Some(Part::Error(e)) => return Err(Fault::Server(String::from_utf8_lossy(e).into_owned())),
         _ => return Ok(()),
     };
     let mut pairs: Vec<(&[u8], &[u8])> = Vec::with_capacity(16);
@@ -464,11 +467,11 @@ pub fn ingest_wire(reply: &[u8], last: &mut String, agg: &mut Aggregator) -> Res
         let (Some(Part::Array(2)), Some(Part::Str(_)), Some(Part::Array(entries))) =
             (c.next_part(), c.next_part(), c.next_part())
         else {
-            return Err("unexpected XREAD reply".into());
+            return Err(Fault::Protocol("unexpected XREAD reply".into()));
         };
         for _ in 0..entries {
             let (Some(Part::Array(2)), Some(Part::Str(id))) = (c.next_part(), c.next_part()) else {
-                return Err("unexpected XREAD entry".into());
+                return Err(Fault::Protocol("unexpected XREAD entry".into()));
             };
             let id = std::str::from_utf8(id).unwrap_or("?");
             pairs.clear();
@@ -513,21 +516,37 @@ fn pairs(kv: &[Value]) -> impl Iterator<Item = (&[u8], &[u8])> {
     })
 }
 
-fn describe(text: &str, timeout: bool, stream: &str) -> String {
-    if timeout || text == "timed out" {
-        "timed out".to_string()
-    } else if text.contains("Connection refused") || text == "connection refused" {
-        "connection refused".to_string()
-    } else if text.starts_with("authentication failed") {
-        text.chars().take(100).collect()
-    } else if text.contains("NOAUTH") || text.contains("WRONGPASS") {
-        "authentication failed".to_string()
-    } else if text.contains("WRONGTYPE") {
-        format!("{stream} is not a stream")
-    } else if text.to_ascii_lowercase().contains("noperm") {
-        format!("no permission to read {stream} (needs +xread +xrevrange)")
-    } else {
-        text.chars().take(80).collect()
+/// The reader's words for a failure, by kind: a refusal names the
+/// stream and the ACL rights reading it needs.
+fn describe(f: Fault, stream: &str) -> Fault {
+    let clip = |r: &str, n: usize| r.chars().take(n).collect::<String>();
+    let server_code = |code: &str| f.kind() == Kind::Server && f.reason().starts_with(code);
+    match f.kind() {
+        Kind::Timeout => Fault::Timeout("timed out".to_string()),
+        Kind::Refused if f.reason().eq_ignore_ascii_case("connection refused") => f,
+        Kind::Refused if f.reason().contains("Connection refused") => {
+            Fault::Refused("connection refused".to_string())
+        }
+        Kind::Auth if f.reason().starts_with("authentication failed") => {
+            Fault::Auth(clip(f.reason(), 100))
+        }
+        Kind::Auth => Fault::Auth("authentication failed".to_string()),
+        _ if server_code("NOAUTH") || server_code("WRONGPASS") => {
+            Fault::Auth("authentication failed".to_string())
+        }
+        _ if f.reason().contains("WRONGTYPE") => {
+            Fault::Protocol(format!("{stream} is not a stream"))
+        }
+        Kind::Permission => Fault::Permission(format!(
+            "no permission to read {stream} (needs +xread +xrevrange)"
+        )),
+        _ if server_code("NOPERM") => Fault::Permission(format!(
+            "no permission to read {stream} (needs +xread +xrevrange)"
+        )),
+        _ => {
+            let kind = f.kind();
+            Fault::new(kind, clip(f.reason(), 80))
+        }
     }
 }
 

@@ -12,11 +12,18 @@ use tokio::net::{TcpStream, UnixStream};
 
 use redis::{ConnectionAddr, ConnectionInfo};
 
+use crate::fault::{Fault, Kind};
+
 /// Read-buffer capacity kept between replies; more is given back.
 const KEEP_BYTES: usize = 4 << 20;
 
 /// Why the connection failed (short, secret-free).
-pub type WireError = String;
+pub type WireError = Fault;
+
+/// A socket's failure, in its own words.
+fn io_fault(e: &std::io::Error) -> Fault {
+    Fault::new(Kind::from(e.kind()), e.to_string())
+}
 
 enum Stream {
     Tcp(TcpStream),
@@ -63,11 +70,11 @@ impl Wire {
             }
         };
         let stream = match tokio::time::timeout(timeout, connect).await {
-            Err(_) => return Err("timed out".into()),
+            Err(_) => return Err(Fault::Timeout("timed out".into())),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                return Err("connection refused".into());
+                return Err(Fault::Refused("connection refused".into()));
             }
-            Ok(Err(e)) => return Err(e.to_string()),
+            Ok(Err(e)) => return Err(io_fault(&e)),
             Ok(Ok(s)) => s,
         };
         let mut w = Wire {
@@ -84,8 +91,14 @@ impl Wire {
             args.push(pw);
             w.simple(&args).await.map_err(|e| {
                 // The server's words (WRONGPASS …) never hold the password.
-                if e.contains("WRONGPASS") || e.contains("invalid") || e.contains("AUTH") {
-                    format!("authentication failed: {}", e.trim())
+                // A refusal of AUTH is the server's error reply (its code
+                // first): that is the kind, in the server's words.
+                let refused_auth = e.kind() == Kind::Server
+                    && ["WRONGPASS", "invalid", "AUTH"]
+                        .iter()
+                        .any(|w| e.reason().contains(w));
+                if refused_auth {
+                    Fault::Auth(format!("authentication failed: {}", e.reason().trim()))
                 } else {
                     e
                 }
@@ -103,7 +116,9 @@ impl Wire {
         let end = self.call(args, Duration::ZERO).await?;
         let reply = &self.buf[..end];
         let out = if reply.first() == Some(&b'-') {
-            Err(String::from_utf8_lossy(&reply[1..end.saturating_sub(2)]).into_owned())
+            Err(Fault::Server(
+                String::from_utf8_lossy(&reply[1..end.saturating_sub(2)]).into_owned(),
+            ))
         } else {
             Ok(())
         };
@@ -128,8 +143,8 @@ impl Wire {
             }
         };
         match tokio::time::timeout(self.timeout, write).await {
-            Err(_) => return Err("timed out".into()),
-            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err(Fault::Timeout("timed out".into())),
+            Ok(Err(e)) => return Err(io_fault(&e)),
             Ok(Ok(())) => {}
         }
         let deadline = tokio::time::Instant::now() + self.timeout + extra;
@@ -149,9 +164,9 @@ impl Wire {
                 }
             };
             match tokio::time::timeout_at(deadline, read).await {
-                Err(_) => return Err("timed out".into()),
-                Ok(Err(e)) => return Err(e.to_string()),
-                Ok(Ok(0)) => return Err("connection closed by the server".into()),
+                Err(_) => return Err(Fault::Timeout("timed out".into())),
+                Ok(Err(e)) => return Err(io_fault(&e)),
+                Ok(Ok(0)) => return Err(Fault::Closed("connection closed by the server".into())),
                 Ok(Ok(_)) => {}
             }
         }
@@ -188,7 +203,7 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 fn int(bytes: &[u8]) -> Result<i64, WireError> {
-    let bad = || "protocol error: bad length".to_string();
+    let bad = || Fault::Protocol("protocol error: bad length".to_string());
     let (neg, digits) = match bytes.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, bytes),
@@ -239,7 +254,12 @@ impl Scan {
                         true
                     }
                 }
-                other => return Err(format!("protocol error: unexpected {:?}", other as char)),
+                other => {
+                    return Err(Fault::Protocol(format!(
+                        "protocol error: unexpected {:?}",
+                        other as char
+                    )));
+                }
             };
             self.pos = next;
             if complete {

@@ -26,10 +26,11 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Row};
 use tokio::sync::mpsc;
 
-use crate::config::redact_url;
+use crate::fault::{Fault, Kind};
+use crate::redact::{redact_url, scrub};
 use crate::sample::{Body, Sample, SourceId, SourceKind, SourceStatus, Statements, TableCounters};
+use crate::sources::clock::wall_now;
 use crate::sources::pace::Pace;
-use crate::sources::redis::wall_now;
 
 /// How one endpoint is watched.
 #[derive(Debug, Clone)]
@@ -76,9 +77,14 @@ impl PgConfig {
 /// other in transaction pooling. Every connection heliostat makes starts
 /// here (the warm executor and the stats sink set their own
 /// `application_name`; the sink turns its statement cache back on).
-pub fn connect_options(url: &str) -> Result<PgConnectOptions, String> {
-    let opts = PgConnectOptions::from_str(url)
-        .map_err(|e| format!("bad Postgres URL {}: {e}", redact_url(url)))?;
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, Fault> {
+    let opts = PgConnectOptions::from_str(url).map_err(|e| {
+        Fault::Config(format!(
+            "bad Postgres URL {}: {}",
+            redact_url(url),
+            scrub(&e.to_string(), url)
+        ))
+    })?;
     Ok(tls_files(opts, url)?
         .application_name("heliostat")
         .extra_float_digits(None)
@@ -88,7 +94,7 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions, String> {
 /// The URL's (or `PGSSLROOTCERT`'s) TLS files, read here, capped and only
 /// if they are regular files, then handed to sqlx as PEM: sqlx would read
 /// whatever the path names, `/dev/zero` included, without a limit.
-fn tls_files(mut opts: PgConnectOptions, url: &str) -> Result<PgConnectOptions, String> {
+fn tls_files(mut opts: PgConnectOptions, url: &str) -> Result<PgConnectOptions, Fault> {
     if matches!(opts.get_ssl_mode(), sqlx::postgres::PgSslMode::Disable) {
         return Ok(opts);
     }
@@ -105,7 +111,7 @@ fn tls_files(mut opts: PgConnectOptions, url: &str) -> Result<PgConnectOptions, 
     }
     let read = |what: &str, p: &str| {
         crate::files::read_capped(std::path::Path::new(p), crate::files::MAX_PEM_BYTES, "PEM")
-            .map_err(|e| format!("{what} {p}: {e}"))
+            .map_err(|e| Fault::Config(format!("{what} {p}: {e}")))
     };
     if let Some(p) = ca.filter(|p| !p.is_empty()) {
         opts = opts.ssl_root_cert_from_pem(read("sslrootcert", &p)?);
@@ -124,22 +130,22 @@ fn tls_files(mut opts: PgConnectOptions, url: &str) -> Result<PgConnectOptions, 
 /// it timed out; one direct attempt (at most `wait`) names the cause: the
 /// connection refused, a failed login, TLS. Any other error is described
 /// as it is.
-pub async fn explain(e: &sqlx::Error, opts: &PgConnectOptions, wait: Duration) -> String {
+pub async fn explain(e: &sqlx::Error, opts: &PgConnectOptions, wait: Duration) -> Fault {
     if !matches!(e, sqlx::Error::PoolTimedOut) {
-        return describe(e);
+        return fault(e);
     }
     match tokio::time::timeout(wait, opts.connect()).await {
-        Err(_) => "timed out connecting".to_string(),
-        Ok(Err(e)) => describe(&e),
+        Err(_) => Fault::Timeout("timed out connecting".to_string()),
+        Ok(Err(e)) => fault(&e),
         Ok(Ok(c)) => {
             let _ = c.close().await;
-            describe(e)
+            fault(e)
         }
     }
 }
 
 /// [`explain`] for a pool's error, with the pool's own options and timeout.
-pub async fn explain_pool(e: &sqlx::Error, pool: &PgPool) -> String {
+pub async fn explain_pool(e: &sqlx::Error, pool: &PgPool) -> Fault {
     explain(
         e,
         &pool.connect_options(),
@@ -199,6 +205,7 @@ pub async fn run_endpoint(cfg: PgConfig, tx: mpsc::Sender<Vec<Sample>>) {
     let opts = match opts {
         Ok(o) => o,
         Err(msg) => {
+            let msg = msg.to_string();
             let _ = send(0, vec![Body::Status(SourceStatus::Error(msg))]).await;
             return;
         }
@@ -235,7 +242,7 @@ pub async fn run_endpoint(cfg: PgConfig, tx: mpsc::Sender<Vec<Sample>>) {
             },
             Body::Status(SourceStatus::Retrying {
                 at: retry_at,
-                reason,
+                reason: reason.to_string(),
             }),
         ];
         if !send(run.generation, bodies).await {
@@ -249,7 +256,7 @@ pub async fn run_endpoint(cfg: PgConfig, tx: mpsc::Sender<Vec<Sample>>) {
 #[derive(Debug)]
 enum Stop {
     /// Retry: the reason for the status line.
-    Failed(String),
+    Failed(Fault),
     /// Never retry (a server too old).
     Unsupported(String),
 }
@@ -257,7 +264,7 @@ enum Stop {
 /// A pool of 2 with the acquire timeout, and what the server is. When the
 /// pool gives up (it retries refused connections until its timeout), one
 /// direct attempt says why.
-async fn connect(cfg: &PgConfig, opts: &PgConnectOptions) -> Result<(PgPool, Probe), String> {
+async fn connect(cfg: &PgConfig, opts: &PgConnectOptions) -> Result<(PgPool, Probe), Fault> {
     let pool = PgPoolOptions::new()
         .max_connections(2)
         .min_connections(0)
@@ -291,7 +298,7 @@ async fn connect(cfg: &PgConfig, opts: &PgConnectOptions) -> Result<(PgPool, Pro
         Ok(p) => Ok((pool, p)),
         Err(e) => {
             pool.close().await;
-            Err(describe(&e))
+            Err(fault(&e))
         }
     }
 }
@@ -348,8 +355,7 @@ where
         if Instant::now() >= tables_due {
             tables_due = Instant::now() + cfg.tables_every;
             let rows = timed(limit, sqlx::raw_sql(&tables_sql).fetch_all(pool)).await?;
-            let (size, list) =
-                queries::parse_tables(&rows).map_err(|e| Stop::Failed(describe(&e)))?;
+            let (size, list) = queries::parse_tables(&rows).map_err(|e| Stop::Failed(fault(&e)))?;
             run.size_bytes = size;
             tables = Some(list);
             let st = read_statements(cfg, pool, version, &statements, &mut texts).await?;
@@ -357,16 +363,16 @@ where
         }
         let row = timed(limit, sqlx::raw_sql(&tick_sql).fetch_one(pool)).await?;
         let (recovery, stats) = queries::parse_tick(&row, version, run.size_bytes)
-            .map_err(|e| Stop::Failed(describe(&e)))?;
+            .map_err(|e| Stop::Failed(fault(&e)))?;
         // Privileges are checked at every refresh, not only at connect: a
         // revoked CONNECT ends this connection now, so the reconnect shows
         // the server's refusal; a lost pg_read_all_stats is said at once.
-        if !queries::may_connect(&row).map_err(|e| Stop::Failed(describe(&e)))? {
-            return Err(Stop::Failed(
+        if !queries::may_connect(&row).map_err(|e| Stop::Failed(fault(&e)))? {
+            return Err(Stop::Failed(Fault::Permission(
                 "the role's CONNECT privilege on this database was revoked".to_string(),
-            ));
+            )));
         }
-        let reads_all = queries::reads_all_stats(&row).map_err(|e| Stop::Failed(describe(&e)))?;
+        let reads_all = queries::reads_all_stats(&row).map_err(|e| Stop::Failed(fault(&e)))?;
         if reads_all != can_read {
             tracing::warn!(endpoint = %name, reads_all, "the role's pg_read_all_stats changed");
             can_read = reads_all;
@@ -441,7 +447,7 @@ async fn read_statements(
     let limit = cfg.statement_timeout + cfg.acquire_timeout;
     let sql = queries::statements_sql(&schema, version, cfg.tables_limit, cfg.statement_timeout);
     let rows = timed(limit, sqlx::raw_sql(&sql).fetch_all(pool)).await?;
-    let mut list = queries::parse_statements(&rows).map_err(|e| Stop::Failed(describe(&e)))?;
+    let mut list = queries::parse_statements(&rows).map_err(|e| Stop::Failed(fault(&e)))?;
     let new: Vec<i64> = list
         .iter()
         .map(|s| s.queryid)
@@ -451,7 +457,7 @@ async fn read_statements(
     if !new.is_empty() {
         let sql = queries::texts_sql(&schema, &new, cfg.statement_timeout);
         let rows = timed(limit, sqlx::raw_sql(&sql).fetch_all(pool)).await?;
-        let found = queries::parse_texts(&rows).map_err(|e| Stop::Failed(describe(&e)))?;
+        let found = queries::parse_texts(&rows).map_err(|e| Stop::Failed(fault(&e)))?;
         texts.extend(found);
     }
     // Forget ids gone from the busiest list, so the map stays bounded.
@@ -478,49 +484,71 @@ async fn timed<T>(
 ) -> Result<T, Stop> {
     match tokio::time::timeout(limit, fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(Stop::Failed(describe(&e))),
-        Err(_) => Err(Stop::Failed("timed out".to_string())),
+        Ok(Err(e)) => Err(Stop::Failed(fault(&e))),
+        Err(_) => Err(Stop::Failed(Fault::Timeout("timed out".to_string()))),
     }
 }
 
 /// A short reason for the status line; never contains the URL's password.
-pub fn describe(e: &sqlx::Error) -> String {
+pub fn fault(e: &sqlx::Error) -> Fault {
     match e {
         sqlx::Error::Database(db) => {
             let code = db.code().unwrap_or_default();
             let msg = clip(db.message(), 70);
             match code.as_ref() {
-                "28P01" => "authentication failed (wrong password)".to_string(),
-                "28000" => format!("not authorized: {msg}"),
-                "42501" if msg.starts_with("permission denied") => msg,
-                "42501" => format!("permission denied: {msg}"),
-                "57P01" | "57P02" | "57P03" => format!("server restarting ({code}): {msg}"),
-                "57014" => "statement timeout (a refresh took too long)".to_string(),
-                "3D000" => format!("no such database: {msg}"),
-                _ => format!("{code}: {msg}"),
+                "28P01" => Fault::Auth("authentication failed (wrong password)".to_string()),
+                "28000" => Fault::Auth(format!("not authorized: {msg}")),
+                "42501" if msg.starts_with("permission denied") => Fault::Permission(msg),
+                "42501" => Fault::Permission(format!("permission denied: {msg}")),
+                "57P01" | "57P02" | "57P03" => {
+                    Fault::Closed(format!("server restarting ({code}): {msg}"))
+                }
+                "57014" => {
+                    Fault::Timeout("statement timeout (a refresh took too long)".to_string())
+                }
+                "3D000" => Fault::Config(format!("no such database: {msg}")),
+                _ => Fault::Server(format!("{code}: {msg}")),
             }
         }
-        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".to_string(),
+        sqlx::Error::PoolTimedOut => {
+            Fault::Timeout("timed out waiting for a connection".to_string())
+        }
         sqlx::Error::Io(io) => match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
-            std::io::ErrorKind::TimedOut => "timed out".to_string(),
-            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
-                "connection closed by the server".to_string()
+            std::io::ErrorKind::ConnectionRefused => {
+                Fault::Refused("connection refused".to_string())
             }
-            _ => tls_or(&io.to_string()),
+            std::io::ErrorKind::TimedOut => Fault::Timeout("timed out".to_string()),
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
+                Fault::Closed("connection closed by the server".to_string())
+            }
+            k => tls_or(Kind::from(k), &io.to_string()),
         },
-        sqlx::Error::Tls(t) => format!("TLS: {}", clip(&t.to_string(), 90)),
-        other => tls_or(&other.to_string()),
+        sqlx::Error::Tls(t) => Fault::Tls(format!("TLS: {}", clip(&t.to_string(), 90))),
+        sqlx::Error::Configuration(c) => tls_or(Kind::Config, &c.to_string()),
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::RowNotFound
+        | sqlx::Error::Protocol(_) => tls_or(Kind::Protocol, &e.to_string()),
+        other => tls_or(Kind::Io, &other.to_string()),
     }
 }
 
-/// A certificate problem says TLS (rustls reports it as an I/O error).
-fn tls_or(text: &str) -> String {
+/// [`fault`]'s reason.
+pub fn describe(e: &sqlx::Error) -> String {
+    fault(e).to_string()
+}
+
+/// A certificate problem says TLS (rustls reports it as an I/O error);
+/// anything else is of `kind`.
+fn tls_or(kind: Kind, text: &str) -> Fault {
     let lower = text.to_ascii_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        format!("TLS: {}", clip(text, 90))
+        Fault::Tls(format!("TLS: {}", clip(text, 90)))
     } else {
-        clip(text, 80)
+        Fault::new(kind, clip(text, 80))
     }
 }
 
@@ -539,7 +567,7 @@ mod tests {
         assert_eq!(display_name(&o), "db.example:6432/shop");
         assert_eq!(o.get_application_name(), Some("heliostat"));
         let bad = connect_options("postgres://app:s3cret@db/x?sslmode=sometimes");
-        let msg = bad.err().unwrap_or_default();
+        let msg = bad.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.starts_with("bad Postgres URL"), "{msg}");
         assert!(!msg.contains("s3cret"), "{msg}");
     }
@@ -552,5 +580,121 @@ mod tests {
             describe(&sqlx::Error::PoolTimedOut),
             "timed out waiting for a connection"
         );
+    }
+
+    /// A server's error with a SQLSTATE, as sqlx hands it over.
+    #[derive(Debug)]
+    struct Db(&'static str, String);
+
+    impl std::fmt::Display for Db {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.1)
+        }
+    }
+
+    impl std::error::Error for Db {}
+
+    impl sqlx::error::DatabaseError for Db {
+        fn message(&self) -> &str {
+            &self.1
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn db(code: &'static str, msg: &str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Db(code, msg.to_string())))
+    }
+
+    #[test]
+    fn sqlstates_and_io_errors_map_to_kinds() {
+        use crate::fault::Kind;
+        let cases = [
+            (
+                db("28P01", "password authentication failed for user \"app\""),
+                Kind::Auth,
+            ),
+            (db("28000", "no pg_hba.conf entry"), Kind::Auth),
+            (
+                db("42501", "permission denied for table users"),
+                Kind::Permission,
+            ),
+            (
+                db(
+                    "57P01",
+                    "terminating connection due to administrator command",
+                ),
+                Kind::Closed,
+            ),
+            (
+                db("57014", "canceling statement due to statement timeout"),
+                Kind::Timeout,
+            ),
+            (
+                db("3D000", "database \"nope\" does not exist"),
+                Kind::Config,
+            ),
+            (
+                db("22P02", "invalid input syntax for type integer"),
+                Kind::Server,
+            ),
+            (sqlx::Error::PoolTimedOut, Kind::Timeout),
+            (
+                sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+                Kind::Refused,
+            ),
+            (
+                sqlx::Error::Io(std::io::ErrorKind::UnexpectedEof.into()),
+                Kind::Closed,
+            ),
+            (
+                sqlx::Error::Protocol("unexpected message".into()),
+                Kind::Protocol,
+            ),
+            (sqlx::Error::RowNotFound, Kind::Protocol),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(fault(&e).kind(), kind, "{e}");
+        }
+        assert_eq!(
+            fault(&db("42501", "permission denied for table users")).to_string(),
+            "permission denied for table users"
+        );
+        assert_eq!(
+            fault(&db("22P02", "invalid input syntax")).to_string(),
+            "22P02: invalid input syntax"
+        );
+    }
+
+    #[test]
+    fn a_failed_login_and_a_bad_url_never_show_the_password() {
+        let f = fault(&db(
+            "28P01",
+            "password authentication failed for user \"app\"",
+        ));
+        assert_eq!(f.to_string(), "authentication failed (wrong password)");
+        for url in [
+            "postgres://app:hunter2@db/x?sslmode=sometimes",
+            "postgres://db/x?password=hunter2&sslmode=nope",
+        ] {
+            let e = connect_options(url)
+                .err()
+                .unwrap_or_else(|| panic!("{url} is refused"));
+            assert_eq!(e.kind(), crate::fault::Kind::Config, "{e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
     }
 }

@@ -20,7 +20,8 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::{Notify, mpsc};
 
 use super::endpoint::{self, Endpoint, ServerMode, Target, host_port, pairs, text};
-use super::{NodeConfig, NodeTasks, describe, spawn_node, wall_now};
+use super::{NodeConfig, NodeTasks, fault, spawn_node, wall_now};
+use crate::fault::Fault;
 use crate::sample::{Body, Sample, SourceId, SourceStatus};
 
 /// One node as the cluster describes it.
@@ -273,8 +274,8 @@ impl Supervisor {
         }
     }
 
-    async fn discover(&mut self) -> Result<Found, String> {
-        let mut last = String::from("no address to ask");
+    async fn discover(&mut self) -> Result<Found, Fault> {
+        let mut last = Fault::Config("no address to ask".into());
         if let Some(mut p) = self.probe.take() {
             match self.read(&mut p).await {
                 Ok(nodes) => {
@@ -291,7 +292,7 @@ impl Supervisor {
             let (mut conn, server) = match endpoint::connect(&cfg).await {
                 Ok(c) => c,
                 Err(e) => {
-                    last = format!("{}: {e}", host_port(&host, port));
+                    last = e.context(host_port(&host, port));
                     continue;
                 }
             };
@@ -308,7 +309,7 @@ impl Supervisor {
             {
                 Ok(id) => id,
                 Err(e) => {
-                    last = describe(&e);
+                    last = fault(&e);
                     continue;
                 }
             };
@@ -335,7 +336,7 @@ impl Supervisor {
     }
 
     /// The cluster's nodes as `p`'s node sees them.
-    async fn read(&self, p: &mut Probe) -> Result<Vec<ClusterNode>, String> {
+    async fn read(&self, p: &mut Probe) -> Result<Vec<ClusterNode>, Fault> {
         if p.shards {
             match redis::cmd("CLUSTER")
                 .arg("SHARDS")
@@ -352,14 +353,14 @@ impl Supervisor {
                 }
                 // Older than 7.0, or not allowed by the ACL: CLUSTER NODES instead.
                 Err(e) if e.kind() != redis::ErrorKind::Io && !e.is_timeout() => p.shards = false,
-                Err(e) => return Err(describe(&e)),
+                Err(e) => return Err(fault(&e)),
             }
         }
         let text: String = redis::cmd("CLUSTER")
             .arg("NODES")
             .query_async(&mut p.conn)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| fault(&e))?;
         self.charge(&p.node, 1);
         let nodes = parse_nodes(&text);
         let listed = text.lines().any(|l| !l.trim().is_empty());

@@ -19,7 +19,8 @@ pub use super::url::{
     Credentials, DEFAULT_PORT, DEFAULT_SENTINEL_PORT, Endpoint, Target, TlsFiles, UrlError,
     host_port, with_defaults,
 };
-use super::{NodeConfig, describe, sentinel};
+use super::{NodeConfig, fault, sentinel};
+use crate::fault::{Fault, Kind};
 use crate::sample::RedisRole;
 
 /// How a server runs, as it says itself.
@@ -78,18 +79,13 @@ impl Addr {
     }
 }
 
-fn read_pem(what: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
+fn read_pem(what: &str, path: &std::path::Path) -> Result<Vec<u8>, Fault> {
     crate::files::read_capped(path, crate::files::MAX_PEM_BYTES, "PEM")
-        .map_err(|e| format!("TLS {what} file {}: {e}", path.display()))
+        .map_err(|e| Fault::Config(format!("TLS {what} file {}: {e}", path.display())))
 }
 
 /// A client for `addr` with the endpoint's TLS settings and `auth`/`db`.
-fn client(
-    ep: &Endpoint,
-    addr: &Addr,
-    auth: &Credentials,
-    db: i64,
-) -> Result<redis::Client, String> {
+fn client(ep: &Endpoint, addr: &Addr, auth: &Credentials, db: i64) -> Result<redis::Client, Fault> {
     let conn_addr = match addr {
         Addr::Unix(p) => ConnectionAddr::Unix(p.clone()),
         Addr::Tcp(h, p) if ep.tls => ConnectionAddr::TcpTls {
@@ -111,7 +107,7 @@ fn client(
     }
     let info = conn_addr
         .into_connection_info()
-        .map_err(|e| describe(&e))?
+        .map_err(|e| fault(&e))?
         .set_redis_settings(settings);
     let tls_given = ep.tls_files.ca.is_some() || ep.tls_files.cert.is_some();
     if ep.tls {
@@ -138,9 +134,9 @@ fn client(
                 root_cert,
             },
         )
-        .map_err(|e| format!("TLS setup: {}", describe(&e)))
+        .map_err(|e| Fault::Tls(format!("TLS setup: {}", fault(&e))))
     } else {
-        redis::Client::open(info).map_err(|e| describe(&e))
+        redis::Client::open(info).map_err(|e| fault(&e))
     }
 }
 
@@ -152,7 +148,7 @@ pub(crate) async fn raw_connect(
     auth: &Credentials,
     db: i64,
     timeout: Duration,
-) -> Result<MultiplexedConnection, String> {
+) -> Result<MultiplexedConnection, Fault> {
     let client = client(ep, addr, auth, db)?;
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
@@ -163,14 +159,14 @@ pub(crate) async fn raw_connect(
     )
     .await
     {
-        Ok(r) => r.map_err(|e| describe(&e)),
-        Err(_) => Err("timed out".to_string()),
+        Ok(r) => r.map_err(|e| fault(&e)),
+        Err(_) => Err(Fault::Timeout("timed out".to_string())),
     }
 }
 
 /// Open a connection for `cfg`'s node (see [`connect`]), for tasks that need
 /// only the connection.
-pub async fn open(cfg: &NodeConfig) -> Result<MultiplexedConnection, String> {
+pub async fn open(cfg: &NodeConfig) -> Result<MultiplexedConnection, Fault> {
     connect(cfg).await.map(|(c, _)| c)
 }
 
@@ -180,25 +176,24 @@ pub async fn open(cfg: &NodeConfig) -> Result<MultiplexedConnection, String> {
 /// (`CLIENT SETNAME heliostat`) and ask for `CLIENT NO-TOUCH`. A Sentinel
 /// given as a plain node, or a Sentinel-named master that turns out to be a
 /// replica, is an error with a plain reason.
-pub async fn connect(cfg: &NodeConfig) -> Result<(MultiplexedConnection, Server), String> {
+pub async fn connect(cfg: &NodeConfig) -> Result<(MultiplexedConnection, Server), Fault> {
     let (ep, addr) = resolve(cfg).await?;
-    let via = |e: String| {
+    let via = |e: Fault| {
         // A TLS server that requires a client certificate just hangs up on
         // a client without one: say what is likely missing.
-        let e = if ep.tls
-            && ep.tls_files.cert.is_none()
-            && ["broken pipe", "connection reset", "end of file"]
+        let hung_up = e.kind() == Kind::Closed
+            || ["broken pipe", "connection reset", "end of file"]
                 .iter()
-                .any(|m| e.to_ascii_lowercase().contains(m))
-        {
-            format!(
+                .any(|m| e.reason().to_ascii_lowercase().contains(m));
+        let e = if ep.tls && ep.tls_files.cert.is_none() && hung_up {
+            e.map_reason(|e| format!(
                 "{e}: closed during TLS setup (does it require a client certificate? tls_cert/tls_key, --tls-cert/--tls-key)"
-            )
+            ))
         } else {
             e
         };
         if ep.is_sentinel() {
-            format!("master {} (from Sentinel): {e}", addr.label())
+            e.context(format_args!("master {} (from Sentinel)", addr.label()))
         } else {
             e
         }
@@ -206,25 +201,25 @@ pub async fn connect(cfg: &NodeConfig) -> Result<(MultiplexedConnection, Server)
     let mut conn = raw_connect(&ep, &addr, &ep.auth, ep.db, cfg.timeout)
         .await
         .map_err(via)?;
-    let mut server = handshake(&mut conn).await.map_err(|e| via(describe(&e)))?;
+    let mut server = handshake(&mut conn).await.map_err(|e| via(fault(&e)))?;
     server.addr = addr.label();
     server.commands += u64::from(ep.auth.password.is_some()) + u64::from(ep.db != 0);
     if server.mode == ServerMode::Sentinel {
-        return Err(
+        return Err(Fault::Config(
             "this is a Sentinel, not a data node: use redis+sentinel://HOST:PORT/SERVICE".into(),
-        );
+        ));
     }
     if ep.is_sentinel() && server.role == Some(RedisRole::Replica) {
-        return Err(via(
+        return Err(via(Fault::Server(
             "named as master but it is a replica (failover under way?)".into(),
-        ));
+        )));
     }
     Ok((conn, server))
 }
 
 /// The node's endpoint and address (asking the Sentinels when the URL says so).
-async fn resolve(cfg: &NodeConfig) -> Result<(Endpoint, Addr), String> {
-    let ep = Endpoint::parse(&cfg.url).map_err(|e| format!("bad Redis URL: {e}"))?;
+async fn resolve(cfg: &NodeConfig) -> Result<(Endpoint, Addr), Fault> {
+    let ep = Endpoint::parse(&cfg.url).map_err(|e| Fault::Config(format!("bad Redis URL: {e}")))?;
     let addr = match (&cfg.addr, &ep.target) {
         (Some((h, p)), _) => Addr::Tcp(h.clone(), *p),
         (None, Target::Tcp { host, port }) => Addr::Tcp(host.clone(), *port),
@@ -239,7 +234,7 @@ async fn resolve(cfg: &NodeConfig) -> Result<(Endpoint, Addr), String> {
 
 /// A client for `cfg`'s node, for connections other than the multiplexed
 /// one (pub/sub): same address, TLS, credentials and database.
-pub async fn node_client(cfg: &NodeConfig) -> Result<redis::Client, String> {
+pub async fn node_client(cfg: &NodeConfig) -> Result<redis::Client, Fault> {
     let (ep, addr) = resolve(cfg).await?;
     client(&ep, &addr, &ep.auth, ep.db)
 }

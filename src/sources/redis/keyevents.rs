@@ -18,7 +18,8 @@ use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
 use tokio::sync::mpsc;
 
-use super::{NodeConfig, OwnLoad, describe};
+use super::{NodeConfig, OwnLoad, describe, fault};
+use crate::fault::Fault;
 use crate::sample::{Body, KeyEventSetup, KeyEvents, KeyEventsStopped, Sample};
 
 /// Most notifications per second listened to; above it the listener
@@ -76,7 +77,7 @@ pub async fn run_key_events(
             Err(note) => {
                 tracing::warn!(error = %note, "keyspace notifications unavailable");
                 let body = KeyEvents {
-                    note: Some(note),
+                    note: Some(note.to_string()),
                     ..KeyEvents::default()
                 };
                 (body, cfg.retry.max(Duration::from_secs(1)))
@@ -90,7 +91,7 @@ pub async fn run_key_events(
 }
 
 /// `notify-keyspace-events` as the server has it, or why it could not be read.
-async fn setup(cfg: &NodeConfig, own: &OwnLoad) -> Result<KeyEventSetup, String> {
+async fn setup(cfg: &NodeConfig, own: &OwnLoad) -> Result<KeyEventSetup, Fault> {
     let (mut c, server) = super::endpoint::connect(cfg).await?;
     own.add(server.commands.saturating_add(1), 0, 0);
     let read = redis::cmd("CONFIG")
@@ -195,7 +196,7 @@ async fn listen<F, Fut>(
     cfg: &NodeConfig,
     own: &OwnLoad,
     send: &F,
-) -> Result<Ended, String>
+) -> Result<Ended, Fault>
 where
     F: Fn(KeyEvents) -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -203,14 +204,14 @@ where
     let setup = setup(cfg, own).await?;
     let mut pubsub = match tokio::time::timeout(cfg.timeout, client.get_async_pubsub()).await {
         Ok(Ok(p)) => p,
-        Ok(Err(e)) => return Err(describe(&e)),
-        Err(_) => return Err("timed out".into()),
+        Ok(Err(e)) => return Err(fault(&e)),
+        Err(_) => return Err(Fault::Timeout("timed out".into())),
     };
     own.add(1, 0, 0);
     pubsub
         .psubscribe(&PATTERNS[..])
         .await
-        .map_err(|e| describe(&e))?;
+        .map_err(|e| fault(&e))?;
     let first = KeyEvents {
         setup: Some(setup),
         ..KeyEvents::default()
@@ -229,7 +230,7 @@ where
         tokio::select! {
             msg = messages.next() => {
                 let Some(msg) = msg else {
-                    return Err("notification connection closed".into());
+                    return Err(Fault::Closed("notification connection closed".into()));
                 };
                 if let Some(n) = gate.over(Instant::now()) {
                     // Dropping the connection unsubscribes; what was

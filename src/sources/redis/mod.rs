@@ -28,14 +28,15 @@ pub mod valkey;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 use tokio::sync::{Notify, mpsc};
 
-use crate::config::redact_url;
-use crate::engines::Timestamp;
+use crate::fault::Fault;
+use crate::redact::redact_url;
 use crate::sample::{Body, RedisRole, RedisStats, Sample, SourceId, SourceKind, SourceStatus};
+pub use crate::sources::clock::wall_now;
 use crate::sources::pace::Pace;
 use endpoint::Endpoint;
 use info::Info;
@@ -92,14 +93,6 @@ impl NodeConfig {
         scheme.eq_ignore_ascii_case("redis+sentinel")
             || scheme.eq_ignore_ascii_case("rediss+sentinel")
     }
-}
-
-/// Wall-clock time: sources stamp what they observe (engines never read it).
-pub fn wall_now() -> Timestamp {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Timestamp(ms)
 }
 
 /// `host:port` of a URL (the socket path of a unix URL, `SERVICE
@@ -325,7 +318,7 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
             },
             Body::Status(SourceStatus::Retrying {
                 at: retry_at,
-                reason,
+                reason: reason.to_string(),
             }),
         ];
         if !send(generation, bodies).await {
@@ -338,7 +331,7 @@ pub async fn run_node(cfg: NodeConfig, own: Arc<OwnLoad>, tx: mpsc::Sender<Vec<S
 async fn connect(
     cfg: &NodeConfig,
     own: &OwnLoad,
-) -> Result<(MultiplexedConnection, endpoint::Server), String> {
+) -> Result<(MultiplexedConnection, endpoint::Server), Fault> {
     let (conn, server) = endpoint::connect(cfg).await?;
     own.add(server.commands, 0, 0);
     tracing::info!(
@@ -362,7 +355,7 @@ async fn poll_loop<F, Fut>(
     (diag, uptime): (&mut diag::Diag, &mut Uptime),
     generation: u32,
     send: &F,
-) -> Result<(), String>
+) -> Result<(), Fault>
 where
     F: Fn(u32, Vec<Body>) -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -375,7 +368,7 @@ where
         let _: String = redis::cmd("PING")
             .query_async(conn)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| fault(&e))?;
         let rtt_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         // Wait for the node's other tasks to count what they have in
         // flight, so the own totals match this INFO exactly.
@@ -385,7 +378,7 @@ where
             .arg("all")
             .query_async(conn)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| fault(&e))?;
         let info = Info::parse(&text);
         own.add(OWN_PER_POLL, 0, 0);
         // Read before the diagnostics below: this INFO has not seen them.
@@ -393,14 +386,16 @@ where
         own.observe_node(info.commands);
         drop(settled);
         if cfg.follows_master() && info.redis_role() == Some(RedisRole::Replica) {
-            return Err("no longer the master (failover): asking Sentinel again".into());
+            return Err(Fault::Server(
+                "no longer the master (failover): asking Sentinel again".into(),
+            ));
         }
         let run = uptime.run(&info);
-        let extra = diag.poll(conn, run, own).await.map_err(|e| describe(&e))?;
+        let extra = diag.poll(conn, run, own).await.map_err(|e| fault(&e))?;
         let listed = clients
             .poll(conn, own, info.connected_clients)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| fault(&e))?;
 
         let mut commandstats: Vec<(String, u64, u64)> = info
             .commandstats
@@ -479,33 +474,48 @@ impl Uptime {
     }
 }
 
-/// A short reason for the status line; never contains the URL's password.
-pub(crate) fn describe(e: &redis::RedisError) -> String {
+/// What kind of failure `e` is, with a short reason for the status line
+/// (never the URL's password: the client library keeps only that AUTH was
+/// refused, and server replies are the server's words about a command).
+pub fn fault(e: &redis::RedisError) -> Fault {
     let text = e.to_string();
     let lower = text.to_ascii_lowercase();
+    let code = e.code();
     if e.is_timeout() {
-        "timed out".to_string()
+        Fault::Timeout("timed out".to_string())
     } else if e.is_connection_refusal() {
-        "connection refused".to_string()
-    } else if text.contains("NOAUTH") {
-        "authentication failed: the server asks for a password (NOAUTH)".to_string()
-    } else if e.kind() == redis::ErrorKind::AuthenticationFailed || text.contains("WRONGPASS") {
-        // The client library keeps only that AUTH was refused (the
-        // server's WRONGPASS); never the password.
-        "authentication failed: wrong user or password (WRONGPASS)".to_string()
-    } else if lower.contains("noperm") {
+        Fault::Refused("connection refused".to_string())
+    } else if code == Some("NOAUTH") || text.contains("NOAUTH") {
+        Fault::Auth("authentication failed: the server asks for a password (NOAUTH)".to_string())
+    } else if e.kind() == redis::ErrorKind::AuthenticationFailed
+        || code == Some("WRONGPASS")
+        || text.contains("WRONGPASS")
+    {
+        Fault::Auth("authentication failed: wrong user or password (WRONGPASS)".to_string())
+    } else if code == Some("NOPERM") || lower.contains("noperm") {
         let words = e.detail().map_or(text.as_str(), str::trim);
-        format!("permission denied (ACL): {}", clip(words, 90))
+        Fault::Permission(format!("permission denied (ACL): {}", clip(words, 90)))
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
-        format!("TLS: {}", clip(&text, 90))
+        Fault::Tls(format!("TLS: {}", clip(&text, 90)))
     } else if lower.contains("failed to lookup address")
         || lower.contains("name or service not known")
     {
-        "unknown host".to_string()
+        Fault::Refused("unknown host".to_string())
+    } else if e.is_connection_dropped() {
+        Fault::Closed(clip(&text, 80))
+    } else if code.is_some() {
+        Fault::Server(clip(&text, 80))
+    } else if e.is_io_error() {
+        Fault::Io(clip(&text, 80))
     } else {
-        clip(&text, 80)
+        Fault::Protocol(clip(&text, 80))
     }
+}
+
+/// [`fault`]'s reason.
+pub(crate) fn describe(e: &redis::RedisError) -> String {
+    fault(e).to_string()
 }
 
 fn clip(text: &str, n: usize) -> String {
@@ -531,6 +541,66 @@ mod tests {
             describe(&auth),
             "authentication failed: wrong user or password (WRONGPASS)"
         );
+    }
+
+    #[test]
+    fn redis_errors_map_to_kinds() {
+        use crate::fault::Kind;
+        use redis::{ErrorKind as E, ServerErrorKind as S};
+        let io = |k| redis::RedisError::from(std::io::Error::from(k));
+        let server = |k, code: &'static str, detail: &str| {
+            redis::RedisError::from((E::Server(k), code, detail.to_string()))
+        };
+        let cases = [
+            (io(std::io::ErrorKind::ConnectionRefused), Kind::Refused),
+            (io(std::io::ErrorKind::TimedOut), Kind::Timeout),
+            (io(std::io::ErrorKind::ConnectionReset), Kind::Closed),
+            (io(std::io::ErrorKind::PermissionDenied), Kind::Io),
+            (
+                redis::RedisError::from((E::AuthenticationFailed, "auth")),
+                Kind::Auth,
+            ),
+            (
+                server(
+                    S::NoPerm,
+                    "NOPERM",
+                    "User u has no permissions to run the 'info' command",
+                ),
+                Kind::Permission,
+            ),
+            (
+                server(
+                    S::ReadOnly,
+                    "READONLY",
+                    "You can't write against a read only replica.",
+                ),
+                Kind::Server,
+            ),
+            (
+                redis::RedisError::from((E::UnexpectedReturnType, "wanted a string")),
+                Kind::Protocol,
+            ),
+        ];
+        for (e, kind) in cases {
+            assert_eq!(fault(&e).kind(), kind, "{e}");
+        }
+        let noperm = fault(&server(S::NoPerm, "NOPERM", "no permissions to run 'scan'"));
+        assert_eq!(
+            noperm.to_string(),
+            "permission denied (ACL): no permissions to run 'scan'"
+        );
+    }
+
+    #[test]
+    fn a_refused_password_is_never_shown() {
+        let e = redis::RedisError::from((
+            redis::ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+            "password hunter2 refused".to_string(),
+        ));
+        let f = fault(&e);
+        assert_eq!(f.kind(), crate::fault::Kind::Auth);
+        assert!(!f.to_string().contains("hunter2"), "{f}");
     }
 
     #[test]

@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 
-use super::describe;
 use super::endpoint::{Addr, Endpoint, Target, host_port, raw_connect};
+use super::fault;
+use crate::fault::{Fault, Kind};
 
 /// The master's `(host, port)` as the first Sentinel that answers says.
-pub(crate) async fn master_addr(ep: &Endpoint, timeout: Duration) -> Result<(String, u16), String> {
+pub(crate) async fn master_addr(ep: &Endpoint, timeout: Duration) -> Result<(String, u16), Fault> {
     ask_any(ep, timeout).await.map(|(_, addr)| addr)
 }
 
@@ -29,9 +30,9 @@ pub(crate) async fn master_addr(ep: &Endpoint, timeout: Duration) -> Result<(Str
 async fn ask_any(
     ep: &Endpoint,
     timeout: Duration,
-) -> Result<(MultiplexedConnection, (String, u16)), String> {
+) -> Result<(MultiplexedConnection, (String, u16)), Fault> {
     let Target::Sentinel { sentinels, service } = &ep.target else {
-        return Err("not a Sentinel URL".into());
+        return Err(Fault::Config("not a Sentinel URL".into()));
     };
     let mut reasons = Vec::new();
     for (host, port) in sentinels {
@@ -43,13 +44,19 @@ async fn ask_any(
             Ok(r) => return Ok(r),
             Err(e) => {
                 tracing::debug!(sentinel = %host_port(host, *port), error = %e, "sentinel did not answer");
-                reasons.push(format!("sentinel {}: {e}", host_port(host, *port)));
+                reasons.push(e.context(format_args!("sentinel {}", host_port(host, *port))));
             }
         }
     }
+    // One Sentinel: its fault. Several: the first one's kind (they are
+    // usually alike), every reason named.
     Err(match reasons.len() {
         1 => reasons.remove(0),
-        _ => format!("no Sentinel answered ({})", reasons.join("; ")),
+        _ => {
+            let all: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+            let kind = reasons.first().map_or(Kind::Refused, Fault::kind);
+            Fault::new(kind, format!("no Sentinel answered ({})", all.join("; ")))
+        }
     })
 }
 
@@ -59,7 +66,7 @@ async fn open(
     host: &str,
     port: u16,
     timeout: Duration,
-) -> Result<MultiplexedConnection, String> {
+) -> Result<MultiplexedConnection, Fault> {
     let addr = Addr::Tcp(host.to_string(), port);
     let explicit = ep.sentinel_auth.clone();
     let mut conn =
@@ -69,33 +76,34 @@ async fn open(
         Ok(_) => Ok(conn),
         Err(e) if e.code() == Some("NOAUTH") => {
             if explicit.is_some() || ep.auth.password.is_none() {
-                return Err("authentication failed".into());
+                return Err(Fault::Auth("authentication failed".into()));
             }
             let mut conn = raw_connect(ep, &addr, &ep.auth, 0, timeout).await?;
             let _: String = redis::cmd("PING")
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| describe(&e))?;
+                .map_err(|e| fault(&e))?;
             Ok(conn)
         }
-        Err(e) => Err(describe(&e)),
+        Err(e) => Err(fault(&e)),
     }
 }
 
 async fn get_master(
     conn: &mut MultiplexedConnection,
     service: &str,
-) -> Result<(String, u16), String> {
+) -> Result<(String, u16), Fault> {
     let reply: Option<(String, String)> = redis::cmd("SENTINEL")
         .arg("get-master-addr-by-name")
         .arg(service)
         .query_async(conn)
         .await
-        .map_err(|e| describe(&e))?;
-    let (h, p) = reply.ok_or_else(|| format!("knows no master named `{service}`"))?;
+        .map_err(|e| fault(&e))?;
+    let (h, p) =
+        reply.ok_or_else(|| Fault::Server(format!("knows no master named `{service}`")))?;
     let p = p
         .parse::<u16>()
-        .map_err(|_| format!("answered a bad port `{p}`"))?;
+        .map_err(|_| Fault::Protocol(format!("answered a bad port `{p}`")))?;
     Ok((h, p))
 }
 
@@ -107,7 +115,7 @@ pub(crate) async fn until_moved(
     current: &str,
     every: Duration,
     timeout: Duration,
-) -> String {
+) -> Fault {
     let Target::Sentinel { service, .. } = &ep.target else {
         return std::future::pending().await;
     };
@@ -126,10 +134,10 @@ pub(crate) async fn until_moved(
         };
         match answer {
             Ok((h, p)) if host_port(&h, p) != current => {
-                return format!(
+                return Fault::Server(format!(
                     "Sentinel now names {} as master (failover)",
                     host_port(&h, p)
-                );
+                ));
             }
             Ok(_) => {}
             Err(e) => {

@@ -29,8 +29,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::info::Info;
-use super::{NodeConfig, OwnLoad, describe, display_name, wall_now};
+use super::{NodeConfig, OwnLoad, display_name, fault, wall_now};
 use crate::engines::keyspace::BudgetRule;
+use crate::fault::Fault;
 use crate::sample::{Body, KeyspaceSample, Sample};
 pub use budget::Follow;
 use pipeline::{StepError, Tally, probe_keys, scan_step, size_keys};
@@ -253,7 +254,7 @@ async fn connect(
     cfg: &NodeConfig,
     own: &OwnLoad,
     walk: &mut Walk,
-) -> Result<(MultiplexedConnection, Probes), String> {
+) -> Result<(MultiplexedConnection, Probes), Fault> {
     let started = Instant::now();
     let _flight = own.in_flight().await;
     let (mut conn, server) = super::endpoint::connect(cfg).await?;
@@ -327,7 +328,7 @@ async fn walk_passes(
     walk: &mut Walk,
     probes: &mut Probes,
     tx: &mpsc::Sender<Vec<Sample>>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, Fault> {
     let s = &cfg.sampler;
     let configured = *probes;
     let mut refused: Vec<String> = Vec::new();
@@ -344,7 +345,7 @@ async fn walk_passes(
             let r: redis::RedisResult<String> =
                 redis::cmd("INFO").arg("memory").query_async(conn).await;
             walk.spend(own, at, Tally::plain(1, 1));
-            r.map_err(|e| describe(&e))?
+            r.map_err(|e| fault(&e))?
         };
         let lfu = Info::parse(&text).lfu();
         let mut cursor = 0u64;

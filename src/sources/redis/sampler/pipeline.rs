@@ -25,7 +25,8 @@ use redis::{Pipeline, Value};
 
 use super::Probes;
 use crate::engines::keyspace::{KeyHeat, KeyKind, SampledKey};
-use crate::sources::redis::describe;
+use crate::fault::Fault;
+use crate::sources::redis::fault;
 
 /// What one round trip cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -126,7 +127,7 @@ pub enum StepError {
     /// The server refused `SCAN` (ACL): sampling cannot work on this node.
     Refused(String),
     /// The connection failed or timed out.
-    Failed(String),
+    Failed(Fault),
 }
 
 /// A server error as the server put it (`NOPERM User … has no permissions
@@ -157,10 +158,10 @@ pub fn parse_scan(v: &Value) -> Option<(u64, Vec<Vec<u8>>)> {
     Some((cursor, keys))
 }
 
-async fn send(conn: &mut MultiplexedConnection, p: &Pipeline) -> Result<Vec<Value>, String> {
+async fn send(conn: &mut MultiplexedConnection, p: &Pipeline) -> Result<Vec<Value>, Fault> {
     p.query_async::<Vec<Value>>(conn)
         .await
-        .map_err(|e| describe(&e))
+        .map_err(|e| fault(&e))
 }
 
 /// `SCAN cursor COUNT count` and `DBSIZE`, pipelined (2 commands).
@@ -181,8 +182,8 @@ pub async fn scan_step(
             server_words(e)
         )));
     }
-    let (cursor, keys) =
-        parse_scan(scan).ok_or_else(|| StepError::Failed("unexpected SCAN reply".to_string()))?;
+    let (cursor, keys) = parse_scan(scan)
+        .ok_or_else(|| StepError::Failed(Fault::Protocol("unexpected SCAN reply".to_string())))?;
     let dbsize = replies.get(1).unwrap_or(&Value::Nil);
     let db_keys = int(dbsize).and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
     let dbsize_refused = match dbsize {
@@ -271,7 +272,7 @@ pub async fn probe_keys(
     keys: &[Vec<u8>],
     lfu: bool,
     probes: &mut Probes,
-) -> (Tally, Result<Vec<SampledKey>, String>) {
+) -> (Tally, Result<Vec<SampledKey>, Fault>) {
     let per = 2 + usize::from(probes.object) + usize::from(probes.memory);
     let mut p = redis::pipe();
     p.ignore_errors();
@@ -334,7 +335,7 @@ pub async fn size_keys(
     raw: &[Vec<u8>],
     found: &mut [SampledKey],
     probes: &mut Probes,
-) -> (Tally, Result<(), String>) {
+) -> (Tally, Result<(), Fault>) {
     let mut p = redis::pipe();
     p.ignore_errors();
     let mut asked = Vec::new();
