@@ -25,16 +25,19 @@ pub enum Pane {
     Optimizer,
     /// Application clients.
     Clients,
+    /// Who is connected: Postgres sessions, Redis clients.
+    Sessions,
 }
 
 impl Pane {
     /// All panes in screen order.
-    pub const ALL: [Pane; 5] = [
+    pub const ALL: [Pane; 6] = [
         Pane::Heatmap,
         Pane::Warming,
         Pane::Backends,
         Pane::Optimizer,
         Pane::Clients,
+        Pane::Sessions,
     ];
 
     /// Position in screen order, from 0.
@@ -45,6 +48,7 @@ impl Pane {
             Pane::Backends => 2,
             Pane::Optimizer => 3,
             Pane::Clients => 4,
+            Pane::Sessions => 5,
         }
     }
 
@@ -61,6 +65,7 @@ impl Pane {
             Pane::Backends => "backends",
             Pane::Optimizer => "optimizer",
             Pane::Clients => "clients",
+            Pane::Sessions => "sessions",
         }
     }
 
@@ -72,6 +77,7 @@ impl Pane {
             Pane::Backends => "3 Backends",
             Pane::Optimizer => "4 Optimizer",
             Pane::Clients => "5 Clients",
+            Pane::Sessions => "6 Sessions",
         }
     }
 
@@ -92,9 +98,11 @@ impl fmt::Display for Pane {
     }
 }
 
-/// A pane name that is not one of the five.
+/// A pane name that is not one of the six.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown pane `{0}`; expected one of: heatmap, warming, backends, optimizer, clients")]
+#[error(
+    "unknown pane `{0}`; expected one of: heatmap, warming, backends, optimizer, clients, sessions"
+)]
 pub struct UnknownPane(pub String);
 
 impl FromStr for Pane {
@@ -182,6 +190,9 @@ pub enum Action {
     ToggleDrain,
     /// Backends: cycle the pool model's routing strategy.
     CycleRouting,
+    /// Sessions: the next list (Postgres sessions, Redis client groups,
+    /// Redis clients).
+    CycleSessionsView,
     /// Confirm dialog: yes.
     Confirm,
     /// Confirm dialog: no.
@@ -201,13 +212,14 @@ pub enum ActionScope {
 
 impl ActionScope {
     /// All scopes, in help order.
-    pub const ALL: [ActionScope; 7] = [
+    pub const ALL: [ActionScope; 8] = [
         ActionScope::Global,
         ActionScope::Pane(Pane::Heatmap),
         ActionScope::Pane(Pane::Warming),
         ActionScope::Pane(Pane::Backends),
         ActionScope::Pane(Pane::Optimizer),
         ActionScope::Pane(Pane::Clients),
+        ActionScope::Pane(Pane::Sessions),
         ActionScope::Confirm,
     ];
 
@@ -237,7 +249,7 @@ impl ActionScope {
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 43] = [
         Action::Quit,
         Action::Suspend,
         Action::Help,
@@ -248,6 +260,7 @@ impl Action {
         Action::Focus(Pane::Backends),
         Action::Focus(Pane::Optimizer),
         Action::Focus(Pane::Clients),
+        Action::Focus(Pane::Sessions),
         Action::Up,
         Action::Down,
         Action::Left,
@@ -277,6 +290,7 @@ impl Action {
         Action::CancelJob,
         Action::ToggleDrain,
         Action::CycleRouting,
+        Action::CycleSessionsView,
         Action::Confirm,
         Action::Deny,
     ];
@@ -314,6 +328,7 @@ impl Action {
             | Action::CycleWarmStrategy
             | Action::CancelJob => ActionScope::Pane(Pane::Warming),
             Action::ToggleDrain | Action::CycleRouting => ActionScope::Pane(Pane::Backends),
+            Action::CycleSessionsView => ActionScope::Pane(Pane::Sessions),
             Action::Confirm | Action::Deny => ActionScope::Confirm,
             _ => ActionScope::Global,
         }
@@ -341,6 +356,14 @@ impl Action {
                 ("focus_optimizer", "focus the Optimizer pane", "optimizer")
             }
             Action::Focus(Pane::Clients) => ("focus_clients", "focus the Clients pane", "clients"),
+            Action::Focus(Pane::Sessions) => {
+                ("focus_sessions", "focus the Sessions pane", "sessions")
+            }
+            Action::CycleSessionsView => (
+                "cycle_sessions_view",
+                "next list: pg, redis groups, clients",
+                "list",
+            ),
             Action::Up => ("up", "move the selection up", "up"),
             Action::Down => ("down", "move the selection down", "down"),
             Action::Left => ("left", "move left / earlier in time", "left"),
@@ -417,9 +440,9 @@ mod tests {
             assert_eq!(p.next().prev(), p);
             assert!(p.title().starts_with(&(i + 1).to_string()));
         }
-        assert_eq!(Pane::Clients.next(), Pane::Heatmap);
-        assert_eq!(Pane::Heatmap.prev(), Pane::Clients);
-        assert_eq!(Pane::from_index(5), None);
+        assert_eq!(Pane::Sessions.next(), Pane::Heatmap);
+        assert_eq!(Pane::Heatmap.prev(), Pane::Sessions);
+        assert_eq!(Pane::from_index(6), None);
         assert_eq!(Pane::Heatmap.title(), "1 Heatmap");
     }
 

@@ -30,6 +30,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::Focus(Pane::Backends), &["3"]),
     (Action::Focus(Pane::Optimizer), &["4"]),
     (Action::Focus(Pane::Clients), &["5"]),
+    (Action::Focus(Pane::Sessions), &["6"]),
     (Action::Up, &["up", "k"]),
     (Action::Down, &["down", "j"]),
     (Action::Left, &["left", "h"]),
@@ -59,6 +60,7 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::CancelJob, &["c"]),
     (Action::ToggleDrain, &["d"]),
     (Action::CycleRouting, &["r"]),
+    (Action::CycleSessionsView, &["v"]),
     (Action::Confirm, &["y", "enter"]),
     (Action::Deny, &["n", "esc"]),
 ];
@@ -835,6 +837,7 @@ mod tests {
                 "1 Heatmap",
                 "2 Warming",
                 "3 Backends",
+                "6 Sessions",
                 "Confirm dialog",
                 "Filter box"
             ]
@@ -842,7 +845,7 @@ mod tests {
         assert_eq!(help[0].rows[0], ("q, ctrl-c".to_string(), "quit heliostat"));
         let backends = &help[3].rows;
         assert_eq!(backends[0].0, "D, x");
-        let total: usize = help[..5].iter().map(|s| s.rows.len()).sum();
+        let total: usize = help[..6].iter().map(|s| s.rows.len()).sum();
         assert_eq!(total, Action::ALL.len());
     }
 

@@ -82,6 +82,7 @@ impl State {
                 Pane::Heatmap => self.heatmap_action(action),
                 Pane::Warming => self.warming_action(action, now),
                 Pane::Backends => self.backends_action(action, now),
+                Pane::Sessions => self.sessions_action(action, now),
                 Pane::Optimizer | Pane::Clients => Outcome::Pass,
             };
         }
@@ -265,15 +266,35 @@ impl State {
         }
     }
 
+    fn sessions_action(&mut self, action: Action, now: Timestamp) -> Outcome {
+        if action != Action::CycleSessionsView {
+            return Outcome::Pass;
+        }
+        let s = &mut self.ui.panes.sessions;
+        s.list = s.list.next();
+        let label = s.list.label();
+        self.ui
+            .set_status(format!("sessions: {label} (v next list)"), false, now);
+        Outcome::Recompute(Vec::new())
+    }
+
     fn global_action(&mut self, action: Action, now: Timestamp) -> Outcome {
         let focus = self.ui.focus;
         let none = Vec::new;
         match action {
             Action::Quit => return Outcome::Done(vec![Effect::Quit]),
             Action::Suspend => return Outcome::Done(vec![Effect::Suspend]),
-            Action::FocusNext => self.ui.focus = focus.next(),
-            Action::FocusPrev => self.ui.focus = focus.prev(),
-            Action::Focus(p) => self.ui.focus = p,
+            Action::FocusNext | Action::FocusPrev | Action::Focus(_) => {
+                self.ui.focus = match action {
+                    Action::FocusNext => focus.next(),
+                    Action::FocusPrev => focus.prev(),
+                    Action::Focus(p) => p,
+                    _ => focus,
+                };
+                if matches!(self.ui.focus, Pane::Clients | Pane::Sessions) {
+                    self.ui.corner = Some(self.ui.focus);
+                }
+            }
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-(self.ui.page.max(1) as i64)),
@@ -395,6 +416,7 @@ impl State {
             Pane::Backends => d.backends.len(),
             Pane::Optimizer => d.ranking.len(),
             Pane::Clients => d.clients.len(),
+            Pane::Sessions => d.sessions.len(),
         }
     }
 

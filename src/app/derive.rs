@@ -162,6 +162,8 @@ pub struct Derived {
     pub keyspace: Vec<NodeKeyspace>,
     /// TTL cliffs ahead on any node, soonest first.
     pub cliffs: Vec<NodeCliff>,
+    /// The Sessions pane's rows (of the list it shows).
+    pub sessions: super::sessions::SessionRows,
 }
 
 impl Derived {
@@ -377,6 +379,7 @@ impl Derived {
             pg_buffer_ratio: ratio(bh, bh + br),
             keyspace,
             cliffs,
+            sessions: super::sessions::SessionRows::compute(state, &state.ui.panes.sessions, now),
         }
     }
 }

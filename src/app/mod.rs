@@ -16,6 +16,7 @@ pub mod pg;
 pub mod pg_detail;
 mod redis;
 pub mod run;
+pub mod sessions;
 pub mod sink;
 pub mod source;
 pub mod state;

@@ -166,6 +166,119 @@ sorts! {
     }
 }
 
+sorts! {
+    /// Postgres sessions.
+    PgSessionSort {
+        /// The longest running first (idle sessions last either way).
+        Duration => "duration", Descending;
+        /// By process id.
+        Pid => "pid", Ascending;
+        /// By user.
+        User => "user", Ascending;
+        /// By application name.
+        Application => "application", Ascending;
+        /// By state (idle in transaction together).
+        State => "state", Ascending;
+    }
+}
+
+sorts! {
+    /// Redis client groups.
+    GroupSort {
+        /// What they cost the server, the most first.
+        Memory => "memory", Descending;
+        /// Output buffers, the largest first.
+        OutputBuffer => "omem", Descending;
+        /// The longest idle first.
+        Idle => "idle", Descending;
+        /// The most clients first.
+        Clients => "clients", Descending;
+        /// By name (or host).
+        Name => "group", Ascending;
+    }
+}
+
+sorts! {
+    /// Redis clients, one row each.
+    RedisClientSort {
+        /// What it costs the server, the most first.
+        Memory => "memory", Descending;
+        /// Output buffer, the largest first.
+        OutputBuffer => "omem", Descending;
+        /// The longest idle first.
+        Idle => "idle", Descending;
+        /// The longest connected first.
+        Age => "age", Descending;
+        /// By name (or host).
+        Name => "client", Ascending;
+    }
+}
+
+/// Which list the Sessions pane shows (`v` cycles).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SessionsList {
+    /// `pg_stat_activity` of every endpoint.
+    #[default]
+    Postgres,
+    /// `CLIENT LIST` of every node, grouped by client name (or host).
+    RedisGroups,
+    /// `CLIENT LIST` of every node, one row per connection.
+    RedisClients,
+}
+
+impl SessionsList {
+    /// The next list.
+    pub fn next(self) -> Self {
+        match self {
+            Self::Postgres => Self::RedisGroups,
+            Self::RedisGroups => Self::RedisClients,
+            Self::RedisClients => Self::Postgres,
+        }
+    }
+
+    /// Words for the title and the status line.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres sessions",
+            Self::RedisGroups => "redis clients by name",
+            Self::RedisClients => "redis clients",
+        }
+    }
+}
+
+/// The Sessions pane: which list, and each list's table.
+#[derive(Debug, Clone, Default)]
+pub struct SessionsUi {
+    /// The list shown.
+    pub list: SessionsList,
+    /// Postgres sessions.
+    pub pg: TableUi<PgSessionSort>,
+    /// Redis client groups.
+    pub groups: TableUi<GroupSort>,
+    /// Redis clients.
+    pub clients: TableUi<RedisClientSort>,
+}
+
+impl SessionsUi {
+    /// The table of the list shown.
+    pub fn table(&self) -> &dyn TableNav {
+        match self.list {
+            SessionsList::Postgres => &self.pg,
+            SessionsList::RedisGroups => &self.groups,
+            SessionsList::RedisClients => &self.clients,
+        }
+    }
+
+    /// The table of the list shown, mutably.
+    pub fn table_mut(&mut self) -> &mut dyn TableNav {
+        match self.list {
+            SessionsList::Postgres => &mut self.pg,
+            SessionsList::RedisGroups => &mut self.groups,
+            SessionsList::RedisClients => &mut self.clients,
+        }
+    }
+}
+
 /// Every pane's table state.
 #[derive(Debug, Clone, Default)]
 pub struct Panes {
@@ -179,6 +292,8 @@ pub struct Panes {
     pub optimizer: TableUi<OptimizerSort>,
     /// 5 Clients.
     pub clients: TableUi<ClientSort>,
+    /// 6 Sessions.
+    pub sessions: SessionsUi,
 }
 
 impl Panes {
@@ -190,6 +305,7 @@ impl Panes {
             Pane::Backends => &self.backends,
             Pane::Optimizer => &self.optimizer,
             Pane::Clients => &self.clients,
+            Pane::Sessions => self.sessions.table(),
         }
     }
 
@@ -201,6 +317,7 @@ impl Panes {
             Pane::Backends => &mut self.backends,
             Pane::Optimizer => &mut self.optimizer,
             Pane::Clients => &mut self.clients,
+            Pane::Sessions => self.sessions.table_mut(),
         }
     }
 }

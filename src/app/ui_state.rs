@@ -60,6 +60,10 @@ pub struct UiState {
     pub zoomed: bool,
     /// Each pane's selection, sort and filter.
     pub panes: Panes,
+    /// Clients or Sessions: which of the two the full layout's
+    /// bottom-right place shows (the one focused last; `None` until then:
+    /// Clients when there are clients, else Sessions).
+    pub corner: Option<Pane>,
     /// Input mode.
     pub mode: Mode,
     /// Screen held; data keeps being collected.

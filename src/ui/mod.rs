@@ -5,7 +5,7 @@
 //! ├──────────────────────────────────┬──────────────────────────────────────┤
 //! │ 1 Heatmap                        │ 2 Warming                            │
 //! ├─────────────────────┬────────────┴─────────────┬────────────────────────┤
-//! │ 3 Backends          │ 4 Optimizer              │ 5 Clients              │
+//! │ 3 Backends          │ 4 Optimizer              │ 5 Clients / 6 Sessions │
 //! ├─────────────────────┴──────────────────────────┴────────────────────────┤
 //! │ status line                                                             │
 //! │ key hints                                                               │
@@ -31,7 +31,8 @@ use crate::theme::Theme;
 
 /// Smallest usable terminal.
 pub const MIN_SIZE: (u16, u16) = (60, 15);
-/// Smallest terminal for the full five-pane layout.
+/// Smallest terminal for the full layout (five places; Clients and
+/// Sessions share the last, the one focused last shows).
 pub const FULL_SIZE: (u16, u16) = (120, 35);
 
 /// Key hints and help text, built from the keymap by the caller (so the UI
@@ -131,10 +132,24 @@ fn full_layout(frame: &mut Canvas<'_>, body: Rect, state: &State, theme: &Theme)
         (Pane::Warming, warm),
         (Pane::Backends, back),
         (Pane::Optimizer, opt),
-        (Pane::Clients, cli),
+        (corner(state), cli),
     ] {
         panes::render(frame, rect, pane, state, theme, state.ui.focus == pane);
     }
+}
+
+/// Clients or Sessions in the bottom-right place: the one focused last;
+/// before either was, Clients while there are clients (access events),
+/// else Sessions.
+fn corner(state: &State) -> Pane {
+    state
+        .ui
+        .corner
+        .unwrap_or(if state.derived.clients.is_empty() {
+            Pane::Sessions
+        } else {
+            Pane::Clients
+        })
 }
 
 fn tab_bar(frame: &mut Canvas<'_>, area: Rect, focus: Pane, theme: &Theme) {

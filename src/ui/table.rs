@@ -125,6 +125,9 @@ impl Cell {
     }
 }
 
+/// How wide every column may grow before any grows further.
+const COMFORTABLE: usize = 24;
+
 /// The fewest cells an optional column (minimum 0) is shown in.
 const OPTIONAL_MIN: usize = 8;
 
@@ -176,21 +179,27 @@ pub fn layout(
     let mut spare = width.saturating_sub(need(&shown));
     let mut order: Vec<usize> = (0..shown.len()).collect();
     order.sort_by_key(|&k| columns[shown[k]].drop);
-    for k in order {
-        let c = &columns[shown[k]];
-        let want = natural
-            .get(shown[k])
-            .copied()
-            .unwrap_or(0)
-            .clamp(usize::from(c.min), usize::from(c.max.max(c.min)));
-        let grow = want.saturating_sub(widths[k]).min(spare);
-        // An optional column (no minimum) shows only where a few cells of
-        // it fit, not as a lone ellipsis.
-        if c.min == 0 && grow < want.min(OPTIONAL_MIN) {
-            continue;
+    // Two rounds: every column up to a comfortable width first, so one
+    // long text (a query) does not take the room a short one needs to be
+    // read whole; then the rest, the most important first.
+    for cap in [COMFORTABLE, usize::MAX] {
+        for &k in &order {
+            let c = &columns[shown[k]];
+            let want = natural
+                .get(shown[k])
+                .copied()
+                .unwrap_or(0)
+                .clamp(usize::from(c.min), usize::from(c.max.max(c.min)))
+                .min(cap);
+            let grow = want.saturating_sub(widths[k]).min(spare);
+            // An optional column (no minimum) shows only where a few cells
+            // of it fit, not as a lone ellipsis.
+            if c.min == 0 && widths[k] == 0 && grow < want.min(OPTIONAL_MIN) {
+                continue;
+            }
+            widths[k] += grow;
+            spare -= grow;
         }
-        widths[k] += grow;
-        spare -= grow;
     }
     shown
         .into_iter()

@@ -6,6 +6,7 @@ mod heat_grid;
 mod heatmap;
 mod keyspace;
 mod optimizer;
+mod sessions;
 mod warming;
 
 use crate::ui::Canvas;
@@ -30,6 +31,7 @@ pub fn render(
         Pane::Backends => backends::render(frame, area, state, theme, focused),
         Pane::Optimizer => optimizer::render(frame, area, state, theme, focused),
         Pane::Clients => clients::render(frame, area, state, theme, focused),
+        Pane::Sessions => sessions::render(frame, area, state, theme, focused),
     }
 }
 

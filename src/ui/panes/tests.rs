@@ -56,3 +56,44 @@ fn the_sorted_column_shows_its_direction_and_stays_when_narrow() {
     assert!(narrow.contains("p50▲"), "{narrow}");
     insta::assert_snapshot!("backends_by_p50_ascending_40x12", narrow);
 }
+
+#[test]
+fn sessions_show_a_blocker_an_idle_transaction_and_the_redis_clients() {
+    let mut d = DemoDriver::new(42, DemoDriver::demo_session(), 1000);
+    // Early in the demo batch job's cycle: its transaction sits idle,
+    // holding the row a checkout update waits for.
+    d.advance(1235);
+    d.act(Action::Focus(Pane::Sessions));
+    let pg = pane(&d, Pane::Sessions, 150, 24);
+    let row = |s: &str, pid: &str| {
+        s.lines()
+            .find(|l| l.contains(pid))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(row(&pg, " 6001 ").contains("idle in xact"), "{pg}");
+    assert!(
+        row(&pg, "checkout").contains("6001"),
+        "blocked by the batch: {pg}"
+    );
+    insta::assert_snapshot!("sessions_postgres_150x24", pg);
+    d.act(Action::CycleSessionsView);
+    let groups = pane(&d, Pane::Sessions, 120, 16);
+    assert!(groups.contains("redis clients by name"), "{groups}");
+    insta::assert_snapshot!("sessions_redis_groups_120x16", groups);
+    d.act(Action::CycleSessionsView);
+    let clients = pane(&d, Pane::Sessions, 150, 16);
+    insta::assert_snapshot!("sessions_redis_clients_150x16", clients);
+    // heliostat's own connections, filtered: they say so.
+    d.state.ui.panes.sessions.clients.filter = "heliostat".into();
+    let now = d.state.now;
+    d.state.recompute(now);
+    let own = pane(&d, Pane::Sessions, 150, 10);
+    assert!(own.contains("(this console)"), "{own}");
+    assert!(!own.contains("events-fanout"), "{own}");
+    d.act(Action::CycleSessionsView);
+    assert_eq!(
+        d.state.ui.panes.sessions.list,
+        crate::app::panes::SessionsList::Postgres
+    );
+}
