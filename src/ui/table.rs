@@ -275,7 +275,14 @@ impl<T> Table<'_, T> {
             .map(|(c, col)| {
                 let head = text_width(col.head) + usize::from(self.sorted(c));
                 let head = u16::try_from(head).unwrap_or(u16::MAX);
+                // The sorted column's header is read whole, arrow included.
+                let min = if self.sorted(c) {
+                    col.min.max(head)
+                } else {
+                    col.min
+                };
                 Column {
+                    min,
                     max: col.max.max(head),
                     ..*col
                 }
