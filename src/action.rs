@@ -193,6 +193,11 @@ pub enum Action {
     /// Sessions: the next list (Postgres sessions, Redis client groups,
     /// Redis clients).
     CycleSessionsView,
+    /// Sessions: cancel the selected Postgres session's query.
+    CancelSession,
+    /// Sessions: terminate the selected Postgres session, or kill the
+    /// selected Redis client.
+    EndSession,
     /// Confirm dialog: yes.
     Confirm,
     /// Confirm dialog: no.
@@ -249,7 +254,7 @@ impl ActionScope {
 
 impl Action {
     /// Every action, in help order.
-    pub const ALL: [Action; 43] = [
+    pub const ALL: [Action; 45] = [
         Action::Quit,
         Action::Suspend,
         Action::Help,
@@ -291,6 +296,8 @@ impl Action {
         Action::ToggleDrain,
         Action::CycleRouting,
         Action::CycleSessionsView,
+        Action::CancelSession,
+        Action::EndSession,
         Action::Confirm,
         Action::Deny,
     ];
@@ -328,7 +335,9 @@ impl Action {
             | Action::CycleWarmStrategy
             | Action::CancelJob => ActionScope::Pane(Pane::Warming),
             Action::ToggleDrain | Action::CycleRouting => ActionScope::Pane(Pane::Backends),
-            Action::CycleSessionsView => ActionScope::Pane(Pane::Sessions),
+            Action::CycleSessionsView | Action::CancelSession | Action::EndSession => {
+                ActionScope::Pane(Pane::Sessions)
+            }
             Action::Confirm | Action::Deny => ActionScope::Confirm,
             _ => ActionScope::Global,
         }
@@ -337,7 +346,14 @@ impl Action {
     /// True for actions that write to a cache: they ask y/n first and are
     /// refused when writes are off. What-if toggles change only the model.
     pub fn writes(self) -> bool {
-        matches!(self, Action::Warm | Action::WarmAll | Action::Preload)
+        matches!(
+            self,
+            Action::Warm
+                | Action::WarmAll
+                | Action::Preload
+                | Action::CancelSession
+                | Action::EndSession
+        )
     }
 
     /// (config name, description, short label).
@@ -359,6 +375,12 @@ impl Action {
             Action::Focus(Pane::Sessions) => {
                 ("focus_sessions", "focus the Sessions pane", "sessions")
             }
+            Action::CancelSession => (
+                "cancel_session",
+                "cancel the selected session's query",
+                "cancel",
+            ),
+            Action::EndSession => ("end_session", "terminate session / kill client", "end"),
             Action::CycleSessionsView => (
                 "cycle_sessions_view",
                 "next list: pg, redis groups, clients",
@@ -505,7 +527,13 @@ mod tests {
         let writers: Vec<Action> = Action::ALL.into_iter().filter(|a| a.writes()).collect();
         assert_eq!(
             writers,
-            vec![Action::Warm, Action::WarmAll, Action::Preload]
+            vec![
+                Action::Warm,
+                Action::WarmAll,
+                Action::Preload,
+                Action::CancelSession,
+                Action::EndSession
+            ]
         );
     }
 

@@ -61,6 +61,8 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::ToggleDrain, &["d"]),
     (Action::CycleRouting, &["r"]),
     (Action::CycleSessionsView, &["v"]),
+    (Action::CancelSession, &["c"]),
+    (Action::EndSession, &["x"]),
     (Action::Confirm, &["y", "enter"]),
     (Action::Deny, &["n", "esc"]),
 ];

@@ -153,6 +153,14 @@ pub enum Body {
     RedisClients(ClientList),
     /// A Postgres endpoint's `pg_stat_activity` (every 5 s at most).
     PgSessions(PgSessionList),
+    /// What a cancel, terminate or `CLIENT KILL` did, in words (`ok`
+    /// false: why not).
+    SessionOp {
+        /// For the status line.
+        text: String,
+        /// It did what was asked.
+        ok: bool,
+    },
 }
 
 /// What the client-statistics sink reports.

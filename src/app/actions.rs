@@ -55,6 +55,8 @@ pub enum Effect {
     CycleTheme,
     /// The data refresh interval changed.
     Refresh(u64),
+    /// Cancel, terminate or kill a session (live, after y).
+    Session(crate::ops::sessions::SessionOp),
 }
 
 const REFRESH_STEPS_MS: [u64; 8] = [250, 500, 1000, 2000, 3000, 5000, 7500, 10_000];
@@ -267,8 +269,17 @@ impl State {
     }
 
     fn sessions_action(&mut self, action: Action, now: Timestamp) -> Outcome {
-        if action != Action::CycleSessionsView {
-            return Outcome::Pass;
+        match action {
+            Action::CancelSession => {
+                self.ask_session(false, now);
+                return Outcome::Done(Vec::new());
+            }
+            Action::EndSession => {
+                self.ask_session(true, now);
+                return Outcome::Done(Vec::new());
+            }
+            Action::CycleSessionsView => {}
+            _ => return Outcome::Pass,
         }
         let s = &mut self.ui.panes.sessions;
         s.list = s.list.next();

@@ -102,7 +102,8 @@ impl DemoDriver {
             | Effect::Suspend
             | Effect::SaveScreen
             | Effect::CycleTheme
-            | Effect::Refresh(_) => {}
+            | Effect::Refresh(_)
+            | Effect::Session(_) => {}
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::sources::pace::Pace;
 use crate::sources::postgres::{PgConfig, spawn_postgres};
 use crate::sources::redis::sampler::SamplerConfig;
 use crate::sources::redis::{LaunchOptions, SourceIds, launch};
+use crate::sources::registry::Registry;
 
 /// The access-event stream's source id: after every node (ids are handed out
 /// from 0), so it is listed last.
@@ -49,13 +50,17 @@ pub struct EventsSpec {
 }
 
 /// Start one task per source; they stop when the receiver is dropped.
-pub fn spawn_live(spec: &LiveSpec, poll: &Pace, tx: &mpsc::Sender<Vec<Sample>>) {
+/// Returns where each source connects, as sources start (for the ops on
+/// their sessions).
+pub fn spawn_live(spec: &LiveSpec, poll: &Pace, tx: &mpsc::Sender<Vec<Sample>>) -> Registry {
     // One id allocator for every node: cluster supervisors add the nodes they find.
     let ids = SourceIds::new();
+    let registry = Registry::default();
     let opts = LaunchOptions {
         poll: poll.clone(),
         key_events: spec.key_events,
         sampler: spec.sampler.clone(),
+        registry: Some(registry.clone()),
         ..LaunchOptions::default()
     };
     for url in &spec.redis {
@@ -67,6 +72,7 @@ pub fn spawn_live(spec: &LiveSpec, poll: &Pace, tx: &mpsc::Sender<Vec<Sample>>) 
         if let Some(every) = spec.pg_tables_every {
             cfg.tables_every = every;
         }
+        registry.add_postgres(cfg.id, &cfg.url);
         spawn_postgres(cfg, tx.clone());
     }
     if let Some(ev) = &spec.events {
@@ -91,6 +97,7 @@ pub fn spawn_live(spec: &LiveSpec, poll: &Pace, tx: &mpsc::Sender<Vec<Sample>>) 
             tracing::error!(error = %e, "event reader: no thread");
         }
     }
+    registry
 }
 
 /// Watch the servers for `wait`, ticking every `refresh`, and return what
@@ -115,7 +122,7 @@ pub async fn observe(
         );
         spec.pg_tables_every = Some(every);
     }
-    spawn_live(&spec, &Pace::fixed(refresh), &tx);
+    let _sources = spawn_live(&spec, &Pace::fixed(refresh), &tx);
     drop(tx);
     let deadline = tokio::time::sleep(wait);
     tokio::pin!(deadline);

@@ -13,6 +13,7 @@ use tokio::time::{MissedTickBehavior, interval, sleep_until};
 use super::actions::Effect;
 use super::driver::DemoDriver;
 use super::live::{LiveSpec, spawn_live};
+use super::sessions::SessionOps;
 use super::state::{SessionInfo, State};
 use crate::action::Pane;
 use crate::config::StatsSink;
@@ -189,7 +190,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
         spawn_sink(cfg, rx, sample_tx.clone());
         tx
     });
-    let (mut state, clock, warmer) = match feed {
+    let (mut state, clock, warmer, session_ops) = match feed {
         Feed::Demo => {
             let mut driver = DemoDriver::new(opts.seed, opts.session, refresh_ms);
             driver
@@ -207,6 +208,7 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                     started: Instant::now(),
                 },
                 Warmer::Demo(cmd_tx),
+                None,
             )
         }
         Feed::Live(spec) => {
@@ -220,11 +222,14 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
             let now = wall_now();
             state.declare(&opts.declared, now);
             state.warm.rules.clone_from(&opts.warm_rules);
-            spawn_live(&spec, &pace, &sample_tx);
+            let registry = spawn_live(&spec, &pace, &sample_tx);
             let (warm_tx, warm_rx) = mpsc::channel::<WarmCmd>(64);
             spawn_warm_service(opts.warm_rules, log, warm_rx, sample_tx.clone());
-            drop(sample_tx);
-            (state, Clock::Wall, Warmer::Live(warm_tx))
+            let ops = SessionOps {
+                registry,
+                tx: sample_tx,
+            };
+            (state, Clock::Wall, Warmer::Live(warm_tx), Some(ops))
         }
     };
     state.ui.theme = opts.theme.name.clone();
@@ -284,6 +289,11 @@ pub async fn run(opts: RunOptions, feed: Feed) -> anyhow::Result<()> {
                                     | Effect::Preload { .. }
                                     | Effect::DryRun { .. }
                                     | Effect::Probe(_) => warmer.send(fx).await,
+                                    Effect::Session(op) => {
+                                        if let Some(ops) = &session_ops {
+                                            ops.start(op);
+                                        }
+                                    }
                                     Effect::Refresh(ms) => {
                                         pace_tx.send_replace(Duration::from_millis(ms));
                                         data_tick = interval(Duration::from_millis(ms));

@@ -293,6 +293,7 @@ impl State {
             }
             Body::RedisClients(l) => self.sessions.apply_redis(s.source, at, l),
             Body::PgSessions(l) => self.sessions.apply_pg(s.source, at, l),
+            Body::SessionOp { text, ok } => self.ui.set_status(text.clone(), !ok, at),
         }
     }
 

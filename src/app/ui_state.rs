@@ -35,6 +35,8 @@ pub enum Pending {
         /// The rule's name.
         rule: String,
     },
+    /// Cancel, terminate or kill one session.
+    Session(crate::ops::sessions::SessionOp),
     /// Nothing can run (no key matches a rule, the dry run failed): the
     /// dialog only informs, and "y" closes it like "n".
     Nothing,

@@ -372,6 +372,7 @@ impl State {
             Pending::Preload { rule } => {
                 vec![self.start_preload(format!("preload {rule}"), rule, now)]
             }
+            Pending::Session(op) => self.session_confirmed(op, now),
             Pending::Nothing => Vec::new(),
         }
     }

@@ -17,11 +17,13 @@ use sqlx::{ConnectOptions, Connection, Row};
 use crate::engines::bounded;
 use crate::engines::sessions::OWN_PREFIX;
 use crate::fault::Fault;
+use crate::sample::SourceId;
 use crate::sources::postgres::activity::redact;
 use crate::sources::postgres::{connect_options, describe as pg_describe, fault as pg_fault};
 use crate::sources::redis::{
     NodeConfig, clients, describe as redis_describe, endpoint, fault as redis_fault,
 };
+use crate::sources::registry::{Registry, Target};
 
 /// Why a session op did nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,7 +119,10 @@ pub async fn pg_signal(
          FROM pg_stat_activity WHERE pid = {pid}",
         f = signal.function()
     );
-    let row = tokio::time::timeout(timeout, sqlx::raw_sql(&sql).fetch_all(&mut conn)).await;
+    // `query`, not `raw_sql`: a `raw_sql` future on a borrowed connection
+    // is not `Send` for every lifetime, so the console could not spawn it.
+    // One statement, no parameters.
+    let row = tokio::time::timeout(timeout, sqlx::query(&sql).fetch_all(&mut conn)).await;
     let _ = conn.close().await;
     let who = format!("pid {pid}");
     let row = match row {
@@ -234,6 +239,52 @@ pub async fn redis_kill(cfg: &NodeConfig, id: u64) -> Result<String, SessionOpEr
         "killed {who} ({name}, {} idle {} s, output buffer {} B)",
         c.cmd, c.idle_s, c.omem
     ))
+}
+
+/// Where the answers of [`perform`] come from: no source's, so they never
+/// touch a source's generation.
+pub const SESSION_OPS_SOURCE: SourceId = SourceId(u16::MAX - 4);
+
+/// What to do to one session, once the user said yes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionAct {
+    /// `pg_cancel_backend(pid)`.
+    Cancel(u32),
+    /// `pg_terminate_backend(pid)`.
+    Terminate(u32),
+    /// `CLIENT KILL ID id`.
+    Kill(u64),
+}
+
+/// A session op on the source that listed the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOp {
+    /// The endpoint or node (its source id).
+    pub source: SourceId,
+    /// What to do.
+    pub act: SessionAct,
+}
+
+/// Do `op` on the server its source watches (`registry` says how to reach
+/// it); the words for the status line, or why not.
+pub async fn perform(
+    registry: &Registry,
+    op: &SessionOp,
+    timeout: Duration,
+) -> Result<String, SessionOpError> {
+    let gone = || SessionOpError::NotFound(format!("source {}", op.source.0));
+    match (registry.get(op.source).ok_or_else(gone)?, op.act) {
+        (Target::Postgres(url), SessionAct::Cancel(pid)) => {
+            pg_signal(&url, pid, PgSignal::Cancel, timeout).await
+        }
+        (Target::Postgres(url), SessionAct::Terminate(pid)) => {
+            pg_signal(&url, pid, PgSignal::Terminate, timeout).await
+        }
+        (Target::Redis(cfg), SessionAct::Kill(id)) => redis_kill(&cfg, id).await,
+        _ => Err(SessionOpError::Server(
+            "that op does not apply to this server".into(),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod events;
 pub mod pace;
 pub mod postgres;
 pub mod redis;
+pub mod registry;
 
 use tokio::sync::mpsc;
 

@@ -388,3 +388,150 @@ fn the_redis_poller_sends_its_client_list() {
         assert!(own.totals().0 > 0);
     });
 }
+
+/// The console's whole path: the live sources list a running query, `c`
+/// on its row asks y/n, "y" hands the op to the loop, which reaches the
+/// endpoint through the registry the sources filled; the answer arrives
+/// as a sample and shows in the status line. Then `x` on a Redis client.
+#[test]
+fn the_console_cancels_and_kills_through_its_registry() {
+    use heliostat::action::{Action, Pane};
+    use heliostat::app::actions::Effect;
+    use heliostat::app::live::{LiveSpec, spawn_live};
+    use heliostat::app::panes::SessionsList;
+    use heliostat::app::sessions::SessionOps;
+    use heliostat::app::state::{SessionInfo, State};
+    use heliostat::engines::Timestamp;
+    use heliostat::sources::pace::Pace;
+
+    let pg = PgServer::start();
+    let redis = RedisServer::start();
+    let url = pg.url();
+    runtime().block_on(async {
+        let (tx, mut rx) = mpsc::channel(1024);
+        let spec = LiveSpec {
+            redis: vec![redis.url()],
+            postgres: vec![url.clone()],
+            ..LiveSpec::default()
+        };
+        let registry = spawn_live(&spec, &Pace::fixed(Duration::from_millis(250)), &tx);
+        let ops = SessionOps { registry, tx };
+        let session = SessionInfo {
+            writes_allowed: true,
+            ..SessionInfo::default()
+        };
+        let mut st = State::new(session, 250);
+        let sleeper = app_pool(&url, "nightly-report").await;
+        let sleeping = tokio::spawn(async move {
+            sqlx::query("SELECT pg_sleep(60)")
+                .execute(&sleeper)
+                .await
+                .map(|_| ())
+        });
+        let mut t = 0;
+        // Feed the state until `ok` holds (the lists come every 5 s).
+        macro_rules! until {
+            ($what:expr, $ok:expr) => {{
+                let end = Instant::now() + Duration::from_secs(15);
+                loop {
+                    while let Ok(batch) = rx.try_recv() {
+                        batch.iter().for_each(|s| st.apply(s));
+                    }
+                    t += 100;
+                    st.tick(Timestamp(t));
+                    if $ok(&st) {
+                        break;
+                    }
+                    assert!(Instant::now() < end, "timed out waiting for {}", $what);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }};
+        }
+        let now = Timestamp(0);
+        st.handle(Action::Focus(Pane::Sessions), now);
+        let row = |st: &State| {
+            st.derived
+                .sessions
+                .pg
+                .iter()
+                .position(|(_, s)| s.application == "nightly-report" && s.query.is_some())
+        };
+        until!("the sleeping query in the list", |st: &State| row(st)
+            .is_some());
+        st.ui.panes.sessions.pg.selected = row(&st).unwrap();
+        assert!(st.handle(Action::CancelSession, now).is_empty());
+        let dialog = st.ui.confirm.clone().expect("a y/n dialog");
+        assert!(
+            dialog.title.starts_with("Cancel the query of pid"),
+            "{dialog:?}"
+        );
+        let fx = st.handle(Action::Confirm, now);
+        let [Effect::Session(op)] = fx.as_slice() else {
+            panic!("{fx:?}")
+        };
+        ops.start(op.clone());
+        until!("the answer in the status line", |st: &State| st
+            .ui
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with("cancelled pid")));
+        let r = tokio::time::timeout(WAIT, sleeping).await.unwrap().unwrap();
+        assert!(r.is_err(), "the query was cancelled");
+
+        // Redis: a client one by one, x, y: killed; heliostat's own refused.
+        let mut victim = redis.client();
+        let _: () = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg("victim")
+            .query(&mut victim)
+            .unwrap();
+        st.handle(Action::CycleSessionsView, now);
+        st.handle(Action::CycleSessionsView, now);
+        assert_eq!(st.ui.panes.sessions.list, SessionsList::RedisClients);
+        let client = |st: &State, name: &str| {
+            st.derived
+                .sessions
+                .clients
+                .iter()
+                .position(|(_, c)| c.name == name)
+        };
+        until!("the victim in the client list", |st: &State| client(
+            st, "victim"
+        )
+        .is_some());
+        let own = st
+            .derived
+            .sessions
+            .clients
+            .iter()
+            .position(|(_, c)| c.own)
+            .expect("heliostat's own connection is listed");
+        st.ui.panes.sessions.clients.selected = own;
+        st.handle(Action::EndSession, now);
+        assert!(
+            st.ui.confirm.is_none(),
+            "never offered on its own connection"
+        );
+        let why = st
+            .ui
+            .status
+            .as_ref()
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
+        assert!(why.contains("heliostat's own connection"), "{why}");
+        st.ui.panes.sessions.clients.selected = client(&st, "victim").unwrap();
+        st.handle(Action::EndSession, now);
+        let fx = st.handle(Action::Confirm, now);
+        let [Effect::Session(op)] = fx.as_slice() else {
+            panic!("{fx:?}")
+        };
+        ops.start(op.clone());
+        until!("the kill in the status line", |st: &State| st
+            .ui
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with("killed client id")));
+        let ping: redis::RedisResult<String> = redis::cmd("PING").query(&mut victim);
+        assert!(ping.is_err(), "the victim's connection is closed");
+    });
+}

@@ -54,6 +54,8 @@ pub struct LaunchOptions {
     pub key_events: bool,
     /// The key sampler each node gets (budget 0: none).
     pub sampler: super::sampler::SamplerConfig,
+    /// Where each node started is remembered (`None`: nowhere).
+    pub registry: Option<crate::sources::registry::Registry>,
 }
 
 impl Default for LaunchOptions {
@@ -66,6 +68,7 @@ impl Default for LaunchOptions {
             topology: Duration::from_secs(5),
             key_events: false,
             sampler: super::sampler::SamplerConfig::default(),
+            registry: None,
         }
     }
 }
@@ -79,6 +82,7 @@ pub fn launch(url: &str, opts: &LaunchOptions, ids: &SourceIds, tx: mpsc::Sender
     cfg.retry = opts.retry;
     cfg.key_events = opts.key_events;
     cfg.sampler = opts.sampler.clone();
+    cfg.registry = opts.registry.clone();
     let tcp = Endpoint::parse(url).is_ok_and(|ep| matches!(ep.target, Target::Tcp { .. }));
     if tcp {
         tokio::spawn(cluster::supervise(cfg, opts.topology, ids.clone(), tx));

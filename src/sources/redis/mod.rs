@@ -67,6 +67,9 @@ pub struct NodeConfig {
     pub topology: Option<Arc<Notify>>,
     /// The key sampler (budget 0 = no sampler).
     pub sampler: sampler::SamplerConfig,
+    /// Where the console remembers how to reach this node again (for the
+    /// Sessions pane's `CLIENT KILL`); `None`: nowhere.
+    pub registry: Option<super::registry::Registry>,
 }
 
 impl NodeConfig {
@@ -83,6 +86,7 @@ impl NodeConfig {
             addr: None,
             topology: None,
             sampler: sampler::SamplerConfig::default(),
+            registry: None,
         }
     }
 
@@ -223,6 +227,9 @@ impl NodeTasks {
 /// Start watching one node: its poller (and, sharing its [`OwnLoad`], any
 /// other per-node task), each with its own connection.
 pub fn spawn_node(cfg: NodeConfig, tx: mpsc::Sender<Vec<Sample>>) -> NodeTasks {
+    if let Some(r) = &cfg.registry {
+        r.add_redis(&cfg);
+    }
     let own = Arc::new(OwnLoad::default());
     let mut tasks = Vec::with_capacity(3);
     if cfg.sampler.budget > 0 {
