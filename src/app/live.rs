@@ -13,9 +13,9 @@ use crate::sources::clock::wall_now;
 use crate::sources::events::{EventsConfig, run_events};
 use crate::sources::pace::Pace;
 use crate::sources::postgres::{PgConfig, spawn_postgres};
+use crate::sources::redis::registry::Registry;
 use crate::sources::redis::sampler::SamplerConfig;
 use crate::sources::redis::{LaunchOptions, SourceIds, launch};
-use crate::sources::registry::Registry;
 
 /// The access-event stream's source id: after every node (ids are handed out
 /// from 0), so it is listed last.

@@ -18,7 +18,7 @@ use crate::ops::sessions::{SESSION_OPS_SOURCE, SessionAct, SessionOp, perform};
 use crate::sample::{Body, SourceId, SourceKind};
 use crate::sort::Direction;
 use crate::sources::Reporter;
-use crate::sources::registry::Registry;
+use crate::sources::redis::registry::Registry;
 
 /// What the Sessions pane draws (only the list it shows is filled).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -20,10 +20,10 @@ use crate::fault::Fault;
 use crate::sample::SourceId;
 use crate::sources::postgres::activity::redact;
 use crate::sources::postgres::{connect_options, describe as pg_describe, fault as pg_fault};
+use crate::sources::redis::registry::{Registry, Target};
 use crate::sources::redis::{
     NodeConfig, clients, describe as redis_describe, endpoint, fault as redis_fault,
 };
-use crate::sources::registry::{Registry, Target};
 
 /// Why a session op did nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,6 @@ pub mod events;
 pub mod pace;
 pub mod postgres;
 pub mod redis;
-pub mod registry;
 
 use tokio::sync::mpsc;
 

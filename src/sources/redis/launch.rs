@@ -55,7 +55,7 @@ pub struct LaunchOptions {
     /// The key sampler each node gets (budget 0: none).
     pub sampler: super::sampler::SamplerConfig,
     /// Where each node started is remembered (`None`: nowhere).
-    pub registry: Option<crate::sources::registry::Registry>,
+    pub registry: Option<crate::sources::redis::registry::Registry>,
 }
 
 impl Default for LaunchOptions {

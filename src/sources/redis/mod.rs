@@ -21,6 +21,7 @@ pub mod endpoint;
 pub mod info;
 pub mod keyevents;
 pub mod launch;
+pub mod registry;
 pub mod sampler;
 mod sentinel;
 pub mod url;
@@ -69,7 +70,7 @@ pub struct NodeConfig {
     pub sampler: sampler::SamplerConfig,
     /// Where the console remembers how to reach this node again (for the
     /// Sessions pane's `CLIENT KILL`); `None`: nowhere.
-    pub registry: Option<super::registry::Registry>,
+    pub registry: Option<registry::Registry>,
 }
 
 impl NodeConfig {

@@ -1,13 +1,15 @@
 //! How to reach each source again: the node or endpoint a source id
 //! watches, for the ops that act on one of its sessions (cancel,
 //! terminate, `CLIENT KILL`). Filled as sources start (a cluster's nodes
-//! as they are found); one registry per console.
+//! as they are found); one registry per console. It lives with the Redis
+//! source because a node registers itself as it starts; Postgres
+//! endpoints are registered by whoever starts them.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rustc_hash::FxHashMap;
 
-use super::redis::NodeConfig;
+use super::NodeConfig;
 use crate::sample::SourceId;
 
 /// Where a source connects.
