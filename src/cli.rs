@@ -99,7 +99,7 @@ pub struct Cli {
     /// Never write to a server, whatever the context says
     #[arg(long, global = true, conflicts_with = "allow_writes")]
     pub read_only: bool,
-    /// Allow actions that write (warming) against live servers
+    /// Allow actions that write against live servers (warming; cancelling, terminating or killing a session)
     #[arg(long, global = true)]
     pub allow_writes: bool,
     /// Let the warming strategies start jobs by themselves (preload at
