@@ -72,10 +72,11 @@ const CLIENTS: [Column<'static>; 10] = [
 pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, focused: bool) {
     let rows = &state.derived.sessions;
     let ui = &state.ui.panes.sessions;
-    let kind = if rows.list == SessionsList::Postgres {
-        "endpoints"
-    } else {
-        "nodes"
+    let kind = match (rows.list, rows.sources.len()) {
+        (SessionsList::Postgres, 1) => "endpoint",
+        (SessionsList::Postgres, _) => "endpoints",
+        (_, 1) => "node",
+        _ => "nodes",
     };
     let extra = format!(
         " {} · {} on {} {kind} · v: {} ",
@@ -84,6 +85,11 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         rows.sources.len(),
         rows.list.next().label()
     );
+    // One source: its name is in every row and says nothing; the column goes.
+    let single = rows.sources.len() + rows.waiting <= 1;
+    let pg_cols = if single { &PG[1..] } else { &PG[..] };
+    let client_cols = if single { &CLIENTS[1..] } else { &CLIENTS[..] };
+    let skip = usize::from(single);
     let inner = open_pane(
         frame,
         area,
@@ -112,13 +118,13 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     let mut lines = match rows.list {
         SessionsList::Postgres => {
             let cell = |r: &(SourceId, PgSession), col: usize, sel: bool| {
-                pg_cell(&name(r.0), &r.1, col, focused && sel, theme)
+                pg_cell(&name(r.0), &r.1, col + skip, focused && sel, theme)
             };
             Table {
-                columns: &PG,
+                columns: pg_cols,
                 rows: &rows.pg,
                 selected: ui.pg.selected,
-                sort: sorted_column(&PG, ui.pg.sort.column(), ui.pg.direction()),
+                sort: sorted_column(pg_cols, ui.pg.sort.column(), ui.pg.direction()),
                 head_style: theme.dim,
                 cell: &cell,
             }
@@ -139,13 +145,17 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         }
         SessionsList::RedisClients => {
             let cell = |r: &(SourceId, RedisClient), col: usize, sel: bool| {
-                client_cell(&name(r.0), &r.1, col, focused && sel, theme)
+                client_cell(&name(r.0), &r.1, col + skip, focused && sel, theme)
             };
             Table {
-                columns: &CLIENTS,
+                columns: client_cols,
                 rows: &rows.clients,
                 selected: ui.clients.selected,
-                sort: sorted_column(&CLIENTS, ui.clients.sort.column(), ui.clients.direction()),
+                sort: sorted_column(
+                    client_cols,
+                    ui.clients.sort.column(),
+                    ui.clients.direction(),
+                ),
                 head_style: theme.dim,
                 cell: &cell,
             }
@@ -282,7 +292,8 @@ fn client_cell(node: &str, c: &RedisClient, col: usize, selected: bool, theme: &
     let (first, rest) = styles(c.own, selected, theme);
     match col {
         0 => Cell::new(node, first),
-        1 => Cell::new(c.id.to_string(), rest),
+        // The id carries the selection too: the node goes when there is one.
+        1 => Cell::new(c.id.to_string(), first),
         2 if c.name.is_empty() => Cell::new("–", rest),
         2 if c.own => Cell::new(format!("{} (this console)", c.name), rest),
         2 => Cell::new(c.name.clone(), rest),

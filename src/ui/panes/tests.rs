@@ -97,3 +97,51 @@ fn sessions_show_a_blocker_an_idle_transaction_and_the_redis_clients() {
         crate::app::panes::SessionsList::Postgres
     );
 }
+
+#[test]
+fn one_endpoint_needs_no_endpoint_column() {
+    use crate::app::state::{SessionInfo, State};
+    use crate::engines::Timestamp;
+    use crate::engines::sessions::{PgSession, PgSessionList, PgState};
+    use crate::sample::{Body, Sample, SourceId, SourceKind};
+    let at = Timestamp(1_000);
+    let mut st = State::new(SessionInfo::default(), 1000);
+    let sample = |body| Sample {
+        source: SourceId(1),
+        generation: 1,
+        at,
+        body,
+    };
+    st.apply(&sample(Body::Hello {
+        name: "db:5432/app".into(),
+        kind: SourceKind::PgPrimary,
+    }));
+    st.apply(&sample(Body::PgSessions(PgSessionList {
+        rows: vec![PgSession {
+            pid: 4242,
+            application: "report".into(),
+            state: PgState::Active,
+            query_ms: Some(61_000),
+            ..PgSession::default()
+        }],
+        total: 1,
+        ..PgSessionList::default()
+    })));
+    st.handle(Action::Focus(Pane::Sessions), at);
+    st.tick(at);
+    let area = Rect::new(0, 0, 100, 6);
+    let mut buf = Buffer::empty(area);
+    super::render(
+        &mut Canvas::new(&mut buf, area),
+        area,
+        Pane::Sessions,
+        &st,
+        &Theme::default(),
+        true,
+    );
+    let text = to_text(&buf);
+    assert!(text.contains("1 on 1 endpoint ·"), "{text}");
+    assert!(!text.contains("┃endpoint"), "{text}");
+    assert!(text.contains("┃    pid"), "the pid leads: {text}");
+    assert!(text.contains("1m01s"), "{text}");
+}
