@@ -101,8 +101,22 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     );
     let notes = source_notes(rows, theme);
     let notes_h = (notes.len() as u16).min(inner.height / 3);
-    let [notes_area, table_area] =
-        Layout::vertical([Constraint::Length(notes_h), Constraint::Min(2)]).areas(inner);
+    // The selected row in full under the table, where there is room.
+    let detail = if inner.height >= 12 {
+        detail_lines(state, rows, theme)
+    } else {
+        Vec::new()
+    };
+    let detail_h = detail.len() as u16;
+    let [notes_area, table_area, detail_area] = Layout::vertical([
+        Constraint::Length(notes_h),
+        Constraint::Min(2),
+        Constraint::Length(detail_h),
+    ])
+    .areas(inner);
+    if detail_h > 0 {
+        frame.render_widget(Paragraph::new(clip(detail, detail_area.width)), detail_area);
+    }
     if notes_h > 0 {
         frame.render_widget(Paragraph::new(clip(notes, notes_area.width)), notes_area);
     }
@@ -169,6 +183,84 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         )));
     }
     frame.render_widget(Paragraph::new(clip(lines, table_area.width)), table_area);
+}
+
+/// The selected session in full: its query (the fingerprint, never a
+/// literal), its transaction's age, and who blocks it (the blocker's
+/// application, state and how long); a Redis client's flags, buffers and
+/// subscriptions.
+fn detail_lines(state: &State, rows: &SessionRows, theme: &Theme) -> Vec<Line<'static>> {
+    let ui = &state.ui.panes.sessions;
+    let mut out = Vec::new();
+    match rows.list {
+        SessionsList::Postgres => {
+            let Some((src, s)) = rows
+                .pg
+                .get(ui.pg.selected.min(rows.pg.len().saturating_sub(1)))
+            else {
+                return out;
+            };
+            let xact = s.xact_ms.map_or_else(
+                || "no open transaction".to_string(),
+                |ms| format!("transaction open {}", duration(ms)),
+            );
+            out.push(Line::from(Span::styled(
+                format!(
+                    " pid {} · {} · {} · {xact}",
+                    s.pid,
+                    s.database.as_deref().unwrap_or("–"),
+                    s.state.label()
+                ),
+                theme.dim,
+            )));
+            for b in &s.blocked_by {
+                let who = rows.pg.iter().find(|(o, x)| o == src && x.pid == *b);
+                let what = who.map_or_else(
+                    || "not in the list".to_string(),
+                    |(_, x)| {
+                        format!(
+                            "{} · {} for {}",
+                            x.application,
+                            x.state.label(),
+                            ms(x.duration_ms())
+                        )
+                    },
+                );
+                out.push(Line::from(Span::styled(
+                    format!(" blocked by pid {b}: {what}"),
+                    theme.error,
+                )));
+            }
+            if let Some(q) = &s.query {
+                out.push(Line::from(Span::styled(format!(" {q}"), theme.text)));
+            }
+        }
+        SessionsList::RedisClients => {
+            let Some((_, c)) = rows.clients.get(
+                ui.clients
+                    .selected
+                    .min(rows.clients.len().saturating_sub(1)),
+            ) else {
+                return out;
+            };
+            out.push(Line::from(Span::styled(
+                format!(
+                    " id {} · db {} · flags {} · query buffer {} · output {} · subscriptions {} + {} patterns{}",
+                    c.id,
+                    c.db,
+                    c.flags,
+                    bytes(c.qbuf),
+                    bytes(c.omem),
+                    c.sub,
+                    c.psub,
+                    c.user.as_deref().map_or(String::new(), |u| format!(" · user {u}"))
+                ),
+                theme.dim,
+            )));
+        }
+        SessionsList::RedisGroups => {}
+    }
+    out
 }
 
 /// Why the list is empty.

@@ -77,6 +77,21 @@ fn sessions_show_a_blocker_an_idle_transaction_and_the_redis_clients() {
         "blocked by the batch: {pg}"
     );
     insta::assert_snapshot!("sessions_postgres_150x24", pg);
+    // The waiting update, selected: its blocker in words under the table.
+    let waiting = d
+        .state
+        .derived
+        .sessions
+        .pg
+        .iter()
+        .position(|(_, s)| s.blocked())
+        .expect("a blocked session");
+    d.state.ui.panes.sessions.pg.selected = waiting;
+    let detail = pane(&d, Pane::Sessions, 150, 24);
+    assert!(
+        detail.contains("blocked by pid 6001: batch-etl · idle in xact for"),
+        "{detail}"
+    );
     d.act(Action::CycleSessionsView);
     let groups = pane(&d, Pane::Sessions, 120, 16);
     assert!(groups.contains("redis clients by name"), "{groups}");
