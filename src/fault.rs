@@ -140,20 +140,7 @@ impl Fault {
     /// The same kind, the reason rewritten (e.g. a hint appended).
     #[must_use]
     pub fn map_reason(self, f: impl FnOnce(String) -> String) -> Self {
-        let kind = self.kind();
-        let reason = match self {
-            Fault::Auth(r)
-            | Fault::Permission(r)
-            | Fault::Refused(r)
-            | Fault::Timeout(r)
-            | Fault::Closed(r)
-            | Fault::Tls(r)
-            | Fault::Config(r)
-            | Fault::Protocol(r)
-            | Fault::Io(r)
-            | Fault::Server(r) => r,
-        };
-        Fault::new(kind, f(reason))
+        Fault::new(self.kind(), f(self.reason().to_string()))
     }
 
     /// The same kind, the reason prefixed with what failed: `what: reason`.

@@ -193,20 +193,34 @@ fn client_key(c: &RedisClient, sort: ClientSort) -> (u64, &str) {
     }
 }
 
+/// How current each list is, by source: `fields` gives a list's total,
+/// cut rows and note.
+fn infos<K: Copy + Ord, L>(
+    lists: &[(K, Timestamp, &L)],
+    now: Timestamp,
+    fields: impl Fn(&L) -> (u32, u32, Option<String>),
+) -> Vec<SourceInfo<K>> {
+    let mut out: Vec<SourceInfo<K>> = lists
+        .iter()
+        .map(|(k, at, l)| {
+            let (total, cut, note) = fields(l);
+            SourceInfo {
+                note,
+                ..info(*k, *at, now, total, cut)
+            }
+        })
+        .collect();
+    out.sort_by_key(|s| s.source);
+    out
+}
+
 /// The Redis view of `lists` at `now`.
 pub(super) fn redis<'a, K: Copy + Eq + Hash + Ord>(
     lists: &[(K, Timestamp, &'a ClientList)],
     now: Timestamp,
     q: &Query<ClientSort>,
 ) -> RedisView<'a, K> {
-    let mut sources: Vec<SourceInfo<K>> = lists
-        .iter()
-        .map(|(k, at, l)| SourceInfo {
-            note: l.note.clone(),
-            ..info(*k, *at, now, l.total, l.cut)
-        })
-        .collect();
-    sources.sort_by_key(|s| s.source);
+    let sources = infos(lists, now, |l| (l.total, l.cut, l.note.clone()));
     let mut clients: Vec<(K, &RedisClient)> = lists
         .iter()
         .flat_map(|(k, _, l)| l.rows.iter().map(move |c| (*k, c)))
@@ -305,14 +319,7 @@ pub(super) fn pg<'a, K: Copy + Ord>(
     now: Timestamp,
     q: &Query<PgSort>,
 ) -> PgView<'a, K> {
-    let mut sources: Vec<SourceInfo<K>> = lists
-        .iter()
-        .map(|(k, at, l)| SourceInfo {
-            note: l.note.clone(),
-            ..info(*k, *at, now, l.total, l.cut)
-        })
-        .collect();
-    sources.sort_by_key(|s| s.source);
+    let sources = infos(lists, now, |l| (l.total, l.cut, l.note.clone()));
     let mut sessions: Vec<(K, &PgSession)> = lists
         .iter()
         .flat_map(|(k, _, l)| l.rows.iter().map(move |s| (*k, s)))
