@@ -124,6 +124,9 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         usize::from(table_area.width),
         usize::from(table_area.height),
     );
+    // Rows of a list that stopped coming are history: drawn dim (the note
+    // above says how old).
+    let stale = |id: SourceId| rows.sources.iter().any(|(_, s)| s.source == id && s.stale);
     let name = |id: SourceId| {
         state
             .source(id)
@@ -132,7 +135,12 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
     let mut lines = match rows.list {
         SessionsList::Postgres => {
             let cell = |r: &(SourceId, PgSession), col: usize, sel: bool| {
-                pg_cell(&name(r.0), &r.1, col + skip, focused && sel, theme)
+                let row = Row {
+                    source: &name(r.0),
+                    dim: stale(r.0),
+                    selected: focused && sel,
+                };
+                pg_cell(&row, &r.1, col + skip, theme)
             };
             Table {
                 columns: pg_cols,
@@ -159,7 +167,12 @@ pub fn render(frame: &mut Canvas<'_>, area: Rect, state: &State, theme: &Theme, 
         }
         SessionsList::RedisClients => {
             let cell = |r: &(SourceId, RedisClient), col: usize, sel: bool| {
-                client_cell(&name(r.0), &r.1, col + skip, focused && sel, theme)
+                let row = Row {
+                    source: &name(r.0),
+                    dim: stale(r.0),
+                    selected: focused && sel,
+                };
+                client_cell(&row, &r.1, col + skip, theme)
             };
             Table {
                 columns: client_cols,
@@ -310,7 +323,7 @@ fn source_notes(rows: &SessionRows, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 /// The style of a row's first cell, and of the rest: heliostat's own
-/// sessions are dimmed.
+/// sessions, and rows of a list that is not current, are dimmed.
 fn styles(own: bool, selected: bool, theme: &Theme) -> (Style, Style) {
     let rest = if own { theme.dim } else { theme.text };
     let first = if selected {
@@ -325,8 +338,18 @@ fn ms(v: Option<u64>) -> String {
     v.map_or_else(|| "–".to_string(), duration)
 }
 
-fn pg_cell(endpoint: &str, s: &PgSession, col: usize, selected: bool, theme: &Theme) -> Cell {
-    let (first, rest) = styles(s.own, selected, theme);
+/// A row's source and how it is drawn.
+struct Row<'a> {
+    /// The endpoint's or node's name.
+    source: &'a str,
+    /// Its list is not current: the row is history, drawn dim.
+    dim: bool,
+    selected: bool,
+}
+
+fn pg_cell(row: &Row<'_>, s: &PgSession, col: usize, theme: &Theme) -> Cell {
+    let (endpoint, selected) = (row.source, row.selected);
+    let (first, rest) = styles(s.own || row.dim, selected, theme);
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "–".to_string());
     match col {
         0 => Cell::new(endpoint, first),
@@ -380,8 +403,9 @@ fn group_cell(g: &ClientGroup, col: usize, selected: bool, theme: &Theme) -> Cel
     }
 }
 
-fn client_cell(node: &str, c: &RedisClient, col: usize, selected: bool, theme: &Theme) -> Cell {
-    let (first, rest) = styles(c.own, selected, theme);
+fn client_cell(row: &Row<'_>, c: &RedisClient, col: usize, theme: &Theme) -> Cell {
+    let (node, selected) = (row.source, row.selected);
+    let (first, rest) = styles(c.own || row.dim, selected, theme);
     match col {
         0 => Cell::new(node, first),
         // The id carries the selection too: the node goes when there is one.

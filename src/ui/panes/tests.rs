@@ -159,4 +159,29 @@ fn one_endpoint_needs_no_endpoint_column() {
     assert!(!text.contains("┃endpoint"), "{text}");
     assert!(text.contains("┃    pid"), "the pid leads: {text}");
     assert!(text.contains("1m01s"), "{text}");
+
+    // No list for 20 s: the rows are history, drawn dim under a note.
+    st.tick(Timestamp(at.0 + 20_000));
+    let area = Rect::new(0, 0, 100, 6);
+    let mut buf = Buffer::empty(area);
+    let theme = Theme::default();
+    super::render(
+        &mut Canvas::new(&mut buf, area),
+        area,
+        Pane::Sessions,
+        &st,
+        &theme,
+        false,
+    );
+    let text = to_text(&buf);
+    assert!(
+        text.contains("db:5432/app: list 20s old, not current"),
+        "{text}"
+    );
+    let (x, y) = (0..area.height)
+        .flat_map(|y| (0..area.width).map(move |x| (x, y)))
+        .find(|&(x, y)| buf[(x, y)].symbol() == "4" && buf[(x + 1, y)].symbol() == "2")
+        .expect("the pid is drawn");
+    assert_ne!(theme.dim.fg, theme.text.fg, "dim must differ from text");
+    assert_eq!(buf[(x, y)].fg, theme.dim.fg.unwrap_or_default(), "{text}");
 }
